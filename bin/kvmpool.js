@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// Entry point of the kvmpool CLI and daemon (`kvmpool serve`). The TypeScript is built into dist/ by `npm ci`.
+import { existsSync } from 'node:fs';
+
+// A closed pipe (`kvmpool vol list | head`) is not an error.
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
+const entry = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write("kvmpool: not built yet: run 'npm ci' (or 'npm run build') in the checkout\n");
+  process.exit(1);
+}
+const { main } = await import(entry.href);
+const code = await main(process.argv.slice(2));
+if (process.argv[2] !== 'serve' || code !== 0) process.exitCode = code;

@@ -1,0 +1,28 @@
+import type { OperationId } from './operations.js';
+import type { PoolService } from '../services/storage/pools.js';
+import type { VolumeService } from '../services/storage/volumes.js';
+import type { JobManager } from '../services/jobs/jobs.js';
+
+/** The services the API calls. */
+export interface ApiServices {
+  pools: PoolService;
+  volumes: VolumeService;
+  jobs: JobManager;
+  version: string;
+}
+
+/** What a handler gets: validated path parameters, query and body. */
+export interface HandlerInput {
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+  body: Record<string, unknown>;
+}
+
+/** A handler's answer: the status (the operation's first response code when omitted) and the body. */
+export interface HandlerOutput {
+  status?: number;
+  body?: unknown;
+}
+
+/** One handler per operation id. */
+export type Handlers = Record<OperationId, (input: HandlerInput) => Promise<HandlerOutput>>;

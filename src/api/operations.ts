@@ -1,0 +1,49 @@
+import { Type, type TSchema } from 'typebox';
+import * as S from './schemas.js';
+
+/**
+ * Every API operation, declared once: the server registers a route from it, the client calls it by id,
+ * and the OpenAPI document describes it. Paths use `:param` placeholders.
+ */
+export interface Operation {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  summary: string;
+  tag: string;
+  params?: TSchema;
+  query?: TSchema;
+  body?: TSchema;
+  /** Response schemas by status code. */
+  responses: Record<number, TSchema>;
+}
+
+const op = <T extends Operation>(o: T) => o;
+
+export const operations = {
+  version: op({ method: 'GET', path: '/api/v1', summary: 'Daemon name, version and supported pool types', tag: 'daemon', responses: { 200: S.Version } }),
+
+  listPools: op({ method: 'GET', path: '/api/v1/pools', summary: 'List pools', tag: 'pools', responses: { 200: Type.Array(S.Pool) } }),
+  definePool: op({ method: 'POST', path: '/api/v1/pools', summary: 'Define a pool', tag: 'pools', body: S.DefinePool, responses: { 201: S.Pool } }),
+  getPool: op({ method: 'GET', path: '/api/v1/pools/:pool', summary: 'Pool info', tag: 'pools', params: S.PoolParams, responses: { 200: S.Pool } }),
+  patchPool: op({ method: 'PATCH', path: '/api/v1/pools/:pool', summary: 'Set autostart', tag: 'pools', params: S.PoolParams, body: S.PatchPool, responses: { 200: S.Pool } }),
+  undefinePool: op({ method: 'DELETE', path: '/api/v1/pools/:pool', summary: 'Undefine a stopped pool (its storage stays)', tag: 'pools', params: S.PoolParams, responses: { 204: S.Empty } }),
+  buildPool: op({ method: 'POST', path: '/api/v1/pools/:pool/build', summary: "Build a pool's storage", tag: 'pools', params: S.PoolParams, responses: { 200: S.Pool } }),
+  startPool: op({ method: 'POST', path: '/api/v1/pools/:pool/start', summary: 'Start a pool', tag: 'pools', params: S.PoolParams, responses: { 200: S.Pool } }),
+  stopPool: op({ method: 'POST', path: '/api/v1/pools/:pool/stop', summary: 'Stop a pool', tag: 'pools', params: S.PoolParams, body: S.Force, responses: { 200: S.Pool } }),
+  refreshPool: op({ method: 'POST', path: '/api/v1/pools/:pool/refresh', summary: 'Re-read a pool from the host', tag: 'pools', params: S.PoolParams, responses: { 200: S.Pool } }),
+  deletePool: op({ method: 'POST', path: '/api/v1/pools/:pool/delete', summary: 'Remove what build made (the definition stays)', tag: 'pools', params: S.PoolParams, body: S.Force, responses: { 200: S.Pool } }),
+
+  listVolumes: op({ method: 'GET', path: '/api/v1/pools/:pool/volumes', summary: 'List volumes', tag: 'volumes', params: S.PoolParams, responses: { 200: Type.Array(S.Volume) } }),
+  createVolume: op({ method: 'POST', path: '/api/v1/pools/:pool/volumes', summary: 'Create a volume (202 with a job when preallocated)', tag: 'volumes', params: S.PoolParams, body: S.CreateVolume, responses: { 201: S.Volume, 202: S.Accepted } }),
+  getVolume: op({ method: 'GET', path: '/api/v1/pools/:pool/volumes/:volume', summary: 'Volume info', tag: 'volumes', params: S.VolumeParams, responses: { 200: S.Volume } }),
+  deleteVolume: op({ method: 'DELETE', path: '/api/v1/pools/:pool/volumes/:volume', summary: 'Delete a volume', tag: 'volumes', params: S.VolumeParams, query: S.ForceQuery, responses: { 204: S.Empty } }),
+  resizeVolume: op({ method: 'POST', path: '/api/v1/pools/:pool/volumes/:volume/resize', summary: 'Resize a volume', tag: 'volumes', params: S.VolumeParams, body: S.ResizeVolume, responses: { 200: S.Volume } }),
+  renameVolume: op({ method: 'POST', path: '/api/v1/pools/:pool/volumes/:volume/rename', summary: 'Rename a volume', tag: 'volumes', params: S.VolumeParams, body: S.RenameVolume, responses: { 200: S.Volume } }),
+
+  listJobs: op({ method: 'GET', path: '/api/v1/jobs', summary: 'List jobs', tag: 'jobs', responses: { 200: Type.Array(S.Job) } }),
+  getJob: op({ method: 'GET', path: '/api/v1/jobs/:id', summary: 'Job info', tag: 'jobs', params: S.JobParams, responses: { 200: S.Job } }),
+  cancelJob: op({ method: 'POST', path: '/api/v1/jobs/:id/cancel', summary: 'Cancel a running job', tag: 'jobs', params: S.JobParams, responses: { 200: S.Job } }),
+} as const;
+
+/** Operation ids. */
+export type OperationId = keyof typeof operations;

@@ -1,0 +1,97 @@
+import { Type, type Static } from 'typebox';
+import { JOB_STATES, POOL_STATES, POOL_TYPES, PREALLOC_MODES } from '../model/types.js';
+
+/** JSON schemas of the API, declared once: validation, types, OpenAPI and the client all use them. */
+
+const literals = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)));
+const Bytes = Type.Integer({ minimum: 0, description: 'bytes' });
+/** A size in bytes, or a string with a binary unit (`10G`). */
+const Size = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1, maxLength: 64 })]);
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
+});
+
+export const Pool = Type.Object({
+  name: Type.String(),
+  type: literals(POOL_TYPES),
+  target: Type.String(),
+  autostart: Type.Boolean(),
+  state: literals(POOL_STATES),
+  reason: Type.Optional(Type.String()),
+  built: Type.Boolean(),
+  capacity: Bytes,
+  allocation: Bytes,
+  available: Bytes,
+  volumes: Type.Integer({ minimum: 0 }),
+});
+export type PoolBody = Static<typeof Pool>;
+
+export const DefinePool = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 512 }),
+    type: Type.String({ minLength: 1, maxLength: 32 }),
+    target: Type.String({ minLength: 1, maxLength: 4096 }),
+    autostart: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const Volume = Type.Object({
+  name: Type.String(),
+  pool: Type.String(),
+  key: Type.String(),
+  path: Type.String(),
+  format: Type.String(),
+  capacity: Bytes,
+  allocation: Bytes,
+  managed: Type.Boolean(),
+  created: Type.String(),
+  features: Type.Array(Type.String()),
+  identity: Type.String(),
+  busy: Type.Optional(Type.String()),
+  backingFile: Type.Optional(Type.String()),
+  backingOutsidePool: Type.Optional(Type.Boolean()),
+  snapshots: Type.Optional(Type.Integer()),
+  warnings: Type.Optional(Type.Array(Type.String())),
+});
+export type VolumeBody = Static<typeof Volume>;
+
+export const CreateVolume = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 512 }),
+    capacity: Size,
+    format: Type.Optional(Type.String({ maxLength: 32 })),
+    prealloc: Type.Optional(literals(PREALLOC_MODES)),
+    clusterSize: Type.Optional(Size),
+    lazyRefcounts: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const Job = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  target: Type.String(),
+  state: literals(JOB_STATES),
+  progress: Type.Object({ done: Bytes, total: Bytes }),
+  created: Type.String(),
+  finished: Type.Optional(Type.String()),
+  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) })),
+  result: Type.Optional(Type.Unknown()),
+});
+export type JobBody = Static<typeof Job>;
+
+/** A create that runs as a job answers 202 with the job. */
+export const Accepted = Type.Object({ job: Job });
+
+export const PoolParams = Type.Object({ pool: Type.String() });
+export const VolumeParams = Type.Object({ pool: Type.String(), volume: Type.String() });
+export const JobParams = Type.Object({ id: Type.String() });
+export const ForceQuery = Type.Object({ force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+export const Force = Type.Object({ force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+export const PatchPool = Type.Object({ autostart: Type.Boolean() }, { additionalProperties: false });
+export const ResizeVolume = Type.Object({ capacity: Size, shrink: Type.Optional(Type.Boolean()), force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+export const RenameVolume = Type.Object({ name: Type.String({ minLength: 1, maxLength: 512 }), force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+export const Version = Type.Object({ name: Type.String(), version: Type.String(), poolTypes: Type.Array(Type.String()) });
+export const Empty = Type.Object({});

@@ -1,0 +1,92 @@
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { EventBus } from '../services/events.js';
+import type { Metrics } from '../services/metrics.js';
+import { KvmpoolError } from '../model/errors.js';
+import { errorResponse } from './errors.js';
+import { operations, type OperationId } from './operations.js';
+import type { ApiServices, Handlers } from './handlers.js';
+import { poolHandlers } from './routes/pools.js';
+import { volumeHandlers } from './routes/volumes.js';
+import { jobHandlers } from './routes/jobs.js';
+import { registerEvents } from './routes/events.js';
+
+/** What the API server needs. */
+export interface ApiOptions extends ApiServices {
+  events: EventBus;
+  metrics: Metrics;
+  /** Bearer token required on TCP connections (unix socket clients are trusted by file mode). */
+  token: string;
+  log: (message: string) => void;
+}
+
+/** Builds the HTTP API: one route per operation, one error mapping, token auth on TCP, OpenAPI, metrics, events. */
+export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, routerOptions: { maxParamLength: 2048 }, bodyLimit: 1024 * 1024 });
+  await app.register(swagger, {
+    openapi: { info: { title: 'kvmpool', version: o.version, description: 'Storage pools and volumes of a KVM host' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } }, security: [{ bearer: [] }] },
+  });
+
+  app.setErrorHandler((err, _req, reply) => {
+    const { status, body } = errorResponse(err);
+    if (status >= 500) o.log(`error: ${body.error.code}: ${body.error.message}`);
+    void reply.status(status).send(body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const { status, body } = errorResponse(new KvmpoolError('NOT_FOUND', `no such API path: ${req.method} ${req.url}`));
+    void reply.status(status).send(body);
+  });
+
+  const expected = Buffer.from(`Bearer ${o.token}`);
+  app.addHook('onRequest', async (req) => {
+    if (req.raw.socket.remoteAddress === undefined) return; // unix socket: guarded by its 0600 mode
+    const given = Buffer.from(req.headers.authorization ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new KvmpoolError('UNAUTHORIZED', 'missing or wrong bearer token');
+    }
+  });
+
+  const handlers: Handlers = { ...poolHandlers(o), ...volumeHandlers(o), ...jobHandlers(o) };
+  for (const id of Object.keys(operations) as OperationId[]) {
+    const def = operations[id];
+    const handler = handlers[id];
+    const firstStatus = Number(Object.keys(def.responses)[0]);
+    app.route({
+      method: def.method,
+      url: def.path,
+      schema: {
+        operationId: id,
+        summary: def.summary,
+        tags: [def.tag],
+        ...('params' in def ? { params: def.params } : {}),
+        ...('query' in def ? { querystring: def.query } : {}),
+        ...('body' in def ? { body: def.body } : {}),
+        response: def.responses,
+      },
+      // A POST without a body means "no options".
+      preValidation: async (req) => {
+        if ('body' in def && req.body === undefined) req.body = {};
+      },
+      handler: async (req, reply) => {
+        const out = await handler({
+          params: (req.params ?? {}) as Record<string, string>,
+          query: (req.query ?? {}) as Record<string, unknown>,
+          body: (req.body ?? {}) as Record<string, unknown>,
+        });
+        const status = out.status ?? firstStatus;
+        if (status === 204) return reply.status(204).send();
+        return reply.status(status).send(out.body);
+      },
+    });
+  }
+
+  registerEvents(app, o.events);
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    void reply.header('content-type', o.metrics.registry.contentType);
+    return o.metrics.registry.metrics();
+  });
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,120 @@
+import type { Command } from 'commander';
+import type { VolumeBody } from '../../api/schemas.js';
+import { parseVolumeRef, validateName } from '../../model/names.js';
+import type { JobInfo } from '../../model/types.js';
+import { connect, type GlobalOptions } from '../connect.js';
+import { formatSize, printFields, printJson, printTable, sizeWithBytes } from '../output.js';
+import { followJob } from '../progress.js';
+
+type Globals = () => GlobalOptions;
+
+/** `kvmpool vol ...` */
+export function volumeCommands(program: Command, globals: Globals): void {
+  const vol = program.command('vol').description('volumes: create, list, info, resize, rename, delete');
+
+  vol
+    .command('create <pool/vol>')
+    .description('create a volume (preallocated ones run as a job with a progress bar)')
+    .requiredOption('--size <size>', 'capacity: bytes or 512M, 10G, 1.5T')
+    .option('--format <format>', 'raw or qcow2', 'raw')
+    .option('--prealloc <mode>', 'off, metadata (qcow2), falloc or full', 'off')
+    .option('--cluster-size <size>', 'qcow2 cluster size (512 to 2M)')
+    .option('--lazy-refcounts', 'qcow2: defer refcount updates')
+    .action(async (ref: string, o: { size: string; format: string; prealloc: string; clusterSize?: string; lazyRefcounts?: boolean }) => {
+      const { pool, volume } = parseVolumeRef(ref);
+      const client = connect(globals());
+      const body = {
+        name: volume,
+        capacity: o.size,
+        format: o.format,
+        prealloc: o.prealloc,
+        ...(o.clusterSize ? { clusterSize: o.clusterSize } : {}),
+        ...(o.lazyRefcounts ? { lazyRefcounts: true } : {}),
+      };
+      const out = await client.call('createVolume', { params: { pool }, body });
+      if ('job' in out) {
+        await followJob(client, out.job as JobInfo, globals().json === true);
+        return show(globals(), await client.call('getVolume', { params: { pool, volume } }));
+      }
+      show(globals(), out);
+    });
+
+  vol
+    .command('list <pool>')
+    .description("list a pool's volumes")
+    .action(async (pool: string) => {
+      const vols = await connect(globals()).call('listVolumes', { params: { pool: validateName('pool', pool) } });
+      if (globals().json) return printJson(vols);
+      printTable(
+        ['NAME', 'FORMAT', 'CAPACITY', 'ALLOCATION', 'NOTES', 'PATH'],
+        vols.map((v) => [v.name, v.format, formatSize(v.capacity), formatSize(v.allocation), notes(v), v.path]),
+      );
+    });
+
+  vol
+    .command('info <pool/vol>')
+    .description('show a volume')
+    .action(async (ref: string) => {
+      const { pool, volume } = parseVolumeRef(ref);
+      show(globals(), await connect(globals()).call('getVolume', { params: { pool, volume } }));
+    });
+
+  vol
+    .command('delete <pool/vol>')
+    .description('delete a volume (refused while in use)')
+    .option('--force', 'also delete a volume kvmpool did not create')
+    .action(async (ref: string, o: { force?: boolean }) => {
+      const { pool, volume } = parseVolumeRef(ref);
+      await connect(globals()).call('deleteVolume', { params: { pool, volume }, query: { force: o.force ? true : undefined } });
+      if (globals().json) printJson({ volume: `${pool}/${volume}`, deleted: true });
+      else process.stdout.write(`volume ${pool}/${volume} deleted\n`);
+    });
+
+  vol
+    .command('resize <pool/vol>')
+    .description('grow a volume; shrinking needs --shrink')
+    .requiredOption('--size <size>', 'new capacity: bytes or 512M, 10G, 1.5T')
+    .option('--shrink', 'allow making it smaller (data past the new end is lost)')
+    .option('--force', 'shrink a volume kvmpool did not create')
+    .action(async (ref: string, o: { size: string; shrink?: boolean; force?: boolean }) => {
+      const { pool, volume } = parseVolumeRef(ref);
+      const body = { capacity: o.size, shrink: o.shrink === true, force: o.force === true };
+      show(globals(), await connect(globals()).call('resizeVolume', { params: { pool, volume }, body }));
+    });
+
+  vol
+    .command('rename <pool/vol> <newname>')
+    .description('rename a volume within its pool')
+    .option('--force', 'rename a volume kvmpool did not create')
+    .action(async (ref: string, newName: string, o: { force?: boolean }) => {
+      const { pool, volume } = parseVolumeRef(ref);
+      show(globals(), await connect(globals()).call('renameVolume', { params: { pool, volume }, body: { name: newName, force: o.force === true } }));
+    });
+}
+
+function notes(v: VolumeBody): string {
+  const n: string[] = [];
+  if (!v.managed) n.push('foreign');
+  if (v.busy) n.push(`busy:${v.busy}`);
+  if (v.backingOutsidePool) n.push('backing-outside-pool');
+  if (v.snapshots) n.push(`snapshots:${v.snapshots}`);
+  return n.join(',');
+}
+
+function show(g: GlobalOptions, v: VolumeBody): void {
+  if (g.json) return printJson(v);
+  printFields([
+    ['name', `${v.pool}/${v.name}`],
+    ['key', v.key],
+    ['path', v.path],
+    ['format', v.format],
+    ['capacity', sizeWithBytes(v.capacity)],
+    ['allocation', sizeWithBytes(v.allocation)],
+    ['managed', v.managed ? 'yes' : 'no (created outside kvmpool)'],
+    ['backing', v.backingFile],
+    ['snapshots', v.snapshots],
+    ['busy', v.busy],
+    ['features', v.features],
+    ['warnings', v.warnings],
+  ]);
+}

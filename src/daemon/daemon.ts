@@ -1,0 +1,131 @@
+import { existsSync } from 'node:fs';
+import { chmod, rm } from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { KvmpoolError } from '../model/errors.js';
+import { Store } from '../state/store.js';
+import { bootId } from '../host/boot-id.js';
+import { EventBus } from '../services/events.js';
+import { JobManager } from '../services/jobs/jobs.js';
+import { LockManager } from '../services/locks.js';
+import { Metrics } from '../services/metrics.js';
+import { PoolService } from '../services/storage/pools.js';
+import { VolumeService } from '../services/storage/volumes.js';
+import type { ServiceContext } from '../services/context.js';
+import { buildApi } from '../api/server.js';
+import { ensureHome, loadOrCreateToken, resolveHome, type HomePaths } from './home.js';
+import { VERSION } from './version.js';
+
+/** How to run a daemon. */
+export interface DaemonOptions {
+  home?: string;
+  /** TCP listen address (`127.0.0.1:7070`); null for the unix socket only. */
+  listen?: string | null;
+  log?: (message: string) => void;
+}
+
+/** A running daemon. */
+export interface Daemon {
+  paths: HomePaths;
+  /** `host:port` of the TCP listener, if any. */
+  tcp?: string;
+  pools: PoolService;
+  volumes: VolumeService;
+  close(): Promise<void>;
+}
+
+/** Name and target of the pool a new home gets. */
+export const DEFAULT_POOL = 'default';
+
+/**
+ * Starts a daemon on a home: opens the store, repairs what a crash interrupted, creates the default
+ * pool on first start, starts pools, and serves the API on the home's socket (and TCP when asked).
+ */
+export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
+  const log = options.log ?? ((m: string) => console.log(m));
+  const paths = resolveHome(options.home);
+  await ensureHome(paths);
+  await refuseIfServed(paths.socket);
+  const firstStart = !existsSync(paths.database);
+  const store = new Store(paths.database);
+  const events = new EventBus();
+  const metrics = new Metrics();
+  const ctx: ServiceContext = { store, events, locks: new LockManager(), jobs: new JobManager(store, events, log), metrics, log, bootId: await bootId() };
+  const volumes = new VolumeService(ctx);
+  const pools = new PoolService(ctx, volumes);
+  metrics.poolGauges(async () => (await pools.list()).filter((p) => p.state !== 'inactive'));
+
+  const interrupted = store.failInterruptedJobs(new Date().toISOString());
+  if (interrupted > 0) log(`${interrupted} job(s) were interrupted by the last stop`);
+  await volumes.recover();
+  if (firstStart) await createDefaultPool(pools, paths, log);
+  await pools.startup();
+
+  const token = await loadOrCreateToken(paths.token);
+  const app = await buildApi({ pools, volumes, jobs: ctx.jobs, events, metrics, token, version: VERSION, log });
+  await rm(paths.socket, { force: true });
+  await app.listen({ path: paths.socket });
+  await chmod(paths.socket, 0o600);
+  let tcpServer: http.Server | undefined;
+  let tcp: string | undefined;
+  if (options.listen) {
+    ({ server: tcpServer, address: tcp } = await listenTcp(app, options.listen));
+  }
+
+  let closed = false;
+  return {
+    paths,
+    ...(tcp ? { tcp } : {}),
+    pools,
+    volumes,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await ctx.jobs.shutdown();
+      if (tcpServer) {
+        tcpServer.closeAllConnections();
+        await new Promise<void>((resolve) => tcpServer!.close(() => resolve()));
+      }
+      app.server.closeAllConnections();
+      await app.close();
+      store.close();
+    },
+  };
+}
+
+async function createDefaultPool(pools: PoolService, paths: HomePaths, log: (m: string) => void): Promise<void> {
+  try {
+    await pools.define({ name: DEFAULT_POOL, type: 'dir', target: path.join(paths.pools, DEFAULT_POOL), autostart: true });
+    await pools.build(DEFAULT_POOL);
+  } catch (e) {
+    log(`could not create the default pool: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Serves the same routes on TCP (token required there). */
+async function listenTcp(app: FastifyInstance, listen: string): Promise<{ server: http.Server; address: string }> {
+  const m = /^(.*):(\d+)$/.exec(listen);
+  if (!m) throw new KvmpoolError('INVALID_ARGUMENT', `invalid listen address '${listen}': expected HOST:PORT`);
+  const host = m[1]!.replace(/^\[|\]$/g, '');
+  const server = http.createServer((req, res) => app.routing(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(m[2]), host, () => resolve());
+  });
+  const a = server.address() as AddressInfo;
+  return { server, address: `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` };
+}
+
+/** Fails when another daemon answers on the socket; a stale socket file is fine (it is replaced). */
+async function refuseIfServed(socket: string): Promise<void> {
+  if (!existsSync(socket)) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const c = net.connect(socket);
+    c.once('connect', () => (c.destroy(), resolve(true)));
+    c.once('error', () => resolve(false));
+  });
+  if (alive) throw new KvmpoolError('ALREADY_EXISTS', `a kvmpool daemon already serves ${socket}`, { socket });
+}

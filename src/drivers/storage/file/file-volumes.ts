@@ -1,0 +1,209 @@
+import { lstat, link, open, readdir, realpath, rm, stat, unlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import path from 'node:path';
+import { KvmpoolError, errors } from '../../../model/errors.js';
+import { validateName } from '../../../model/names.js';
+import { isInside } from '../../../model/paths.js';
+import type { VolumeFacts } from '../../../model/types.js';
+import { detectFormat, MAGIC_BYTES } from '../../../host/image-magic.js';
+import { processesUsing } from '../../../host/open-files.js';
+import * as qemuImg from '../../../host/qemu-img.js';
+import type { KnownVolume, OpContext, VolumeSpec } from '../driver.js';
+
+/**
+ * Volumes as image files in one directory: shared by the dir, fs and netfs pools, which differ only
+ * in how the directory is made available.
+ *
+ * A volume being created lives under a hidden part name (`.NAME.kvmpool-part`) and appears under its
+ * name only when complete (link + unlink, which never replaces an existing file). Volume names cannot
+ * start with '.', so hidden files are never listed as volumes.
+ */
+
+/** Mode of image files kvmpool creates: only root (and qemu running as root) reads VM disks. */
+const VOLUME_MODE = 0o600;
+const PROGRESS_INTERVAL_MS = 250;
+
+/** Path of a volume's file while it is being created. */
+export function partPath(dir: string, name: string): string {
+  return path.join(dir, `.${name}.kvmpool-part`);
+}
+
+/** Reads every volume in `dir`; formats recorded in `known` are used as they are, never re-detected. */
+export async function listFileVolumes(dir: string, known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const names = entries.filter((e) => !e.isDirectory() && isVolumeName(e.name)).map((e) => e.name);
+  const facts = await Promise.all(names.map((n) => readFileVolume(dir, n, known.get(n)).catch(() => undefined)));
+  return facts.filter((f): f is VolumeFacts => f !== undefined);
+}
+
+function isVolumeName(name: string): boolean {
+  try {
+    validateName('volume', name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads one volume's facts. Only regular files are volumes; a symlink is listed as `unknown` and never
+ * followed. The format comes from the store when kvmpool recorded it, else from the file's signature;
+ * qemu-img always gets it explicitly. Files qemu-img cannot read are `unknown`.
+ */
+export async function readFileVolume(dir: string, name: string, known?: KnownVolume): Promise<VolumeFacts> {
+  const file = path.join(dir, name);
+  let st: Stats;
+  try {
+    st = await lstat(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw errors.notFound('volume', name);
+    throw e;
+  }
+  const base = { name, path: file, identity: `${st.dev}:${st.ino}`, allocation: st.blocks * 512 };
+  if (!st.isFile()) {
+    return { ...base, format: 'unknown', capacity: st.size, warnings: [st.isSymbolicLink() ? 'a symbolic link: not followed' : 'not a regular file'] };
+  }
+  const sameFile = known && known.identity === base.identity;
+  const format = sameFile && known.format !== 'unknown' ? known.format : await sniffFormat(file);
+  let image: qemuImg.ImageInfo;
+  try {
+    image = await qemuImg.info(file, format);
+  } catch (e) {
+    if (e instanceof KvmpoolError && e.code === 'HOST_TOOL_MISSING') throw e;
+    return { ...base, format: 'unknown', capacity: st.size, warnings: [`qemu-img cannot read it as ${format}`] };
+  }
+  const facts: VolumeFacts = { ...base, format, capacity: image.virtualSize };
+  if (image.snapshots > 0) facts.snapshots = image.snapshots;
+  if (image.backingFilename !== undefined) {
+    facts.backingFile = image.backingFilename;
+    if (!(await backingInside(dir, image.backingFilename))) {
+      facts.backingOutsidePool = true;
+      facts.warnings = [`backing file '${image.backingFilename}' lies outside the pool: not followed`];
+    }
+  }
+  return facts;
+}
+
+async function sniffFormat(file: string): Promise<string> {
+  const fh = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(MAGIC_BYTES);
+    const { bytesRead } = await fh.read(head, 0, MAGIC_BYTES, 0);
+    return detectFormat(head.subarray(0, bytesRead));
+  } catch {
+    return 'unknown';
+  } finally {
+    await fh.close();
+  }
+}
+
+/** True when a backing file name (absolute, or relative to the image's directory) stays inside `dir`. */
+async function backingInside(dir: string, backing: string): Promise<boolean> {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(backing) && !backing.startsWith('/')) return false; // protocol (nbd:, http:, json:)
+  const realDir = await realpath(dir);
+  const resolved = path.resolve(dir, backing);
+  if (!isInside(resolved, dir) && !isInside(resolved, realDir)) return false;
+  const real = await realpath(resolved).catch(() => resolved);
+  return isInside(real, realDir) && real !== realDir;
+}
+
+/**
+ * Creates a volume file. Preallocated creates report progress from the file's allocation and stop on
+ * cancel; on any failure the partial file is removed and the target name was never visible.
+ */
+export async function createFileVolume(dir: string, spec: VolumeSpec, ctx: OpContext): Promise<VolumeFacts> {
+  const final = path.join(dir, spec.name);
+  if (await exists(final)) throw errors.exists('volume', spec.name);
+  const part = partPath(dir, spec.name);
+  await rm(part, { force: true });
+  const writesData = spec.prealloc === 'full' || spec.prealloc === 'falloc';
+  const poll = writesData ? watchAllocation(part, spec.capacity, ctx) : undefined;
+  try {
+    await qemuImg
+      .create({ path: part, ...createSpecOf(spec) }, { signal: ctx.signal, timeoutMs: writesData ? 24 * 3600_000 : 60_000 })
+      .catch((e: unknown) => {
+        throw qemuImg.classify(e);
+      });
+    const fh = await open(part, 'r');
+    await fh.chmod(VOLUME_MODE);
+    await fh.sync();
+    await fh.close();
+    await link(part, final).catch((e: NodeJS.ErrnoException) => {
+      throw e.code === 'EEXIST' ? errors.exists('volume', spec.name) : e;
+    });
+    await unlink(part);
+  } catch (e) {
+    await rm(part, { force: true });
+    throw e;
+  } finally {
+    if (poll) clearInterval(poll);
+  }
+  if (writesData) ctx.progress(spec.capacity, spec.capacity);
+  return readFileVolume(dir, spec.name, { name: spec.name, format: spec.format, identity: await identityOf(final) });
+}
+
+function createSpecOf(spec: VolumeSpec): Omit<qemuImg.CreateSpec, 'path'> {
+  const out: Omit<qemuImg.CreateSpec, 'path'> = { format: spec.format, size: spec.capacity, prealloc: spec.prealloc };
+  if (spec.clusterSize !== undefined) out.clusterSize = spec.clusterSize;
+  if (spec.lazyRefcounts !== undefined) out.lazyRefcounts = spec.lazyRefcounts;
+  return out;
+}
+
+function watchAllocation(file: string, total: number, ctx: OpContext): NodeJS.Timeout {
+  ctx.progress(0, total);
+  const timer = setInterval(() => {
+    stat(file)
+      .then((st) => ctx.progress(Math.min(st.blocks * 512, total), total))
+      .catch(() => undefined);
+  }, PROGRESS_INTERVAL_MS);
+  timer.unref();
+  return timer;
+}
+
+/** Deletes a volume file. */
+export async function deleteFileVolume(vol: VolumeFacts): Promise<void> {
+  await unlink(vol.path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
+}
+
+/** Resizes a volume with qemu-img; `shrink` must be set to make it smaller. */
+export async function resizeFileVolume(dir: string, vol: VolumeFacts, capacity: number, shrink: boolean, ctx: OpContext): Promise<VolumeFacts> {
+  await qemuImg.resize(vol.path, vol.format, capacity, shrink, { signal: ctx.signal }).catch((e: unknown) => {
+    throw qemuImg.classify(e);
+  });
+  return readFileVolume(dir, vol.name, { name: vol.name, format: vol.format, identity: vol.identity });
+}
+
+/** Renames a volume file; never replaces an existing one. */
+export async function renameFileVolume(dir: string, vol: VolumeFacts, newName: string): Promise<VolumeFacts> {
+  const target = path.join(dir, newName);
+  await link(vol.path, target).catch((e: NodeJS.ErrnoException) => {
+    throw e.code === 'EEXIST' ? errors.exists('volume', newName) : e;
+  });
+  await unlink(vol.path);
+  return readFileVolume(dir, newName, { name: newName, format: vol.format, identity: vol.identity });
+}
+
+/** Processes holding the volume's file open, as `command[pid]`. */
+export async function fileVolumeUsers(vol: VolumeFacts): Promise<string[]> {
+  const users = await processesUsing(vol.path);
+  return users.map((u) => `${u.command}[${u.pid}]`);
+}
+
+/** Removes what an interrupted create left behind. */
+export async function discardPartialFileVolume(dir: string, name: string): Promise<void> {
+  await rm(partPath(dir, name), { force: true });
+}
+
+async function exists(file: string): Promise<boolean> {
+  return lstat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function identityOf(file: string): Promise<string> {
+  const st = await lstat(file);
+  return `${st.dev}:${st.ino}`;
+}

@@ -1,0 +1,131 @@
+import { spawn } from 'node:child_process';
+import { KvmpoolError } from '../model/errors.js';
+
+/** Options for one host command. */
+export interface ExecOptions {
+  /** Milliseconds before the command is stopped (SIGTERM, then SIGKILL after `killGraceMs`). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  killGraceMs?: number;
+  /** Extra environment; LC_ALL=C is always set so output is parseable. */
+  env?: Record<string, string>;
+}
+
+/** What a finished command returned. */
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+/** Everything known about a host command that failed, timed out or could not start. */
+export interface HostCommandDetails {
+  [key: string]: unknown;
+  command: string;
+  argv: string[];
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  stderr: string;
+  durationMs: number;
+}
+
+/** The one error type of host commands; `code` says whether it failed, timed out or the tool is missing. */
+export class HostCommandError extends KvmpoolError {
+  declare readonly details: HostCommandDetails;
+  constructor(code: 'HOST_COMMAND_FAILED' | 'HOST_COMMAND_TIMEOUT' | 'HOST_TOOL_MISSING' | 'CANCELLED', message: string, details: HostCommandDetails) {
+    super(code, message, details);
+    this.name = 'HostCommandError';
+  }
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+const MAX_OUTPUT = 16 * 1024 * 1024;
+
+/**
+ * Runs a program with an argv array (never a shell). Resolves with its output on exit 0; otherwise
+ * rejects with a HostCommandError carrying argv, exit code, signal, timed-out flag and trimmed stderr.
+ */
+export function run(command: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const grace = options.killGraceMs ?? 2000;
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const argv = [command, ...args];
+    if (options.signal?.aborted) {
+      reject(failure('CANCELLED', argv, null, null, false, '', 0));
+      return;
+    }
+    const child = spawn(command, args, {
+      env: { ...process.env, ...options.env, LC_ALL: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outBytes = 0;
+    let timedOut = false;
+    let aborted = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const stop = () => {
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), grace);
+      killTimer.unref();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      stop();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout.on('data', (chunk: Buffer) => {
+      outBytes += chunk.length;
+      if (outBytes <= MAX_OUTPUT) out.push(chunk);
+    });
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    const finish = () => {
+      clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      finish();
+      const ms = performance.now() - started;
+      if (e.code === 'ENOENT') reject(failure('HOST_TOOL_MISSING', argv, null, null, false, `${command}: not found`, ms));
+      else reject(failure('HOST_COMMAND_FAILED', argv, null, null, false, e.message, ms));
+    });
+    child.on('close', (exitCode, signal) => {
+      finish();
+      const ms = Math.round(performance.now() - started);
+      const stderr = Buffer.concat(err).toString('utf8').trim();
+      if (exitCode === 0 && !timedOut && !aborted) {
+        resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr, durationMs: ms });
+      } else {
+        const code = aborted ? 'CANCELLED' : timedOut ? 'HOST_COMMAND_TIMEOUT' : 'HOST_COMMAND_FAILED';
+        reject(failure(code, argv, exitCode, signal, timedOut, stderr, ms));
+      }
+    });
+  });
+}
+
+function failure(
+  code: 'HOST_COMMAND_FAILED' | 'HOST_COMMAND_TIMEOUT' | 'HOST_TOOL_MISSING' | 'CANCELLED',
+  argv: string[],
+  exitCode: number | null,
+  signal: string | null,
+  timedOut: boolean,
+  stderr: string,
+  durationMs: number,
+): HostCommandError {
+  const command = argv[0]!;
+  const lastLine = stderr.split('\n').filter(Boolean).pop() ?? '';
+  const what =
+    code === 'HOST_TOOL_MISSING' ? `${command} is not installed`
+    : code === 'CANCELLED' ? `${command} was cancelled`
+    : timedOut ? `${command} timed out after ${Math.round(durationMs / 1000)} s`
+    : signal ? `${command} was killed by ${signal}`
+    : `${command} failed (exit ${exitCode})${lastLine ? `: ${lastLine}` : ''}`;
+  return new HostCommandError(code, what, { command, argv, exitCode, signal, timedOut, stderr: stderr.slice(0, 4000), durationMs: Math.round(durationMs) });
+}

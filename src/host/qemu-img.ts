@@ -1,0 +1,144 @@
+import { KvmpoolError } from '../model/errors.js';
+import type { CreateFormat, Prealloc } from '../model/types.js';
+import { run, type ExecOptions } from './exec.js';
+
+/** What `createArgs` needs. */
+export interface CreateSpec {
+  path: string;
+  format: CreateFormat;
+  size: number;
+  prealloc: Prealloc;
+  /** qcow2 only: cluster size in bytes (power of two, 512 B .. 2 MiB). */
+  clusterSize?: number;
+  /** qcow2 only: defer refcount updates (faster writes, needs a check after a crash). */
+  lazyRefcounts?: boolean;
+}
+
+/** argv for `qemu-img create`; qcow2 is always compat 1.1. */
+export function createArgs(spec: CreateSpec): string[] {
+  const opts = [`preallocation=${spec.prealloc}`];
+  if (spec.format === 'qcow2') {
+    opts.unshift('compat=1.1');
+    if (spec.clusterSize !== undefined) opts.push(`cluster_size=${spec.clusterSize}`);
+    if (spec.lazyRefcounts) opts.push('lazy_refcounts=on');
+  }
+  return ['create', '-q', '-f', spec.format, '-o', opts.join(','), spec.path, String(spec.size)];
+}
+
+/** argv for `qemu-img info` with an explicit format; `-U` so a file in use by a VM can still be read. */
+export function infoArgs(path: string, format: string): string[] {
+  return ['info', '--output=json', '-U', '-f', format, path];
+}
+
+/** argv for `qemu-img resize`; shrinking needs `--shrink`. */
+export function resizeArgs(path: string, format: string, size: number, shrink: boolean): string[] {
+  return ['resize', '-q', '-f', format, ...(shrink ? ['--shrink'] : []), path, String(size)];
+}
+
+/** argv for `qemu-img check` of a qcow2 image. */
+export function checkArgs(path: string): string[] {
+  return ['check', '--output=json', '-f', 'qcow2', path];
+}
+
+/** What `qemu-img info --output=json` says, validated. */
+export interface ImageInfo {
+  format: string;
+  virtualSize: number;
+  actualSize: number;
+  backingFilename?: string;
+  fullBackingFilename?: string;
+  snapshots: number;
+  dirty: boolean;
+}
+
+/**
+ * Parses `qemu-img info --output=json`. Sample (7.2):
+ * `{"virtual-size": 1073741824, "filename": "a.qcow2", "cluster-size": 65536, "format": "qcow2",
+ *   "actual-size": 200704, "format-specific": {...}, "backing-filename": "b.qcow2",
+ *   "full-backing-filename": "/pool/b.qcow2", "snapshots": [...], "dirty-flag": false}`
+ */
+export function parseInfo(json: string): ImageInfo {
+  let data: unknown;
+  try {
+    data = JSON.parse(json);
+  } catch (e) {
+    throw malformed('not JSON', json, e);
+  }
+  if (typeof data !== 'object' || data === null) throw malformed('not an object', json);
+  const d = data as Record<string, unknown>;
+  const format = d['format'];
+  const virtualSize = d['virtual-size'];
+  if (typeof format !== 'string') throw malformed('no format', json);
+  if (typeof virtualSize !== 'number') throw malformed('no virtual-size', json);
+  const info: ImageInfo = {
+    format,
+    virtualSize,
+    actualSize: typeof d['actual-size'] === 'number' ? d['actual-size'] : 0,
+    snapshots: Array.isArray(d['snapshots']) ? d['snapshots'].length : 0,
+    dirty: d['dirty-flag'] === true,
+  };
+  if (typeof d['backing-filename'] === 'string') info.backingFilename = d['backing-filename'];
+  if (typeof d['full-backing-filename'] === 'string') info.fullBackingFilename = d['full-backing-filename'];
+  return info;
+}
+
+/** Result of `qemu-img check`: whether the image is consistent. */
+export interface CheckResult {
+  corruptions: number;
+  leaks: number;
+  checkErrors: number;
+}
+
+/** Parses `qemu-img check --output=json` (`{"check-errors": 0, "corruptions": 0, "leaks": 0, ...}`; zero counts may be omitted). */
+export function parseCheck(json: string): CheckResult {
+  let d: Record<string, unknown>;
+  try {
+    d = JSON.parse(json) as Record<string, unknown>;
+  } catch (e) {
+    throw malformed('not JSON', json, e);
+  }
+  const num = (k: string) => (typeof d[k] === 'number' ? (d[k] as number) : 0);
+  return { corruptions: num('corruptions'), leaks: num('leaks'), checkErrors: num('check-errors') };
+}
+
+function malformed(why: string, output: string, cause?: unknown): KvmpoolError {
+  return new KvmpoolError('HOST_COMMAND_FAILED', `qemu-img printed malformed output (${why})`, { output: output.slice(0, 500) }, { cause });
+}
+
+/** Creates an image. Preallocated images can take long: pass a generous timeout and a signal. */
+export async function create(spec: CreateSpec, options?: ExecOptions): Promise<void> {
+  await run('qemu-img', createArgs(spec), options);
+}
+
+/** Reads an image's facts without following its backing file. */
+export async function info(path: string, format: string, options?: ExecOptions): Promise<ImageInfo> {
+  const { stdout } = await run('qemu-img', infoArgs(path, format), { timeoutMs: 30_000, ...options });
+  return parseInfo(stdout);
+}
+
+/** Resizes an image to `size` bytes. */
+export async function resize(path: string, format: string, size: number, shrink: boolean, options?: ExecOptions): Promise<void> {
+  await run('qemu-img', resizeArgs(path, format, size, shrink), { timeoutMs: 120_000, ...options });
+}
+
+/** Checks a qcow2 image; exit codes 2 (corruptions) and 3 (leaks) still print the report. */
+export async function check(path: string, options?: ExecOptions): Promise<CheckResult> {
+  try {
+    const { stdout } = await run('qemu-img', checkArgs(path), { timeoutMs: 120_000, ...options });
+    return parseCheck(stdout);
+  } catch (e) {
+    if (e instanceof KvmpoolError && e.code === 'HOST_COMMAND_FAILED') {
+      const code = e.details['exitCode'];
+      if (code === 2 || code === 3) return { corruptions: code === 2 ? 1 : 0, leaks: code === 3 ? 1 : 0, checkErrors: 0 };
+    }
+    throw e;
+  }
+}
+
+/** Turns qemu-img's known failures into codes services branch on (today: a full file system). */
+export function classify(err: unknown): unknown {
+  if (err instanceof KvmpoolError && err.code === 'HOST_COMMAND_FAILED' && /No space left on device/i.test(String(err.details['stderr']))) {
+    return new KvmpoolError('NO_SPACE', 'not enough space in the pool', { ...err.details }, { cause: err });
+  }
+  return err;
+}

@@ -1,0 +1,39 @@
+import { errors } from './errors.js';
+
+/** Longest accepted name of a pool or volume, in UTF-8 bytes. */
+export const MAX_NAME_BYTES = 128;
+
+/**
+ * Validates a pool or volume name. A name is one path component that is safe as a file name and on a
+ * command line: no `/`, no control characters, not `.`/`..`, no leading `-` or `.`, at most 128 bytes.
+ */
+export function validateName(kind: 'pool' | 'volume', name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0) throw errors.invalid(`${kind} name is required`, { kind });
+  const bad = (why: string) => errors.invalid(`invalid ${kind} name '${printable(name)}': ${why}`, { kind, name });
+  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) throw bad(`longer than ${MAX_NAME_BYTES} bytes`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw bad('contains control characters');
+  if (name.includes('/')) throw bad("contains '/'");
+  if (name.includes('..')) throw bad("contains '..'");
+  if (name.startsWith('-')) throw bad("starts with '-'");
+  if (name.startsWith('.')) throw bad("starts with '.'");
+  if (name.includes('@')) throw bad("contains '@' (reserved for snapshots)");
+  if (name !== name.trim()) throw bad('starts or ends with white space');
+  return name;
+}
+
+/** A volume reference `POOL/VOLUME`, split and validated. */
+export function parseVolumeRef(ref: string): { pool: string; volume: string } {
+  const slash = ref.indexOf('/');
+  if (slash < 0) throw errors.invalid(`invalid volume '${printable(ref)}': expected POOL/VOLUME`, { ref });
+  const pool = validateName('pool', ref.slice(0, slash));
+  const volume = validateName('volume', ref.slice(slash + 1));
+  return { pool, volume };
+}
+
+/** Replaces control characters so a bad name can be echoed in a one-line message. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return clean.length > 40 ? `${clean.slice(0, 40)}...` : clean;
+}

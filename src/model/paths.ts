@@ -1,0 +1,23 @@
+import path from 'node:path';
+import { errors } from './errors.js';
+
+/** System directories a pool target may never be in (or be). */
+export const FORBIDDEN_TARGET_ROOTS = ['/proc', '/sys', '/dev', '/etc', '/usr', '/boot', '/bin', '/sbin', '/lib', '/lib64', '/run'] as const;
+
+/** Validates a pool target path (absolute, not `/`, not inside a system directory); returns it normalized. */
+export function checkTargetPath(target: unknown): string {
+  if (typeof target !== 'string' || target.length === 0) throw errors.invalid('a target path is required');
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(target)) throw errors.invalid('target path contains control characters', { target });
+  if (!path.isAbsolute(target)) throw errors.invalid(`target '${target}' must be an absolute path`, { target });
+  const normal = path.resolve(target);
+  if (normal === '/') throw errors.invalid("target '/' is not allowed", { target });
+  const root = FORBIDDEN_TARGET_ROOTS.find((r) => isInside(normal, r));
+  if (root) throw errors.invalid(`target '${target}' is inside the system directory ${root}`, { target, root });
+  return normal;
+}
+
+/** True when `child` is `parent` or lies below it (both normalized absolute paths). */
+export function isInside(child: string, parent: string): boolean {
+  return child === parent || child.startsWith(parent.endsWith('/') ? parent : `${parent}/`);
+}

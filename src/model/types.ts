@@ -1,0 +1,85 @@
+/** Plain types shared by every layer: pool definitions and states, volume facts, jobs. */
+
+/** Pool types kvmpool knows. Only the ones with a registered driver can be defined. */
+export const POOL_TYPES = ['dir', 'fs', 'netfs', 'logical', 'disk', 'iscsi', 'scsi', 'rbd'] as const;
+export type PoolType = (typeof POOL_TYPES)[number];
+
+/** Pool states: defined but not started, started and healthy, started but with a problem (see `reason`). */
+export const POOL_STATES = ['inactive', 'running', 'degraded'] as const;
+export type PoolState = (typeof POOL_STATES)[number];
+
+/** Volume formats kvmpool creates, plus `unknown` for files qemu-img cannot identify. */
+export const CREATE_FORMATS = ['raw', 'qcow2'] as const;
+export type CreateFormat = (typeof CREATE_FORMATS)[number];
+
+/** Preallocation modes (qemu-img's names). `metadata` is qcow2 only. */
+export const PREALLOC_MODES = ['off', 'metadata', 'falloc', 'full'] as const;
+export type Prealloc = (typeof PREALLOC_MODES)[number];
+
+/** What a user defines: persisted as-is. */
+export interface PoolDefinition {
+  name: string;
+  type: PoolType;
+  target: string;
+  autostart: boolean;
+}
+
+/** What the host says about a running pool. */
+export interface PoolStatus {
+  state: PoolState;
+  reason?: string;
+  capacity: number;
+  allocation: number;
+  available: number;
+}
+
+/** A pool as the API returns it. */
+export interface PoolInfo extends PoolDefinition, PoolStatus {
+  built: boolean;
+  volumes: number;
+}
+
+/** Facts a driver reads from the host about one volume. */
+export interface VolumeFacts {
+  name: string;
+  path: string;
+  /** `raw`, `qcow2`, other formats qemu-img reads, or `unknown`. */
+  format: string;
+  capacity: number;
+  allocation: number;
+  /** Identity of the file on the host, used to keep a volume's key across outside renames. */
+  identity: string;
+  backingFile?: string;
+  /** Set when a qcow2's backing file lies outside the pool: listed, flagged, never followed. */
+  backingOutsidePool?: boolean;
+  snapshots?: number;
+  warnings?: string[];
+}
+
+/** A volume as the API returns it. */
+export interface VolumeInfo extends VolumeFacts {
+  pool: string;
+  key: string;
+  /** True when kvmpool created it; foreign volumes need `force` for destructive operations. */
+  managed: boolean;
+  created: string;
+  features: string[];
+  busy?: string;
+}
+
+/** Job states. */
+export const JOB_STATES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** A long operation, as the API returns it. */
+export interface JobInfo {
+  id: string;
+  kind: string;
+  target: string;
+  state: JobState;
+  progress: { done: number; total: number };
+  created: string;
+  finished?: string;
+  error?: { code: string; message: string; details?: Record<string, unknown> };
+  result?: unknown;
+}

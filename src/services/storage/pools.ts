@@ -1,0 +1,170 @@
+import { KvmpoolError, errors } from '../../model/errors.js';
+import { validateName } from '../../model/names.js';
+import { isInside } from '../../model/paths.js';
+import type { PoolDefinition, PoolInfo, PoolStatus } from '../../model/types.js';
+import type { PoolRecord } from '../../state/store.js';
+import { storageDriver } from '../../drivers/storage/registry.js';
+import type { OpContext, StorageDriver } from '../../drivers/storage/driver.js';
+import type { ServiceContext } from '../context.js';
+import type { VolumeService } from './volumes.js';
+
+/** What `define` accepts. */
+export interface DefinePoolInput {
+  name: string;
+  type: string;
+  target: string;
+  autostart?: boolean;
+}
+
+/** Lock name of a pool's lifecycle. */
+export const poolLock = (pool: string) => `pool:${pool}`;
+
+/** Pool lifecycle: define, build, start, stop, refresh, delete, undefine, autostart. */
+export class PoolService {
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly volumes: VolumeService,
+  ) {}
+
+  async define(input: DefinePoolInput): Promise<PoolInfo> {
+    return this.ctx.metrics.observe('pool.define', async () => {
+      const name = validateName('pool', input.name);
+      const driver = storageDriver(input.type);
+      const def = await driver.validate({ name, type: driver.type, target: input.target, autostart: input.autostart ?? false });
+      return this.ctx.locks.with('pools', 'define', async () => {
+        if (this.ctx.store.getPool(name)) throw errors.exists('pool', name);
+        const clash = this.ctx.store.listPools().find((p) => isInside(p.target, def.target) || isInside(def.target, p.target));
+        if (clash) throw errors.inUse(`target ${def.target} overlaps pool '${clash.name}' (${clash.target})`, { pool: clash.name, target: clash.target });
+        this.ctx.store.insertPool({ ...def, built: null, active: false, bootId: null, created: new Date().toISOString() });
+        this.ctx.events.emit('pool.defined', name);
+        this.ctx.log(`pool ${name}: defined (${def.type} at ${def.target})`);
+        return this.info(name);
+      });
+    });
+  }
+
+  async list(): Promise<PoolInfo[]> {
+    return Promise.all(this.ctx.store.listPools().map((p) => this.describe(p)));
+  }
+
+  async info(name: string): Promise<PoolInfo> {
+    return this.describe(this.record(name));
+  }
+
+  async build(name: string): Promise<PoolInfo> {
+    return this.lifecycle(name, 'build', async (rec, driver, op) => {
+      const created = await driver.build(rec, op);
+      // Keep the first record of what build made: a second build of an existing target creates nothing.
+      this.ctx.store.updatePool(name, { built: rec.built && rec.built.length > 0 ? rec.built : created });
+    });
+  }
+
+  async start(name: string): Promise<PoolInfo> {
+    return this.lifecycle(name, 'start', async (rec, driver, op) => {
+      if (rec.active) return;
+      await driver.start(rec, op);
+      this.ctx.store.updatePool(name, { active: true, bootId: this.ctx.bootId });
+      await this.volumes.reconcile(rec);
+    });
+  }
+
+  async stop(name: string, force = false): Promise<PoolInfo> {
+    return this.lifecycle(name, 'stop', async (rec, driver, op) => {
+      if (!rec.active) return;
+      if (!force) await this.volumes.assertNoneInUse(rec);
+      await driver.stop(rec, op);
+      this.ctx.store.updatePool(name, { active: false });
+    });
+  }
+
+  async refresh(name: string): Promise<PoolInfo> {
+    return this.lifecycle(name, 'refresh', async (rec) => {
+      if (!rec.active) throw notActive(name);
+      await this.volumes.reconcile(rec);
+    });
+  }
+
+  /** Removes what build made. Refused while the pool runs, and while it holds volumes unless `force` (then kvmpool's own volumes go first). */
+  async delete(name: string, force = false): Promise<PoolInfo> {
+    return this.lifecycle(name, 'delete', async (rec, driver, op) => {
+      if (rec.active) throw new KvmpoolError('POOL_ACTIVE', `pool '${name}' is running: stop it first`, { pool: name });
+      const present = await this.volumes.readAll(rec).catch(() => []);
+      if (present.length > 0 && !force) {
+        throw new KvmpoolError('POOL_NOT_EMPTY', `pool '${name}' holds ${present.length} volume(s): delete them or use --force`, {
+          pool: name,
+          volumes: present.map((v) => v.name),
+        });
+      }
+      if (force) await this.volumes.deleteManaged(rec, present, op);
+      await driver.delete(rec, rec.built ?? [], op);
+      this.ctx.store.updatePool(name, { built: null });
+    });
+  }
+
+  async undefine(name: string): Promise<void> {
+    await this.ctx.metrics.observe('pool.undefine', () =>
+      this.ctx.locks.with(poolLock(name), 'undefine', async () => {
+        const rec = this.record(name);
+        if (rec.active) throw new KvmpoolError('POOL_ACTIVE', `pool '${name}' is running: stop it first`, { pool: name });
+        this.ctx.store.deletePool(name);
+        this.ctx.events.emit('pool.undefined', name);
+        this.ctx.log(`pool ${name}: undefined`);
+      }),
+    );
+  }
+
+  async setAutostart(name: string, autostart: boolean): Promise<PoolInfo> {
+    this.record(name);
+    this.ctx.store.updatePool(name, { autostart });
+    return this.info(name);
+  }
+
+  /**
+   * Brings pools back on daemon start: autostart pools, and pools that were running before a daemon
+   * restart within the same boot. Failures are logged; the pool stays inactive.
+   */
+  async startup(): Promise<void> {
+    for (const rec of this.ctx.store.listPools()) {
+      const resume = rec.active && rec.bootId === this.ctx.bootId;
+      if (rec.active && !resume) this.ctx.store.updatePool(rec.name, { active: false });
+      if (!rec.autostart && !resume) continue;
+      try {
+        this.ctx.store.updatePool(rec.name, { active: false });
+        await this.start(rec.name);
+      } catch (e) {
+        this.ctx.log(`pool ${rec.name}: could not start: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
+
+  /** The stored record of a pool, or NOT_FOUND. */
+  record(name: string): PoolRecord {
+    const rec = this.ctx.store.getPool(name);
+    if (!rec) throw errors.notFound('pool', name);
+    return rec;
+  }
+
+  private async lifecycle(name: string, verb: string, body: (rec: PoolRecord, driver: StorageDriver, op: OpContext) => Promise<void>): Promise<PoolInfo> {
+    return this.ctx.metrics.observe(`pool.${verb}`, async () => {
+      await this.ctx.locks.with(poolLock(name), verb, async () => {
+        const rec = this.record(name);
+        const op: OpContext = { signal: new AbortController().signal, log: (m) => this.ctx.log(`pool ${name}: ${m}`), progress: () => {} };
+        await body(rec, storageDriver(rec.type), op);
+      });
+      this.ctx.events.emit(`pool.${verb}`, name);
+      this.ctx.log(`pool ${name}: ${verb}`);
+      return this.info(name);
+    });
+  }
+
+  private async describe(rec: PoolRecord): Promise<PoolInfo> {
+    const def: PoolDefinition = { name: rec.name, type: rec.type, target: rec.target, autostart: rec.autostart };
+    const status: PoolStatus = rec.active ? await storageDriver(rec.type).status(def) : { state: 'inactive', capacity: 0, allocation: 0, available: 0 };
+    return { ...def, ...status, built: rec.built !== null, volumes: this.ctx.store.countVolumes(rec.name) };
+  }
+}
+
+/** POOL_NOT_ACTIVE for `name`. */
+export function notActive(name: string): KvmpoolError {
+  return new KvmpoolError('POOL_NOT_ACTIVE', `pool '${name}' is not running: start it first`, { pool: name });
+}
