@@ -8,7 +8,7 @@ process.stdout.on('error', (e) => {
   throw e;
 });
 
-const entry = new URL('../dist/cli/main.js', import.meta.url);
+const entry = new URL('../dist/src/cli/main.js', import.meta.url);
 if (!existsSync(entry)) {
   process.stderr.write("kvmpool: not built yet: run 'npm ci' (or 'npm run build') in the checkout\n");
   process.exit(1);

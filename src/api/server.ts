@@ -23,7 +23,13 @@ export interface ApiOptions extends ApiServices {
 
 /** Builds the HTTP API: one route per operation, one error mapping, token auth on TCP, OpenAPI, metrics, events. */
 export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, routerOptions: { maxParamLength: 2048 }, bodyLimit: 1024 * 1024 });
+  const app = Fastify({
+    logger: false,
+    routerOptions: { maxParamLength: 2048 },
+    bodyLimit: 1024 * 1024,
+    // Unknown fields are an error, not silently dropped: a typo must not change what happens.
+    ajv: { customOptions: { removeAdditional: false } },
+  });
   await app.register(swagger, {
     openapi: { info: { title: 'kvmpool', version: o.version, description: 'Storage pools and volumes of a KVM host' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } }, security: [{ bearer: [] }] },
   });

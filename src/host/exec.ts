@@ -59,6 +59,8 @@ export function run(command: string, args: readonly string[], options: ExecOptio
     const child = spawn(command, args, {
       env: { ...process.env, ...options.env, LC_ALL: 'C' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group, so a stop reaches the command's children too (a shell's sleep, a helper).
+      detached: true,
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -66,9 +68,16 @@ export function run(command: string, args: readonly string[], options: ExecOptio
     let timedOut = false;
     let aborted = false;
     let killTimer: NodeJS.Timeout | undefined;
+    const signalGroup = (sig: NodeJS.Signals) => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, sig);
+      } catch {
+        child.kill(sig);
+      }
+    };
     const stop = () => {
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), grace);
+      signalGroup('SIGTERM');
+      killTimer = setTimeout(() => signalGroup('SIGKILL'), grace);
       killTimer.unref();
     };
     const timer = setTimeout(() => {

@@ -15,7 +15,8 @@ export function parseSize(input: string | number): number {
   const m = /^(\d+(?:\.\d+)?)\s*([KMGTPE]?)(?:i?B)?$/i.exec(text);
   if (!m) throw errors.invalid(`invalid size '${input}': use bytes or a number with K, M, G, T, P or E (binary units)`, { size: input });
   const exp = UNITS[m[2]!.toUpperCase()]!;
-  const bytes = Math.round(Number(m[1]) * 1024 ** exp);
+  // A fraction of a unit rounds to whole bytes (1.1G); a fraction of a byte is a mistake.
+  const bytes = exp === 0 ? Number(m[1]) : Math.round(Number(m[1]) * 1024 ** exp);
   return checkSize(bytes, input);
 }
 

@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { checkArgs, createArgs, infoArgs, parseCheck, parseInfo, resizeArgs } from './qemu-img.js';
+
+const golden = JSON.parse(readFileSync(new URL('../../../src/host/testdata/qemu-img-argv.json', import.meta.url), 'utf8')) as Record<string, string[]>;
+
+test('argv builders match the golden argv file', () => {
+  assert.deepEqual(createArgs({ path: '/p/a.img', format: 'raw', size: 1073741824, prealloc: 'off' }), golden['create-raw-sparse']);
+  assert.deepEqual(createArgs({ path: '/p/a.img', format: 'raw', size: 1048576, prealloc: 'full' }), golden['create-raw-full']);
+  assert.deepEqual(
+    createArgs({ path: '/p/b.qcow2', format: 'qcow2', size: 10737418240, prealloc: 'metadata', clusterSize: 2097152, lazyRefcounts: true }),
+    golden['create-qcow2-options'],
+  );
+  assert.deepEqual(infoArgs('/p/b.qcow2', 'qcow2'), golden['info']);
+  assert.deepEqual(resizeArgs('/p/a.img', 'raw', 2048, false), golden['resize-grow']);
+  assert.deepEqual(resizeArgs('/p/a.img', 'raw', 1024, true), golden['resize-shrink']);
+  assert.deepEqual(checkArgs('/p/b.qcow2'), golden['check']);
+});
+
+test('every argv names the format explicitly', () => {
+  for (const argv of Object.values(golden)) assert.ok(argv.includes('-f'), argv.join(' '));
+});
+
+test('parseInfo reads qemu-img 7.2 output', () => {
+  const sample = readFileSync(new URL('../../../src/host/testdata/qemu-img-info-qcow2.json', import.meta.url), 'utf8');
+  assert.deepEqual(parseInfo(sample), {
+    format: 'qcow2',
+    virtualSize: 1073741824,
+    actualSize: 200704,
+    backingFilename: 'base.img',
+    fullBackingFilename: '/pool/base.img',
+    snapshots: 1,
+    dirty: false,
+  });
+});
+
+test('parseInfo refuses malformed output', () => {
+  for (const bad of ['', 'not json', '[]', '{"format":"raw"}', '{"virtual-size":1}', 'null']) {
+    assert.throws(() => parseInfo(bad), (e: { code: string }) => e.code === 'HOST_COMMAND_FAILED', bad);
+  }
+});
+
+test('parseCheck counts corruptions and leaks, zero when omitted', () => {
+  assert.deepEqual(parseCheck('{"image-end-offset": 262144, "total-clusters": 16384, "check-errors": 0, "filename": "a", "format": "qcow2"}'), { corruptions: 0, leaks: 0, checkErrors: 0 });
+  assert.deepEqual(parseCheck('{"corruptions": 2, "leaks": 1, "check-errors": 0}'), { corruptions: 2, leaks: 1, checkErrors: 0 });
+  assert.throws(() => parseCheck('x'));
+});

@@ -1,0 +1,123 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { KvmpoolClient } from '../../src/client/client.js';
+import type { KvmpoolEvent } from '../../src/services/events.js';
+import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+
+async function withDaemon(body: (t: TestDaemon) => Promise<void>): Promise<void> {
+  const t = await startTestDaemon();
+  try {
+    await body(t);
+  } finally {
+    await t.close();
+  }
+}
+
+/** A raw HTTP request to the daemon's TCP port. */
+function raw(t: TestDaemon, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`http://${t.daemon.tcp}${path}`, { method, headers }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }));
+    });
+    req.on('error', reject);
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+test('TCP needs the bearer token; the unix socket does not', () =>
+  withDaemon(async (t) => {
+    for (const headers of <Record<string, string>[]>[{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${t.token}` }, { authorization: `Bearer ${t.token}x` }]) {
+      const r = await raw(t, 'GET', '/api/v1/pools', headers);
+      assert.equal(r.status, 401, JSON.stringify(headers));
+      assert.equal(JSON.parse(r.text).error.code, 'UNAUTHORIZED');
+    }
+    assert.equal((await raw(t, 'GET', '/metrics')).status, 401);
+    assert.equal((await raw(t, 'GET', '/api/v1/pools', { authorization: `Bearer ${t.token}` })).status, 200);
+    assert.equal((await t.tcp.call('version')).name, 'kvmpool');
+    assert.deepEqual((await t.client.call('listPools')).map((p) => p.name), ['default']);
+    await assert.rejects(new KvmpoolClient({ url: `http://${t.daemon.tcp}`, token: 'nope' }).call('listPools'), { code: 'UNAUTHORIZED' });
+  }));
+
+test('errors map to statuses and one body shape', () =>
+  withDaemon(async (t) => {
+    const auth = { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' };
+    const cases: [string, string, string | undefined, number, string][] = [
+      ['GET', '/api/v1/pools/nope', undefined, 404, 'NOT_FOUND'],
+      ['GET', '/api/v1/no/such/path', undefined, 404, 'NOT_FOUND'],
+      ['POST', '/api/v1/pools', '{"name":"default","type":"dir","target":"/srv/x"}', 409, 'ALREADY_EXISTS'],
+      ['POST', '/api/v1/pools', '{"name":"x","type":"dir"}', 400, 'INVALID_ARGUMENT'],
+      ['POST', '/api/v1/pools', '{not json', 400, 'INVALID_ARGUMENT'],
+      ['POST', '/api/v1/pools', '{"name":"x","type":"iscsi","target":"/srv/x"}', 422, 'NOT_SUPPORTED'],
+      ['POST', '/api/v1/pools/default/volumes', '{"name":"a","capacity":"1G","format":"qcow2","prealloc":"full"}', 507, 'NO_SPACE'],
+      ['POST', '/api/v1/pools/default/undefine', '{}', 404, 'NOT_FOUND'],
+      ['DELETE', '/api/v1/pools/default', undefined, 409, 'POOL_ACTIVE'],
+    ];
+    // make NO_SPACE certain: ask for more than the file system has
+    const huge = (await t.client.call('getPool', { params: { pool: 'default' } })).available + 1024 ** 4;
+    cases[6]![2] = JSON.stringify({ name: 'a', capacity: huge, format: 'qcow2', prealloc: 'full' });
+    for (const [method, path, body, status, code] of cases) {
+      const r = await raw(t, method, path, body ? auth : { authorization: auth.authorization }, body);
+      assert.equal(r.status, status, `${method} ${path}: ${r.text}`);
+      const parsed = JSON.parse(r.text) as { error: { code: string; message: string } };
+      assert.equal(parsed.error.code, code);
+      assert.ok(parsed.error.message.length > 0 && !parsed.error.message.includes('\n'));
+    }
+  }));
+
+test('the OpenAPI document describes every operation', () =>
+  withDaemon(async (t) => {
+    const r = await raw(t, 'GET', '/api/v1/openapi.json', { authorization: `Bearer ${t.token}` });
+    assert.equal(r.status, 200);
+    const doc = JSON.parse(r.text) as { openapi: string; paths: Record<string, Record<string, { operationId?: string }>> };
+    assert.match(doc.openapi, /^3\./);
+    const ids = Object.values(doc.paths).flatMap((p) => Object.values(p).map((o) => o.operationId));
+    for (const id of ['listPools', 'definePool', 'createVolume', 'resizeVolume', 'renameVolume', 'deleteVolume', 'cancelJob']) assert.ok(ids.includes(id), id);
+    assert.ok(doc.paths['/api/v1/pools/{pool}/volumes/{volume}'], 'paths use {param} form');
+  }));
+
+test('metrics count operations and report pool usage', () =>
+  withDaemon(async (t) => {
+    await t.client.call('createVolume', { params: { pool: 'default' }, body: { name: 'm.img', capacity: '1M' } });
+    await t.client.call('createVolume', { params: { pool: 'default' }, body: { name: 'm.img', capacity: '1M' } }).catch(() => undefined);
+    const r = await raw(t, 'GET', '/metrics', { authorization: `Bearer ${t.token}` });
+    assert.equal(r.status, 200);
+    assert.match(r.text, /kvmpool_operations_total\{operation="volume.create",result="ok"\} 1/);
+    assert.match(r.text, /kvmpool_operation_duration_seconds_count\{operation="volume.create"\} 1/);
+    assert.match(r.text, /kvmpool_pool_capacity_bytes\{pool="default"\} [1-9]\d+/);
+    assert.match(r.text, /kvmpool_pool_allocation_bytes\{pool="default"\} \d+/);
+  }));
+
+test('events stream volume and job changes as server-sent events', () =>
+  withDaemon(async (t) => {
+    const seen: KvmpoolEvent[] = [];
+    const stop = new AbortController();
+    let opened!: () => void;
+    const open = new Promise<void>((r) => (opened = r));
+    const stream = t.tcp.events((e) => seen.push(e), { signal: stop.signal, onOpen: opened });
+    await open;
+    await t.client.call('createVolume', { params: { pool: 'default' }, body: { name: 'e.img', capacity: '1M' } });
+    const out = await t.client.call('createVolume', { params: { pool: 'default' }, body: { name: 'f.img', capacity: '8M', prealloc: 'full' } });
+    assert.ok('job' in out);
+    await t.client.waitJob(out.job.id);
+    await t.client.call('deleteVolume', { params: { pool: 'default', volume: 'e.img' } });
+    await new Promise((r) => setTimeout(r, 100));
+    stop.abort();
+    await stream;
+    const types = seen.map((e) => `${e.type} ${e.subject}`);
+    assert.ok(types.includes('volume.created default/e.img'), types.join('\n'));
+    assert.ok(types.includes(`job.started ${out.job.id}`));
+    assert.ok(types.includes(`job.finished ${out.job.id}`));
+    assert.ok(types.includes('volume.created default/f.img'));
+    assert.ok(types.includes('volume.deleted default/e.img'));
+  }));
+
+test('a second daemon on the same home is refused', () =>
+  withDaemon(async (t) => {
+    const { startDaemon } = await import('../../src/daemon/daemon.js');
+    await assert.rejects(startDaemon({ home: t.home, listen: null, log: () => {} }), { code: 'ALREADY_EXISTS' });
+    assert.equal((await t.client.call('version')).name, 'kvmpool', 'the first daemon still serves');
+  }));

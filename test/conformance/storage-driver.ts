@@ -1,0 +1,175 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import * as qemuImg from '../../src/host/qemu-img.js';
+import type { PoolDefinition } from '../../src/model/types.js';
+import type { StorageDriver } from '../../src/drivers/storage/driver.js';
+import { opContext } from '../helpers/context.js';
+
+/** What a driver's test file hands the suite. */
+export interface ConformanceFixture {
+  driver: StorageDriver;
+  /** A definition of a fresh pool (not built) and a cleanup that removes everything it made. */
+  makePool(): Promise<{ def: PoolDefinition; cleanup: () => Promise<void> }>;
+  /** Checks that go beyond the driver's reach, each with the reason, e.g. `{ qcow2: 'LVs are raw only' }`. */
+  skip?: Partial<Record<'qcow2' | 'prealloc-full' | 'shrink', string>>;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * The shared storage driver suite: every driver runs it. Each test builds and starts its own pool and
+ * cleans it up, even when it fails.
+ */
+export function storageDriverConformance(name: string, fx: ConformanceFixture): void {
+  const d = fx.driver;
+  const withPool = (title: string, body: (def: PoolDefinition, t: TestContext) => Promise<void>, skip?: string) =>
+    test(`${name}: ${title}`, skip ? { skip } : {}, async (t) => {
+      const { def, cleanup } = await fx.makePool();
+      try {
+        await d.build(def, opContext());
+        await d.start(def, opContext());
+        await body(def, t);
+      } finally {
+        await d.stop(def, opContext()).catch(() => undefined);
+        await cleanup();
+      }
+    });
+
+  withPool('a started pool is running and reports usage', async (def) => {
+    const s = await d.status(def);
+    assert.equal(s.state, 'running');
+    assert.ok(s.capacity > 0 && s.available > 0 && s.available <= s.capacity, JSON.stringify(s));
+    assert.ok(s.allocation >= 0 && s.allocation <= s.capacity);
+  });
+
+  withPool('build twice is harmless', async (def) => {
+    await d.build(def, opContext());
+    assert.equal((await d.status(def)).state, 'running');
+  });
+
+  withPool('a sparse raw volume has its capacity and allocates almost nothing', async (def) => {
+    const v = await d.createVolume(def, { name: 'sparse.img', format: 'raw', capacity: 64 * MiB, prealloc: 'off' }, opContext());
+    assert.equal(v.format, 'raw');
+    assert.equal(v.capacity, 64 * MiB);
+    assert.ok(v.allocation < MiB, `allocation ${v.allocation}`);
+    const listed = await d.listVolumes(def, new Map());
+    assert.deepEqual(listed.map((x) => x.name), ['sparse.img']);
+  });
+
+  withPool(
+    'a fully preallocated raw volume is allocated, with progress up to its size',
+    async (def) => {
+      const ctx = opContext();
+      const v = await d.createVolume(def, { name: 'full.img', format: 'raw', capacity: 32 * MiB, prealloc: 'full' }, ctx);
+      assert.ok(v.allocation >= 32 * MiB, `allocation ${v.allocation}`);
+      assert.deepEqual(ctx.reports.at(-1), [32 * MiB, 32 * MiB]);
+    },
+    fx.skip?.['prealloc-full'],
+  );
+
+  withPool(
+    'qcow2 volumes are compat 1.1 with the asked cluster size and pass qemu-img check',
+    async (def) => {
+      for (const prealloc of ['off', 'metadata', 'falloc', 'full'] as const) {
+        const v = await d.createVolume(def, { name: `q-${prealloc}.qcow2`, format: 'qcow2', capacity: 16 * MiB, prealloc, clusterSize: 128 * 1024, lazyRefcounts: true }, opContext());
+        assert.equal(v.format, 'qcow2');
+        assert.equal(v.capacity, 16 * MiB);
+        const check = await qemuImg.check(v.path);
+        assert.deepEqual(check, { corruptions: 0, leaks: 0, checkErrors: 0 }, prealloc);
+        const { stdout } = await import('../../src/host/exec.js').then((m) => m.run('qemu-img', ['info', '--output=json', '-f', 'qcow2', v.path]));
+        const info = JSON.parse(stdout) as { 'cluster-size': number; 'format-specific': { data: { compat: string; 'lazy-refcounts': boolean } } };
+        assert.equal(info['cluster-size'], 128 * 1024);
+        assert.equal(info['format-specific'].data.compat, '1.1');
+        assert.equal(info['format-specific'].data['lazy-refcounts'], true);
+        if (prealloc === 'full') assert.ok(v.allocation >= 16 * MiB);
+      }
+    },
+    fx.skip?.qcow2,
+  );
+
+  withPool('creating over an existing name fails with ALREADY_EXISTS and keeps the volume', async (def) => {
+    const first = await d.createVolume(def, { name: 'a.img', format: 'raw', capacity: MiB, prealloc: 'off' }, opContext());
+    await assert.rejects(d.createVolume(def, { name: 'a.img', format: 'raw', capacity: 2 * MiB, prealloc: 'off' }, opContext()), { code: 'ALREADY_EXISTS' });
+    const again = await d.volumeInfo(def, undefined, 'a.img');
+    assert.equal(again.capacity, first.capacity);
+    assert.equal(again.identity, first.identity);
+  });
+
+  withPool(
+    'a cancelled preallocation leaves no volume behind',
+    async (def) => {
+      const ac = new AbortController();
+      const ctx = opContext(ac.signal);
+      const created = d.createVolume(def, { name: 'big.img', format: 'raw', capacity: 4096 * MiB, prealloc: 'full' }, ctx);
+      setTimeout(() => ac.abort(), 150);
+      await assert.rejects(created, { code: 'CANCELLED' });
+      assert.deepEqual(await d.listVolumes(def, new Map()), []);
+      await assert.rejects(d.volumeInfo(def, undefined, 'big.img'), { code: 'NOT_FOUND' });
+    },
+    fx.skip?.['prealloc-full'],
+  );
+
+  withPool('resize grows, and shrinks only when asked', async (def) => {
+    for (const format of ['raw', 'qcow2'] as const) {
+      if (format === 'qcow2' && fx.skip?.qcow2) continue;
+      const v = await d.createVolume(def, { name: `r.${format}`, format, capacity: 8 * MiB, prealloc: 'off' }, opContext());
+      const grown = await d.resizeVolume(def, v, 24 * MiB, false, opContext());
+      assert.equal(grown.capacity, 24 * MiB);
+      assert.equal((await d.volumeInfo(def, undefined, v.name)).capacity, 24 * MiB);
+      if (fx.skip?.shrink) continue;
+      await assert.rejects(d.resizeVolume(def, grown, 4 * MiB, false, opContext()), { code: 'HOST_COMMAND_FAILED' });
+      const shrunk = await d.resizeVolume(def, grown, 4 * MiB, true, opContext());
+      assert.equal(shrunk.capacity, 4 * MiB);
+    }
+  });
+
+  withPool('rename keeps identity and never replaces another volume', async (def) => {
+    const a = await d.createVolume(def, { name: 'a.img', format: 'raw', capacity: MiB, prealloc: 'off' }, opContext());
+    const b = await d.createVolume(def, { name: 'b.img', format: 'raw', capacity: 2 * MiB, prealloc: 'off' }, opContext());
+    await assert.rejects(d.renameVolume(def, a, 'b.img', opContext()), { code: 'ALREADY_EXISTS' });
+    assert.equal((await d.volumeInfo(def, undefined, 'b.img')).identity, b.identity);
+    const renamed = await d.renameVolume(def, a, 'c.img', opContext());
+    assert.equal(renamed.identity, a.identity);
+    assert.deepEqual((await d.listVolumes(def, new Map())).map((x) => x.name).sort(), ['b.img', 'c.img']);
+  });
+
+  withPool('delete removes the volume; its info is then NOT_FOUND', async (def) => {
+    const v = await d.createVolume(def, { name: 'gone.img', format: 'raw', capacity: MiB, prealloc: 'off' }, opContext());
+    await d.deleteVolume(def, v, opContext());
+    await assert.rejects(d.volumeInfo(def, undefined, 'gone.img'), { code: 'NOT_FOUND' });
+    assert.deepEqual(await d.listVolumes(def, new Map()), []);
+  });
+
+  withPool('a volume is free until a process opens it', async (def) => {
+    const v = await d.createVolume(def, { name: 'open.img', format: 'raw', capacity: MiB, prealloc: 'off' }, opContext());
+    assert.deepEqual(await d.volumeUsers(def, v), []);
+    const { spawn } = await import('node:child_process');
+    const holder = spawn(process.execPath, ['-e', `require('fs').openSync(${JSON.stringify(v.path)}, 'r'); console.log('open'); setTimeout(() => {}, 30000)`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise((r) => holder.stdout.once('data', r));
+      const users = await d.volumeUsers(def, v);
+      assert.equal(users.length, 1);
+      assert.match(users[0]!, new RegExp(`\\[${holder.pid}\\]$`));
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+
+  test(`${name}: delete removes what build made and stops at what it did not`, async () => {
+    const { def, cleanup } = await fx.makePool();
+    try {
+      const created = await d.build(def, opContext());
+      await d.start(def, opContext());
+      const v = await d.createVolume(def, { name: 'x.img', format: 'raw', capacity: MiB, prealloc: 'off' }, opContext());
+      await d.stop(def, opContext());
+      await assert.rejects(d.delete(def, created, opContext()), { code: 'POOL_NOT_EMPTY' });
+      await d.start(def, opContext());
+      await d.deleteVolume(def, v, opContext());
+      await d.stop(def, opContext());
+      await d.delete(def, created, opContext());
+      await assert.rejects(d.start(def, opContext()), { code: 'POOL_NOT_BUILT' });
+    } finally {
+      await cleanup();
+    }
+  });
+}

@@ -1,0 +1,43 @@
+import { readFile } from 'node:fs/promises';
+import { KvmpoolClient } from '../../src/client/client.js';
+import { startDaemon, type Daemon } from '../../src/daemon/daemon.js';
+import { tempDir } from './tmp.js';
+
+/** An in-process daemon on a temporary home, with clients on its socket and its TCP port. */
+export interface TestDaemon {
+  daemon: Daemon;
+  home: string;
+  client: KvmpoolClient;
+  tcp: KvmpoolClient;
+  token: string;
+  logs: string[];
+  /** Stops the daemon and starts a new one on the same home. */
+  restart(): Promise<void>;
+  /** Stops the daemon and removes the home. */
+  close(): Promise<void>;
+}
+
+export async function startTestDaemon(): Promise<TestDaemon> {
+  const { dir, cleanup } = await tempDir();
+  const logs: string[] = [];
+  const start = () => startDaemon({ home: dir, listen: '127.0.0.1:0', log: (m) => void logs.push(m) });
+  const t: TestDaemon = {
+    daemon: await start(),
+    home: dir,
+    client: new KvmpoolClient({ socketPath: `${dir}/kvmpool.sock` }),
+    tcp: undefined as unknown as KvmpoolClient,
+    token: (await readFile(`${dir}/token`, 'utf8')).trim(),
+    logs,
+    async restart() {
+      await t.daemon.close();
+      t.daemon = await start();
+      t.tcp = new KvmpoolClient({ url: `http://${t.daemon.tcp}`, token: t.token });
+    },
+    async close() {
+      await t.daemon.close();
+      await cleanup();
+    },
+  };
+  t.tcp = new KvmpoolClient({ url: `http://${t.daemon.tcp}`, token: t.token });
+  return t;
+}
