@@ -34,7 +34,12 @@ export async function followJob(client: KvmpoolClient, job: JobInfo, quiet: bool
       bar.setTotal(total);
       bar.update(done, { doneText: formatSize(done), totalText: formatSize(total), rateText: formatSize(Math.round(done / seconds)) });
     });
-    if (bar && end.state === 'succeeded') bar.update(bar.getTotal());
+    if (bar && end.state === 'succeeded' && end.progress.total > 0) {
+      // The last progress event may predate the end: show the finished state.
+      const total = end.progress.total;
+      bar.setTotal(total);
+      bar.update(total, { doneText: formatSize(total), totalText: formatSize(total) });
+    }
     bar?.stop();
     if (end.state !== 'succeeded') {
       const code = end.error && isErrorCode(end.error.code) ? end.error.code : 'INTERNAL';

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what kvmpool needs and is missing: Debian packages (qemu-utils), npm dependencies, the build.
+# Safe to run again: each step checks first. Used by `npm start` and `.ci/run`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the daemon and the tests use: qemu-img, mount/losetup/findmnt, script(1), procps.
+packages=(qemu-utils util-linux bsdutils procps)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then echo "kvmpool needs these Debian packages: ${missing[*]} (run as root to install them)" >&2; exit 1; fi
+  echo "installing ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+# npm dependencies; native modules (better-sqlite3) build from source, never a downloaded binary.
+export npm_config_build_from_source=true
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npx tsc -p tsconfig.json
