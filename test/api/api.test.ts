@@ -3,16 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { KvmpoolClient } from '../../src/client/client.js';
 import type { KvmpoolEvent } from '../../src/services/events.js';
-import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
-
-async function withDaemon(body: (t: TestDaemon) => Promise<void>): Promise<void> {
-  const t = await startTestDaemon();
-  try {
-    await body(t);
-  } finally {
-    await t.close();
-  }
-}
+import { withDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 /** A raw HTTP request to the daemon's TCP port. */
 function raw(t: TestDaemon, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }> {

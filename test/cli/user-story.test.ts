@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { copyFile, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../../src/host/exec.js';
-import { kvmpool, serve, type CliResult } from '../helpers/cli.js';
+import { KVMPOOL_BIN, kvmpool, serve, withServe, type CliResult } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const MiB = 1024 * 1024;
@@ -92,12 +92,8 @@ test('the README walk-through, with the CLI against a real daemon', async () => 
   }
 });
 
-test('CLI errors are one line with a stable exit code; --json errors are JSON', async () => {
-  const { dir, cleanup } = await tempDir();
-  const home = path.join(dir, 'home');
-  const daemon = await serve(home);
-  try {
-    const k = (...args: string[]) => kvmpool(['--home', home, ...args]);
+test('CLI errors are one line with a stable exit code; --json errors are JSON', () =>
+  withServe(async ({ dir, k }) => {
     const cases: [string[], number, RegExp][] = [
       [['vol', 'info', 'default/missing.img'], 3, /not found \[NOT_FOUND\]/],
       [['vol', 'create', 'default/a', '--size', '0'], 2, /greater than zero \[INVALID_ARGUMENT\]/],
@@ -117,27 +113,16 @@ test('CLI errors are one line with a stable exit code; --json errors are JSON', 
     const noDaemon = await kvmpool(['--home', path.join(dir, 'none'), 'pool', 'list']);
     assert.equal(noDaemon.code, 14);
     assert.match(noDaemon.stderr, /cannot reach the kvmpool daemon/);
-  } finally {
-    await daemon.stop();
-    await cleanup();
-  }
-});
+  }));
 
 test('on a terminal, a preallocated create shows a progress bar', async (t) => {
   const script = await run('sh', ['-c', 'command -v script']).catch(() => undefined);
   if (!script) return t.skip('util-linux script(1) is not installed');
-  const { dir, cleanup } = await tempDir();
-  const home = path.join(dir, 'home');
-  const daemon = await serve(home);
-  try {
-    const { KVMPOOL_BIN } = await import('../helpers/cli.js');
+  await withServe(async ({ home }) => {
     const cmd = [process.execPath, KVMPOOL_BIN, '--home', home, 'vol', 'create', 'default/bar.img', '--size', '256M', '--prealloc', 'full'].map((a) => `'${a}'`).join(' ');
     const { stdout } = await run('script', ['-qec', cmd, '/dev/null'], { timeoutMs: 60_000 });
     assert.match(stdout, /volume\.create default\/bar\.img \[[^\]]*\] 100% \| 256 MiB \/ 256 MiB/);
     assert.match(stdout, /ETA/);
     assert.match(stdout, /name:\s+default\/bar\.img/);
-  } finally {
-    await daemon.stop();
-    await cleanup();
-  }
+  });
 });

@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/daemon/home.js';
+import { tempDir } from './tmp.js';
 
 /** The CLI entry point of the checkout. */
 export const KVMPOOL_BIN = path.join(PACKAGE_ROOT, 'bin', 'kvmpool.js');
@@ -62,4 +63,17 @@ export async function serve(home: string): Promise<ServeProcess> {
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** Runs `body` with a `kvmpool serve` process on a fresh home; stops it and removes everything after. */
+export async function withServe(body: (s: { dir: string; home: string; k: (...args: string[]) => Promise<CliResult> }) => Promise<void>): Promise<void> {
+  const { dir, cleanup } = await tempDir();
+  const home = path.join(dir, 'home');
+  const daemon = await serve(home);
+  try {
+    await body({ dir, home, k: (...args) => kvmpool(['--home', home, ...args]) });
+  } finally {
+    await daemon.stop();
+    await cleanup();
+  }
 }

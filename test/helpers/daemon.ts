@@ -41,3 +41,13 @@ export async function startTestDaemon(): Promise<TestDaemon> {
   t.tcp = new KvmpoolClient({ url: `http://${t.daemon.tcp}`, token: t.token });
   return t;
 }
+
+/** Runs `body` against a fresh test daemon, closing it (and removing its home) even on failure. */
+export async function withDaemon(body: (t: TestDaemon) => Promise<void>): Promise<void> {
+  const t = await startTestDaemon();
+  try {
+    await body(t);
+  } finally {
+    await t.close();
+  }
+}

@@ -5,18 +5,9 @@ import { mkdir, readdir, stat, symlink, writeFile, copyFile, open } from 'node:f
 import path from 'node:path';
 import { run } from '../../src/host/exec.js';
 import type { VolumeBody } from '../../src/api/schemas.js';
-import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { withDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 const MiB = 1024 * 1024;
-
-async function withDaemon(body: (t: TestDaemon) => Promise<void>): Promise<void> {
-  const t = await startTestDaemon();
-  try {
-    await body(t);
-  } finally {
-    await t.close();
-  }
-}
 
 /** Defines, builds and starts a dir pool under the daemon's home. */
 async function pool(t: TestDaemon, name = 'p'): Promise<string> {
