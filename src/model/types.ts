@@ -49,6 +49,8 @@ export interface VolumeFacts {
   allocation: number;
   /** Identity of the file on the host, used to keep a volume's key across outside renames. */
   identity: string;
+  /** Changes whenever the volume may have changed (size, times): cached facts are reused while it holds. */
+  stamp?: string;
   backingFile?: string;
   /** Set when a qcow2's backing file lies outside the pool: listed, flagged, never followed. */
   backingOutsidePool?: boolean;

@@ -78,6 +78,12 @@ test('refresh finds files added and removed outside kvmpool; unknown files are l
     await run('rm', [path.join(target, 'ours.img')]);
     assert.deepEqual(await volumes(t, 'p'), ['broken.qcow2', 'link.img', 'notes2.txt']);
     assert.equal((await t.client.call('getVolume', { params: { pool: 'p', volume: 'notes2.txt' } })).key, key);
+
+    // changed outside: a listing re-reads what changed (cached facts are only reused for unchanged files)
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', path.join(target, 'grows.qcow2'), '8M']);
+    assert.equal((await t.client.call('listVolumes', { params: { pool: 'p' } })).find((v) => v.name === 'grows.qcow2')!.capacity, 8 * MiB);
+    await run('qemu-img', ['resize', '-q', '-f', 'qcow2', path.join(target, 'grows.qcow2'), '24M']);
+    assert.equal((await t.client.call('listVolumes', { params: { pool: 'p' } })).find((v) => v.name === 'grows.qcow2')!.capacity, 24 * MiB);
   }));
 
 test('a qcow2 whose backing file lies outside the pool is listed, flagged and never followed', () =>

@@ -23,6 +23,8 @@ export interface KnownVolume {
   name: string;
   format: string;
   identity: string;
+  /** The facts last read; a listing may reuse them while the volume's `stamp` is unchanged. */
+  facts?: VolumeFacts;
 }
 
 /**

@@ -160,7 +160,7 @@ export class VolumeService {
    */
   async reconcile(rec: PoolRecord): Promise<void> {
     const stored = this.ctx.store.listVolumes(rec.name);
-    const facts = await this.driver(rec).listVolumes(rec, new Map(stored.map((v) => [v.name, known(v)])));
+    const facts = await this.driver(rec).listVolumes(rec, new Map(stored.map((v) => [v.name, { ...known(v), facts: v.facts }])));
     this.ctx.store.transaction(() => {
       const seen = new Set<string>();
       for (const f of facts) {

@@ -28,11 +28,25 @@ export function partPath(dir: string, name: string): string {
   return path.join(dir, `.${name}.kvmpool-part`);
 }
 
-/** Reads every volume in `dir`; formats recorded in `known` are used as they are, never re-detected. */
+/** How many volumes a listing reads at once (each may start a qemu-img). */
+const LIST_CONCURRENCY = 8;
+
+/**
+ * Reads every volume in `dir`; formats recorded in `known` are used as they are, never re-detected, and
+ * known facts are reused for files that did not change since (only their allocation is re-read).
+ */
 export async function listFileVolumes(dir: string, known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const names = entries.filter((e) => !e.isDirectory() && isVolumeName(e.name)).map((e) => e.name);
-  const facts = await Promise.all(names.map((n) => readFileVolume(dir, n, known.get(n)).catch(() => undefined)));
+  const facts: (VolumeFacts | undefined)[] = new Array(names.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < names.length) {
+      const i = next++;
+      facts[i] = await readFileVolume(dir, names[i]!, known.get(names[i]!)).catch(() => undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, names.length) }, worker));
   return facts.filter((f): f is VolumeFacts => f !== undefined);
 }
 
@@ -59,7 +73,8 @@ export async function readFileVolume(dir: string, name: string, known?: KnownVol
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw errors.notFound('volume', name);
     throw e;
   }
-  const base = { name, path: file, identity: `${st.dev}:${st.ino}`, allocation: st.blocks * 512 };
+  const base = { name, path: file, identity: `${st.dev}:${st.ino}`, allocation: st.blocks * 512, stamp: `${st.size}:${st.mtimeMs}:${st.ctimeMs}` };
+  if (known?.facts && known.identity === base.identity && known.facts.stamp === base.stamp) return { ...known.facts, ...base };
   if (!st.isFile()) {
     return { ...base, format: 'unknown', capacity: st.size, warnings: [st.isSymbolicLink() ? 'a symbolic link: not followed' : 'not a regular file'] };
   }
