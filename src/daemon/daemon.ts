@@ -14,6 +14,7 @@ import { LockManager } from '../services/locks.js';
 import { Metrics } from '../services/metrics.js';
 import { PoolService } from '../services/storage/pools.js';
 import { VolumeService } from '../services/storage/volumes.js';
+import { VolumeAccess } from '../services/storage/volume-access.js';
 import type { ServiceContext } from '../services/context.js';
 import { buildApi } from '../api/server.js';
 import { ensureHome, loadOrCreateToken, resolveHome, type HomePaths } from './home.js';
@@ -54,8 +55,9 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const events = new EventBus();
   const metrics = new Metrics();
   const ctx: ServiceContext = { store, events, locks: new LockManager(), jobs: new JobManager(store, events, log), metrics, log, bootId: await bootId() };
-  const volumes = new VolumeService(ctx);
-  const pools = new PoolService(ctx, volumes);
+  const access = new VolumeAccess(ctx);
+  const volumes = new VolumeService(access);
+  const pools = new PoolService(ctx, volumes, access);
   metrics.poolGauges(async () => (await pools.list()).filter((p) => p.state !== 'inactive'));
 
   const interrupted = store.failInterruptedJobs(new Date().toISOString());

@@ -9,6 +9,8 @@ export interface ExecOptions {
   killGraceMs?: number;
   /** Extra environment; LC_ALL=C is always set so output is parseable. */
   env?: Record<string, string>;
+  /** Called with each chunk of standard output as it arrives (progress reports). */
+  onStdout?: (chunk: string) => void;
 }
 
 /** What a finished command returned. */
@@ -90,6 +92,7 @@ export function run(command: string, args: readonly string[], options: ExecOptio
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (chunk: Buffer) => {
+      options.onStdout?.(chunk.toString('utf8'));
       outBytes += chunk.length;
       if (outBytes <= MAX_OUTPUT) out.push(chunk);
     });

@@ -32,6 +32,7 @@ test('parseInfo reads qemu-img 7.2 output', () => {
     fullBackingFilename: '/pool/base.img',
     snapshots: 1,
     dirty: false,
+    clusterSize: 65536,
   });
 });
 

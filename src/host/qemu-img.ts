@@ -49,6 +49,8 @@ export interface ImageInfo {
   fullBackingFilename?: string;
   snapshots: number;
   dirty: boolean;
+  /** qcow2 cluster size in bytes, where the format has one. */
+  clusterSize?: number;
 }
 
 /**
@@ -77,6 +79,7 @@ export function parseInfo(json: string): ImageInfo {
     snapshots: Array.isArray(d['snapshots']) ? d['snapshots'].length : 0,
     dirty: d['dirty-flag'] === true,
   };
+  if (typeof d['cluster-size'] === 'number') info.clusterSize = d['cluster-size'];
   if (typeof d['backing-filename'] === 'string') info.backingFilename = d['backing-filename'];
   if (typeof d['full-backing-filename'] === 'string') info.fullBackingFilename = d['full-backing-filename'];
   return info;
@@ -141,4 +144,106 @@ export function classify(err: unknown): unknown {
     return new KvmpoolError('NO_SPACE', 'not enough space in the pool', { ...err.details }, { cause: err });
   }
   return err;
+}
+
+/** What `convertArgs` needs. */
+export interface ConvertSpec {
+  source: string;
+  sourceFormat: string;
+  target: string;
+  targetFormat: CreateFormat;
+  /** Write with O_DIRECT (cache=none) where the target file system allows it. */
+  direct: boolean;
+  /** qcow2 target: cluster size. */
+  clusterSize?: number;
+}
+
+/**
+ * argv for a sparse-preserving copy: zero runs in the source stay holes in the target. `-W` lets
+ * writes complete out of order and `-m 16` keeps 16 requests in flight; `-p` prints progress.
+ */
+export function convertArgs(spec: ConvertSpec): string[] {
+  const opts = spec.targetFormat === 'qcow2' ? ['-o', ['compat=1.1', ...(spec.clusterSize ? [`cluster_size=${spec.clusterSize}`] : [])].join(',')] : [];
+  return ['convert', '-p', '-W', '-m', '16', ...(spec.direct ? ['-t', 'none'] : []), '-f', spec.sourceFormat, '-O', spec.targetFormat, ...opts, spec.source, spec.target];
+}
+
+/** The last percentage in `qemu-img convert -p` output (`    (12.34/100%)\r`), or undefined. */
+export function parseProgress(output: string): number | undefined {
+  const all = [...output.matchAll(/\((\d+(?:\.\d+)?)\/100%\)/g)];
+  const last = all.at(-1);
+  return last ? Number(last[1]) : undefined;
+}
+
+/** argv for a qcow2 overlay whose backing file is `backing` (a name relative to the overlay's directory). */
+export function overlayArgs(target: string, backing: string, backingFormat: string, size: number): string[] {
+  return ['create', '-q', '-f', 'qcow2', '-o', 'compat=1.1', '-F', backingFormat, '-b', backing, target, String(size)];
+}
+
+/** Internal snapshot verbs of qcow2: create (-c), apply/revert (-a), delete (-d). */
+export type SnapshotVerb = 'create' | 'revert' | 'delete';
+
+/** argv for `qemu-img snapshot` on a qcow2 image. */
+export function snapshotArgs(verb: SnapshotVerb, path: string, name: string): string[] {
+  const flag = { create: '-c', revert: '-a', delete: '-d' }[verb];
+  return ['snapshot', '-q', '-f', 'qcow2', flag, name, path];
+}
+
+/** Copies `spec.source` to `spec.target` (which must not exist), reporting the percentage done. */
+export async function convert(spec: ConvertSpec, onPercent: (percent: number) => void, options?: ExecOptions): Promise<void> {
+  await run('qemu-img', convertArgs(spec), {
+    timeoutMs: 24 * 3600_000,
+    ...options,
+    onStdout: (chunk) => {
+      const p = parseProgress(chunk);
+      if (p !== undefined) onPercent(p);
+    },
+  }).catch((e: unknown) => {
+    throw classify(e);
+  });
+}
+
+/** Creates a qcow2 overlay on a backing file. */
+export async function createOverlay(target: string, backing: string, backingFormat: string, size: number, options?: ExecOptions): Promise<void> {
+  await run('qemu-img', overlayArgs(target, backing, backingFormat, size), options);
+}
+
+/** Creates, reverts to or deletes an internal snapshot of a qcow2 image. */
+export async function snapshot(verb: SnapshotVerb, path: string, name: string, options?: ExecOptions): Promise<void> {
+  await run('qemu-img', snapshotArgs(verb, path, name), { timeoutMs: 600_000, ...options });
+}
+
+/** One extent of `qemu-img map --output=json`. */
+export interface MapExtent {
+  start: number;
+  length: number;
+  /** False for holes and for ranges that read as zeros without being stored. */
+  data: boolean;
+  zero: boolean;
+}
+
+/** argv for `qemu-img map` (extents found with SEEK_DATA/SEEK_HOLE for files). */
+export function mapArgs(path: string, format: string): string[] {
+  return ['map', '--output=json', '-f', format, path];
+}
+
+/** Parses `qemu-img map --output=json`: `[{ "start": 0, "length": 65536, "depth": 0, "present": true, "zero": false, "data": true, "offset": 0 }, ...]`. */
+export function parseMap(json: string): MapExtent[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(json);
+  } catch (e) {
+    throw malformed('not JSON', json, e);
+  }
+  if (!Array.isArray(data)) throw malformed('not an array', json);
+  return data.map((x: unknown) => {
+    const e = x as Record<string, unknown>;
+    if (typeof e['start'] !== 'number' || typeof e['length'] !== 'number' || typeof e['data'] !== 'boolean') throw malformed('bad extent', json);
+    return { start: e['start'], length: e['length'], data: e['data'], zero: e['zero'] === true };
+  });
+}
+
+/** The extents of an image (as `format`), data and holes. */
+export async function map(path: string, format: string, options?: ExecOptions): Promise<MapExtent[]> {
+  const { stdout } = await run('qemu-img', mapArgs(path, format), { timeoutMs: 120_000, ...options });
+  return parseMap(stdout);
 }

@@ -1,13 +1,32 @@
-/** Capabilities as data: what each volume supports, per pool type and format. */
+/** Capabilities as data: what each volume supports, per pool type, format and what the pool's storage can do. */
 
-/** Volume features kvmpool can offer. The API lists the ones a volume supports; the service checks them. */
-export const VOLUME_FEATURES = ['delete', 'resize', 'shrink', 'rename'] as const;
+/**
+ * Volume features kvmpool can offer. The API lists the ones a volume supports; the service checks them.
+ * `clone` is a full copy (any method that reads the volume); `clone-reflink` shares extents (instant);
+ * `clone-linked` makes a qcow2 overlay backed by the volume (instant).
+ */
+export const VOLUME_FEATURES = ['delete', 'resize', 'shrink', 'rename', 'clone', 'clone-reflink', 'clone-linked', 'snapshot', 'wipe', 'upload', 'download'] as const;
 export type VolumeFeature = (typeof VOLUME_FEATURES)[number];
 
-/** Per-format feature lists of one driver. Formats not listed support nothing (read-only, listed). */
+/** Per-format feature lists. Formats not listed support nothing (listed, never changed). */
 export type CapabilityTable = Record<string, readonly VolumeFeature[]>;
 
-/** Features of a volume with the given format, before state-dependent restrictions. */
-export function featuresFor(table: CapabilityTable, format: string): VolumeFeature[] {
-  return [...(table[format] ?? [])];
+/** What a pool's storage can do, probed when it starts. */
+export interface PoolTraits {
+  /** The file system shares extents between files (FICLONE): instant clones and snapshots. */
+  reflink: boolean;
+  /** Files can be opened with O_DIRECT (copies bypass the page cache). */
+  directIO: boolean;
+}
+
+/** A driver's capability tables: always, and in addition where the storage has reflink. */
+export interface Capabilities {
+  base: CapabilityTable;
+  reflink: CapabilityTable;
+}
+
+/** Features of a volume with the given format on storage with `traits`, before state-dependent restrictions. */
+export function featuresFor(caps: Capabilities, traits: PoolTraits, format: string): VolumeFeature[] {
+  const extra = traits.reflink ? (caps.reflink[format] ?? []) : [];
+  return [...new Set([...(caps.base[format] ?? []), ...extra])];
 }

@@ -85,3 +85,24 @@ export interface JobInfo {
   error?: { code: string; message: string; details?: Record<string, unknown> };
   result?: unknown;
 }
+
+/** Ways to clone a volume: `auto` picks the cheapest correct one. */
+export const CLONE_METHODS = ['auto', 'reflink', 'linked', 'copy'] as const;
+export type CloneMethod = (typeof CLONE_METHODS)[number];
+
+/** Ways to wipe a volume. */
+export const WIPE_ALGORITHMS = ['zero', 'random', 'discard'] as const;
+export type WipeAlgorithm = (typeof WIPE_ALGORITHMS)[number];
+
+/** A snapshot of a volume. */
+export interface SnapshotInfo {
+  name: string;
+  /** ISO time of creation. */
+  created: string;
+  /** The volume's capacity when the snapshot was taken. */
+  capacity: number;
+  /** Bytes the snapshot holds on the host, where known (a reflink snapshot shares most of them). */
+  allocation?: number;
+  /** How the snapshot is kept: qcow2 internal, or a reflink copy of a raw file. */
+  kind: 'internal' | 'reflink';
+}

@@ -1,5 +1,5 @@
-import type { CapabilityTable } from '../../model/capabilities.js';
-import type { CreateFormat, PoolDefinition, PoolStatus, PoolType, Prealloc, VolumeFacts } from '../../model/types.js';
+import type { Capabilities, PoolTraits } from '../../model/capabilities.js';
+import type { CreateFormat, PoolDefinition, PoolStatus, PoolType, Prealloc, SnapshotInfo, VolumeFacts, WipeAlgorithm } from '../../model/types.js';
 
 /** Passed to every driver call: cancellation, a logger, and a progress sink for long work. */
 export interface OpContext {
@@ -36,8 +36,8 @@ export interface KnownVolume {
  */
 export interface StorageDriver {
   readonly type: PoolType;
-  /** Volume features per format. */
-  readonly capabilities: CapabilityTable;
+  /** Volume features per format, and what reflink storage adds. */
+  readonly capabilities: Capabilities;
   /** Formats `createVolume` accepts. */
   readonly createFormats: readonly CreateFormat[];
 
@@ -53,6 +53,8 @@ export interface StorageDriver {
   delete(def: PoolDefinition, created: string[], ctx: OpContext): Promise<void>;
   /** Health and usage of a started pool. */
   status(def: PoolDefinition): Promise<PoolStatus>;
+  /** What the started pool's storage can do (reflink, O_DIRECT). */
+  probe(def: PoolDefinition): Promise<PoolTraits>;
 
   /** Reads all volumes; `known` keeps formats recorded by kvmpool so they are never re-guessed. */
   listVolumes(def: PoolDefinition, known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]>;
@@ -66,4 +68,31 @@ export interface StorageDriver {
   volumeUsers(def: PoolDefinition, vol: VolumeFacts): Promise<string[]>;
   /** Removes what a create interrupted by a crash left behind (called from the journal on start). */
   discardPartial(def: PoolDefinition, name: string): Promise<void>;
+
+  /** An instant clone inside the pool: shared extents (`reflink`) or a qcow2 overlay (`linked`). */
+  cloneVolume(def: PoolDefinition, source: VolumeFacts, target: CloneTarget, method: 'reflink' | 'linked', ctx: OpContext): Promise<VolumeFacts>;
+  /** A full, sparse-preserving copy of `source` (any pool, any format qemu-img reads) into a new volume. */
+  copyVolume(def: PoolDefinition, source: CopySource, target: CloneTarget, traits: PoolTraits, ctx: OpContext): Promise<VolumeFacts>;
+
+  listSnapshots(def: PoolDefinition, vol: VolumeFacts): Promise<SnapshotInfo[]>;
+  createSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string, ctx: OpContext): Promise<SnapshotInfo>;
+  /** Makes the volume's content the snapshot's again; the snapshot stays. */
+  revertSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string, ctx: OpContext): Promise<VolumeFacts>;
+  deleteSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string, ctx: OpContext): Promise<void>;
+
+  /** Overwrites the volume's content (zeros, random bytes, or discarded blocks); `verify` reads it back. */
+  wipeVolume(def: PoolDefinition, vol: VolumeFacts, algorithm: WipeAlgorithm, verify: boolean, ctx: OpContext): Promise<VolumeFacts>;
+}
+
+/** Where a clone or copy goes: a new volume of the pool. */
+export interface CloneTarget {
+  name: string;
+  format: CreateFormat;
+}
+
+/** What a copy reads: a volume's path and format (and size, for progress). */
+export interface CopySource {
+  path: string;
+  format: string;
+  capacity: number;
 }

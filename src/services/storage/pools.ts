@@ -7,6 +7,7 @@ import { storageDriver } from '../../drivers/storage/registry.js';
 import type { OpContext, StorageDriver } from '../../drivers/storage/driver.js';
 import type { ServiceContext } from '../context.js';
 import type { VolumeService } from './volumes.js';
+import type { VolumeAccess } from './volume-access.js';
 
 /** What `define` accepts. */
 export interface DefinePoolInput {
@@ -24,6 +25,7 @@ export class PoolService {
   constructor(
     private readonly ctx: ServiceContext,
     private readonly volumes: VolumeService,
+    private readonly access: VolumeAccess,
   ) {}
 
   async define(input: DefinePoolInput): Promise<PoolInfo> {
@@ -64,6 +66,7 @@ export class PoolService {
       if (rec.active) return;
       await driver.start(rec, op);
       this.ctx.store.updatePool(name, { active: true, bootId: this.ctx.bootId });
+      await this.access.probe(rec);
       await this.volumes.reconcile(rec);
     });
   }
@@ -80,6 +83,7 @@ export class PoolService {
   async refresh(name: string): Promise<PoolInfo> {
     return this.lifecycle(name, 'refresh', async (rec) => {
       if (!rec.active) throw notActive(name);
+      await this.access.probe(rec);
       await this.volumes.reconcile(rec);
     });
   }

@@ -2,33 +2,18 @@ import { access, constants, mkdir, realpath, rmdir, stat } from 'node:fs/promise
 import path from 'node:path';
 import { KvmpoolError, errors } from '../../../model/errors.js';
 import { checkTargetPath } from '../../../model/paths.js';
-import type { CapabilityTable } from '../../../model/capabilities.js';
 import type { PoolDefinition, PoolStatus } from '../../../model/types.js';
 import { fsUsage } from '../../../host/fs-usage.js';
 import type { StorageDriver } from '../driver.js';
-import * as files from '../file/file-volumes.js';
+import { fileVolumeOps } from '../file/file-driver.js';
 
 /** Mode of a directory `build` makes: root lists it, others (qemu as another user) may only traverse. */
 const POOL_DIR_MODE = 0o711;
 
-/** What dir-pool volumes support, per format. */
-const DIR_CAPABILITIES: CapabilityTable = {
-  raw: ['delete', 'resize', 'shrink', 'rename'],
-  qcow2: ['delete', 'resize', 'shrink', 'rename'],
-  qcow: ['delete', 'rename'],
-  qed: ['delete', 'rename'],
-  vmdk: ['delete', 'rename'],
-  vdi: ['delete', 'rename'],
-  vhdx: ['delete', 'rename'],
-  vpc: ['delete', 'rename'],
-  luks: ['delete', 'rename'],
-};
-
 /** The `dir` pool: a directory of image files. */
 export const dirDriver: StorageDriver = {
   type: 'dir',
-  capabilities: DIR_CAPABILITIES,
-  createFormats: ['raw', 'qcow2'],
+  ...fileVolumeOps((def) => def.target),
 
   async validate(def) {
     const target = checkTargetPath(def.target);
@@ -78,14 +63,6 @@ export const dirDriver: StorageDriver = {
     return { state: 'running', ...(await fsUsage(def.target)) };
   },
 
-  listVolumes: (def, known) => files.listFileVolumes(def.target, known),
-  volumeInfo: (def, known, name) => files.readFileVolume(def.target, name, known),
-  createVolume: (def, spec, ctx) => files.createFileVolume(def.target, spec, ctx),
-  deleteVolume: (_def, vol) => files.deleteFileVolume(vol),
-  resizeVolume: (def, vol, capacity, shrink, ctx) => files.resizeFileVolume(def.target, vol, capacity, shrink, ctx),
-  renameVolume: (def, vol, newName) => files.renameFileVolume(def.target, vol, newName),
-  volumeUsers: (_def, vol) => files.fileVolumeUsers(vol),
-  discardPartial: (def, name) => files.discardPartialFileVolume(def.target, name),
 };
 
 /** The directories between the first one build created and the target, deepest first. */

@@ -9,6 +9,7 @@ import { detectFormat, MAGIC_BYTES } from '../../../host/image-magic.js';
 import { processesUsing } from '../../../host/open-files.js';
 import * as qemuImg from '../../../host/qemu-img.js';
 import type { KnownVolume, OpContext, VolumeSpec } from '../driver.js';
+import { dropReflinkSnapshots, reflinkSnapshotNames, reflinkSnapshotsByVolume, renameReflinkSnapshots } from './file-snapshots.js';
 
 /**
  * Volumes as image files in one directory: shared by the dir, fs and netfs pools, which differ only
@@ -38,12 +39,14 @@ const LIST_CONCURRENCY = 8;
 export async function listFileVolumes(dir: string, known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const names = entries.filter((e) => !e.isDirectory() && isVolumeName(e.name)).map((e) => e.name);
+  const snapshots = reflinkSnapshotsByVolume(entries.map((e) => e.name));
   const facts: (VolumeFacts | undefined)[] = new Array(names.length);
   let next = 0;
   const worker = async () => {
     while (next < names.length) {
       const i = next++;
-      facts[i] = await readFileVolume(dir, names[i]!, known.get(names[i]!)).catch(() => undefined);
+      const name = names[i]!;
+      facts[i] = await readFileVolume(dir, name, known.get(name), snapshots.get(name)?.length ?? 0).catch(() => undefined);
     }
   };
   await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, names.length) }, worker));
@@ -64,7 +67,7 @@ function isVolumeName(name: string): boolean {
  * followed. The format comes from the store when kvmpool recorded it, else from the file's signature;
  * qemu-img always gets it explicitly. Files qemu-img cannot read are `unknown`.
  */
-export async function readFileVolume(dir: string, name: string, known?: KnownVolume): Promise<VolumeFacts> {
+export async function readFileVolume(dir: string, name: string, known?: KnownVolume, reflinkSnapshots?: number): Promise<VolumeFacts> {
   const file = path.join(dir, name);
   let st: Stats;
   try {
@@ -74,7 +77,9 @@ export async function readFileVolume(dir: string, name: string, known?: KnownVol
     throw e;
   }
   const base = { name, path: file, identity: `${st.dev}:${st.ino}`, allocation: st.blocks * 512, stamp: `${st.size}:${st.mtimeMs}:${st.ctimeMs}` };
-  if (known?.facts && known.identity === base.identity && known.facts.stamp === base.stamp) return { ...known.facts, ...base };
+  if (known?.facts && known.identity === base.identity && known.facts.stamp === base.stamp) {
+    return withReflinkSnapshots({ ...known.facts, ...base }, reflinkSnapshots ?? (await reflinkSnapshotNames(dir, name)).length);
+  }
   if (!st.isFile()) {
     return { ...base, format: 'unknown', capacity: st.size, warnings: [st.isSymbolicLink() ? 'a symbolic link: not followed' : 'not a regular file'] };
   }
@@ -89,6 +94,7 @@ export async function readFileVolume(dir: string, name: string, known?: KnownVol
   }
   const facts: VolumeFacts = { ...base, format, capacity: image.virtualSize };
   if (image.snapshots > 0) facts.snapshots = image.snapshots;
+  if (format === 'raw') withReflinkSnapshots(facts, reflinkSnapshots ?? (await reflinkSnapshotNames(dir, name)).length);
   if (image.backingFilename !== undefined) {
     facts.backingFile = image.backingFilename;
     if (!(await backingInside(dir, image.backingFilename))) {
@@ -96,6 +102,14 @@ export async function readFileVolume(dir: string, name: string, known?: KnownVol
       facts.warnings = [`backing file '${image.backingFilename}' lies outside the pool: not followed`];
     }
   }
+  return facts;
+}
+
+/** Raw volumes count their reflink snapshots (qcow2 ones count internal snapshots from qemu-img). */
+function withReflinkSnapshots(facts: VolumeFacts, count: number): VolumeFacts {
+  if (facts.format !== 'raw') return facts;
+  if (count > 0) facts.snapshots = count;
+  else delete facts.snapshots;
   return facts;
 }
 
@@ -127,34 +141,53 @@ async function backingInside(dir: string, backing: string): Promise<boolean> {
  * cancel; on any failure the partial file is removed and the target name was never visible.
  */
 export async function createFileVolume(dir: string, spec: VolumeSpec, ctx: OpContext): Promise<VolumeFacts> {
-  const final = path.join(dir, spec.name);
-  if (await exists(final)) throw errors.exists('volume', spec.name);
-  const part = partPath(dir, spec.name);
-  await rm(part, { force: true });
   const writesData = spec.prealloc === 'full' || spec.prealloc === 'falloc';
-  const poll = writesData ? watchAllocation(part, spec.capacity, ctx) : undefined;
+  const facts = await publishPart(dir, spec.name, spec.format, async (part) => {
+    const poll = writesData ? watchAllocation(part, spec.capacity, ctx) : undefined;
+    try {
+      await qemuImg
+        .create({ path: part, ...createSpecOf(spec) }, { signal: ctx.signal, timeoutMs: writesData ? 24 * 3600_000 : 60_000 })
+        .catch((e: unknown) => {
+          throw qemuImg.classify(e);
+        });
+    } finally {
+      if (poll) clearInterval(poll);
+    }
+  });
+  if (writesData) ctx.progress(spec.capacity, spec.capacity);
+  return facts;
+}
+
+/**
+ * Makes a new volume appear whole or not at all: `fill` writes the volume's file at a hidden part path;
+ * then the file gets the volume mode, is synced, and is linked under its name (never replacing a file).
+ * On any failure, the part file is removed.
+ */
+export async function publishPart(dir: string, name: string, format: string, fill: (part: string) => Promise<void>): Promise<VolumeFacts> {
+  const final = path.join(dir, name);
+  if (await exists(final)) throw errors.exists('volume', name);
+  const part = partPath(dir, name);
+  await rm(part, { force: true });
   try {
-    await qemuImg
-      .create({ path: part, ...createSpecOf(spec) }, { signal: ctx.signal, timeoutMs: writesData ? 24 * 3600_000 : 60_000 })
-      .catch((e: unknown) => {
-        throw qemuImg.classify(e);
-      });
+    await fill(part);
     const fh = await open(part, 'r');
     await fh.chmod(VOLUME_MODE);
     await fh.sync();
     await fh.close();
     await link(part, final).catch((e: NodeJS.ErrnoException) => {
-      throw e.code === 'EEXIST' ? errors.exists('volume', spec.name) : e;
+      throw e.code === 'EEXIST' ? errors.exists('volume', name) : e;
     });
     await unlink(part);
   } catch (e) {
     await rm(part, { force: true });
     throw e;
-  } finally {
-    if (poll) clearInterval(poll);
   }
-  if (writesData) ctx.progress(spec.capacity, spec.capacity);
-  return readFileVolume(dir, spec.name, { name: spec.name, format: spec.format, identity: await identityOf(final) });
+  return readOwnFileVolume(dir, name, format);
+}
+
+/** Reads a volume whose format kvmpool knows (it just wrote the file): the format is never re-detected. */
+export async function readOwnFileVolume(dir: string, name: string, format: string): Promise<VolumeFacts> {
+  return readFileVolume(dir, name, { name, format, identity: await identityOf(path.join(dir, name)) });
 }
 
 function createSpecOf(spec: VolumeSpec): Omit<qemuImg.CreateSpec, 'path'> {
@@ -175,11 +208,12 @@ function watchAllocation(file: string, total: number, ctx: OpContext): NodeJS.Ti
   return timer;
 }
 
-/** Deletes a volume file. */
-export async function deleteFileVolume(vol: VolumeFacts): Promise<void> {
+/** Deletes a volume file and its reflink snapshots. */
+export async function deleteFileVolume(dir: string, vol: VolumeFacts): Promise<void> {
   await unlink(vol.path).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') throw e;
   });
+  await dropReflinkSnapshots(dir, vol.name);
 }
 
 /** Resizes a volume with qemu-img; `shrink` must be set to make it smaller. */
@@ -197,6 +231,7 @@ export async function renameFileVolume(dir: string, vol: VolumeFacts, newName: s
     throw e.code === 'EEXIST' ? errors.exists('volume', newName) : e;
   });
   await unlink(vol.path);
+  await renameReflinkSnapshots(dir, vol.name, newName);
   return readFileVolume(dir, newName, { name: newName, format: vol.format, identity: vol.identity });
 }
 
