@@ -8,11 +8,7 @@ npx tsc -p tsconfig.json
 if [ "$(id -u)" != 0 ]; then echo "kvmpool tests need root (loop devices, file ownership, /proc)" >&2; exit 1; fi
 command -v qemu-img >/dev/null || { echo "qemu-img is missing: run 'bash scripts/setup.sh' or apt-get install qemu-utils" >&2; exit 1; }
 
-# Sweep what an earlier, interrupted run left: daemons, mounts and directories named kvmpool-test-*.
-tmp="${TMPDIR:-/tmp}"
-pkill -f "kvmpool.js serve --home $tmp/kvmpool-test-" 2>/dev/null || true
-findmnt -rn -o TARGET,SOURCE | awk '$2 == "kvmpool-test" { print $1 }' | sort -r | xargs -r -n1 umount -l
-rm -rf "$tmp"/kvmpool-test-*
+bash scripts/sweep-tests.sh
 
 mapfile -t files < <(find dist/src dist/test -name '*.test.js' | sort)
 exec node --test --test-concurrency=2 --test-reporter=spec "${files[@]}"

@@ -51,7 +51,9 @@ export const Volume = Type.Object({
   identity: Type.String(),
   busy: Type.Optional(Type.String()),
   backingFile: Type.Optional(Type.String()),
+  backingFormat: Type.Optional(Type.String()),
   backingOutsidePool: Type.Optional(Type.Boolean()),
+  unreadable: Type.Optional(Type.Boolean()),
   snapshots: Type.Optional(Type.Integer()),
   warnings: Type.Optional(Type.Array(Type.String())),
 });

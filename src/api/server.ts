@@ -16,7 +16,7 @@ import { registerEvents } from './routes/events.js';
 export interface ApiOptions extends ApiServices {
   events: EventBus;
   metrics: Metrics;
-  /** Bearer token required on TCP connections (unix socket clients are trusted by file mode). */
+  /** Bearer token required on every connection but those of the app's own (unix socket) server. */
   token: string;
   log: (message: string) => void;
 }
@@ -44,9 +44,13 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     void reply.status(status).send(body);
   });
 
+  // Connections accepted by this app's own server (the unix socket, guarded by its 0600 mode) are
+  // trusted; any other connection (the TCP listener serves through app.routing) needs the token.
+  const trusted = new WeakSet<object>();
+  app.server.on('connection', (socket) => trusted.add(socket));
   const expected = Buffer.from(`Bearer ${o.token}`);
   app.addHook('onRequest', async (req) => {
-    if (req.raw.socket.remoteAddress === undefined) return; // unix socket: guarded by its 0600 mode
+    if (trusted.has(req.raw.socket)) return;
     const given = Buffer.from(req.headers.authorization ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw new KvmpoolError('UNAUTHORIZED', 'missing or wrong bearer token');

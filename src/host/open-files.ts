@@ -1,4 +1,4 @@
-import { readdir, readlink, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 
 /** A process that holds a file open. */
 export interface FileUser {
@@ -7,23 +7,21 @@ export interface FileUser {
 }
 
 /**
- * Lists processes that have `path` open, by reading /proc/PID/fd links. Processes we may not inspect
- * or that exit while we look are skipped; `path` must be absolute and symlink-free.
+ * Lists processes that have `path` open, by comparing device and inode of each /proc/PID/fd entry
+ * with the file's (so a path reached through a symlink, or a deleted file, still matches). Processes
+ * we may not inspect or that exit while we look are skipped.
  */
 export async function processesUsing(path: string): Promise<FileUser[]> {
+  const target = await stat(path).catch(() => undefined);
+  if (!target) return [];
   const users: FileUser[] = [];
-  const pids = (await readdir('/proc')).filter((e) => /^\d+$/.test(e));
+  const pids = (await readdir('/proc')).filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid);
   await Promise.all(
     pids.map(async (pid) => {
-      let fds: string[];
-      try {
-        fds = await readdir(`/proc/${pid}/fd`);
-      } catch {
-        return;
-      }
+      const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
       for (const fd of fds) {
-        const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
-        if (target === path || target === `${path} (deleted)`) {
+        const st = await stat(`/proc/${pid}/fd/${fd}`).catch(() => undefined);
+        if (st && st.ino === target.ino && st.dev === target.dev) {
           const command = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '?')).trim();
           users.push({ pid: Number(pid), command });
           return;

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { checkArgs, createArgs, infoArgs, parseCheck, parseInfo, resizeArgs } from './qemu-img.js';
+import { checkArgs, classify, createArgs, infoArgs, parseCheck, parseInfo, resizeArgs } from './qemu-img.js';
+import { HostCommandError } from './exec.js';
 
 const golden = JSON.parse(readFileSync(new URL('../../../src/host/testdata/qemu-img-argv.json', import.meta.url), 'utf8')) as Record<string, string[]>;
 
@@ -30,6 +31,7 @@ test('parseInfo reads qemu-img 7.2 output', () => {
     actualSize: 200704,
     backingFilename: 'base.img',
     fullBackingFilename: '/pool/base.img',
+    backingFormat: 'raw',
     snapshots: 1,
     dirty: false,
     clusterSize: 65536,
@@ -46,4 +48,12 @@ test('parseCheck counts corruptions and leaks, zero when omitted', () => {
   assert.deepEqual(parseCheck('{"image-end-offset": 262144, "total-clusters": 16384, "check-errors": 0, "filename": "a", "format": "qcow2"}'), { corruptions: 0, leaks: 0, checkErrors: 0 });
   assert.deepEqual(parseCheck('{"corruptions": 2, "leaks": 1, "check-errors": 0}'), { corruptions: 2, leaks: 1, checkErrors: 0 });
   assert.throws(() => parseCheck('x'));
+});
+
+test('classify maps known qemu-img failures to codes', () => {
+  const failed = (stderr: string) => new HostCommandError('HOST_COMMAND_FAILED', 'qemu-img failed', { command: 'qemu-img', argv: [], exitCode: 1, signal: null, timedOut: false, stderr, durationMs: 1 });
+  assert.equal((classify(failed("qemu-img: /p/a: Could not resize file: No space left on device")) as { code: string }).code, 'NO_SPACE');
+  assert.equal((classify(failed("qemu-img: /p/a.qcow2: The image size is too large for file format 'qcow2' (try using a larger cluster size)")) as { code: string }).code, 'INVALID_ARGUMENT');
+  assert.equal((classify(failed('qemu-img: Failed to grow: File too large')) as { code: string }).code, 'INVALID_ARGUMENT');
+  assert.equal((classify(failed('qemu-img: something else')) as { code: string }).code, 'HOST_COMMAND_FAILED');
 });

@@ -47,6 +47,8 @@ export interface ImageInfo {
   actualSize: number;
   backingFilename?: string;
   fullBackingFilename?: string;
+  /** The backing file's format as the image records it; absent means qemu would probe it. */
+  backingFormat?: string;
   snapshots: number;
   dirty: boolean;
   /** qcow2 cluster size in bytes, where the format has one. */
@@ -82,6 +84,7 @@ export function parseInfo(json: string): ImageInfo {
   if (typeof d['cluster-size'] === 'number') info.clusterSize = d['cluster-size'];
   if (typeof d['backing-filename'] === 'string') info.backingFilename = d['backing-filename'];
   if (typeof d['full-backing-filename'] === 'string') info.fullBackingFilename = d['full-backing-filename'];
+  if (typeof d['backing-filename-format'] === 'string') info.backingFormat = d['backing-filename-format'];
   return info;
 }
 
@@ -138,11 +141,16 @@ export async function check(path: string, options?: ExecOptions): Promise<CheckR
   }
 }
 
-/** Turns qemu-img's known failures into codes services branch on (today: a full file system). */
+/**
+ * Turns qemu-img's known failures into codes services branch on: a full file system
+ * (`No space left on device`), and a size beyond what the format or file system can hold
+ * (`The image size is too large for file format 'qcow2'`, `File too large`).
+ */
 export function classify(err: unknown): unknown {
-  if (err instanceof KvmpoolError && err.code === 'HOST_COMMAND_FAILED' && /No space left on device/i.test(String(err.details['stderr']))) {
-    return new KvmpoolError('NO_SPACE', 'not enough space in the pool', { ...err.details }, { cause: err });
-  }
+  if (!(err instanceof KvmpoolError) || err.code !== 'HOST_COMMAND_FAILED') return err;
+  const stderr = String(err.details['stderr']);
+  if (/No space left on device/i.test(stderr)) return new KvmpoolError('NO_SPACE', 'not enough space in the pool', { ...err.details }, { cause: err });
+  if (/too large/i.test(stderr)) return new KvmpoolError('INVALID_ARGUMENT', 'the size is larger than the volume format or the file system allows', { ...err.details }, { cause: err });
   return err;
 }
 

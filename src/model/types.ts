@@ -52,9 +52,13 @@ export interface VolumeFacts {
   /** Changes whenever the volume may have changed (size, times): cached facts are reused while it holds. */
   stamp?: string;
   backingFile?: string;
+  /** The backing file's format recorded in the image. */
+  backingFormat?: string;
   /** Set when a qcow2's backing file lies outside the pool: listed, flagged, never followed. */
   backingOutsidePool?: boolean;
   snapshots?: number;
+  /** The format is known (kvmpool recorded it) but qemu-img could not read the image this time. */
+  unreadable?: boolean;
   warnings?: string[];
 }
 

@@ -146,7 +146,7 @@ export class Store {
 
   /** Marks jobs left running by a previous daemon as failed; returns how many. */
   failInterruptedJobs(now: string): number {
-    const error = JSON.stringify({ code: 'CANCELLED', message: 'interrupted: the daemon stopped while the job ran' });
+    const error = JSON.stringify({ code: 'INTERRUPTED', message: 'the daemon stopped while the job ran' });
     return this.db.prepare("UPDATE jobs SET state = 'failed', error = ?, finished = ? WHERE state = 'running'").run(error, now).changes;
   }
 

@@ -112,3 +112,23 @@ test('a second daemon on the same home is refused', () =>
     await assert.rejects(startDaemon({ home: t.home, listen: null, log: () => {} }), { code: 'ALREADY_EXISTS' });
     assert.equal((await t.client.call('version')).name, 'kvmpool', 'the first daemon still serves');
   }));
+
+test('a TCP client that resets its connection right after the request gets nothing done', () =>
+  withDaemon(async (t) => {
+    const net = await import('node:net');
+    const [host, port] = [t.daemon.tcp!.replace(/:\d+$/, ''), Number(t.daemon.tcp!.split(':').pop())];
+    for (let i = 0; i < 20; i++) {
+      await new Promise<void>((resolve) => {
+        const s = net.connect(port, host, () => {
+          const body = JSON.stringify({ name: `pwned${i}`, type: 'dir', target: `/srv/pwned${i}` });
+          s.write(`POST /api/v1/pools HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`, () => {
+            s.resetAndDestroy();
+            resolve();
+          });
+        });
+        s.on('error', () => resolve());
+      });
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual((await t.client.call('listPools')).map((p) => p.name), ['default']);
+  }));

@@ -213,15 +213,19 @@ test('resize rules: shrink needs the flag; qcow2 with internal snapshots never s
     assert.equal(grown.snapshots, 1);
   }));
 
-test('operations on one volume serialize; delete during a resize is IN_USE', () =>
+test('operations on one volume serialize: a resize waits for the create; a delete meanwhile is IN_USE', () =>
   withDaemon(async (t) => {
     await pool(t);
-    await create(t, 'p', { name: 'a.img', capacity: '8M' });
-    const resizes = [16, 24, 32].map((m) => t.client.call('resizeVolume', { params: { pool: 'p', volume: 'a.img' }, body: { capacity: `${m}M` } }));
-    const del = t.client.call('deleteVolume', { params: { pool: 'p', volume: 'a.img' } });
-    await assert.rejects(del, { code: 'IN_USE' });
-    const results = await Promise.all(resizes);
-    assert.deepEqual(results.map((r) => r.capacity), [16 * MiB, 24 * MiB, 32 * MiB]);
+    const out = await create(t, 'p', { name: 'big.img', capacity: '8G', prealloc: 'full' });
+    assert.ok('job' in out);
+    let settled = false;
+    const resize = t.client.call('resizeVolume', { params: { pool: 'p', volume: 'big.img' }, body: { capacity: '9G' } });
+    void resize.then(() => (settled = true), () => (settled = true));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(settled, false, 'the resize waits while the create holds the volume');
+    await assert.rejects(t.client.call('deleteVolume', { params: { pool: 'p', volume: 'big.img' } }), { code: 'IN_USE' });
+    await t.client.call('cancelJob', { params: { id: out.job.id } });
+    await assert.rejects(resize, { code: 'NOT_FOUND' }, 'then runs, and finds no volume: the create was cancelled');
   }));
 
 test('rename keeps the key and refuses an existing name', () =>

@@ -68,6 +68,8 @@ export interface StorageDriver {
   volumeUsers(def: PoolDefinition, vol: VolumeFacts): Promise<string[]>;
   /** Removes what a create interrupted by a crash left behind (called from the journal on start). */
   discardPartial(def: PoolDefinition, name: string): Promise<void>;
+  /** Completes a rename interrupted by a crash (called from the journal on start). */
+  finishRename(def: PoolDefinition, from: string, to: string): Promise<void>;
 
   /** An instant clone inside the pool: shared extents (`reflink`) or a qcow2 overlay (`linked`). */
   cloneVolume(def: PoolDefinition, source: VolumeFacts, target: CloneTarget, method: 'reflink' | 'linked', ctx: OpContext): Promise<VolumeFacts>;

@@ -74,17 +74,23 @@ export class PoolService {
   async stop(name: string, force = false): Promise<PoolInfo> {
     return this.lifecycle(name, 'stop', async (rec, driver, op) => {
       if (!rec.active) return;
-      if (!force) await this.volumes.assertNoneInUse(rec);
-      await driver.stop(rec, op);
-      this.ctx.store.updatePool(name, { active: false });
+      const reopen = this.access.closePool(name);
+      try {
+        if (!force) await this.volumes.assertNoneInUse(rec);
+        await driver.stop(rec, op);
+        this.ctx.store.updatePool(name, { active: false });
+      } finally {
+        reopen();
+      }
     });
   }
 
   async refresh(name: string): Promise<PoolInfo> {
     return this.lifecycle(name, 'refresh', async (rec) => {
-      if (!rec.active) throw notActive(name);
-      await this.access.probe(rec);
-      await this.volumes.reconcile(rec);
+      await this.access.inPool(name, async () => {
+        await this.access.probe(rec);
+        await this.volumes.reconcile(rec);
+      });
     });
   }
 
@@ -110,6 +116,7 @@ export class PoolService {
       this.ctx.locks.with(poolLock(name), 'undefine', async () => {
         const rec = this.record(name);
         if (rec.active) throw new KvmpoolError('POOL_ACTIVE', `pool '${name}' is running: stop it first`, { pool: name });
+        this.access.closePool(name)();
         this.ctx.store.deletePool(name);
         this.ctx.events.emit('pool.undefined', name);
         this.ctx.log(`pool ${name}: undefined`);
@@ -136,6 +143,9 @@ export class PoolService {
         this.ctx.store.updatePool(rec.name, { active: false });
         await this.start(rec.name);
       } catch (e) {
+        // It should be running: keep it so, and let its state say what is wrong (degraded, with the
+        // reason) until its storage is back.
+        this.ctx.store.updatePool(rec.name, { active: true, bootId: this.ctx.bootId });
         this.ctx.log(`pool ${rec.name}: could not start: ${e instanceof Error ? e.message : String(e)}`);
       }
     }

@@ -15,6 +15,8 @@ export const volumeLock = (pool: string, name: string) => `vol:${pool}/${name}`;
 
 /** Journal kind of a volume being created (by create, clone, copy or upload): its partial file is discarded after a crash. */
 export const JOURNAL_CREATE = 'volume.create';
+/** Journal kind of a rename (link under the new name, then unlink the old): completed after a crash. */
+export const JOURNAL_RENAME = 'volume.rename';
 
 /**
  * What the volume services share: finding pools and volumes, reading them fresh from the host, their
@@ -22,16 +24,82 @@ export const JOURNAL_CREATE = 'volume.create';
  */
 export class VolumeAccess {
   private readonly traits = new Map<string, PoolTraits>();
+  /** Volume operations running per pool: the pool cannot stop, be deleted or undefined meanwhile. */
+  private readonly inFlight = new Map<string, number>();
+  /** Pools being stopped, deleted or undefined: no new volume operation starts. */
+  private readonly closing = new Set<string>();
+  /** Volumes changed while a reconciliation ran (name -> change number); it leaves them as they are. */
+  private readonly touched = new Map<string, number>();
+  private changes = 0;
+  private reconciling = 0;
 
   constructor(readonly ctx: ServiceContext) {}
 
-  /** A running pool's record; NOT_FOUND or POOL_NOT_ACTIVE otherwise. */
-  activePool(name: string): PoolRecord {
+  /**
+   * A running, healthy pool's record: NOT_FOUND, POOL_NOT_ACTIVE, or POOL_DEGRADED (its storage is
+   * missing or unreadable, so nothing in it may be read as gone or changed).
+   */
+  async activePool(name: string): Promise<PoolRecord> {
     validateName('pool', name);
     const rec = this.ctx.store.getPool(name);
     if (!rec) throw errors.notFound('pool', name);
-    if (!rec.active) throw notActive(name);
+    if (!rec.active || this.closing.has(name)) throw notActive(name);
+    const status = await this.driver(rec).status(rec);
+    if (status.state === 'degraded') throw new KvmpoolError('POOL_DEGRADED', `pool '${name}' is degraded: ${status.reason ?? 'unknown reason'}`, { pool: name, reason: status.reason });
+    if (!this.traits.has(name)) await this.probe(rec);
+    if (this.closing.has(name)) throw notActive(name);
     return rec;
+  }
+
+  /** Counts a volume operation of a running pool until the returned function is called. */
+  enter(pool: string): () => void {
+    if (this.closing.has(pool)) throw notActive(pool);
+    this.inFlight.set(pool, (this.inFlight.get(pool) ?? 0) + 1);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      this.inFlight.set(pool, (this.inFlight.get(pool) ?? 1) - 1);
+    };
+  }
+
+  /** Runs a short volume operation on a running, healthy pool (counted, see `enter`). */
+  async inPool<T>(pool: string, work: (rec: PoolRecord) => Promise<T>): Promise<T> {
+    const rec = await this.activePool(pool);
+    const leave = this.enter(pool);
+    try {
+      return await work(rec);
+    } finally {
+      leave();
+    }
+  }
+
+  /** For stop, delete and undefine: IN_USE while volume operations run; else no new ones start until `reopen`. */
+  closePool(pool: string): () => void {
+    const running = this.inFlight.get(pool) ?? 0;
+    if (running > 0) throw errors.inUse(`pool '${pool}' has ${running} volume operation(s) in progress`, { pool, operations: running });
+    this.closing.add(pool);
+    return () => this.closing.delete(pool);
+  }
+
+  /** Notes that kvmpool changed a volume's record (see `reconcile`). */
+  touch(pool: string, name: string): void {
+    if (this.reconciling > 0) this.touched.set(`${pool}/${name}`, ++this.changes);
+  }
+
+  /** Starts a reconciliation; returns the change number it began at. */
+  beginReconcile(): number {
+    this.reconciling++;
+    return this.changes;
+  }
+
+  endReconcile(): void {
+    if (--this.reconciling === 0) this.touched.clear();
+  }
+
+  /** True when kvmpool changed the volume since change number `since`. */
+  touchedSince(pool: string, name: string, since: number): boolean {
+    return (this.touched.get(`${pool}/${name}`) ?? 0) > since;
   }
 
   driver(rec: PoolRecord): StorageDriver {
@@ -50,18 +118,30 @@ export class VolumeAccess {
     return this.traits.get(rec.name) ?? { reflink: false, directIO: false };
   }
 
-  /** Reads a volume fresh from the host and records it. */
-  async read(rec: PoolRecord, name: string): Promise<VolumeInfo> {
+  /**
+   * Reads a volume fresh from the host and records it. A reader that does not hold the volume's lock
+   * (`owner` false) leaves the store alone while another operation holds it.
+   */
+  async read(rec: PoolRecord, name: string, owner = true): Promise<VolumeInfo> {
     validateName('volume', name);
     const stored = this.ctx.store.getVolume(rec.name, name);
+    const quiet = !owner && this.ctx.locks.holder(volumeLock(rec.name, name)) !== undefined;
     let facts: VolumeFacts;
     try {
       facts = await this.driver(rec).volumeInfo(rec, stored && known(stored), name);
     } catch (e) {
-      if (e instanceof KvmpoolError && e.code === 'NOT_FOUND' && stored) this.ctx.store.deleteVolume(stored.key);
+      if (e instanceof KvmpoolError && e.code === 'NOT_FOUND' && stored && !quiet) this.forget(rec, stored);
       throw e;
     }
+    if (quiet) return this.describe(rec, stored && stored.facts.identity === facts.identity ? { ...stored, facts } : { key: '', pool: rec.name, name, managed: false, created: '', facts });
+    this.touch(rec.name, name);
     return this.describe(rec, this.remember(rec, facts, stored));
+  }
+
+  /** Drops a volume's record (it is gone from the host). */
+  forget(rec: PoolRecord, v: { key: string; name: string }): void {
+    this.ctx.store.deleteVolume(v.key);
+    this.touch(rec.name, v.name);
   }
 
   /** Stores facts under the record they belong to (same file), or as a new foreign volume. */
@@ -74,12 +154,15 @@ export class VolumeAccess {
     return record;
   }
 
-  /** Records new facts of a volume kvmpool just changed (its file may be a new one, e.g. after a revert). */
-  update(rec: PoolRecord, name: string, facts: VolumeFacts): VolumeInfo {
-    const stored = this.ctx.store.getVolume(rec.name, name);
-    if (!stored) return this.describe(rec, this.remember(rec, facts, undefined));
-    const record = { ...stored, name: facts.name, facts };
+  /**
+   * Records new facts of a volume kvmpool just changed, under the same key (its name or its file may be
+   * new: a rename, a revert). The caller holds the volume's lock.
+   */
+  update(rec: PoolRecord, vol: VolumeInfo, facts: VolumeFacts): VolumeInfo {
+    const record: VolumeRecord = { key: vol.key, pool: rec.name, name: facts.name, managed: vol.managed, created: vol.created, facts };
     this.ctx.store.putVolume(record);
+    this.touch(rec.name, vol.name);
+    this.touch(rec.name, facts.name);
     return this.describe(rec, record);
   }
 
@@ -87,20 +170,45 @@ export class VolumeAccess {
   recordNew(rec: PoolRecord, facts: VolumeFacts): VolumeRecord {
     const record: VolumeRecord = { key: randomUUID(), pool: rec.name, name: facts.name, managed: true, created: new Date().toISOString(), facts };
     this.ctx.store.putVolume(record);
+    this.touch(rec.name, facts.name);
     return record;
   }
 
   describe(rec: PoolRecord, v: VolumeRecord): VolumeInfo {
-    const info: VolumeInfo = { ...v.facts, pool: rec.name, key: v.key, managed: v.managed, created: v.created, features: this.features(rec, v.facts) };
+    const problem = this.chainProblem(rec, v.facts);
+    const facts = problem ? { ...v.facts, backingOutsidePool: true, warnings: [...new Set([...(v.facts.warnings ?? []), problem])] } : v.facts;
+    const info: VolumeInfo = { ...facts, pool: rec.name, key: v.key, managed: v.managed, created: v.created, features: this.features(rec, facts) };
     const busy = this.ctx.locks.holder(volumeLock(rec.name, v.name));
     if (busy) info.busy = busy;
     return info;
   }
 
+  /**
+   * Why opening the volume with its backing chain (as resize, copy or a VM would) could read outside
+   * the pool; undefined when every link is a volume of this pool with a recorded, matching format.
+   */
+  private chainProblem(rec: PoolRecord, facts: VolumeFacts): string | undefined {
+    if (!facts.backingFile) return undefined;
+    const byPath = new Map(this.ctx.store.listVolumes(rec.name).map((v) => [v.facts.path, v.facts]));
+    const seen = new Set<string>();
+    for (let cur: VolumeFacts = facts; cur.backingFile; ) {
+      const link = `backing file '${cur.backingFile}' of ${cur.name}`;
+      if (cur.backingOutsidePool) return `${link} lies outside the pool: not followed`;
+      if (!cur.backingFormat) return `${link} has no recorded format: not followed`;
+      const next = byPath.get(path.resolve(path.dirname(cur.path), cur.backingFile));
+      if (!next) return `${link} is not a volume of the pool: not followed`;
+      if (next.format !== cur.backingFormat) return `${link} is recorded as ${cur.backingFormat} but is ${next.format}: not followed`;
+      if (seen.has(next.path) || seen.size >= 16) return `the backing chain of ${facts.name} loops or is too long`;
+      seen.add(next.path);
+      cur = next;
+    }
+    return undefined;
+  }
+
   private features(rec: PoolRecord, facts: VolumeFacts): VolumeFeature[] {
     let all = featuresFor(this.driver(rec).capabilities, this.traitsOf(rec), facts.format);
     // Anything that opens the image with its backing chain is out for a backing file outside the pool.
-    if (facts.backingOutsidePool) all = all.filter((f) => f === 'delete' || f === 'rename');
+    if (facts.backingOutsidePool || facts.unreadable) all = all.filter((f) => f === 'delete' || f === 'rename');
     if (facts.snapshots) all = all.filter((f) => f !== 'shrink');
     return all;
   }
@@ -144,6 +252,7 @@ export class VolumeAccess {
    * operations; otherwise a busy volume is IN_USE at once.
    */
   async locked<T>(pool: string, name: string, operation: string, wait: boolean, work: () => Promise<T>): Promise<T> {
+    validateName('volume', name);
     const lock = volumeLock(pool, name);
     const release = wait ? await this.ctx.locks.acquire(lock, operation) : this.ctx.locks.tryAcquire(lock, operation, `volume ${pool}/${name}`);
     try {
@@ -156,7 +265,7 @@ export class VolumeAccess {
 
 /** What the store knows of a volume, for the driver. */
 export function known(v: VolumeRecord): KnownVolume {
-  return { name: v.name, format: v.facts.format, identity: v.facts.identity };
+  return { name: v.name, format: v.facts.format, identity: v.facts.identity, facts: v.facts };
 }
 
 function foreign(vol: VolumeInfo, verb: string): KvmpoolError {

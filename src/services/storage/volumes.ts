@@ -5,7 +5,7 @@ import { CREATE_FORMATS, PREALLOC_MODES, type CreateFormat, type JobInfo, type P
 import type { PoolRecord, VolumeRecord } from '../../state/store.js';
 import type { OpContext, StorageDriver, VolumeSpec } from '../../drivers/storage/driver.js';
 import { Reverter } from '../reverter.js';
-import { JOURNAL_CREATE, VolumeAccess, known, volumeLock } from './volume-access.js';
+import { JOURNAL_CREATE, JOURNAL_RENAME, VolumeAccess, known, volumeLock } from './volume-access.js';
 
 /** What `create` accepts (sizes as bytes or strings like `10G`). */
 export interface CreateVolumeInput {
@@ -29,18 +29,19 @@ export class VolumeService {
   }
 
   async list(pool: string): Promise<VolumeInfo[]> {
-    const rec = this.access.activePool(pool);
-    await this.reconcile(rec);
-    return this.ctx.store.listVolumes(pool).map((v) => this.access.describe(rec, v));
+    return this.access.inPool(pool, async (rec) => {
+      await this.reconcile(rec);
+      return this.ctx.store.listVolumes(pool).map((v) => this.access.describe(rec, v));
+    });
   }
 
   async info(pool: string, name: string): Promise<VolumeInfo> {
-    return this.access.read(this.access.activePool(pool), name);
+    return this.access.inPool(pool, (rec) => this.access.read(rec, name, false));
   }
 
   /** Creates a volume; preallocated ones (`falloc`, `full`) run as a job. */
   async create(pool: string, input: CreateVolumeInput): Promise<CreateOutcome> {
-    const rec = this.access.activePool(pool);
+    const rec = await this.access.activePool(pool);
     const driver = this.access.driver(rec);
     const spec = createSpec(driver, input);
     const writesData = spec.prealloc === 'full' || spec.prealloc === 'falloc';
@@ -48,18 +49,24 @@ export class VolumeService {
     if (writesData && spec.capacity > status.available) {
       throw new KvmpoolError('NO_SPACE', `pool '${pool}' has ${status.available} bytes available, ${spec.capacity} needed`, { pool, available: status.available, needed: spec.capacity });
     }
-    const release = this.ctx.locks.tryAcquire(volumeLock(pool, spec.name), 'create', `volume ${pool}/${spec.name}`);
+    const leave = this.access.enter(pool);
+    let release: () => void = () => {};
     try {
+      release = this.ctx.locks.tryAcquire(volumeLock(pool, spec.name), 'create', `volume ${pool}/${spec.name}`);
       if (this.ctx.store.getVolume(pool, spec.name)) throw errors.exists('volume', `${pool}/${spec.name}`);
     } catch (e) {
       release();
+      leave();
       throw e;
     }
     const work = async (op: OpContext) => {
-      const record = await this.ctx.metrics
-        .observe('volume.create', () => this.journaledCreate(rec, spec.name, op, (o) => driver.createVolume(rec, spec, o)))
-        .finally(release);
-      return this.access.describe(rec, record);
+      try {
+        const record = await this.ctx.metrics.observe('volume.create', () => this.journaledCreate(rec, spec.name, spec.format, op, (o) => driver.createVolume(rec, spec, o)));
+        return this.access.describe(rec, record);
+      } finally {
+        release();
+        leave();
+      }
     };
     if (writesData) return { job: this.ctx.jobs.start('volume.create', `${pool}/${spec.name}`, async (op) => (await work(op)).name) };
     return { volume: await work(this.access.op()) };
@@ -70,10 +77,10 @@ export class VolumeService {
    * journal entry from which the next start discards the partial file; a failure removes the volume.
    * The caller holds the new volume's lock.
    */
-  async journaledCreate(rec: PoolRecord, name: string, op: OpContext, make: (op: OpContext) => Promise<VolumeFacts>): Promise<VolumeRecord> {
+  async journaledCreate(rec: PoolRecord, name: string, format: string, op: OpContext, make: (op: OpContext) => Promise<VolumeFacts>): Promise<VolumeRecord> {
     const driver = this.access.driver(rec);
     return Reverter.run(this.ctx.log, async (revert) => {
-      const journal = this.ctx.store.addJournal(JOURNAL_CREATE, { pool: rec.name, name }, new Date().toISOString());
+      const journal = this.ctx.store.addJournal(JOURNAL_CREATE, { pool: rec.name, name, format }, new Date().toISOString());
       revert.add('clear the journal entry', () => this.ctx.store.removeJournal(journal));
       const facts = await make(op);
       revert.add(`delete ${facts.path}`, () => driver.deleteVolume(rec, facts, op));
@@ -86,28 +93,25 @@ export class VolumeService {
   }
 
   async delete(pool: string, name: string, force = false): Promise<void> {
-    await this.ctx.metrics.observe('volume.delete', async () => {
-      const rec = this.access.activePool(pool);
-      validateName('volume', name);
-      await this.access.locked(pool, name, 'delete', false, async () => {
+    await this.ctx.metrics.observe('volume.delete', () =>
+      this.access.inPool(pool, (rec) =>
+      this.access.locked(pool, name, 'delete', false, async () => {
         const vol = await this.access.read(rec, name);
         this.access.require(vol, 'delete', force, true);
         await this.access.assertFree(rec, vol);
         await this.access.driver(rec).deleteVolume(rec, vol, this.access.op());
-        this.ctx.store.deleteVolume(vol.key);
+        this.access.forget(rec, vol);
         this.ctx.events.emit('volume.deleted', `${pool}/${name}`);
         this.ctx.log(`volume ${pool}/${name}: deleted`);
-      });
-    });
+      })));
   }
 
   /** Grows a volume, or shrinks it when `shrink` is set (refused with snapshots or while in use). */
   async resize(pool: string, name: string, size: number | string, shrink = false, force = false): Promise<VolumeInfo> {
-    return this.ctx.metrics.observe('volume.resize', async () => {
-      const rec = this.access.activePool(pool);
-      validateName('volume', name);
-      const capacity = roundUp(parseSize(size));
-      return this.access.locked(pool, name, 'resize', true, async () => {
+    const capacity = roundUp(parseSize(size));
+    return this.ctx.metrics.observe('volume.resize', () =>
+      this.access.inPool(pool, (rec) =>
+      this.access.locked(pool, name, 'resize', true, async () => {
         const vol = await this.access.read(rec, name);
         this.access.require(vol, 'resize', force, false);
         if (capacity === vol.capacity) return vol;
@@ -119,33 +123,32 @@ export class VolumeService {
           await this.access.assertFree(rec, vol);
         }
         const facts = await this.access.driver(rec).resizeVolume(rec, vol, capacity, capacity < vol.capacity, this.access.op());
-        const out = this.access.update(rec, name, facts);
+        const out = this.access.update(rec, vol, facts);
         this.ctx.events.emit('volume.resized', `${pool}/${name}`, { capacity: out.capacity });
         this.ctx.log(`volume ${pool}/${name}: resized to ${out.capacity} bytes`);
         return out;
-      });
-    });
+      })));
   }
 
   async rename(pool: string, name: string, newName: string, force = false): Promise<VolumeInfo> {
-    return this.ctx.metrics.observe('volume.rename', async () => {
-      const rec = this.access.activePool(pool);
-      validateName('volume', name);
-      validateName('volume', newName);
-      return this.access.locked(pool, name, 'rename', false, () =>
+    validateName('volume', newName);
+    return this.ctx.metrics.observe('volume.rename', () =>
+      this.access.inPool(pool, (rec) =>
+      this.access.locked(pool, name, 'rename', false, () =>
         this.access.locked(pool, newName, 'rename', false, async () => {
           const vol = await this.access.read(rec, name);
           this.access.require(vol, 'rename', force, true);
           const dependents = this.access.backingUsers(rec, vol);
           if (dependents.length > 0) throw errors.inUse(`${pool}/${name} is the backing file of ${dependents.join(', ')}`, { users: dependents });
+          const journal = this.ctx.store.addJournal(JOURNAL_RENAME, { pool, from: name, to: newName }, new Date().toISOString());
           const facts = await this.access.driver(rec).renameVolume(rec, vol, newName, this.access.op());
-          const out = this.access.update(rec, name, facts);
+          const out = this.access.update(rec, vol, facts);
+          this.ctx.store.removeJournal(journal);
           this.ctx.events.emit('volume.renamed', `${pool}/${name}`, { name: newName });
           this.ctx.log(`volume ${pool}/${name}: renamed to ${newName}`);
           return out;
         }),
-      );
-    });
+      )));
   }
 
   /**
@@ -154,21 +157,30 @@ export class VolumeService {
    * operation are left as they are.
    */
   async reconcile(rec: PoolRecord): Promise<void> {
-    const stored = this.ctx.store.listVolumes(rec.name);
-    const facts = await this.access.driver(rec).listVolumes(rec, new Map(stored.map((v) => [v.name, { ...known(v), facts: v.facts }])));
-    this.ctx.store.transaction(() => {
-      const seen = new Set<string>();
-      for (const f of facts) {
-        if (this.ctx.locks.holder(volumeLock(rec.name, f.name))) {
-          const s = stored.find((v) => v.name === f.name);
-          if (s) seen.add(s.key);
-          continue;
-        }
-        const match = stored.find((v) => v.name === f.name) ?? stored.find((v) => v.facts.identity === f.identity && !seen.has(v.key));
-        seen.add(this.access.remember(rec, f, match).key);
-      }
-      for (const v of stored) {
-        if (!seen.has(v.key) && !this.ctx.locks.holder(volumeLock(rec.name, v.name))) this.ctx.store.deleteVolume(v.key);
+    // One reconciliation per pool at a time, so a new file gets one key.
+    await this.ctx.locks.with(`reconcile:${rec.name}`, 'reconcile', async () => {
+      const since = this.access.beginReconcile();
+      try {
+        const before = this.ctx.store.listVolumes(rec.name);
+        const facts = await this.access.driver(rec).listVolumes(rec, new Map(before.map((v) => [v.name, known(v)])));
+        // Whatever kvmpool changed while the host was read is newer than the listing: leave it.
+        const settled = (name: string) => !this.ctx.locks.holder(volumeLock(rec.name, name)) && !this.access.touchedSince(rec.name, name, since);
+        this.ctx.store.transaction(() => {
+          const stored = this.ctx.store.listVolumes(rec.name);
+          const seen = new Set<string>();
+          for (const f of facts) {
+            const byName = stored.find((v) => v.name === f.name);
+            if (!settled(f.name)) {
+              if (byName) seen.add(byName.key);
+              continue;
+            }
+            const match = byName ?? stored.find((v) => v.facts.identity === f.identity && !seen.has(v.key) && settled(v.name));
+            seen.add(this.access.remember(rec, f, match).key);
+          }
+          for (const v of stored) if (!seen.has(v.key) && settled(v.name)) this.ctx.store.deleteVolume(v.key);
+        });
+      } finally {
+        this.access.endReconcile();
       }
     });
   }
@@ -185,7 +197,7 @@ export class VolumeService {
       await this.access.locked(rec.name, v.name, 'delete', false, async () => {
         await this.access.assertFree(rec, this.access.describe(rec, v));
         await this.access.driver(rec).deleteVolume(rec, v.facts, op);
-        this.ctx.store.deleteVolume(v.key);
+        this.access.forget(rec, v);
       });
     }
   }
@@ -195,17 +207,39 @@ export class VolumeService {
     for (const v of this.ctx.store.listVolumes(rec.name)) await this.access.assertFree(rec, this.access.describe(rec, v), true);
   }
 
-  /** Repairs what a crash interrupted: discards partial volumes recorded in the journal. */
+  /**
+   * Repairs what a crash interrupted, from the journal: a create's partial file is discarded, and a
+   * volume it had already published (complete, but not yet recorded) is recorded as kvmpool's; a
+   * rename cut between its two steps is completed.
+   */
   async recover(): Promise<void> {
     for (const entry of this.ctx.store.listJournal()) {
-      if (entry.kind !== JOURNAL_CREATE) continue;
-      const { pool, name } = entry.data as { pool: string; name: string };
-      const rec = this.ctx.store.getPool(pool);
-      if (rec) {
-        await this.access.driver(rec).discardPartial(rec, name).catch((e: unknown) => this.ctx.log(`recover ${pool}/${name}: ${String(e)}`));
-        this.ctx.log(`recover: discarded the interrupted create of ${pool}/${name}`);
+      const data = entry.data as { pool: string; name?: string; format?: string; from?: string; to?: string };
+      const rec = this.ctx.store.getPool(data.pool);
+      try {
+        if (rec && entry.kind === JOURNAL_CREATE && data.name) await this.recoverCreate(rec, data.name, data.format ?? 'raw');
+        if (rec && entry.kind === JOURNAL_RENAME && data.from && data.to) {
+          await this.access.driver(rec).finishRename(rec, data.from, data.to);
+          this.ctx.log(`recover: completed the interrupted rename of ${rec.name}/${data.from} to ${data.to}`);
+        }
+      } catch (e) {
+        this.ctx.log(`recover: ${entry.kind} ${JSON.stringify(data)}: ${e instanceof Error ? e.message : String(e)}`);
       }
       this.ctx.store.removeJournal(entry.id);
+    }
+  }
+
+  private async recoverCreate(rec: PoolRecord, name: string, format: string): Promise<void> {
+    const driver = this.access.driver(rec);
+    await driver.discardPartial(rec, name);
+    const facts = await driver.volumeInfo(rec, undefined, name).catch(() => undefined);
+    if (facts && !this.ctx.store.getVolume(rec.name, name)) {
+      // Create refuses an existing name and holds the name's lock, so this file is the one it made.
+      const own = await driver.volumeInfo(rec, { name, format, identity: facts.identity }, name);
+      this.access.recordNew(rec, own);
+      this.ctx.log(`recover: recorded ${rec.name}/${name}, completed before the interruption`);
+    } else {
+      this.ctx.log(`recover: discarded the interrupted create of ${rec.name}/${name}`);
     }
   }
 }

@@ -16,9 +16,9 @@ export const dirDriver: StorageDriver = {
   ...fileVolumeOps((def) => def.target),
 
   async validate(def) {
-    const target = checkTargetPath(def.target);
-    // The real location counts: a symlink must not lead into a system directory.
-    checkTargetPath(await realExistingPrefix(target));
+    // The real location counts: a symlink must not lead into a system directory, and two pools
+    // reached through different links must be seen to overlap. The resolved path is what is kept.
+    const target = checkTargetPath(await realExistingPrefix(checkTargetPath(def.target)));
     return { ...def, target };
   },
 
@@ -38,15 +38,21 @@ export const dirDriver: StorageDriver = {
   async stop() {},
 
   async delete(def, created) {
-    // Remove the deepest directory first; rmdir refuses a directory that still holds anything.
+    // Remove the deepest directory first; rmdir refuses a directory that still holds anything. The
+    // target must go; a parent that build made but that now holds something else (another pool) stays.
     for (const dir of createdDirs(def.target, created)) {
-      await rmdir(dir).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') return;
-        if (e.code === 'ENOTEMPTY' || e.code === 'EEXIST') {
-          throw new KvmpoolError('POOL_NOT_EMPTY', `cannot delete pool '${def.name}': ${dir} still holds files kvmpool did not create`, { pool: def.name, path: dir });
-        }
-        throw e;
-      });
+      const removed = await rmdir(dir).then(
+        () => true,
+        (e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT') return true;
+          if ((e.code === 'ENOTEMPTY' || e.code === 'EEXIST') && dir !== def.target) return false;
+          if (e.code === 'ENOTEMPTY' || e.code === 'EEXIST') {
+            throw new KvmpoolError('POOL_NOT_EMPTY', `cannot delete pool '${def.name}': ${dir} still holds files kvmpool did not create`, { pool: def.name, path: dir });
+          }
+          throw e;
+        },
+      );
+      if (!removed) break;
     }
   },
 

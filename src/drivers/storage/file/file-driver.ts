@@ -30,7 +30,7 @@ export const FILE_CAPABILITIES: Capabilities = {
 export type FileVolumeOps = Pick<
   StorageDriver,
   | 'capabilities' | 'createFormats' | 'probe' | 'listVolumes' | 'volumeInfo' | 'createVolume' | 'deleteVolume' | 'resizeVolume'
-  | 'renameVolume' | 'volumeUsers' | 'discardPartial' | 'cloneVolume' | 'copyVolume' | 'listSnapshots' | 'createSnapshot'
+  | 'renameVolume' | 'volumeUsers' | 'discardPartial' | 'finishRename' | 'cloneVolume' | 'copyVolume' | 'listSnapshots' | 'createSnapshot'
   | 'revertSnapshot' | 'deleteSnapshot' | 'wipeVolume'
 >;
 
@@ -48,6 +48,7 @@ export function fileVolumeOps(dirOf: (def: PoolDefinition) => string): FileVolum
     renameVolume: (def, vol, newName) => files.renameFileVolume(dirOf(def), vol, newName),
     volumeUsers: (_def, vol) => files.fileVolumeUsers(vol),
     discardPartial: (def, name) => files.discardPartialFileVolume(dirOf(def), name),
+    finishRename: (def, from, to) => files.finishFileRename(dirOf(def), from, to),
     cloneVolume: (def, source, target, method, ctx) => cloneFileVolume(dirOf(def), source, target, method, ctx),
     copyVolume: (def, source, target, traits, ctx) => copyFileVolume(dirOf(def), source, target, traits, ctx),
     listSnapshots: (def, vol) => listFileSnapshots(dirOf(def), vol),

@@ -46,7 +46,12 @@ export async function listFileVolumes(dir: string, known: ReadonlyMap<string, Kn
     while (next < names.length) {
       const i = next++;
       const name = names[i]!;
-      facts[i] = await readFileVolume(dir, name, known.get(name), snapshots.get(name)?.length ?? 0).catch(() => undefined);
+      // A file that vanished since readdir is simply gone; any other failure fails the listing, so
+      // no volume is dropped because it could not be read this time.
+      facts[i] = await readFileVolume(dir, name, known.get(name), snapshots.get(name)?.length ?? 0).catch((e: unknown) => {
+        if (e instanceof KvmpoolError && e.code === 'NOT_FOUND') return undefined;
+        throw e;
+      });
     }
   };
   await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, names.length) }, worker));
@@ -83,20 +88,24 @@ export async function readFileVolume(dir: string, name: string, known?: KnownVol
   if (!st.isFile()) {
     return { ...base, format: 'unknown', capacity: st.size, warnings: [st.isSymbolicLink() ? 'a symbolic link: not followed' : 'not a regular file'] };
   }
-  const sameFile = known && known.identity === base.identity;
-  const format = sameFile && known.format !== 'unknown' ? known.format : await sniffFormat(file);
+  const recorded = known && known.identity === base.identity && known.format !== 'unknown' ? known.format : undefined;
+  const format = recorded ?? (await sniffFormat(file));
   let image: qemuImg.ImageInfo;
   try {
     image = await qemuImg.info(file, format);
   } catch (e) {
-    if (e instanceof KvmpoolError && e.code === 'HOST_TOOL_MISSING') throw e;
-    return { ...base, format: 'unknown', capacity: st.size, warnings: [`qemu-img cannot read it as ${format}`] };
+    if (e instanceof KvmpoolError && (e.code === 'HOST_TOOL_MISSING' || e.code === 'HOST_COMMAND_TIMEOUT')) throw e;
+    const why = `qemu-img cannot read it as ${format}`;
+    // A recorded format stays: one failed read must never turn a raw volume into a guessed format.
+    if (recorded) return { ...base, format: recorded, capacity: known?.facts?.capacity ?? st.size, unreadable: true, warnings: [why] };
+    return { ...base, format: 'unknown', capacity: st.size, warnings: [why] };
   }
   const facts: VolumeFacts = { ...base, format, capacity: image.virtualSize };
   if (image.snapshots > 0) facts.snapshots = image.snapshots;
   if (format === 'raw') withReflinkSnapshots(facts, reflinkSnapshots ?? (await reflinkSnapshotNames(dir, name)).length);
   if (image.backingFilename !== undefined) {
     facts.backingFile = image.backingFilename;
+    if (image.backingFormat !== undefined) facts.backingFormat = image.backingFormat;
     if (!(await backingInside(dir, image.backingFilename))) {
       facts.backingOutsidePool = true;
       facts.warnings = [`backing file '${image.backingFilename}' lies outside the pool: not followed`];
@@ -239,6 +248,15 @@ export async function renameFileVolume(dir: string, vol: VolumeFacts, newName: s
 export async function fileVolumeUsers(vol: VolumeFacts): Promise<string[]> {
   const users = await processesUsing(vol.path);
   return users.map((u) => `${u.command}[${u.pid}]`);
+}
+
+/** Completes a rename cut between its link and unlink: when both names are the same file, the old one goes. */
+export async function finishFileRename(dir: string, from: string, to: string): Promise<void> {
+  const [a, b] = await Promise.all([lstat(path.join(dir, from)).catch(() => undefined), lstat(path.join(dir, to)).catch(() => undefined)]);
+  if (a && b && a.dev === b.dev && a.ino === b.ino) {
+    await unlink(path.join(dir, from));
+    await renameReflinkSnapshots(dir, from, to);
+  }
 }
 
 /** Removes what an interrupted create left behind. */
