@@ -2,11 +2,15 @@ import type { OperationId } from './operations.js';
 import type { PoolService } from '../services/storage/pools.js';
 import type { VolumeService } from '../services/storage/volumes.js';
 import type { JobManager } from '../services/jobs/jobs.js';
+import type { VolumeDataService } from '../services/storage/volume-data.js';
+import type { SnapshotService } from '../services/storage/snapshots.js';
 
 /** The services the API calls. */
 export interface ApiServices {
   pools: PoolService;
   volumes: VolumeService;
+  data: VolumeDataService;
+  snapshots: SnapshotService;
   jobs: JobManager;
   version: string;
 }

@@ -40,6 +40,14 @@ export const operations = {
   resizeVolume: op({ method: 'POST', path: '/api/v1/pools/:pool/volumes/:volume/resize', summary: 'Resize a volume', tag: 'volumes', params: S.VolumeParams, body: S.ResizeVolume, responses: { 200: S.Volume } }),
   renameVolume: op({ method: 'POST', path: '/api/v1/pools/:pool/volumes/:volume/rename', summary: 'Rename a volume', tag: 'volumes', params: S.VolumeParams, body: S.RenameVolume, responses: { 200: S.Volume } }),
 
+  cloneVolume: op({ method: 'POST', path: '/api/v1/pools/:pool/volumes/:volume/clone', summary: 'Clone or copy a volume (a job; its result names the method used)', tag: 'volumes', params: S.VolumeParams, body: S.CloneVolume, responses: { 202: S.Accepted } }),
+  wipeVolume: op({ method: 'POST', path: '/api/v1/pools/:pool/volumes/:volume/wipe', summary: 'Wipe a volume (a job)', tag: 'volumes', params: S.VolumeParams, body: S.WipeVolume, responses: { 202: S.Accepted } }),
+
+  listSnapshots: op({ method: 'GET', path: '/api/v1/pools/:pool/volumes/:volume/snapshots', summary: "List a volume's snapshots", tag: 'snapshots', params: S.VolumeParams, responses: { 200: Type.Array(S.Snapshot) } }),
+  createSnapshot: op({ method: 'POST', path: '/api/v1/pools/:pool/volumes/:volume/snapshots', summary: 'Take a snapshot', tag: 'snapshots', params: S.VolumeParams, body: S.CreateSnapshot, responses: { 201: S.Snapshot } }),
+  revertSnapshot: op({ method: 'POST', path: '/api/v1/pools/:pool/volumes/:volume/snapshots/:snapshot/revert', summary: 'Revert a volume to a snapshot (a job)', tag: 'snapshots', params: S.SnapshotParams, responses: { 202: S.Accepted } }),
+  deleteSnapshot: op({ method: 'DELETE', path: '/api/v1/pools/:pool/volumes/:volume/snapshots/:snapshot', summary: 'Delete a snapshot', tag: 'snapshots', params: S.SnapshotParams, responses: { 204: S.Empty } }),
+
   listJobs: op({ method: 'GET', path: '/api/v1/jobs', summary: 'List jobs', tag: 'jobs', responses: { 200: Type.Array(S.Job) } }),
   getJob: op({ method: 'GET', path: '/api/v1/jobs/:id', summary: 'Job info', tag: 'jobs', params: S.JobParams, responses: { 200: S.Job } }),
   cancelJob: op({ method: 'POST', path: '/api/v1/jobs/:id/cancel', summary: 'Cancel a running job', tag: 'jobs', params: S.JobParams, responses: { 200: S.Job } }),

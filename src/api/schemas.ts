@@ -1,9 +1,9 @@
 import { Type, type Static } from 'typebox';
-import { JOB_STATES, POOL_STATES, POOL_TYPES, PREALLOC_MODES } from '../model/types.js';
+import { CLONE_METHODS, JOB_STATES, POOL_STATES, POOL_TYPES, PREALLOC_MODES, WIPE_ALGORITHMS } from '../model/types.js';
 
 /** JSON schemas of the API, declared once: validation, types, OpenAPI and the client all use them. */
 
-const literals = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)));
+const literals = <T extends readonly string[]>(values: T) => Type.Enum(values);
 const Bytes = Type.Integer({ minimum: 0, description: 'bytes' });
 /** A size in bytes, or a string with a binary unit (`10G`). */
 const Size = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1, maxLength: 64 })]);
@@ -97,3 +97,24 @@ export const ResizeVolume = Type.Object({ capacity: Size, shrink: Type.Optional(
 export const RenameVolume = Type.Object({ name: Type.String({ minLength: 1, maxLength: 512 }), force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
 export const Version = Type.Object({ name: Type.String(), version: Type.String(), poolTypes: Type.Array(Type.String()) });
 export const Empty = Type.Object({});
+
+export const SnapshotParams = Type.Object({ pool: Type.String(), volume: Type.String(), snapshot: Type.String() });
+export const Snapshot = Type.Object({
+  name: Type.String(),
+  created: Type.String(),
+  capacity: Bytes,
+  allocation: Type.Optional(Bytes),
+  kind: Type.Union([Type.Literal('internal'), Type.Literal('reflink')]),
+});
+export type SnapshotBody = Static<typeof Snapshot>;
+export const CreateSnapshot = Type.Object({ name: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
+export const CloneVolume = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 512 }),
+    pool: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    format: Type.Optional(Type.String({ maxLength: 32 })),
+    method: Type.Optional(literals(CLONE_METHODS)),
+  },
+  { additionalProperties: false },
+);
+export const WipeVolume = Type.Object({ algorithm: Type.Optional(literals(WIPE_ALGORITHMS)), verify: Type.Optional(Type.Boolean()) }, { additionalProperties: false });

@@ -10,6 +10,7 @@ import type { ApiServices, Handlers } from './handlers.js';
 import { poolHandlers } from './routes/pools.js';
 import { volumeHandlers } from './routes/volumes.js';
 import { jobHandlers } from './routes/jobs.js';
+import { snapshotHandlers } from './routes/snapshots.js';
 import { registerEvents } from './routes/events.js';
 
 /** What the API server needs. */
@@ -57,7 +58,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     }
   });
 
-  const handlers: Handlers = { ...poolHandlers(o), ...volumeHandlers(o), ...jobHandlers(o) };
+  const handlers: Handlers = { ...poolHandlers(o), ...volumeHandlers(o), ...snapshotHandlers(o), ...jobHandlers(o) };
   for (const id of Object.keys(operations) as OperationId[]) {
     const def = operations[id];
     const handler = handlers[id];

@@ -6,6 +6,7 @@ import { jobCommands } from './commands/job.js';
 import { poolCommands } from './commands/pool.js';
 import { serveCommand } from './commands/serve.js';
 import { volumeCommands } from './commands/vol.js';
+import { snapshotCommands } from './commands/snap.js';
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<number> {
   serveCommand(program, globals);
   poolCommands(program, globals);
   volumeCommands(program, globals);
+  snapshotCommands(program, globals);
   jobCommands(program, globals);
   for (const c of program.commands) c.exitOverride();
   for (const c of program.commands.flatMap((c) => c.commands)) c.exitOverride();

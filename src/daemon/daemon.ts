@@ -15,6 +15,8 @@ import { Metrics } from '../services/metrics.js';
 import { PoolService } from '../services/storage/pools.js';
 import { VolumeService } from '../services/storage/volumes.js';
 import { VolumeAccess } from '../services/storage/volume-access.js';
+import { VolumeDataService } from '../services/storage/volume-data.js';
+import { SnapshotService } from '../services/storage/snapshots.js';
 import type { ServiceContext } from '../services/context.js';
 import { buildApi } from '../api/server.js';
 import { ensureHome, loadOrCreateToken, resolveHome, type HomePaths } from './home.js';
@@ -58,6 +60,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const access = new VolumeAccess(ctx);
   const volumes = new VolumeService(access);
   const pools = new PoolService(ctx, volumes, access);
+  const data = new VolumeDataService(access, volumes);
+  const snapshots = new SnapshotService(access);
   metrics.poolGauges(async () => (await pools.list()).filter((p) => p.state !== 'inactive'));
 
   const interrupted = store.failInterruptedJobs(new Date().toISOString());
@@ -67,7 +71,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   await pools.startup();
 
   const token = await loadOrCreateToken(paths.token);
-  const app = await buildApi({ pools, volumes, jobs: ctx.jobs, events, metrics, token, version: VERSION, log });
+  const app = await buildApi({ pools, volumes, data, snapshots, jobs: ctx.jobs, events, metrics, token, version: VERSION, log });
   await rm(paths.socket, { force: true });
   await app.listen({ path: paths.socket });
   await chmod(paths.socket, 0o600);

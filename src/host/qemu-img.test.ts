@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { checkArgs, classify, createArgs, infoArgs, parseCheck, parseInfo, resizeArgs } from './qemu-img.js';
+import { checkArgs, classify, convertArgs, createArgs, imageOpts, infoArgs, mapArgs, overlayArgs, parseCheck, parseInfo, parseMap, parseProgress, resizeArgs, snapshotArgs } from './qemu-img.js';
 import { HostCommandError } from './exec.js';
 
 const golden = JSON.parse(readFileSync(new URL('../../../src/host/testdata/qemu-img-argv.json', import.meta.url), 'utf8')) as Record<string, string[]>;
@@ -17,10 +17,35 @@ test('argv builders match the golden argv file', () => {
   assert.deepEqual(resizeArgs('/p/a.img', 'raw', 2048, false), golden['resize-grow']);
   assert.deepEqual(resizeArgs('/p/a.img', 'raw', 1024, true), golden['resize-shrink']);
   assert.deepEqual(checkArgs('/p/b.qcow2'), golden['check']);
+  assert.deepEqual(convertArgs({ source: '/a/s.img', sourceFormat: 'raw', target: '/b/t.qcow2', targetFormat: 'qcow2', direct: true }), golden['convert-direct']);
+  assert.deepEqual(convertArgs({ source: '/a/s.qcow2', sourceFormat: 'qcow2', target: '/b/t.img', targetFormat: 'raw', direct: false }), golden['convert-cached']);
+  assert.deepEqual(overlayArgs('/p/.vm.qcow2.kvmpool-part', 'base.qcow2', 'qcow2', 1048576), golden['overlay']);
+  assert.deepEqual(snapshotArgs('create', '/p/a,b.qcow2', 'snap1'), golden['snapshot-create']);
+  assert.deepEqual(mapArgs('/p/a.img', 'raw'), golden['map']);
 });
 
-test('every argv names the format explicitly', () => {
-  for (const argv of Object.values(golden)) assert.ok(argv.includes('-f'), argv.join(' '));
+test('every argv names the format explicitly (-f, -O/-F, or driver= in image options)', () => {
+  for (const argv of Object.values(golden)) assert.ok(argv.includes('-f') || argv.some((a) => a.startsWith('driver=')), argv.join(' '));
+});
+
+test('image options escape commas in paths', () => {
+  assert.equal(imageOpts('/p/a,b.qcow2', 'qcow2'), 'driver=qcow2,file.driver=file,file.filename=/p/a,,b.qcow2');
+});
+
+test('parseProgress reads the last percentage of qemu-img -p output', () => {
+  assert.equal(parseProgress('    (0.00/100%)\r    (12.50/100%)\r'), 12.5);
+  assert.equal(parseProgress('    (100.00/100%)\r\n'), 100);
+  assert.equal(parseProgress('nothing'), undefined);
+});
+
+test('parseMap reads extents and refuses malformed output', () => {
+  const sample = '[{ "start": 0, "length": 65536, "depth": 0, "present": true, "zero": false, "data": true, "offset": 0},\n{ "start": 65536, "length": 983040, "depth": 0, "present": false, "zero": true, "data": false}]';
+  assert.deepEqual(parseMap(sample), [
+    { start: 0, length: 65536, data: true, zero: false },
+    { start: 65536, length: 983040, data: false, zero: true },
+  ]);
+  assert.throws(() => parseMap('{}'), { code: 'HOST_COMMAND_FAILED' });
+  assert.throws(() => parseMap('[{"start": 0}]'), { code: 'HOST_COMMAND_FAILED' });
 });
 
 test('parseInfo reads qemu-img 7.2 output', () => {

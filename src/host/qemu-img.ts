@@ -190,10 +190,18 @@ export function overlayArgs(target: string, backing: string, backingFormat: stri
 /** Internal snapshot verbs of qcow2: create (-c), apply/revert (-a), delete (-d). */
 export type SnapshotVerb = 'create' | 'revert' | 'delete';
 
-/** argv for `qemu-img snapshot` on a qcow2 image. */
+/**
+ * `--image-opts` spelling of an image with an explicit format, for subcommands without `-f`
+ * (`qemu-img snapshot` in 7.2 has none and would probe). Commas in the path are doubled.
+ */
+export function imageOpts(path: string, format: string): string {
+  return `driver=${format},file.driver=file,file.filename=${path.replace(/,/g, ',,')}`;
+}
+
+/** argv for `qemu-img snapshot` on a qcow2 image (format given through --image-opts, never probed). */
 export function snapshotArgs(verb: SnapshotVerb, path: string, name: string): string[] {
   const flag = { create: '-c', revert: '-a', delete: '-d' }[verb];
-  return ['snapshot', '-q', '-f', 'qcow2', flag, name, path];
+  return ['snapshot', '-q', '--image-opts', flag, name, imageOpts(path, 'qcow2')];
 }
 
 /** Copies `spec.source` to `spec.target` (which must not exist), reporting the percentage done. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseVolumeRef, validateName } from './names.js';
+import { parseSnapshotRef, parseVolumeRef, validateName } from './names.js';
 
 test('valid names pass unchanged', () => {
   for (const name of ['default', 'vm1.qcow2', 'a', 'disk_01-b', 'x'.repeat(128), 'ü'.repeat(64), 'name with space']) {
@@ -35,4 +35,12 @@ test('POOL/VOLUME references split at the first slash and validate both parts', 
   assert.throws(() => parseVolumeRef('nopool'), /expected POOL\/VOLUME/);
   assert.throws(() => parseVolumeRef('p/a/b'), /contains '\/'/);
   assert.throws(() => parseVolumeRef('/abs'), /required/);
+});
+
+test('POOL/VOLUME@SNAP references', () => {
+  assert.deepEqual(parseSnapshotRef('p/v.qcow2@before-upgrade'), { pool: 'p', volume: 'v.qcow2', snapshot: 'before-upgrade' });
+  assert.deepEqual(parseSnapshotRef('p/v', false), { pool: 'p', volume: 'v' });
+  assert.throws(() => parseSnapshotRef('p/v'), /expected POOL\/VOLUME@SNAPSHOT/);
+  assert.throws(() => parseSnapshotRef('p/v@'), /required/);
+  assert.throws(() => parseSnapshotRef('p/v@a/b'), /contains '\/'/);
 });

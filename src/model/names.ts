@@ -31,6 +31,16 @@ export function parseVolumeRef(ref: string): { pool: string; volume: string } {
   return { pool, volume };
 }
 
+/** A snapshot reference `POOL/VOLUME@SNAP` (`@SNAP` optional where `snapRequired` is false). */
+export function parseSnapshotRef(ref: string, snapRequired = true): { pool: string; volume: string; snapshot?: string } {
+  const at = ref.lastIndexOf('@');
+  if (at < 0) {
+    if (snapRequired) throw errors.invalid(`invalid snapshot '${printable(ref)}': expected POOL/VOLUME@SNAPSHOT`, { ref });
+    return parseVolumeRef(ref);
+  }
+  return { ...parseVolumeRef(ref.slice(0, at)), snapshot: validateName('volume', ref.slice(at + 1)) };
+}
+
 /** Replaces control characters so a bad name can be echoed in a one-line message. */
 function printable(text: string): string {
   // eslint-disable-next-line no-control-regex

@@ -90,6 +90,45 @@ export function volumeCommands(program: Command, globals: Globals): void {
       const { pool, volume } = parseVolumeRef(ref);
       show(globals(), await connect(globals()).call('renameVolume', { params: { pool, volume }, body: { name: newName, force: o.force === true } }));
     });
+
+  volumeDataCommands(vol, globals);
+}
+
+/** `vol clone` and `vol wipe`: data jobs with a progress bar. */
+export function volumeDataCommands(vol: Command, globals: Globals): void {
+  vol
+    .command('clone <pool/vol> <newname>')
+    .description('clone or copy a volume; auto picks reflink where the pool shares extents, else a sparse copy')
+    .option('--to <pool>', 'target pool (a copy)')
+    .option('--format <format>', 'raw or qcow2 (a conversion)')
+    .option('--method <method>', 'auto, reflink, linked (qcow2 overlay) or copy', 'auto')
+    .action(async (ref: string, newName: string, o: { to?: string; format?: string; method: string }) => {
+      const { pool, volume } = parseVolumeRef(ref);
+      const client = connect(globals());
+      const body = { name: newName, method: o.method, ...(o.to ? { pool: o.to } : {}), ...(o.format ? { format: o.format } : {}) };
+      const { job } = await client.call('cloneVolume', { params: { pool, volume }, body });
+      const end = await followJob(client, job as JobInfo, globals().json === true);
+      const result = end.result as { volume: string; method: string };
+      const target = parseVolumeRef(result.volume);
+      const info = await client.call('getVolume', { params: { pool: target.pool, volume: target.volume } });
+      if (globals().json) return printJson({ ...info, method: result.method });
+      process.stdout.write(`cloned ${pool}/${volume} to ${result.volume} (${result.method})\n`);
+      show(globals(), info);
+    });
+
+  vol
+    .command('wipe <pool/vol>')
+    .description('overwrite a volume: zero (default), random or discard')
+    .option('--algorithm <algorithm>', 'zero, random or discard', 'zero')
+    .option('--verify', 'read the volume back afterwards')
+    .action(async (ref: string, o: { algorithm: string; verify?: boolean }) => {
+      const { pool, volume } = parseVolumeRef(ref);
+      const client = connect(globals());
+      const { job } = await client.call('wipeVolume', { params: { pool, volume }, body: { algorithm: o.algorithm, verify: o.verify === true } });
+      const end = await followJob(client, job as JobInfo, globals().json === true);
+      if (globals().json) return printJson(end.result);
+      process.stdout.write(`volume ${pool}/${volume} wiped (${o.algorithm}${o.verify ? ', verified' : ''})\n`);
+    });
 }
 
 function notes(v: VolumeBody): string {

@@ -16,12 +16,16 @@ import type { OpContext } from '../driver.js';
 export async function wipeFileVolume(vol: VolumeFacts, algorithm: WipeAlgorithm, verify: boolean, ctx: OpContext): Promise<void> {
   const fileSize = (await stat(vol.path)).size;
   const total = verify ? fileSize * 2 : fileSize;
-  const written = await overwrite(vol, fileSize, algorithm, ctx);
   if (vol.format === 'qcow2') {
     const image = await qemuImg.info(vol.path, 'qcow2');
     const spec: qemuImg.CreateSpec = { path: vol.path, format: 'qcow2', size: vol.capacity, prealloc: 'off' };
     if (image.clusterSize !== undefined) spec.clusterSize = image.clusterSize;
-    await qemuImg.create(spec, { signal: ctx.signal });
+    try {
+      await overwrite(vol, fileSize, algorithm, ctx);
+    } finally {
+      // Even a cancelled wipe leaves a valid (empty) qcow2, never a file of garbage.
+      await qemuImg.create(spec);
+    }
     if (verify) {
       const data = (await qemuImg.map(vol.path, 'qcow2', { signal: ctx.signal })).filter((e) => e.data);
       if (data.length > 0) throw verifyFailed(vol, `${data.length} extent(s) still hold data`);
@@ -29,6 +33,7 @@ export async function wipeFileVolume(vol: VolumeFacts, algorithm: WipeAlgorithm,
     ctx.progress(total, total);
     return;
   }
+  const written = await overwrite(vol, fileSize, algorithm, ctx);
   if (verify) {
     const back = await readRange(vol.path, 0, fileSize, ctx.signal, (d) => ctx.progress(fileSize + d, total));
     if (algorithm === 'random' ? back.sha256 !== written : !back.allZero) throw verifyFailed(vol, algorithm === 'random' ? 'the bytes read back differ from those written' : 'non-zero bytes read back');

@@ -1,0 +1,92 @@
+import { validateName } from '../../model/names.js';
+import type { JobInfo, SnapshotInfo, VolumeInfo } from '../../model/types.js';
+import type { VolumeAccess } from './volume-access.js';
+
+/** Volume snapshots (qcow2 internal, reflink copies of raw volumes): list, create, revert, delete. */
+export class SnapshotService {
+  private readonly ctx;
+
+  constructor(private readonly access: VolumeAccess) {
+    this.ctx = access.ctx;
+  }
+
+  async list(pool: string, volume: string): Promise<SnapshotInfo[]> {
+    return this.access.inPool(pool, async (rec) => {
+      const vol = await this.access.read(rec, volume, false);
+      this.access.require(vol, 'snapshot', false, false);
+      return this.access.driver(rec).listSnapshots(rec, vol);
+    });
+  }
+
+  /** Takes a snapshot; refused while a process has the volume open (a running VM snapshots through QMP). */
+  async create(pool: string, volume: string, name: string): Promise<SnapshotInfo> {
+    validateName('volume', name);
+    return this.withVolume(pool, volume, 'snapshot', async (rec, vol) => {
+      await this.access.assertFree(rec, vol);
+      const snap = await this.access.driver(rec).createSnapshot(rec, vol, name, this.access.op());
+      await this.refresh(rec.name, vol);
+      this.ctx.events.emit('snapshot.created', `${pool}/${volume}@${name}`);
+      this.ctx.log(`snapshot ${pool}/${volume}@${name}: created`);
+      return snap;
+    });
+  }
+
+  /** Reverts the volume to a snapshot, as a job; refused while the volume is in use. */
+  async revert(pool: string, volume: string, name: string): Promise<JobInfo> {
+    validateName('volume', name);
+    const rec = await this.access.activePool(pool);
+    const leave = this.access.enter(pool);
+    let release = () => {};
+    try {
+      release = this.ctx.locks.tryAcquire(`vol:${pool}/${volume}`, 'revert', `volume ${pool}/${volume}`);
+      const vol = await this.access.read(rec, volume);
+      this.access.require(vol, 'snapshot', false, true);
+      await this.access.assertFree(rec, vol);
+      return this.ctx.jobs.start('snapshot.revert', `${pool}/${volume}@${name}`, async (op) => {
+        try {
+          const facts = await this.ctx.metrics.observe('snapshot.revert', () => this.access.driver(rec).revertSnapshot(rec, vol, name, op));
+          this.access.update(rec, vol, facts);
+          this.ctx.events.emit('snapshot.reverted', `${pool}/${volume}@${name}`);
+          this.ctx.log(`volume ${pool}/${volume}: reverted to ${name}`);
+          return { volume: `${pool}/${volume}`, snapshot: name };
+        } finally {
+          release();
+          leave();
+        }
+      });
+    } catch (e) {
+      release();
+      leave();
+      throw e;
+    }
+  }
+
+  async delete(pool: string, volume: string, name: string): Promise<void> {
+    validateName('volume', name);
+    await this.withVolume(pool, volume, 'snapshot delete', async (rec, vol) => {
+      await this.access.assertFree(rec, vol);
+      await this.access.driver(rec).deleteSnapshot(rec, vol, name, this.access.op());
+      await this.refresh(rec.name, vol);
+      this.ctx.events.emit('snapshot.deleted', `${pool}/${volume}@${name}`);
+      this.ctx.log(`snapshot ${pool}/${volume}@${name}: deleted`);
+    });
+  }
+
+  private async withVolume<T>(pool: string, volume: string, operation: string, work: (rec: import('../../state/store.js').PoolRecord, vol: VolumeInfo) => Promise<T>): Promise<T> {
+    return this.ctx.metrics.observe(operation.replace(' ', '.'), () =>
+      this.access.inPool(pool, (rec) =>
+        this.access.locked(pool, volume, operation, true, async () => {
+          const vol = await this.access.read(rec, volume);
+          this.access.require(vol, 'snapshot', false, false);
+          return work(rec, vol);
+        }),
+      ),
+    );
+  }
+
+  /** Re-reads the volume so its snapshot count is current. */
+  private async refresh(pool: string, vol: VolumeInfo): Promise<void> {
+    const rec = await this.access.activePool(pool);
+    await this.access.read(rec, vol.name);
+  }
+}
