@@ -4,6 +4,7 @@ import type { VolumeService } from '../services/storage/volumes.js';
 import type { JobManager } from '../services/jobs/jobs.js';
 import type { VolumeDataService } from '../services/storage/volume-data.js';
 import type { SnapshotService } from '../services/storage/snapshots.js';
+import type { TransferService } from '../services/storage/transfers.js';
 
 /** The services the API calls. */
 export interface ApiServices {
@@ -11,6 +12,7 @@ export interface ApiServices {
   volumes: VolumeService;
   data: VolumeDataService;
   snapshots: SnapshotService;
+  transfers: TransferService;
   jobs: JobManager;
   version: string;
 }

@@ -12,6 +12,7 @@ import { volumeHandlers } from './routes/volumes.js';
 import { jobHandlers } from './routes/jobs.js';
 import { snapshotHandlers } from './routes/snapshots.js';
 import { registerEvents } from './routes/events.js';
+import { registerContent } from './routes/content.js';
 
 /** What the API server needs. */
 export interface ApiOptions extends ApiServices {
@@ -93,6 +94,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   }
 
   registerEvents(app, o.events);
+  registerContent(app, o.transfers);
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     void reply.header('content-type', o.metrics.registry.contentType);

@@ -5,6 +5,7 @@ import { KvmpoolError, isErrorCode } from '../model/errors.js';
 import type { JobInfo } from '../model/types.js';
 import { operations, type OperationId } from '../api/operations.js';
 import type { KvmpoolEvent } from '../services/events.js';
+import { SPARSE_CONTENT_TYPE } from '../model/sparse-stream.js';
 
 /** Where the daemon is: its unix socket, or a URL with a bearer token. */
 export type ClientTarget = { socketPath: string } | { url: string; token: string };
@@ -104,6 +105,64 @@ export class KvmpoolClient {
     return finished ?? ((await this.call('getJob', { params: { id } })) as JobInfo);
   }
 
+  /** Streams sparse frames (model/sparse-stream.ts) into a volume; resolves with the daemon's result. */
+  async upload(pool: string, volume: string, frames: AsyncIterable<Buffer>, query: { offset?: number; grow?: boolean; force?: boolean } = {}): Promise<UploadReply> {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
+    const path = `${contentPath(pool, volume)}${qs.size > 0 ? `?${qs}` : ''}`;
+    return new Promise((resolve, reject) => {
+      const req = this.open('PUT', path, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if ((res.statusCode ?? 500) >= 400) reject(errorFrom(res.statusCode ?? 500, text));
+          else resolve(JSON.parse(text) as UploadReply);
+        });
+      });
+      req.setHeader('content-type', SPARSE_CONTENT_TYPE);
+      let failed = false;
+      req.on('error', (e) => {
+        failed = true;
+        reject(connectionError(this.target, e));
+      });
+      req.on('close', () => (failed = true));
+      void (async () => {
+        try {
+          for await (const chunk of frames) {
+            if (failed) return; // leaving the loop closes the source
+            if (!req.write(chunk)) await new Promise<void>((r) => (req.once('drain', r), req.once('close', r)));
+          }
+          if (!failed) req.end();
+        } catch (e) {
+          failed = true;
+          req.destroy();
+          reject(e);
+        }
+      })();
+    });
+  }
+
+  /** Opens a download of a volume's bytes as sparse frames, with the range it covers. */
+  async download(pool: string, volume: string, query: { offset?: number; length?: number } = {}): Promise<{ offset: number; length: number; format: string; job: string; frames: AsyncIterable<Buffer> }> {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
+    const path = `${contentPath(pool, volume)}${qs.size > 0 ? `?${qs}` : ''}`;
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = this.open('GET', path, resolve);
+      req.setHeader('accept', SPARSE_CONTENT_TYPE);
+      req.on('error', (e) => reject(connectionError(this.target, e)));
+      req.end();
+    });
+    if ((res.statusCode ?? 500) >= 400) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      throw errorFrom(res.statusCode ?? 500, Buffer.concat(chunks).toString('utf8'));
+    }
+    const header = (name: string) => String(res.headers[name] ?? '');
+    return { offset: Number(header('x-kvmpool-offset')), length: Number(header('x-kvmpool-length')), format: header('x-kvmpool-format'), job: header('x-kvmpool-job'), frames: res as AsyncIterable<Buffer> };
+  }
+
   private request(method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
       const req = this.open(method, path, (res) => {
@@ -130,6 +189,19 @@ export class KvmpoolClient {
     const mod = url.protocol === 'https:' ? https : http;
     return mod.request(url, { method, headers: { authorization: `Bearer ${this.target.token}` } }, onResponse);
   }
+}
+
+/** What an upload answers. */
+export interface UploadReply {
+  volume: { name: string; pool: string; capacity: number; allocation: number; format: string };
+  sha256: string;
+  dataBytes: number;
+  end: number;
+  job: string;
+}
+
+function contentPath(pool: string, volume: string): string {
+  return `/api/v1/pools/${encodeURIComponent(pool)}/volumes/${encodeURIComponent(volume)}/content`;
 }
 
 function errorFrom(status: number, text: string): KvmpoolError {

@@ -17,6 +17,7 @@ import { VolumeService } from '../services/storage/volumes.js';
 import { VolumeAccess } from '../services/storage/volume-access.js';
 import { VolumeDataService } from '../services/storage/volume-data.js';
 import { SnapshotService } from '../services/storage/snapshots.js';
+import { TransferService } from '../services/storage/transfers.js';
 import type { ServiceContext } from '../services/context.js';
 import { buildApi } from '../api/server.js';
 import { ensureHome, loadOrCreateToken, resolveHome, type HomePaths } from './home.js';
@@ -62,6 +63,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const pools = new PoolService(ctx, volumes, access);
   const data = new VolumeDataService(access, volumes);
   const snapshots = new SnapshotService(access);
+  const transfers = new TransferService(access);
   metrics.poolGauges(async () => (await pools.list()).filter((p) => p.state !== 'inactive'));
 
   const interrupted = store.failInterruptedJobs(new Date().toISOString());
@@ -71,7 +73,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   await pools.startup();
 
   const token = await loadOrCreateToken(paths.token);
-  const app = await buildApi({ pools, volumes, data, snapshots, jobs: ctx.jobs, events, metrics, token, version: VERSION, log });
+  const app = await buildApi({ pools, volumes, data, snapshots, transfers, jobs: ctx.jobs, events, metrics, token, version: VERSION, log });
   await rm(paths.socket, { force: true });
   await app.listen({ path: paths.socket });
   await chmod(paths.socket, 0o600);

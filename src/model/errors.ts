@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   CANCELLED: { status: 409, exit: 8 },
   INTERRUPTED: { status: 500, exit: 8 },
   NOT_SUPPORTED: { status: 422, exit: 9 },
+  CHECKSUM_MISMATCH: { status: 422, exit: 15 },
   NO_SPACE: { status: 507, exit: 10 },
   HOST_TOOL_MISSING: { status: 500, exit: 11 },
   HOST_COMMAND_FAILED: { status: 500, exit: 11 },

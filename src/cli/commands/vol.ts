@@ -5,6 +5,7 @@ import type { JobInfo } from '../../model/types.js';
 import { connect, type GlobalOptions } from '../connect.js';
 import { formatSize, printFields, printJson, printTable, sizeWithBytes } from '../output.js';
 import { followJob } from '../progress.js';
+import { transferCommands } from './transfer.js';
 
 type Globals = () => GlobalOptions;
 
@@ -92,6 +93,7 @@ export function volumeCommands(program: Command, globals: Globals): void {
     });
 
   volumeDataCommands(vol, globals);
+  transferCommands(vol, globals);
 }
 
 /** `vol clone` and `vol wipe`: data jobs with a progress bar. */

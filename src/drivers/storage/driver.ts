@@ -1,4 +1,5 @@
 import type { Capabilities, PoolTraits } from '../../model/capabilities.js';
+import type { Extent } from '../../transfer/sparse-reader.js';
 import type { CreateFormat, PoolDefinition, PoolStatus, PoolType, Prealloc, SnapshotInfo, VolumeFacts, WipeAlgorithm } from '../../model/types.js';
 
 /** Passed to every driver call: cancellation, a logger, and a progress sink for long work. */
@@ -81,6 +82,13 @@ export interface StorageDriver {
   /** Makes the volume's content the snapshot's again; the snapshot stays. */
   revertSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string, ctx: OpContext): Promise<VolumeFacts>;
   deleteSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string, ctx: OpContext): Promise<void>;
+
+  /** Where the volume's data is (the rest reads as zeros), so transfers skip holes. */
+  dataExtents(def: PoolDefinition, vol: VolumeFacts): Promise<Extent[]>;
+  /** Where a whole-volume upload is staged (a path the service writes, then hands to `commitUpload`). */
+  uploadStage(def: PoolDefinition, vol: VolumeFacts): string;
+  /** Validates a staged upload that ends at byte `end` and makes it the volume's content. */
+  commitUpload(def: PoolDefinition, vol: VolumeFacts, staged: string, end: number, grow: boolean): Promise<VolumeFacts>;
 
   /** Overwrites the volume's content (zeros, random bytes, or discarded blocks); `verify` reads it back. */
   wipeVolume(def: PoolDefinition, vol: VolumeFacts, algorithm: WipeAlgorithm, verify: boolean, ctx: OpContext): Promise<VolumeFacts>;

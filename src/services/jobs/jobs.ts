@@ -47,6 +47,16 @@ export class JobManager {
     return { ...info };
   }
 
+  /** Like `start`, and also returns the work's outcome (for an operation that answers when it is done). */
+  run<T>(kind: string, target: string, work: (ctx: OpContext) => Promise<T>): { job: JobInfo; done: Promise<T> } {
+    let outcome!: Promise<T>;
+    const job = this.start(kind, target, (ctx) => {
+      outcome = work(ctx);
+      return outcome;
+    });
+    return { job, done: outcome };
+  }
+
   get(id: string): JobInfo {
     const live = this.running.get(id);
     if (live) return { ...live.info, progress: { ...live.info.progress } };

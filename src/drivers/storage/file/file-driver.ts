@@ -5,6 +5,7 @@ import * as files from './file-volumes.js';
 import { cloneFileVolume, copyFileVolume, probeFileTraits } from './file-clone.js';
 import { createFileSnapshot, deleteFileSnapshot, listFileSnapshots, revertFileSnapshot } from './file-snapshots.js';
 import { wipeFileVolume } from './file-wipe.js';
+import { commitFileUpload, fileDataExtents, fileUploadStage } from './file-transfer.js';
 
 const READ_ONLY_IMAGE = ['delete', 'rename', 'clone', 'download'] as const;
 
@@ -31,7 +32,7 @@ export type FileVolumeOps = Pick<
   StorageDriver,
   | 'capabilities' | 'createFormats' | 'probe' | 'listVolumes' | 'volumeInfo' | 'createVolume' | 'deleteVolume' | 'resizeVolume'
   | 'renameVolume' | 'volumeUsers' | 'discardPartial' | 'finishRename' | 'cloneVolume' | 'copyVolume' | 'listSnapshots' | 'createSnapshot'
-  | 'revertSnapshot' | 'deleteSnapshot' | 'wipeVolume'
+  | 'revertSnapshot' | 'deleteSnapshot' | 'wipeVolume' | 'dataExtents' | 'uploadStage' | 'commitUpload'
 >;
 
 /** Volume operations of a pool whose volumes are image files in one directory. */
@@ -58,6 +59,9 @@ export function fileVolumeOps(dirOf: (def: PoolDefinition) => string): FileVolum
       return files.readOwnFileVolume(dirOf(def), vol.name, vol.format);
     },
     deleteSnapshot: (def, vol, name, ctx) => deleteFileSnapshot(dirOf(def), vol, name, ctx),
+    dataExtents: (_def, vol) => fileDataExtents(vol),
+    uploadStage: (def, vol) => fileUploadStage(dirOf(def), vol),
+    commitUpload: (def, vol, staged, end, grow) => commitFileUpload(dirOf(def), vol, staged, end, grow),
     wipeVolume: async (def, vol, algorithm, verify, ctx) => {
       await wipeFileVolume(vol, algorithm, verify, ctx);
       return files.readOwnFileVolume(dirOf(def), vol.name, vol.format);

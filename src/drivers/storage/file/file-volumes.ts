@@ -136,7 +136,7 @@ async function sniffFormat(file: string): Promise<string> {
 }
 
 /** True when a backing file name (absolute, or relative to the image's directory) stays inside `dir`. */
-async function backingInside(dir: string, backing: string): Promise<boolean> {
+export async function backingInside(dir: string, backing: string): Promise<boolean> {
   if (/^[a-z][a-z0-9+.-]*:/i.test(backing) && !backing.startsWith('/')) return false; // protocol (nbd:, http:, json:)
   const realDir = await realpath(dir);
   const resolved = path.resolve(dir, backing);

@@ -1,0 +1,166 @@
+import { rm } from 'node:fs/promises';
+import { KvmpoolError, errors } from '../../model/errors.js';
+import { detectFormat } from '../../host/image-magic.js';
+import type { JobInfo, VolumeInfo } from '../../model/types.js';
+import { readSparse } from '../../transfer/sparse-reader.js';
+import { writeSparse } from '../../transfer/sparse-writer.js';
+import { FileWriter } from '../../transfer/file-writer.js';
+import type { VolumeAccess } from './volume-access.js';
+import { volumeLock } from './volume-access.js';
+
+/** A byte range of a volume: from `offset`, `length` bytes (to the end when omitted). */
+export interface Range {
+  offset?: number;
+  length?: number;
+}
+
+/** A download ready to stream: what it covers, and the frames (the volume stays held until they end). */
+export interface PreparedDownload {
+  volume: VolumeInfo;
+  offset: number;
+  length: number;
+  job: JobInfo;
+  frames: AsyncGenerator<Buffer>;
+}
+
+/** What an upload did. */
+export interface UploadResult {
+  volume: VolumeInfo;
+  sha256: string;
+  /** Bytes of data received (holes not counted). */
+  dataBytes: number;
+  end: number;
+  job: string;
+}
+
+/**
+ * Volume content over streams in the sparse format (model/sparse-stream.ts): downloads skip holes and
+ * zero runs; uploads are checked (format, size, backing file, checksum) before they replace anything.
+ * Each transfer is a job (progress, cancel) and holds its volume for its whole length.
+ */
+export class TransferService {
+  private readonly ctx;
+
+  constructor(private readonly access: VolumeAccess) {
+    this.ctx = access.ctx;
+  }
+
+  /** Prepares a download of the volume's bytes (as stored: a qcow2 downloads as its qcow2 file). */
+  async download(pool: string, name: string, range: Range): Promise<PreparedDownload> {
+    const rec = await this.access.activePool(pool);
+    const leave = this.access.enter(pool);
+    let release = () => {};
+    try {
+      release = await this.ctx.locks.acquire(volumeLock(pool, name), 'download');
+      const vol = await this.access.read(rec, name);
+      this.access.require(vol, 'download', false, false);
+      const extents = await this.access.driver(rec).dataExtents(rec, vol);
+      const size = extents.reduce((end, e) => Math.max(end, e.start + e.length), 0);
+      const offset = range.offset ?? 0;
+      const length = range.length ?? size - offset;
+      if (offset < 0 || length < 0 || offset + length > size) throw errors.invalid(`range ${offset}+${length} is outside the volume's ${size} bytes`, { offset, length, size });
+      const controller = new AbortController();
+      let progress: (done: number) => void = () => {};
+      let finished: (e?: unknown) => void = () => {};
+      const { job, done } = this.ctx.jobs.run('volume.download', `${pool}/${name}`, (op) => {
+        op.signal.addEventListener('abort', () => controller.abort(), { once: true });
+        progress = (d) => op.progress(d, length);
+        return new Promise<void>((resolve, reject) => {
+          finished = (e) => (e ? reject(e) : resolve());
+        });
+      });
+      done.catch(() => undefined);
+      const frames = async function* (this: TransferService) {
+        try {
+          yield* readSparse(vol.path, offset, length, { extents, signal: controller.signal, onProgress: (d) => progress(d) });
+          finished();
+          this.ctx.log(`volume ${pool}/${name}: downloaded ${length} bytes from ${offset}`);
+        } catch (e) {
+          finished(e);
+          throw e;
+        } finally {
+          // A consumer that stops early (client gone) ends the job too.
+          finished(new KvmpoolError('CANCELLED', 'the download was not read to its end'));
+          release();
+          leave();
+        }
+      }.call(this);
+      return { volume: vol, offset, length, job, frames };
+    } catch (e) {
+      release();
+      leave();
+      throw e;
+    }
+  }
+
+  /**
+   * Uploads sparse frames into a volume. Without a range the whole content is replaced: it is written
+   * to a staged file, validated, and swapped in, so a failed or cancelled upload changes nothing. With
+   * an `offset` (a partial or resumed transfer) a raw volume is written in place.
+   */
+  async upload(pool: string, name: string, frames: AsyncIterable<Buffer>, options: { offset?: number; grow?: boolean; force?: boolean }): Promise<UploadResult> {
+    const rec = await this.access.activePool(pool);
+    const leave = this.access.enter(pool);
+    let release = () => {};
+    try {
+      release = this.ctx.locks.tryAcquire(volumeLock(pool, name), 'upload', `volume ${pool}/${name}`);
+      const vol = await this.access.read(rec, name);
+      this.access.require(vol, 'upload', options.force === true, true);
+      await this.access.assertFree(rec, vol);
+      const inPlace = options.offset !== undefined;
+      if (inPlace && vol.format !== 'raw') throw errors.notSupported(`partial uploads write in place, which only raw volumes allow (${pool}/${name} is ${vol.format})`);
+      const driver = this.access.driver(rec);
+      const target = inPlace ? vol.path : driver.uploadStage(rec, vol);
+      const { job, done } = this.ctx.jobs.run('volume.upload', `${pool}/${name}`, async (op) => {
+        const out = await FileWriter.open(target, !inPlace);
+        try {
+          const written = await writeSparse(out, frames, {
+            start: options.offset ?? 0,
+            holes: inPlace ? 'zero' : 'skip',
+            ...(inPlace && !options.grow ? { limit: vol.capacity } : {}),
+            ...(!inPlace && !options.grow && vol.format === 'raw' ? { limit: vol.capacity } : {}),
+            signal: op.signal,
+            onProgress: (d) => op.progress(d, 0),
+            inspect: (offset, data) => {
+              if (offset === 0) checkFormat(vol, data);
+            },
+          });
+          await out.sync();
+          if (inPlace && written.end > (await out.fh.stat()).size) await out.fh.truncate(written.end);
+          await out.close();
+          const facts = inPlace ? await driver.volumeInfo(rec, { name, format: vol.format, identity: vol.identity }, name) : await driver.commitUpload(rec, vol, target, written.end, options.grow === true);
+          return { written, facts };
+        } catch (e) {
+          await out.close().catch(() => undefined);
+          if (!inPlace) await rm(target, { force: true });
+          throw e;
+        }
+      });
+      try {
+        const { written, facts } = await done;
+        const out = this.access.update(rec, vol, facts);
+        this.ctx.events.emit('volume.uploaded', `${pool}/${name}`, { sha256: written.sha256, end: written.end });
+        this.ctx.log(`volume ${pool}/${name}: uploaded ${written.dataBytes} bytes of data (sha256 ${written.sha256})`);
+        return { volume: out, sha256: written.sha256!, dataBytes: written.dataBytes, end: written.end, job: job.id };
+      } finally {
+        release();
+        leave();
+      }
+    } catch (e) {
+      release();
+      leave();
+      throw e;
+    }
+  }
+}
+
+/**
+ * The content's leading bytes must announce the volume's format: a qcow2 header uploaded into a raw
+ * volume (or raw bytes into a qcow2 one) is refused before anything is written.
+ */
+function checkFormat(vol: VolumeInfo, head: Buffer): void {
+  const detected = detectFormat(head);
+  if (detected !== vol.format) {
+    throw new KvmpoolError('INVALID_ARGUMENT', `the upload is a ${detected} image but ${vol.pool}/${vol.name} is ${vol.format}`, { detected, format: vol.format });
+  }
+}

@@ -1,0 +1,91 @@
+import type { FileWriter } from './file-writer.js';
+import { KvmpoolError } from '../model/errors.js';
+import { SparseDecoder } from '../model/sparse-stream.js';
+import { ContentHash } from './hash.js';
+
+/** What to do with holes: leave them (`skip`, the file is new and sparse) or write zeros (`zero`). */
+export type HoleMode = 'skip' | 'zero';
+
+const WRITE_CHUNK = 4 * 1024 * 1024;
+const ZEROS = Buffer.alloc(WRITE_CHUNK);
+
+/** What a sparse stream wrote. */
+export interface WriteResult {
+  /** Where the content ended (the end frame's offset). */
+  end: number;
+  /** sha256 of the content written (holes as zeros), when hashed; it matched the sender's, if sent. */
+  sha256?: string;
+  /** The sender's sha256 (from the end frame), if it sent one. */
+  sent?: string;
+  /** Bytes of data written (holes excluded). */
+  dataBytes: number;
+}
+
+/**
+ * Writes a sparse stream into an open file: data at its offsets (coalesced into large writes),
+ * holes per `holes`. Unless `hash` is false the content's sha256 is computed on the way, and must
+ * equal the end frame's when the sender sent one; `limit` bounds the end offset (a volume's
+ * capacity). Does not truncate or sync.
+ */
+export async function writeSparse(
+  out: FileWriter,
+  source: AsyncIterable<Buffer>,
+  options: {
+    start: number;
+    holes: HoleMode;
+    hash?: boolean;
+    limit?: number;
+    signal?: AbortSignal;
+    onProgress?: (done: number) => void;
+    /** Sees the first data piece before anything is written (to check what the content is). */
+    inspect?: (offset: number, data: Buffer) => void;
+  },
+): Promise<WriteResult> {
+  const decoder = new SparseDecoder(options.start);
+  const hash = options.hash === false ? undefined : new ContentHash();
+  let dataBytes = 0;
+  let result: WriteResult | undefined;
+  const bound = (to: number) => {
+    if (options.limit !== undefined && to > options.limit) {
+      throw new KvmpoolError('INVALID_ARGUMENT', `the upload reaches byte ${to}, past the volume's capacity of ${options.limit} bytes (pass --grow to grow it)`, { end: to, capacity: options.limit });
+    }
+  };
+  try {
+  for await (const chunk of source) {
+    if (options.signal?.aborted) throw new KvmpoolError('CANCELLED', 'cancelled');
+    for (const f of decoder.push(chunk)) {
+      if (f.type === 'data') {
+        bound(f.offset + f.data.length);
+        if (dataBytes === 0) options.inspect?.(f.offset, f.data);
+        await hash?.data(f.data);
+        dataBytes += f.data.length;
+        await out.write(f.offset, f.data);
+        options.onProgress?.(f.offset + f.data.length - options.start);
+      } else if (f.type === 'hole') {
+        bound(f.offset + f.length);
+        hash?.zeros(f.length);
+        if (options.holes === 'zero') {
+          for (let done = 0; done < f.length; done += WRITE_CHUNK) await out.write(f.offset + done, ZEROS.subarray(0, Math.min(WRITE_CHUNK, f.length - done)));
+        } else {
+          await out.flush();
+        }
+        options.onProgress?.(f.offset + f.length - options.start);
+      } else {
+        await out.flush();
+        const sha256 = await hash?.hex();
+        if (sha256 !== undefined && f.sha256 !== undefined && sha256 !== f.sha256) {
+          throw new KvmpoolError('CHECKSUM_MISMATCH', `the content's sha256 is ${sha256}, the sender's is ${f.sha256}`, { received: sha256, sent: f.sha256 });
+        }
+        result = { end: f.size, dataBytes, ...(sha256 !== undefined ? { sha256 } : {}), ...(f.sha256 !== undefined ? { sent: f.sha256 } : {}) };
+      }
+    }
+  }
+  decoder.finish();
+  } catch (e) {
+    if (!result) await hash?.close();
+    throw e;
+  }
+  return result!;
+}
+
+
