@@ -8,6 +8,7 @@ import type { VolumeFacts } from '../../../model/types.js';
 import { detectFormat, MAGIC_BYTES } from '../../../host/image-magic.js';
 import { processesUsing } from '../../../host/open-files.js';
 import * as qemuImg from '../../../host/qemu-img.js';
+import { qcow2Layout, type Qcow2Layout } from '../../../host/qcow2-create.js';
 import type { KnownVolume, OpContext, VolumeSpec } from '../driver.js';
 import { dropReflinkSnapshots, reflinkSnapshotNames, reflinkSnapshotsByVolume, renameReflinkSnapshots } from './file-snapshots.js';
 
@@ -151,6 +152,13 @@ export async function backingInside(dir: string, backing: string): Promise<boole
  */
 export async function createFileVolume(dir: string, spec: VolumeSpec, ctx: OpContext): Promise<VolumeFacts> {
   const writesData = spec.prealloc === 'full' || spec.prealloc === 'falloc';
+  if (spec.prealloc === 'off') {
+    const layout = spec.format === 'qcow2' ? qcow2Layout({ size: spec.capacity, clusterSize: spec.clusterSize ?? 65536, lazyRefcounts: spec.lazyRefcounts === true }) : undefined;
+    // Sparse raw files and plain qcow2 images are written here: no process to start for them.
+    if (spec.format === 'raw' || layout) {
+      return publishPart(dir, spec.name, spec.format, (part) => writeEmptyImage(part, spec.capacity, layout), spec.capacity);
+    }
+  }
   const facts = await publishPart(dir, spec.name, spec.format, async (part) => {
     const poll = writesData ? watchAllocation(part, spec.capacity, ctx) : undefined;
     try {
@@ -167,12 +175,27 @@ export async function createFileVolume(dir: string, spec: VolumeSpec, ctx: OpCon
   return facts;
 }
 
+/** A sparse raw file of `size` bytes, or an empty qcow2 image laid out by `layout`. */
+async function writeEmptyImage(file: string, size: number, layout: Qcow2Layout | undefined): Promise<void> {
+  const fh = await open(file, 'wx', VOLUME_MODE);
+  try {
+    for (const w of layout?.writes ?? []) await fh.write(w.data, 0, w.data.length, w.offset);
+    await fh.truncate(layout?.fileSize ?? size);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EFBIG') throw errors.invalid(`${size} bytes is more than the file system allows in one file`, { size });
+    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw new KvmpoolError('NO_SPACE', 'not enough space in the pool');
+    throw e;
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * Makes a new volume appear whole or not at all: `fill` writes the volume's file at a hidden part path;
  * then the file gets the volume mode, is synced, and is linked under its name (never replacing a file).
  * On any failure, the part file is removed.
  */
-export async function publishPart(dir: string, name: string, format: string, fill: (part: string) => Promise<void>): Promise<VolumeFacts> {
+export async function publishPart(dir: string, name: string, format: string, fill: (part: string) => Promise<void>, capacity?: number): Promise<VolumeFacts> {
   const final = path.join(dir, name);
   if (await exists(final)) throw errors.exists('volume', name);
   const part = partPath(dir, name);
@@ -191,7 +214,10 @@ export async function publishPart(dir: string, name: string, format: string, fil
     await rm(part, { force: true });
     throw e;
   }
-  return readOwnFileVolume(dir, name, format);
+  if (capacity === undefined) return readOwnFileVolume(dir, name, format);
+  // An image written here: its facts are known, only its place on disk is read.
+  const st = await lstat(final);
+  return { name, path: final, format, capacity, allocation: st.blocks * 512, identity: `${st.dev}:${st.ino}`, stamp: `${st.size}:${st.mtimeMs}:${st.ctimeMs}` };
 }
 
 /** Reads a volume whose format kvmpool knows (it just wrote the file): the format is never re-detected. */
