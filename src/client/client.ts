@@ -6,6 +6,7 @@ import type { JobInfo } from '../model/types.js';
 import { operations, type OperationId } from '../api/operations.js';
 import type { KvmpoolEvent } from '../services/events.js';
 import { SPARSE_CONTENT_TYPE } from '../model/sparse-stream.js';
+import { PULL_WINDOW } from '../transfer/sparse-reader.js';
 
 /** Where the daemon is: its unix socket, or a URL with a bearer token. */
 export type ClientTarget = { socketPath: string } | { url: string; token: string };
@@ -126,12 +127,20 @@ export class KvmpoolClient {
         failed = true;
         reject(connectionError(this.target, e));
       });
-      req.on('close', () => (failed = true));
+      let closed!: () => void;
+      const gone = new Promise<void>((r) => (closed = r));
+      req.on('close', () => {
+        failed = true;
+        closed();
+      });
       void (async () => {
         try {
+          // At most PULL_WINDOW chunks not yet handed to the kernel: they may be views of reused buffers.
+          const inFlight: Promise<void>[] = [];
           for await (const chunk of frames) {
             if (failed) return; // leaving the loop closes the source
-            if (!req.write(chunk)) await new Promise<void>((r) => (req.once('drain', r), req.once('close', r)));
+            inFlight.push(new Promise<void>((r) => req.write(chunk, () => r())));
+            if (inFlight.length >= PULL_WINDOW) await Promise.race([inFlight.shift()!, gone]);
           }
           if (!failed) req.end();
         } catch (e) {

@@ -1,55 +1,41 @@
 import { constants } from 'node:fs';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+import { alignedBuffer, BLOCK, CHUNK, openDirect, releaseAligned } from './aligned.js';
 
-/** Alignment O_DIRECT needs of file offsets, lengths and memory. */
-const BLOCK = 4096;
-/** Size of the write buffer: data is gathered into writes this large. */
-const BUFFER = 8 * 1024 * 1024;
-
-/**
- * Finds a `size`-byte view of a fresh buffer whose memory is BLOCK-aligned, by trying 4 KiB O_DIRECT
- * writes at successive 16-byte shifts into `probe` (at offset 0). Quirk: Node cannot ask for aligned
- * memory, and its large buffers come from malloc, which aligns to 16 bytes; O_DIRECT refuses
- * misaligned memory with EINVAL, so the first shift it accepts is the aligned one.
- */
-async function alignedBuffer(probe: FileHandle, size: number): Promise<Buffer | undefined> {
-  const raw = Buffer.allocUnsafeSlow(size + BLOCK);
-  raw.fill(0, 0, BLOCK * 2);
-  for (let shift = 0; shift < BLOCK; shift += 16) {
-    try {
-      await probe.write(raw, shift, BLOCK, 0);
-      return raw.subarray(shift, shift + size);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
-    }
-  }
-  return undefined;
+/** One of the two buffers data is gathered in, and the write still running from it. */
+interface Slot {
+  buf: Buffer;
+  busy: Promise<void>;
 }
 
 /**
- * Writes increasing ranges of a file through one large buffer, with O_DIRECT for the block-aligned
- * part where the file system allows it (on hosts where the page cache is slow, it writes several times
- * faster) and ordinary writes for the unaligned edges. Only data is written: the caller decides
- * what holes become. Call `close` in all cases.
+ * Writes increasing ranges of a file through two large buffers: one fills while the other is being
+ * written. The block-aligned part goes out with O_DIRECT where the file system allows it (on hosts
+ * whose page cache is slow to fill, several times faster), the unaligned edges with ordinary writes.
+ * Only data is written: the caller decides what holes become. Call `close` in all cases.
  */
 export class FileWriter {
+  /** File offset of the first byte gathered in the current slot, and how many are gathered. */
   private at = 0;
   private length = 0;
+  private current = 0;
+  private failure: unknown;
 
   private constructor(
     readonly fh: FileHandle,
     private readonly direct: FileHandle | undefined,
-    private readonly buf: Buffer,
+    private readonly slots: Slot[],
   ) {}
 
   /** Opens `path` (created and truncated when `create`). */
   static async open(path: string, create: boolean): Promise<FileWriter> {
     const fh = await open(path, create ? 'w' : 'r+', 0o600);
-    const direct = await open(path, constants.O_WRONLY | constants.O_DIRECT).catch(() => undefined);
-    const buf = direct ? await takeAligned(path).catch(() => undefined) : undefined;
-    if (direct && buf) return new FileWriter(fh, direct, buf);
+    const direct = await openDirect(path, constants.O_WRONLY);
+    const bufs = direct ? [await alignedBuffer(path), await alignedBuffer(path)] : [];
+    if (direct && bufs[0] && bufs[1]) return new FileWriter(fh, direct, bufs.map((buf) => ({ buf: buf!, busy: Promise.resolve() })));
+    releaseAligned(...bufs);
     await direct?.close();
-    return new FileWriter(fh, undefined, Buffer.allocUnsafe(BUFFER));
+    return new FileWriter(fh, undefined, [{ buf: Buffer.allocUnsafe(CHUNK), busy: Promise.resolve() }]);
   }
 
   /** Bytes of the file from `offset`; contiguous calls are gathered into large writes. */
@@ -57,47 +43,68 @@ export class FileWriter {
     if (this.length > 0 && this.at + this.length !== offset) await this.flush();
     let pos = 0;
     while (pos < data.length) {
-      if (this.length === 0) this.at = offset + pos;
-      const base = this.at - (this.at % BLOCK);
-      const index = this.at - base + this.length;
-      const n = Math.min(data.length - pos, this.buf.length - index);
-      data.copy(this.buf, index, pos, pos + n);
+      if (this.length === 0) {
+        this.at = offset + pos;
+        await this.slot().busy;
+      }
+      const index = (this.at % BLOCK) + this.length;
+      const n = Math.min(data.length - pos, CHUNK - index);
+      data.copy(this.slot().buf, index, pos, pos + n);
       this.length += n;
       pos += n;
-      if (index + n === this.buf.length) await this.flush(true);
+      if (index + n === CHUNK) await this.submit(true);
     }
   }
 
+  /** Writes what is gathered and waits for every write. */
+  async flush(): Promise<void> {
+    await this.submit(false);
+    await Promise.all(this.slots.map((s) => s.busy));
+    if (this.failure) throw this.failure;
+  }
+
   /**
-   * Writes what is gathered. With `keepTail`, a last partial block stays gathered (so the next
-   * write continues it and the O_DIRECT part stays aligned).
+   * Starts writing the current slot and moves to the other. With `keepTail` (the slot is full), a
+   * last partial block is carried into the next slot, so O_DIRECT writes stay aligned.
    */
-  async flush(keepTail = false): Promise<void> {
+  private async submit(keepTail: boolean): Promise<void> {
+    if (this.failure) throw this.failure;
     if (this.length === 0) return;
+    const slot = this.slot();
     const base = this.at - (this.at % BLOCK);
+    const start = this.at;
     const end = this.at + this.length;
-    const alignedStart = Math.ceil(this.at / BLOCK) * BLOCK;
-    const alignedEnd = Math.floor(end / BLOCK) * BLOCK;
-    const view = (from: number, to: number) => this.buf.subarray(from - base, to - base);
+    const alignedStart = this.direct ? Math.ceil(start / BLOCK) * BLOCK : start;
+    const alignedEnd = this.direct ? Math.floor(end / BLOCK) * BLOCK : end;
+    const carry = keepTail && this.direct && alignedEnd > alignedStart ? end - alignedEnd : 0;
+    const stop = end - carry;
+    const view = (from: number, to: number) => slot.buf.subarray(from - base, to - base);
+    const writes: Promise<unknown>[] = [];
     if (!this.direct || alignedEnd <= alignedStart) {
-      if (keepTail && this.direct) return;
-      await this.fh.write(view(this.at, end), 0, end - this.at, this.at);
-      this.length = 0;
-      return;
-    }
-    if (alignedStart > this.at) await this.fh.write(view(this.at, alignedStart), 0, alignedStart - this.at, this.at);
-    await this.direct.write(view(alignedStart, alignedEnd), 0, alignedEnd - alignedStart, alignedStart);
-    if (alignedEnd === end) {
-      this.length = 0;
-    } else if (keepTail) {
-      // Move the partial last block to the start of the buffer, at its place within the block.
-      this.buf.copy(this.buf, 0, alignedEnd - base, end - base);
-      this.at = alignedEnd;
-      this.length = end - alignedEnd;
+      writes.push(this.fh.write(view(start, stop), 0, stop - start, start));
     } else {
-      await this.fh.write(view(alignedEnd, end), 0, end - alignedEnd, alignedEnd);
-      this.length = 0;
+      if (alignedStart > start) writes.push(this.fh.write(view(start, alignedStart), 0, alignedStart - start, start));
+      writes.push(this.direct.write(view(alignedStart, alignedEnd), 0, alignedEnd - alignedStart, alignedStart));
+      if (stop > alignedEnd) writes.push(this.fh.write(view(alignedEnd, stop), 0, stop - alignedEnd, alignedEnd));
     }
+    slot.busy = Promise.all(writes).then(
+      () => undefined,
+      (e: unknown) => void (this.failure ??= e),
+    );
+    this.length = 0;
+    if (this.slots.length > 1) this.current = 1 - this.current;
+    else await slot.busy;
+    if (carry > 0) {
+      const next = this.slot();
+      await next.busy;
+      slot.buf.copy(next.buf, 0, stop - base, end - base);
+      this.at = stop;
+      this.length = carry;
+    }
+  }
+
+  private slot(): Slot {
+    return this.slots[this.current]!;
   }
 
   /** Flushes, and makes the data durable. */
@@ -107,25 +114,9 @@ export class FileWriter {
   }
 
   async close(): Promise<void> {
-    if (this.direct) spare.push(this.buf);
+    await Promise.all(this.slots.map((s) => s.busy));
+    if (this.direct) releaseAligned(...this.slots.map((s) => s.buf));
     await this.direct?.close();
     await this.fh.close();
-  }
-}
-
-/** Aligned buffers of closed writers, for the next ones (alignment is found once per buffer). */
-const spare: Buffer[] = [];
-
-/** An aligned buffer: a spare one, or a new one probed on a scratch file next to `path`. */
-async function takeAligned(path: string): Promise<Buffer | undefined> {
-  const ready = spare.pop();
-  if (ready) return ready;
-  const probePath = `${path}.kvmpool-probe`;
-  const probe = await open(probePath, constants.O_RDWR | constants.O_CREAT | constants.O_DIRECT, 0o600);
-  try {
-    return await alignedBuffer(probe, BUFFER);
-  } finally {
-    await probe.close();
-    await rm(probePath, { force: true });
   }
 }

@@ -1,52 +1,61 @@
 import { Worker } from 'node:worker_threads';
 
-/** How far the caller may run ahead of the hashing thread, in bytes of data not yet hashed. */
-const MAX_QUEUED = 64 * 1024 * 1024;
+/** Size of one slot of shared memory the hashing thread reads from. */
+const SLOT = 4 * 1024 * 1024;
+/** Slots per hash: how far the caller may run ahead of the hashing thread. */
+const SLOTS = 16;
+
+/** Rings of shared slots no longer in use: memory that has been touched once is much cheaper to reuse. */
+const spareRings: SharedArrayBuffer[] = [];
 
 /**
  * A sha256 over content that arrives as data and holes (holes count as zeros), computed on a worker
- * thread so that hashing overlaps the transfer's reads and writes. `data` copies the bytes (the caller
- * may reuse its buffer) and waits while too much is queued. Call `hex` once, at the end; `close` to
- * stop early.
+ * thread so that hashing overlaps the transfer's reads and writes. `data` copies the bytes into a ring
+ * of shared memory slots (the caller may reuse its buffer at once) and waits while every slot is
+ * queued. Call `hex` once, at the end, or `close` to stop early.
  */
 export class ContentHash {
   private readonly worker = new Worker(new URL('./hash-worker.js', import.meta.url));
-  private queued = 0;
+  private readonly ring = spareRings.pop() ?? new SharedArrayBuffer(SLOT * SLOTS);
+  private readonly free: number[] = Array.from({ length: SLOTS }, (_, i) => i);
   private waiting: (() => void) | undefined;
   private digest: ((hex: string) => void) | undefined;
   private failure: Error | undefined;
+  private ended = false;
   /** Bytes of content hashed or queued so far. */
   bytes = 0;
 
   constructor() {
     // A hash left behind by an abandoned transfer must not keep the process alive.
     this.worker.unref();
-    this.worker.on('message', (m: { ack?: number; digest?: string }) => {
-      if (m.ack !== undefined) {
-        this.queued -= m.ack;
-        if (this.queued <= MAX_QUEUED && this.waiting) {
-          const w = this.waiting;
-          this.waiting = undefined;
-          w();
-        }
+    this.worker.on('message', (m: { done?: number; digest?: string }) => {
+      if (m.done !== undefined) {
+        this.free.push(m.done);
+        const w = this.waiting;
+        this.waiting = undefined;
+        w?.();
       }
       if (m.digest !== undefined) this.digest?.(m.digest);
     });
     this.worker.on('error', (e) => (this.failure = e));
+    this.worker.postMessage({ ring: this.ring, slot: SLOT });
   }
 
   async data(chunk: Buffer): Promise<void> {
-    if (this.failure) throw this.failure;
-    this.worker.postMessage({ data: chunk });
-    this.queued += chunk.length;
+    for (let pos = 0; pos < chunk.length; pos += SLOT) {
+      if (this.failure) throw this.failure;
+      while (this.free.length === 0) await new Promise<void>((r) => (this.waiting = r));
+      const slot = this.free.pop()!;
+      const n = Math.min(SLOT, chunk.length - pos);
+      chunk.copy(Buffer.from(this.ring, slot * SLOT, n), 0, pos, pos + n);
+      this.worker.postMessage({ slot, length: n });
+    }
     this.bytes += chunk.length;
-    if (this.queued > MAX_QUEUED) await new Promise<void>((r) => (this.waiting = r));
   }
 
   zeros(length: number): void {
     if (length <= 0) return;
     this.worker.postMessage({ zeros: length });
-    this.queued += length;
     this.bytes += length;
   }
 
@@ -57,12 +66,19 @@ export class ContentHash {
       this.digest = resolve;
       this.worker.postMessage({ digest: true });
     });
-    await this.worker.terminate();
+    await this.end();
     return out;
   }
 
   /** Stops the worker without a digest (a transfer that failed). */
   async close(): Promise<void> {
+    await this.end();
+  }
+
+  private async end(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
     await this.worker.terminate();
+    spareRings.push(this.ring);
   }
 }

@@ -1,10 +1,12 @@
-import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { KvmpoolError } from '../model/errors.js';
 import { dataHeader, endFrame, holeFrame, splitZeroRuns } from '../model/sparse-stream.js';
+import { alignedBuffer, BLOCK, CHUNK, openDirect, releaseAligned } from './aligned.js';
 import { ContentHash } from './hash.js';
 
-/** Bytes read at a time. */
-export const READ_CHUNK = 4 * 1024 * 1024;
+/** How many chunks a consumer of `readSparse` may still be writing out while it takes the next. */
+export const PULL_WINDOW = 4;
 
 /** A range of a file that holds data (`data`) or is known to read as zeros. */
 export interface Extent {
@@ -27,8 +29,7 @@ export async function* readSparse(
 ): AsyncGenerator<Buffer> {
   const end = offset + length;
   const hash = options.hash === false ? undefined : new ContentHash();
-  const extents = clip(options.extents ?? [{ start: offset, length, data: true }], offset, end);
-  const fh = await open(path, 'r');
+  const reader = await ChunkReader.open(path);
   let pendingHole: { offset: number; length: number } | undefined;
   const hole = (at: number, n: number) => {
     hash?.zeros(n);
@@ -37,36 +38,29 @@ export async function* readSparse(
   };
   let ok = false;
   try {
-    for (const e of extents) {
-      if (!e.data) {
-        hole(e.start, e.length);
+    const ranges = clip(options.extents ?? [{ start: offset, length, data: true }], offset, end);
+    for (const chunk of reader.chunks(ranges)) {
+      if (!chunk.data) {
+        hole(chunk.start, chunk.length);
         continue;
       }
-      for (let pos = e.start; pos < e.start + e.length; ) {
-        if (options.signal?.aborted) throw new KvmpoolError('CANCELLED', 'cancelled');
-        const want = Math.min(READ_CHUNK, e.start + e.length - pos);
-        // A fresh buffer per read: the pieces yielded may still be queued on a socket.
-        const buf = Buffer.allocUnsafe(want);
-        const { bytesRead } = await fh.read(buf, 0, want, pos);
-        if (bytesRead === 0) throw new KvmpoolError('INTERNAL', `${path} ended at ${pos}, before ${e.start + e.length}`);
-        const chunk = buf.subarray(0, bytesRead);
-        for (const run of splitZeroRuns(chunk, pos)) {
-          if (run.zero) {
-            hole(run.offset, run.length);
-            continue;
-          }
-          if (pendingHole) {
-            yield holeFrame(pendingHole.offset, pendingHole.length);
-            pendingHole = undefined;
-          }
-          const piece = chunk.subarray(run.offset - pos, run.offset - pos + run.length);
-          await hash?.data(piece);
-          yield dataHeader(run.offset, run.length);
-          yield piece;
+      if (options.signal?.aborted) throw new KvmpoolError('CANCELLED', 'cancelled');
+      const buf = await chunk.read!();
+      for (const run of splitZeroRuns(buf, chunk.start)) {
+        if (run.zero) {
+          hole(run.offset, run.length);
+          continue;
         }
-        pos += bytesRead;
-        options.onProgress?.(pos - offset);
+        if (pendingHole) {
+          yield holeFrame(pendingHole.offset, pendingHole.length);
+          pendingHole = undefined;
+        }
+        const piece = buf.subarray(run.offset - chunk.start, run.offset - chunk.start + run.length);
+        await hash?.data(piece);
+        yield dataHeader(run.offset, run.length);
+        yield piece;
       }
+      options.onProgress?.(chunk.start + chunk.length - offset);
     }
     if (pendingHole) yield holeFrame(pendingHole.offset, pendingHole.length);
     options.onProgress?.(length);
@@ -74,7 +68,98 @@ export async function* readSparse(
     ok = true;
   } finally {
     if (!ok) await hash?.close();
-    await fh.close();
+    await reader.close();
+  }
+}
+
+/** One step of a read: a hole (nothing to read) or data, whose `read` resolves with its bytes. */
+interface Chunk {
+  start: number;
+  length: number;
+  data: boolean;
+  read?: () => Promise<Buffer>;
+}
+
+/** Read buffers per reader: one being read ahead, one being sent, and PULL_WINDOW being written out. */
+const RING = PULL_WINDOW + 2;
+
+/**
+ * Reads a file's data ranges in CHUNK pieces with one read ahead, with O_DIRECT into aligned buffers
+ * where the file system allows it (its page cache can be slow to fill) and ordinary reads for
+ * unaligned pieces. A piece's buffer is reused RING pieces later.
+ */
+class ChunkReader {
+  private constructor(
+    private readonly fh: FileHandle,
+    private readonly direct: FileHandle | undefined,
+    private readonly bufs: Buffer[],
+  ) {}
+
+  static async open(path: string): Promise<ChunkReader> {
+    const fh = await open(path, 'r');
+    const direct = await openDirect(path, constants.O_RDONLY);
+    const bufs: (Buffer | undefined)[] = [];
+    for (let i = 0; direct && i < RING; i++) bufs.push(await alignedBuffer(path).catch(() => undefined));
+    if (direct && bufs.every((b) => b !== undefined)) return new ChunkReader(fh, direct, bufs as Buffer[]);
+    releaseAligned(...bufs);
+    await direct?.close();
+    return new ChunkReader(fh, undefined, Array.from({ length: RING }, () => Buffer.allocUnsafe(CHUNK)));
+  }
+
+  /** The ranges cut into chunks; each data chunk's read starts when the one before it is taken. */
+  *chunks(ranges: Extent[]): Generator<Chunk> {
+    const pieces: { start: number; length: number; data: boolean }[] = [];
+    for (const r of ranges) {
+      if (!r.data) pieces.push(r);
+      else for (let pos = r.start; pos < r.start + r.length; pos += CHUNK) pieces.push({ start: pos, length: Math.min(CHUNK, r.start + r.length - pos), data: true });
+    }
+    let slot = 0;
+    let ahead: Promise<Buffer> | undefined;
+    let aheadIndex = -1;
+    const nextData = (from: number) => pieces.findIndex((p, i) => i >= from && p.data);
+    const start = (i: number) => {
+      const p = pieces[i]!;
+      const buf = this.bufs[slot]!;
+      slot = (slot + 1) % RING;
+      return this.readInto(buf, p.start, p.length);
+    };
+    for (let i = 0; i < pieces.length; i++) {
+      const p = pieces[i]!;
+      if (!p.data) {
+        yield p;
+        continue;
+      }
+      const current = aheadIndex === i && ahead ? ahead : start(i);
+      const following = nextData(i + 1);
+      // Read the next piece while this one is sent; its buffer is the other one.
+      const read = async () => {
+        const buf = await current;
+        if (following >= 0) {
+          aheadIndex = following;
+          ahead = start(following);
+          ahead.catch(() => undefined);
+        }
+        return buf;
+      };
+      yield { ...p, read };
+    }
+  }
+
+  private async readInto(buf: Buffer, start: number, length: number): Promise<Buffer> {
+    const aligned = this.direct && start % BLOCK === 0 && length % BLOCK === 0;
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await (aligned ? this.direct! : this.fh).read(buf, done, length - done, start + done);
+      if (bytesRead === 0) throw new KvmpoolError('INTERNAL', `the file ended at ${start + done}, before ${start + length}`);
+      done += bytesRead;
+    }
+    return buf.subarray(0, length);
+  }
+
+  async close(): Promise<void> {
+    if (this.direct) releaseAligned(...this.bufs);
+    await this.direct?.close();
+    await this.fh.close();
   }
 }
 

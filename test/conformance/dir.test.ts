@@ -1,12 +1,15 @@
 import path from 'node:path';
 import { dirDriver } from '../../src/drivers/storage/dir/dir.js';
 import { tempDir } from '../helpers/tmp.js';
-import { storageDriverConformance } from './storage-driver.js';
+import { storageDataConformance, storageDriverConformance, type ConformanceFixture } from './storage-driver.js';
 
-storageDriverConformance('dir', {
+const fixture: ConformanceFixture = {
   driver: dirDriver,
   async makePool() {
     const { dir, cleanup } = await tempDir();
     return { def: { name: 'conf', type: 'dir', target: path.join(dir, 'pool', 'images'), autostart: false }, cleanup };
   },
-});
+};
+
+storageDriverConformance('dir', fixture);
+storageDataConformance('dir', fixture);

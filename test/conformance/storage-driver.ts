@@ -1,6 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as qemuImg from '../../src/host/qemu-img.js';
+import { run } from '../../src/host/exec.js';
 import type { PoolDefinition } from '../../src/model/types.js';
 import type { StorageDriver } from '../../src/drivers/storage/driver.js';
 import { opContext } from '../helpers/context.js';
@@ -171,5 +172,85 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
     } finally {
       await cleanup();
     }
+  });
+}
+
+/** The data half of the suite: clones, copies, snapshots, wipes and transfers through the driver. */
+export function storageDataConformance(name: string, fx: ConformanceFixture): void {
+  const d = fx.driver;
+  const withPool = (title: string, body: (def: PoolDefinition) => Promise<void>, skip?: string) =>
+    test(`${name}: ${title}`, skip ? { skip } : {}, async () => {
+      const { def, cleanup } = await fx.makePool();
+      try {
+        await d.build(def, opContext());
+        await d.start(def, opContext());
+        await body(def);
+      } finally {
+        await d.stop(def, opContext()).catch(() => undefined);
+        await cleanup();
+      }
+    });
+  const traits = { reflink: false, directIO: true };
+
+  withPool('a copy keeps content and converts formats', async (def) => {
+    const src = await d.createVolume(def, { name: 'src.img', format: 'raw', capacity: 8 * MiB, prealloc: 'off' }, opContext());
+    await run('qemu-io', ['-f', 'raw', '-c', 'write -P 5 1M 1M', src.path]);
+    const ctx = opContext();
+    const q = await d.copyVolume(def, { path: src.path, format: 'raw', capacity: src.capacity }, { name: 'copy.qcow2', format: 'qcow2' }, { ...traits, ...(await d.probe(def)) }, ctx);
+    assert.equal(q.format, 'qcow2');
+    assert.equal(q.capacity, 8 * MiB);
+    await run('qemu-img', ['compare', '-q', '-f', 'raw', '-F', 'qcow2', src.path, q.path]);
+    assert.deepEqual(ctx.reports.at(-1), [8 * MiB, 8 * MiB]);
+  });
+
+  withPool(
+    'a linked clone reads through to its source',
+    async (def) => {
+      const src = await d.createVolume(def, { name: 'base.qcow2', format: 'qcow2', capacity: 8 * MiB, prealloc: 'off' }, opContext());
+      await run('qemu-io', ['-f', 'qcow2', '-c', 'write -P 6 0 1M', src.path]);
+      const overlay = await d.cloneVolume(def, await d.volumeInfo(def, undefined, 'base.qcow2'), { name: 'vm.qcow2', format: 'qcow2' }, 'linked', opContext());
+      assert.equal(overlay.backingFile, 'base.qcow2');
+      await run('qemu-io', ['-f', 'qcow2', '-c', 'read -P 6 0 1M', overlay.path]);
+    },
+    fx.skip?.qcow2,
+  );
+
+  withPool(
+    'qcow2 snapshots: create, list, revert, delete',
+    async (def) => {
+      const v = await d.createVolume(def, { name: 's.qcow2', format: 'qcow2', capacity: 8 * MiB, prealloc: 'off' }, opContext());
+      await run('qemu-io', ['-f', 'qcow2', '-c', 'write -P 1 0 64k', v.path]);
+      const snap = await d.createSnapshot(def, v, 'one', opContext());
+      assert.equal(snap.name, 'one');
+      await run('qemu-io', ['-f', 'qcow2', '-c', 'write -P 2 0 64k', v.path]);
+      await d.revertSnapshot(def, await d.volumeInfo(def, undefined, 's.qcow2'), 'one', opContext());
+      await run('qemu-io', ['-f', 'qcow2', '-c', 'read -P 1 0 64k', v.path]);
+      assert.deepEqual((await d.listSnapshots(def, v)).map((s) => s.name), ['one']);
+      await d.deleteSnapshot(def, v, 'one', opContext());
+      assert.deepEqual(await d.listSnapshots(def, v), []);
+      await assert.rejects(d.deleteSnapshot(def, v, 'one', opContext()), { code: 'NOT_FOUND' });
+    },
+    fx.skip?.qcow2,
+  );
+
+  withPool('wipe leaves zeros and verifies', async (def) => {
+    const v = await d.createVolume(def, { name: 'w.img', format: 'raw', capacity: 4 * MiB, prealloc: 'off' }, opContext());
+    await run('qemu-io', ['-f', 'raw', '-c', 'write -P 9 0 4M', v.path]);
+    await d.wipeVolume(def, await d.volumeInfo(def, undefined, 'w.img'), 'zero', true, opContext());
+    await run('qemu-io', ['-f', 'raw', '-c', 'read -P 0 0 4M', v.path]);
+  });
+
+  withPool('data extents cover the volume; a staged upload replaces it', async (def) => {
+    const v = await d.createVolume(def, { name: 'u.img', format: 'raw', capacity: 4 * MiB, prealloc: 'off' }, opContext());
+    await run('qemu-io', ['-f', 'raw', '-c', 'write -P 3 1M 64k', v.path]);
+    const extents = await d.dataExtents(def, v);
+    assert.equal(extents.reduce((n, e) => n + e.length, 0), 4 * MiB);
+    assert.ok(extents.some((e) => e.data && e.start <= MiB && e.start + e.length >= MiB + 65536));
+    const staged = d.uploadStage(def, v);
+    await run('truncate', ['-s', String(2 * MiB), staged]);
+    await run('qemu-io', ['-f', 'raw', '-c', 'write -P 4 0 64k', staged]);
+    const after = await d.commitUpload(def, v, staged, 2 * MiB, false);
+    assert.equal(after.capacity, 4 * MiB, 'a smaller upload keeps the capacity');
+    await run('qemu-io', ['-f', 'raw', '-c', 'read -P 4 0 64k', '-c', 'read -P 0 1M 64k', after.path]);
   });
 }

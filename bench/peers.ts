@@ -1,0 +1,49 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { run } from '../src/host/exec.js';
+
+/** A libvirt daemon for side-by-side runs: found running, or started here (and stopped by `stop`). */
+export interface Libvirt {
+  virsh(...args: string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const URI = 'qemu:///system';
+
+/**
+ * Connects to libvirt when it is installed: uses a running libvirtd, or starts one the way this host
+ * allows without systemd (the groups and user libvirt expects, its run and log directories).
+ * Undefined when virsh or libvirtd is missing.
+ */
+export async function startLibvirt(): Promise<Libvirt | undefined> {
+  if (!existsSync('/usr/sbin/libvirtd') || !existsSync('/usr/bin/virsh')) return undefined;
+  const virsh = async (...args: string[]) => (await run('virsh', ['-q', '-c', URI, ...args], { timeoutMs: 600_000 })).stdout;
+  const running = await virsh('version').then(
+    () => true,
+    () => false,
+  );
+  if (running) return { virsh, stop: async () => {} };
+  for (const g of ['kvm', 'libvirt-qemu', 'libvirt']) await run('sh', ['-c', `getent group ${g} >/dev/null || groupadd -r ${g}`]);
+  await run('sh', ['-c', 'id libvirt-qemu >/dev/null 2>&1 || useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu']);
+  await run('mkdir', ['-p', '/var/log/libvirt', '/var/run/libvirt']);
+  await run('libvirtd', ['-d']);
+  for (let i = 0; i < 50; i++) {
+    if (await virsh('version').then(() => true, () => false)) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    virsh,
+    async stop() {
+      const pid = Number((await readFile('/var/run/libvirtd.pid', 'utf8').catch(() => '')).trim());
+      if (pid > 0) process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 50 && pid > 0; i++) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+  };
+}

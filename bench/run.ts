@@ -1,0 +1,315 @@
+/**
+ * `npm run bench`: kvmpool side by side with qemu-img and libvirt (virsh, when installed) in the same
+ * run, on the same file systems: clones on ext4 and on xfs with reflink (a loop file), a copy with
+ * conversion across pools, upload and download, creating 200 qcow2 volumes, and wipe. Each timing
+ * includes a final `sync` (data on disk). Prints a markdown table of times, ratios and allocation.
+ */
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { randomFillSync } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { run } from '../src/host/exec.js';
+import { formatSize } from '../src/model/sizes.js';
+import { startDaemon } from '../src/daemon/daemon.js';
+import { KvmpoolClient } from '../src/client/client.js';
+import { PACKAGE_ROOT } from '../src/daemon/home.js';
+import { startLibvirt, type Libvirt } from './peers.js';
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+const work = `/var/tmp/kvmpool-bench-${process.pid}`;
+const cli = path.join(PACKAGE_ROOT, 'bin', 'kvmpool.js');
+
+interface Row {
+  operation: string;
+  kvmpool: number;
+  kvmpoolNote?: string;
+  qemuImg?: number;
+  libvirt?: number;
+  libvirtNote?: string;
+  allocated?: string;
+}
+const rows: Row[] = [];
+const report = (r: Row) => {
+  rows.push(r);
+  process.stderr.write(`  ${r.operation}: kvmpool ${r.kvmpool.toFixed(2)} s, qemu-img ${r.qemuImg?.toFixed(2) ?? '-'} s, libvirt ${r.libvirt?.toFixed(2) ?? '-'} s\n`);
+};
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  await run('sync', []);
+  const t = performance.now();
+  await fn();
+  await run('sync', [], { timeoutMs: 600_000 });
+  return (performance.now() - t) / 1000;
+}
+
+const blocks = async (file: string) => (await stat(file)).blocks * 512;
+
+/** A raw image of `size` bytes with `written` bytes of random data in 64 MiB runs spread over it. */
+async function makeSource(file: string, size: number, written: number): Promise<void> {
+  await run('truncate', ['-s', String(size), file]);
+  const chunk = path.join(work, 'random.bin');
+  if (!(await stat(chunk).catch(() => undefined))) await writeFile(chunk, randomFillSync(Buffer.alloc(64 * MiB)));
+  const runs = written / (64 * MiB);
+  const stride = Math.floor(size / (64 * MiB) / runs);
+  for (let i = 0; i < runs; i++) {
+    await run('dd', [`if=${chunk}`, `of=${file}`, 'bs=64M', 'count=1', `seek=${i * stride}`, 'conv=notrunc', 'oflag=direct', 'status=none']);
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (loop devices, mounts)');
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  const daemon = await startDaemon({ home: path.join(work, 'home'), listen: null, log: () => {} });
+  const client = new KvmpoolClient({ socketPath: daemon.paths.socket });
+  const k = (...args: string[]) => run(process.execPath, [cli, '--home', daemon.paths.home, ...args], { timeoutMs: 600_000 });
+  const libvirt = await startLibvirt();
+  const xfsImage = path.join(work, 'xfs.img');
+  const xfs = path.join(work, 'xfs');
+  let mounted = false;
+  const libvirtPools: string[] = [];
+  try {
+    await run('truncate', ['-s', String(40 * GiB), xfsImage]);
+    await run('mkfs.xfs', ['-q', '-m', 'reflink=1', xfsImage]);
+    await mkdir(xfs);
+    await run('mount', ['-o', 'loop', xfsImage, xfs]);
+    mounted = true;
+
+    const pools = { ext: path.join(work, 'ext'), ext2: path.join(work, 'ext2'), xfs: path.join(xfs, 'pool') };
+    for (const [name, target] of Object.entries(pools)) {
+      await client.call('definePool', { body: { name, type: 'dir', target } });
+      await client.call('buildPool', { params: { pool: name } });
+      await client.call('startPool', { params: { pool: name } });
+      if (libvirt) {
+        await libvirt.virsh('pool-define-as', `kvmpool-bench-${name}`, 'dir', '--target', target);
+        libvirtPools.push(`kvmpool-bench-${name}`);
+        await libvirt.virsh('pool-start', `kvmpool-bench-${name}`);
+      }
+    }
+    const lv = (pool: string) => `kvmpool-bench-${pool}`;
+    const refresh = async (pool: string) => {
+      await client.call('refreshPool', { params: { pool } });
+      if (libvirt) await libvirt.virsh('pool-refresh', lv(pool));
+    };
+
+    process.stderr.write('preparing sources...\n');
+    await makeSource(path.join(pools.ext, 'src.img'), 2 * GiB, GiB);
+    await makeSource(path.join(pools.xfs, 'src.img'), 2 * GiB, GiB);
+    await makeSource(path.join(pools.xfs, 'big.img'), 16 * GiB, 8 * GiB);
+    for (const p of Object.keys(pools)) await refresh(p);
+
+    // clone on ext4
+    process.stderr.write('clone on ext4...\n');
+    {
+      const kt = await timed(async () => {
+        const { job } = await client.call('cloneVolume', { params: { pool: 'ext', volume: 'src.img' }, body: { name: 'k.img' } });
+        const end = await client.waitJob(job.id);
+        if (end.state !== 'succeeded') throw new Error(JSON.stringify(end.error));
+      });
+      const qt = await timed(() => run('qemu-img', ['convert', '-f', 'raw', '-O', 'raw', path.join(pools.ext, 'src.img'), path.join(pools.ext, 'q.img')], { timeoutMs: 600_000 }));
+      const vt = libvirt ? await timed(() => libvirt.virsh('vol-clone', 'src.img', 'v.img', '--pool', lv('ext'))) : undefined;
+      report({
+        operation: 'clone 2 GiB raw (1 GiB written), ext4',
+        kvmpool: kt,
+        kvmpoolNote: 'copy',
+        qemuImg: qt,
+        ...(vt !== undefined ? { libvirt: vt } : {}),
+        allocated: `${formatSize(await blocks(path.join(pools.ext, 'k.img')))} / ${formatSize(await blocks(path.join(pools.ext, 'q.img')))}${libvirt ? ` / ${formatSize(await blocks(path.join(pools.ext, 'v.img')))}` : ''}`,
+      });
+      await rm(path.join(pools.ext, 'q.img'));
+      if (libvirt) await libvirt.virsh('vol-delete', 'v.img', '--pool', lv('ext'));
+      await client.call('deleteVolume', { params: { pool: 'ext', volume: 'k.img' } });
+    }
+
+    // clone on xfs with reflink, 2 GiB and 16 GiB
+    process.stderr.write('clone on xfs (reflink)...\n');
+    for (const [src, size] of [['src.img', '2 GiB (1 GiB written)'], ['big.img', '16 GiB (8 GiB written)']] as const) {
+      const kt = await timed(async () => {
+        const { job } = await client.call('cloneVolume', { params: { pool: 'xfs', volume: src }, body: { name: `k-${src}` } });
+        const end = await client.waitJob(job.id);
+        if (end.state !== 'succeeded') throw new Error(JSON.stringify(end.error));
+      });
+      const method = ((await client.call('getJob', { params: { id: (await client.call('listJobs'))[0]!.id } })).result as { method: string }).method;
+      const row: Row = { operation: `clone ${size} raw, xfs reflink`, kvmpool: kt, kvmpoolNote: method };
+      if (src === 'src.img') {
+        row.qemuImg = await timed(() => run('qemu-img', ['convert', '-f', 'raw', '-O', 'raw', path.join(pools.xfs, src), path.join(pools.xfs, 'q.img')], { timeoutMs: 600_000 }));
+        if (libvirt) row.libvirt = await timed(() => libvirt.virsh('vol-clone', src, 'v.img', '--pool', lv('xfs')));
+        row.allocated = `${formatSize(await blocks(path.join(pools.xfs, `k-${src}`)))} shared / ${formatSize(await blocks(path.join(pools.xfs, 'q.img')))}${libvirt ? ` / ${formatSize(await blocks(path.join(pools.xfs, 'v.img')))}` : ''}`;
+        await rm(path.join(pools.xfs, 'q.img'));
+        if (libvirt) await libvirt.virsh('vol-delete', 'v.img', '--pool', lv('xfs'));
+      } else {
+        row.allocated = `${formatSize(await blocks(path.join(pools.xfs, `k-${src}`)))} shared`;
+      }
+      report(row);
+      await client.call('deleteVolume', { params: { pool: 'xfs', volume: `k-${src}` } });
+    }
+
+    // copy with conversion across pools
+    process.stderr.write('copy raw -> qcow2 across pools...\n');
+    {
+      const kt = await timed(async () => {
+        const { job } = await client.call('cloneVolume', { params: { pool: 'ext', volume: 'src.img' }, body: { name: 'k.qcow2', pool: 'ext2', format: 'qcow2' } });
+        const end = await client.waitJob(job.id);
+        if (end.state !== 'succeeded') throw new Error(JSON.stringify(end.error));
+      });
+      const qt = await timed(() => run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', '-o', 'compat=1.1', path.join(pools.ext, 'src.img'), path.join(pools.ext2, 'q.qcow2')], { timeoutMs: 600_000 }));
+      let vt: number | undefined;
+      if (libvirt) {
+        const xml = path.join(work, 'vol.xml');
+        await writeFile(xml, `<volume><name>v.qcow2</name><capacity unit='bytes'>${2 * GiB}</capacity><target><format type='qcow2'/></target></volume>`);
+        vt = await timed(() => libvirt.virsh('vol-create-from', lv('ext2'), xml, '--inputpool', lv('ext'), 'src.img'));
+      }
+      report({
+        operation: 'copy raw -> qcow2 across pools, ext4',
+        kvmpool: kt,
+        qemuImg: qt,
+        ...(vt !== undefined ? { libvirt: vt } : {}),
+        allocated: `${formatSize(await blocks(path.join(pools.ext2, 'k.qcow2')))} / ${formatSize(await blocks(path.join(pools.ext2, 'q.qcow2')))}${libvirt ? ` / ${formatSize(await blocks(path.join(pools.ext2, 'v.qcow2')))}` : ''}`,
+      });
+      await rm(path.join(pools.ext2, 'q.qcow2'));
+      if (libvirt) await libvirt.virsh('vol-delete', 'v.qcow2', '--pool', lv('ext2'));
+      await client.call('deleteVolume', { params: { pool: 'ext2', volume: 'k.qcow2' } });
+    }
+
+    // download and upload of the same volume (CLI against virsh)
+    process.stderr.write('download and upload...\n');
+    const local = path.join(work, 'local.img');
+    for (const sparse of [false, true]) {
+      const mode = sparse ? ' --sparse' : '';
+      const kt = await timed(() => k('vol', 'download', 'ext/src.img', local, ...(sparse ? ['--sparse'] : [])));
+      const kAlloc = await blocks(local);
+      await rm(local);
+      const vt = libvirt ? await timed(() => libvirt.virsh('vol-download', 'src.img', local, '--pool', lv('ext'), ...(sparse ? ['--sparse'] : []))) : undefined;
+      const vAlloc = libvirt ? await blocks(local) : 0;
+      await rm(local, { force: true });
+      report({ operation: `download 2 GiB raw (1 GiB written)${mode}, both sides`, kvmpool: kt, ...(vt !== undefined ? { libvirt: vt } : {}), allocated: `${formatSize(kAlloc)}${libvirt ? ` / - / ${formatSize(vAlloc)}` : ''}` });
+    }
+    await k('vol', 'download', 'ext/src.img', local, '--sparse');
+    await client.call('createVolume', { params: { pool: 'ext' }, body: { name: 'up.img', capacity: 2 * GiB } });
+    const ku = await timed(() => k('vol', 'upload', 'ext/up.img', local));
+    const kuAlloc = await blocks(path.join(pools.ext, 'up.img'));
+    await client.call('deleteVolume', { params: { pool: 'ext', volume: 'up.img' } });
+    for (const sparse of [false, true]) {
+      let vt: number | undefined;
+      let vAlloc = 0;
+      if (libvirt) {
+        await libvirt.virsh('vol-create-as', lv('ext'), 'vup.img', String(2 * GiB), '--format', 'raw');
+        vt = await timed(() => libvirt.virsh('vol-upload', 'vup.img', local, '--pool', lv('ext'), ...(sparse ? ['--sparse'] : [])));
+        vAlloc = await blocks(path.join(pools.ext, 'vup.img'));
+        await libvirt.virsh('vol-delete', 'vup.img', '--pool', lv('ext'));
+      }
+      report({
+        operation: `upload 2 GiB raw (1 GiB written), against virsh${sparse ? ' --sparse' : ''}`,
+        kvmpool: ku,
+        ...(vt !== undefined ? { libvirt: vt } : {}),
+        allocated: `${formatSize(kuAlloc)}${libvirt ? ` / - / ${formatSize(vAlloc)}` : ''}`,
+      });
+    }
+    await rm(local);
+
+    // throughput with data that is all non-zero
+    process.stderr.write('all non-zero data...\n');
+    {
+      const dense = path.join(pools.ext, 'dense.img');
+      await makeSource(dense, GiB, GiB);
+      await refresh('ext');
+      const kd = await timed(() => k('vol', 'download', 'ext/dense.img', local, '--sparse'));
+      await client.call('createVolume', { params: { pool: 'ext' }, body: { name: 'dense2.img', capacity: GiB } });
+      await refresh('ext');
+      const ku = await timed(() => k('vol', 'upload', 'ext/dense2.img', local));
+      await rm(local);
+      let vd: number | undefined;
+      let vu: number | undefined;
+      if (libvirt) {
+        vd = await timed(() => libvirt.virsh('vol-download', 'dense.img', local, '--pool', lv('ext')));
+        vu = await timed(() => libvirt.virsh('vol-upload', 'dense2.img', local, '--pool', lv('ext')));
+        await rm(local);
+      }
+      report({ operation: `download 1 GiB of non-zero data (${Math.round(GiB / MiB / kd)} MiB/s)`, kvmpool: kd, ...(vd !== undefined ? { libvirt: vd } : {}) });
+      report({ operation: `upload 1 GiB of non-zero data (${Math.round(GiB / MiB / ku)} MiB/s)`, kvmpool: ku, ...(vu !== undefined ? { libvirt: vu } : {}) });
+      await client.call('deleteVolume', { params: { pool: 'ext', volume: 'dense2.img' }, query: { force: true } });
+      await client.call('deleteVolume', { params: { pool: 'ext', volume: 'dense.img' }, query: { force: true } });
+    }
+
+    // create 200 qcow2 volumes
+    process.stderr.write('create 200 qcow2 volumes...\n');
+    {
+      const names = Array.from({ length: 200 }, (_, i) => `c${i}.qcow2`);
+      const kt = await timed(async () => {
+        for (let i = 0; i < names.length; i += 8) {
+          await Promise.all(names.slice(i, i + 8).map((name) => client.call('createVolume', { params: { pool: 'ext2' }, body: { name, capacity: 10 * GiB, format: 'qcow2' } })));
+        }
+      });
+      const qdir = path.join(work, 'qemu-img-creates');
+      await mkdir(qdir);
+      const qt = await timed(async () => {
+        for (const name of names) await run('qemu-img', ['create', '-q', '-f', 'qcow2', path.join(qdir, name), String(10 * GiB)]);
+      });
+      let vt: number | undefined;
+      if (libvirt) {
+        // One virsh process running all 200 commands: libvirt at its best.
+        const script = names.map((n) => `vol-create-as ${lv('ext')} ${n} ${10 * GiB} --format qcow2`).join('\n');
+        const file = path.join(work, 'creates.virsh');
+        await writeFile(file, `${script}\n`);
+        vt = await timed(() => run('sh', ['-c', `virsh -q -c qemu:///system < ${file}`], { timeoutMs: 600_000 }));
+      }
+      report({ operation: 'create 200 qcow2 volumes (10 GiB)', kvmpool: kt, kvmpoolNote: 'API', qemuImg: qt, ...(vt !== undefined ? { libvirt: vt, libvirtNote: 'one virsh' } : {}) });
+      for (const name of names) await client.call('deleteVolume', { params: { pool: 'ext2', volume: name } });
+      if (libvirt) for (const name of names) await rm(path.join(pools.ext, name), { force: true });
+      await rm(qdir, { recursive: true });
+      await refresh('ext');
+    }
+
+    // wipe
+    process.stderr.write('wipe...\n');
+    {
+      const kt = await timed(async () => {
+        const { job } = await client.call('wipeVolume', { params: { pool: 'ext', volume: 'src.img' }, body: { algorithm: 'zero' } });
+        const end = await client.waitJob(job.id);
+        if (end.state !== 'succeeded') throw new Error(JSON.stringify(end.error));
+      });
+      const kAlloc = await blocks(path.join(pools.ext, 'src.img'));
+      await makeSource(path.join(pools.ext, 'src.img'), 2 * GiB, GiB);
+      const vt = libvirt ? await timed(() => libvirt.virsh('vol-wipe', 'src.img', '--pool', lv('ext'))) : undefined;
+      const vAlloc = await blocks(path.join(pools.ext, 'src.img'));
+      report({ operation: 'wipe (zero) 2 GiB raw (1 GiB written)', kvmpool: kt, ...(vt !== undefined ? { libvirt: vt } : {}), allocated: `${formatSize(kAlloc)}${libvirt ? ` / - / ${formatSize(vAlloc)}` : ''}` });
+    }
+  } finally {
+    if (libvirt) {
+      for (const p of libvirtPools) {
+        await libvirt.virsh('pool-destroy', p).catch(() => undefined);
+        await libvirt.virsh('pool-undefine', p).catch(() => undefined);
+      }
+      await libvirt.stop();
+    }
+    await daemon.close();
+    if (mounted) await run('umount', [xfs]);
+    await rm(work, { recursive: true, force: true });
+  }
+  print(libvirt !== undefined);
+}
+
+function print(haveLibvirt: boolean): void {
+  const s = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(2)} s`);
+  const ratio = (peer: number | undefined, ours: number) => (peer === undefined ? '-' : `${(peer / ours).toFixed(1)}x`);
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const lines = [
+    `Machine: ${os.cpus().length} cores (${cpu}), ${formatSize(os.totalmem())} memory, Linux ${os.release()}; ${new Date().toISOString().slice(0, 10)}`,
+    '',
+    `| operation | kvmpool | qemu-img | kvmpool vs qemu-img | libvirt ${haveLibvirt ? '(virsh)' : '(absent)'} | kvmpool vs libvirt | allocated after (kvmpool / qemu-img / libvirt) |`,
+    '|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.operation} | ${s(r.kvmpool)}${r.kvmpoolNote ? ` (${r.kvmpoolNote})` : ''} | ${s(r.qemuImg)} | ${ratio(r.qemuImg, r.kvmpool)} | ${haveLibvirt ? `${s(r.libvirt)}${r.libvirtNote ? ` (${r.libvirtNote})` : ''}` : 'absent'} | ${ratio(r.libvirt, r.kvmpool)} | ${r.allocated ?? '-'} |`,
+    ),
+    '',
+    'Ratios are peer time / kvmpool time: above 1x, kvmpool is faster.',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch(async (e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

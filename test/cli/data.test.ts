@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { stat } from 'node:fs/promises';
+import { withServe, type CliResult } from '../helpers/cli.js';
+import { allocated, qemuReads, qemuWrite, sha256File, writePattern } from '../helpers/image.js';
+
+const MiB = 1024 * 1024;
+
+function ok(r: CliResult, what: string): CliResult {
+  assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stderr}`);
+  return r;
+}
+
+test('the data commands from the CLI: clone, snap, wipe, download and upload', () =>
+  withServe(async ({ dir, home, k }) => {
+    const pool = path.join(home, 'pools', 'default');
+    ok(await k('vol', 'create', 'default/src.img', '--size', '32M'), 'create');
+    await writePattern(path.join(pool, 'src.img'), 4 * MiB, 2 * MiB, 0x6b);
+    const clone = JSON.parse(ok(await k('vol', 'clone', 'default/src.img', 'copy.qcow2', '--format', 'qcow2', '--json'), 'clone').stdout) as { method: string; format: string; name: string };
+    assert.deepEqual([clone.name, clone.format, clone.method], ['copy.qcow2', 'qcow2', 'copy']);
+    assert.match(ok(await k('vol', 'clone', 'default/copy.qcow2', 'vm1.qcow2', '--method', 'linked'), 'linked').stdout, /cloned default\/copy.qcow2 to default\/vm1.qcow2 \(linked\)/);
+    const refused = await k('vol', 'clone', 'default/src.img', 'r.img', '--method', 'reflink');
+    assert.equal(refused.code, 9);
+    assert.match(refused.stderr, /NOT_SUPPORTED/);
+
+    ok(await k('snap', 'create', 'default/vm1.qcow2@clean'), 'snap create');
+    await qemuWrite(path.join(pool, 'vm1.qcow2'), 'qcow2', 0, MiB, 0x21);
+    const snaps = JSON.parse(ok(await k('snap', 'list', 'default/vm1.qcow2', '--json'), 'snap list').stdout) as { name: string; kind: string }[];
+    assert.deepEqual(snaps.map((s) => [s.name, s.kind]), [['clean', 'internal']]);
+    assert.match(ok(await k('snap', 'list', 'default/vm1.qcow2'), 'snap list').stdout, /^clean\s+\S+\s+32 MiB\s+-\s+internal/m);
+    ok(await k('snap', 'revert', 'default/vm1.qcow2@clean'), 'revert');
+    assert.ok(await qemuReads(path.join(pool, 'vm1.qcow2'), 'qcow2', 0, MiB, 0));
+    ok(await k('snap', 'delete', 'default/vm1.qcow2@clean'), 'snap delete');
+
+    const local = path.join(dir, 'local.img');
+    const dl = ok(await k('vol', 'download', 'default/src.img', local, '--sparse', '--verify'), 'download').stdout;
+    const sum = await sha256File(path.join(pool, 'src.img'));
+    assert.match(dl, new RegExp(`sha256 ${sum} \\(verified\\)`));
+    assert.equal(await sha256File(local), sum);
+    assert.ok((await allocated(local)) < 4 * MiB);
+    const dense = path.join(dir, 'dense.img');
+    ok(await k('vol', 'download', 'default/src.img', dense), 'dense download');
+    assert.ok((await allocated(dense)) >= 32 * MiB, 'without --sparse the local file is written whole');
+    assert.equal((await stat(dense)).size, 32 * MiB);
+
+    ok(await k('vol', 'create', 'default/dst.img', '--size', '32M'), 'create dst');
+    const up = JSON.parse(ok(await k('vol', 'upload', 'default/dst.img', local, '--verify', '--json'), 'upload').stdout) as { sha256: string };
+    assert.equal(up.sha256, sum);
+    assert.equal(await sha256File(path.join(pool, 'dst.img')), sum);
+
+    ok(await k('vol', 'wipe', 'default/dst.img', '--verify'), 'wipe');
+    assert.ok(await qemuReads(path.join(pool, 'dst.img'), 'raw', 0, 32 * MiB, 0));
+    const bad = await k('vol', 'wipe', 'default/dst.img', '--algorithm', 'shred');
+    assert.equal(bad.code, 2);
+  }));
