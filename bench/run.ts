@@ -265,7 +265,7 @@ async function main(): Promise<void> {
     process.stderr.write('wipe...\n');
     {
       const kt = await timed(async () => {
-        const { job } = await client.call('wipeVolume', { params: { pool: 'ext', volume: 'src.img' }, body: { algorithm: 'zero' } });
+        const { job } = await client.call('wipeVolume', { params: { pool: 'ext', volume: 'src.img' }, body: { algorithm: 'zero', force: true } });
         const end = await client.waitJob(job.id);
         if (end.state !== 'succeeded') throw new Error(JSON.stringify(end.error));
       });

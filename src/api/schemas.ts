@@ -117,4 +117,4 @@ export const CloneVolume = Type.Object(
   },
   { additionalProperties: false },
 );
-export const WipeVolume = Type.Object({ algorithm: Type.Optional(literals(WIPE_ALGORITHMS)), verify: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+export const WipeVolume = Type.Object({ algorithm: Type.Optional(literals(WIPE_ALGORITHMS)), verify: Type.Optional(Type.Boolean()), force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });

@@ -20,6 +20,6 @@ export function volumeHandlers(s: ApiServices): Pick<Handlers, 'listVolumes' | '
     }),
     renameVolume: async ({ params, body }) => ({ body: await s.volumes.rename(params['pool']!, params['volume']!, String(body['name']), body['force'] === true) }),
     cloneVolume: async ({ params, body }) => ({ body: { job: await s.data.clone(params['pool']!, params['volume']!, body as unknown as CloneInput) } }),
-    wipeVolume: async ({ params, body }) => ({ body: { job: await s.data.wipe(params['pool']!, params['volume']!, body['algorithm'] as string | undefined, body['verify'] === true) } }),
+    wipeVolume: async ({ params, body }) => ({ body: { job: await s.data.wipe(params['pool']!, params['volume']!, body['algorithm'] as string | undefined, body['verify'] === true, body['force'] === true) } }),
   };
 }

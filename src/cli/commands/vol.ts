@@ -123,10 +123,11 @@ export function volumeDataCommands(vol: Command, globals: Globals): void {
     .description('overwrite a volume: zero (default), random or discard')
     .option('--algorithm <algorithm>', 'zero, random or discard', 'zero')
     .option('--verify', 'read the volume back afterwards')
-    .action(async (ref: string, o: { algorithm: string; verify?: boolean }) => {
+    .option('--force', 'wipe a volume kvmpool did not create')
+    .action(async (ref: string, o: { algorithm: string; verify?: boolean; force?: boolean }) => {
       const { pool, volume } = parseVolumeRef(ref);
       const client = connect(globals());
-      const { job } = await client.call('wipeVolume', { params: { pool, volume }, body: { algorithm: o.algorithm, verify: o.verify === true } });
+      const { job } = await client.call('wipeVolume', { params: { pool, volume }, body: { algorithm: o.algorithm, verify: o.verify === true, force: o.force === true } });
       const end = await followJob(client, job as JobInfo, globals().json === true);
       if (globals().json) return printJson(end.result);
       process.stdout.write(`volume ${pool}/${volume} wiped (${o.algorithm}${o.verify ? ', verified' : ''})\n`);

@@ -80,7 +80,7 @@ export class VolumeDataService {
   }
 
   /** Wipes a volume as a job; refused while it is in use or has snapshots. */
-  async wipe(pool: string, name: string, algorithmInput: string | undefined, verify: boolean): Promise<JobInfo> {
+  async wipe(pool: string, name: string, algorithmInput: string | undefined, verify: boolean, force = false): Promise<JobInfo> {
     const algorithm = (algorithmInput ?? 'zero') as WipeAlgorithm;
     if (!(WIPE_ALGORITHMS as readonly string[]).includes(algorithm)) throw errors.invalid(`unknown wipe algorithm '${algorithmInput}': expected ${WIPE_ALGORITHMS.join(', ')}`);
     const rec = await this.access.activePool(pool);
@@ -89,7 +89,7 @@ export class VolumeDataService {
     try {
       release = this.ctx.locks.tryAcquire(volumeLock(pool, name), 'wipe', `volume ${pool}/${name}`);
       const vol = await this.access.read(rec, name);
-      this.access.require(vol, 'wipe', false, true);
+      this.access.require(vol, 'wipe', force, true);
       if (vol.snapshots) throw errors.inUse(`${pool}/${name} has ${vol.snapshots} snapshot(s) that keep its data: delete them first`, { snapshots: vol.snapshots });
       await this.access.assertFree(rec, vol);
       return this.ctx.jobs.start('volume.wipe', `${pool}/${name}`, async (op) => {
