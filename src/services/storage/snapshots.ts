@@ -34,31 +34,24 @@ export class SnapshotService {
   /** Reverts the volume to a snapshot, as a job; refused while the volume is in use. */
   async revert(pool: string, volume: string, name: string): Promise<JobInfo> {
     validateName('volume', name);
-    const rec = await this.access.activePool(pool);
-    const leave = this.access.enter(pool);
-    let release = () => {};
-    try {
-      release = this.ctx.locks.tryAcquire(`vol:${pool}/${volume}`, 'revert', `volume ${pool}/${volume}`);
-      const vol = await this.access.read(rec, volume);
-      this.access.require(vol, 'snapshot', false, true);
-      await this.access.assertFree(rec, vol);
-      return this.ctx.jobs.start('snapshot.revert', `${pool}/${volume}@${name}`, async (op) => {
-        try {
-          const facts = await this.ctx.metrics.observe('snapshot.revert', () => this.access.driver(rec).revertSnapshot(rec, vol, name, op));
-          this.access.update(rec, vol, facts);
-          this.ctx.events.emit('snapshot.reverted', `${pool}/${volume}@${name}`);
-          this.ctx.log(`volume ${pool}/${volume}: reverted to ${name}`);
-          return { volume: `${pool}/${volume}`, snapshot: name };
-        } finally {
-          release();
-          leave();
-        }
-      });
-    } catch (e) {
-      release();
-      leave();
-      throw e;
-    }
+    const { job } = await this.access.volumeJob(
+      pool,
+      volume,
+      'revert',
+      { kind: 'snapshot.revert', target: `${pool}/${volume}@${name}` },
+      async (rec, vol) => {
+        this.access.require(vol, 'snapshot', false, true);
+        await this.access.assertFree(rec, vol);
+      },
+      async (rec, vol, op) => {
+        const facts = await this.ctx.metrics.observe('snapshot.revert', () => this.access.driver(rec).revertSnapshot(rec, vol, name, op));
+        this.access.update(rec, vol, facts);
+        this.ctx.events.emit('snapshot.reverted', `${pool}/${volume}@${name}`);
+        this.ctx.log(`volume ${pool}/${volume}: reverted to ${name}`);
+        return { volume: `${pool}/${volume}`, snapshot: name };
+      },
+    );
+    return job;
   }
 
   async delete(pool: string, volume: string, name: string): Promise<void> {

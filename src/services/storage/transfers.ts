@@ -99,26 +99,26 @@ export class TransferService {
    * an `offset` (a partial or resumed transfer) a raw volume is written in place.
    */
   async upload(pool: string, name: string, frames: AsyncIterable<Buffer>, options: { offset?: number; grow?: boolean; force?: boolean }): Promise<UploadResult> {
-    const rec = await this.access.activePool(pool);
-    const leave = this.access.enter(pool);
-    let release = () => {};
-    try {
-      release = this.ctx.locks.tryAcquire(volumeLock(pool, name), 'upload', `volume ${pool}/${name}`);
-      const vol = await this.access.read(rec, name);
-      this.access.require(vol, 'upload', options.force === true, true);
-      await this.access.assertFree(rec, vol);
-      const inPlace = options.offset !== undefined;
-      if (inPlace && vol.format !== 'raw') throw errors.notSupported(`partial uploads write in place, which only raw volumes allow (${pool}/${name} is ${vol.format})`);
-      const driver = this.access.driver(rec);
-      const target = inPlace ? vol.path : driver.uploadStage(rec, vol);
-      const { job, done } = this.ctx.jobs.run('volume.upload', `${pool}/${name}`, async (op) => {
+    const inPlace = options.offset !== undefined;
+    const { job, done } = await this.access.volumeJob(
+      pool,
+      name,
+      'upload',
+      { kind: 'volume.upload', target: `${pool}/${name}` },
+      async (rec, vol) => {
+        this.access.require(vol, 'upload', options.force === true, true);
+        await this.access.assertFree(rec, vol);
+        if (inPlace && vol.format !== 'raw') throw errors.notSupported(`partial uploads write in place, which only raw volumes allow (${pool}/${name} is ${vol.format})`);
+      },
+      async (rec, vol, op) => {
+        const driver = this.access.driver(rec);
+        const target = inPlace ? vol.path : driver.uploadStage(rec, vol);
         const out = await FileWriter.open(target, !inPlace);
         try {
           const written = await writeSparse(out, frames, {
             start: options.offset ?? 0,
             holes: inPlace ? 'zero' : 'skip',
-            ...(inPlace && !options.grow ? { limit: vol.capacity } : {}),
-            ...(!inPlace && !options.grow && vol.format === 'raw' ? { limit: vol.capacity } : {}),
+            ...(!options.grow && (inPlace || vol.format === 'raw') ? { limit: vol.capacity } : {}),
             signal: op.signal,
             onProgress: (d) => op.progress(d, 0),
             inspect: (offset, data) => {
@@ -129,28 +129,19 @@ export class TransferService {
           if (inPlace && written.end > (await out.fh.stat()).size) await out.fh.truncate(written.end);
           await out.close();
           const facts = inPlace ? await driver.volumeInfo(rec, { name, format: vol.format, identity: vol.identity }, name) : await driver.commitUpload(rec, vol, target, written.end, options.grow === true);
-          return { written, facts };
+          const volume = this.access.update(rec, vol, facts);
+          this.ctx.events.emit('volume.uploaded', `${pool}/${name}`, { sha256: written.sha256, end: written.end });
+          this.ctx.log(`volume ${pool}/${name}: uploaded ${written.dataBytes} bytes of data (sha256 ${written.sha256})`);
+          return { volume, written };
         } catch (e) {
           await out.close().catch(() => undefined);
           if (!inPlace) await rm(target, { force: true });
           throw e;
         }
-      });
-      try {
-        const { written, facts } = await done;
-        const out = this.access.update(rec, vol, facts);
-        this.ctx.events.emit('volume.uploaded', `${pool}/${name}`, { sha256: written.sha256, end: written.end });
-        this.ctx.log(`volume ${pool}/${name}: uploaded ${written.dataBytes} bytes of data (sha256 ${written.sha256})`);
-        return { volume: out, sha256: written.sha256!, dataBytes: written.dataBytes, end: written.end, job: job.id };
-      } finally {
-        release();
-        leave();
-      }
-    } catch (e) {
-      release();
-      leave();
-      throw e;
-    }
+      },
+    );
+    const { volume, written } = await done;
+    return { volume, sha256: written.sha256!, dataBytes: written.dataBytes, end: written.end, job: job.id };
   }
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { KvmpoolError, errors } from '../../model/errors.js';
 import { featuresFor, type PoolTraits, type VolumeFeature } from '../../model/capabilities.js';
 import { validateName } from '../../model/names.js';
-import type { VolumeFacts, VolumeInfo } from '../../model/types.js';
+import type { JobInfo, VolumeFacts, VolumeInfo } from '../../model/types.js';
 import type { PoolRecord, VolumeRecord } from '../../state/store.js';
 import { storageDriver } from '../../drivers/storage/registry.js';
 import type { KnownVolume, OpContext, StorageDriver } from '../../drivers/storage/driver.js';
@@ -240,6 +240,42 @@ export class VolumeAccess {
       .listVolumes(rec.name)
       .filter((v) => v.facts.backingFile && path.resolve(path.dirname(v.facts.path), v.facts.backingFile) === vol.path)
       .map((v) => `${rec.name}/${v.name}`);
+  }
+
+  /**
+   * Runs a job on one volume: enters the pool and takes the volume's lock at once (IN_USE when busy),
+   * reads the volume and runs `check` (its refusals are answered here, before any job exists), then
+   * starts `work` as a job. The lock and the pool entry are held until the job ends.
+   */
+  async volumeJob<T>(
+    pool: string,
+    name: string,
+    operation: string,
+    job: { kind: string; target: string },
+    check: (rec: PoolRecord, vol: VolumeInfo) => Promise<void> | void,
+    work: (rec: PoolRecord, vol: VolumeInfo, op: OpContext) => Promise<T>,
+  ): Promise<{ job: JobInfo; done: Promise<T> }> {
+    const rec = await this.activePool(pool);
+    const leave = this.enter(pool);
+    let release = () => {};
+    let vol: VolumeInfo;
+    try {
+      release = this.ctx.locks.tryAcquire(volumeLock(pool, name), operation, `volume ${pool}/${name}`);
+      vol = await this.read(rec, name);
+      await check(rec, vol);
+    } catch (e) {
+      release();
+      leave();
+      throw e;
+    }
+    const started = this.ctx.jobs.run(job.kind, job.target, (op) =>
+      work(rec, vol!, op).finally(() => {
+        release();
+        leave();
+      }),
+    );
+    started.done.catch(() => undefined);
+    return started;
   }
 
   /** An operation context for inline (non-job) work. */

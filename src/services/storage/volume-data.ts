@@ -83,32 +83,25 @@ export class VolumeDataService {
   async wipe(pool: string, name: string, algorithmInput: string | undefined, verify: boolean, force = false): Promise<JobInfo> {
     const algorithm = (algorithmInput ?? 'zero') as WipeAlgorithm;
     if (!(WIPE_ALGORITHMS as readonly string[]).includes(algorithm)) throw errors.invalid(`unknown wipe algorithm '${algorithmInput}': expected ${WIPE_ALGORITHMS.join(', ')}`);
-    const rec = await this.access.activePool(pool);
-    const leave = this.access.enter(pool);
-    let release = () => {};
-    try {
-      release = this.ctx.locks.tryAcquire(volumeLock(pool, name), 'wipe', `volume ${pool}/${name}`);
-      const vol = await this.access.read(rec, name);
-      this.access.require(vol, 'wipe', force, true);
-      if (vol.snapshots) throw errors.inUse(`${pool}/${name} has ${vol.snapshots} snapshot(s) that keep its data: delete them first`, { snapshots: vol.snapshots });
-      await this.access.assertFree(rec, vol);
-      return this.ctx.jobs.start('volume.wipe', `${pool}/${name}`, async (op) => {
-        try {
-          const facts = await this.ctx.metrics.observe(`volume.wipe.${algorithm}`, () => this.access.driver(rec).wipeVolume(rec, vol, algorithm, verify, op));
-          this.access.update(rec, vol, facts);
-          this.ctx.events.emit('volume.wiped', `${pool}/${name}`, { algorithm, verified: verify });
-          this.ctx.log(`volume ${pool}/${name}: wiped (${algorithm}${verify ? ', verified' : ''})`);
-          return { volume: `${pool}/${name}`, algorithm, verified: verify };
-        } finally {
-          release();
-          leave();
-        }
-      });
-    } catch (e) {
-      release();
-      leave();
-      throw e;
-    }
+    const { job } = await this.access.volumeJob(
+      pool,
+      name,
+      'wipe',
+      { kind: 'volume.wipe', target: `${pool}/${name}` },
+      async (rec, vol) => {
+        this.access.require(vol, 'wipe', force, true);
+        if (vol.snapshots) throw errors.inUse(`${pool}/${name} has ${vol.snapshots} snapshot(s) that keep its data: delete them first`, { snapshots: vol.snapshots });
+        await this.access.assertFree(rec, vol);
+      },
+      async (rec, vol, op) => {
+        const facts = await this.ctx.metrics.observe(`volume.wipe.${algorithm}`, () => this.access.driver(rec).wipeVolume(rec, vol, algorithm, verify, op));
+        this.access.update(rec, vol, facts);
+        this.ctx.events.emit('volume.wiped', `${pool}/${name}`, { algorithm, verified: verify });
+        this.ctx.log(`volume ${pool}/${name}: wiped (${algorithm}${verify ? ', verified' : ''})`);
+        return { volume: `${pool}/${name}`, algorithm, verified: verify };
+      },
+    );
+    return job;
   }
 
   /** Picks the clone method and target format, or says why the asked one cannot be used. */
