@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the daemon and the tests use: qemu-img, mount/losetup/findmnt/fallocate, script(1),
-# procps; and what builds the native SQLite module (python3, make, g++).
-packages=(qemu-utils util-linux bsdutils procps python3 make g++)
+# Debian packages the daemon and the tests use: qemu-img and qemu-io, mount/losetup/findmnt/fallocate,
+# mkfs.xfs (reflink file systems), script(1), procps; and what builds the native SQLite module
+# (python3, make, g++).
+packages=(qemu-utils util-linux bsdutils procps xfsprogs python3 make g++)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
