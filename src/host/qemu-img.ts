@@ -53,6 +53,8 @@ export interface ImageInfo {
   dirty: boolean;
   /** qcow2 cluster size in bytes, where the format has one. */
   clusterSize?: number;
+  /** A qcow2 external data file (`format-specific.data.data-file`): guest data lives in that file. */
+  dataFile?: string;
 }
 
 /**
@@ -82,6 +84,8 @@ export function parseInfo(json: string): ImageInfo {
     dirty: d['dirty-flag'] === true,
   };
   if (typeof d['cluster-size'] === 'number') info.clusterSize = d['cluster-size'];
+  const specific = (d['format-specific'] as { data?: Record<string, unknown> } | undefined)?.data;
+  if (typeof specific?.['data-file'] === 'string') info.dataFile = specific['data-file'];
   if (typeof d['backing-filename'] === 'string') info.backingFilename = d['backing-filename'];
   if (typeof d['full-backing-filename'] === 'string') info.fullBackingFilename = d['full-backing-filename'];
   if (typeof d['backing-filename-format'] === 'string') info.backingFormat = d['backing-filename-format'];

@@ -40,7 +40,8 @@ export async function alignedBuffer(path: string): Promise<Buffer | undefined> {
   if (ready) return ready;
   // Hidden, so that a listing of a pool directory never mistakes it for a volume.
   const scratch = join(dirname(path), `.${basename(path)}.kvmpool-probe`);
-  const fh = await open(scratch, constants.O_RDWR | constants.O_CREAT | constants.O_DIRECT, 0o600).catch(() => undefined);
+  await rm(scratch, { force: true });
+  const fh = await open(scratch, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, 0o600).catch(() => undefined);
   if (!fh) return undefined;
   try {
     return await probe((view) => fh.write(view, 0, BLOCK, 0));

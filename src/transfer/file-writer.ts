@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { alignedBuffer, BLOCK, CHUNK, openDirect, releaseAligned } from './aligned.js';
 
 /** One of the two buffers data is gathered in, and the write still running from it. */
@@ -20,6 +20,7 @@ export class FileWriter {
   private length = 0;
   private current = 0;
   private failure: unknown;
+  private closed = false;
 
   private constructor(
     readonly fh: FileHandle,
@@ -27,9 +28,10 @@ export class FileWriter {
     private readonly slots: Slot[],
   ) {}
 
-  /** Opens `path` (created and truncated when `create`). */
+  /** Opens `path`; with `create` a new file replaces whatever was there (never written through a symlink). */
   static async open(path: string, create: boolean): Promise<FileWriter> {
-    const fh = await open(path, create ? 'w' : 'r+', 0o600);
+    if (create) await rm(path, { force: true });
+    const fh = await open(path, create ? 'wx' : 'r+', 0o600);
     const direct = await openDirect(path, constants.O_WRONLY);
     const bufs = direct ? [await alignedBuffer(path), await alignedBuffer(path)] : [];
     if (direct && bufs[0] && bufs[1]) return new FileWriter(fh, direct, bufs.map((buf) => ({ buf: buf!, busy: Promise.resolve() })));
@@ -84,7 +86,14 @@ export class FileWriter {
       writes.push(this.fh.write(view(start, stop), 0, stop - start, start));
     } else {
       if (alignedStart > start) writes.push(this.fh.write(view(start, alignedStart), 0, alignedStart - start, start));
-      writes.push(this.direct.write(view(alignedStart, alignedEnd), 0, alignedEnd - alignedStart, alignedStart));
+      const direct = this.direct;
+      // A device with 4 KiB sectors may refuse a buffer only 512-byte aligned: then write it normally.
+      writes.push(
+        direct.write(view(alignedStart, alignedEnd), 0, alignedEnd - alignedStart, alignedStart).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EINVAL') throw e;
+          return this.fh.write(view(alignedStart, alignedEnd), 0, alignedEnd - alignedStart, alignedStart);
+        }),
+      );
       if (stop > alignedEnd) writes.push(this.fh.write(view(alignedEnd, stop), 0, stop - alignedEnd, alignedEnd));
     }
     slot.busy = Promise.all(writes).then(
@@ -114,6 +123,8 @@ export class FileWriter {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await Promise.all(this.slots.map((s) => s.busy));
     if (this.direct) releaseAligned(...this.slots.map((s) => s.buf));
     await this.direct?.close();

@@ -28,8 +28,8 @@ export async function* readSparse(
   options: { extents?: Extent[]; hash?: boolean; signal?: AbortSignal; onProgress?: (done: number) => void } = {},
 ): AsyncGenerator<Buffer> {
   const end = offset + length;
-  const hash = options.hash === false ? undefined : new ContentHash();
   const reader = await ChunkReader.open(path);
+  const hash = options.hash === false ? undefined : new ContentHash();
   let pendingHole: { offset: number; length: number } | undefined;
   const hole = (at: number, n: number) => {
     hash?.zeros(n);
@@ -145,11 +145,23 @@ class ChunkReader {
     }
   }
 
+  private pending: Promise<unknown> = Promise.resolve();
+
   private async readInto(buf: Buffer, start: number, length: number): Promise<Buffer> {
+    const read = this.readAt(buf, start, length);
+    this.pending = read.catch(() => undefined);
+    return read;
+  }
+
+  private async readAt(buf: Buffer, start: number, length: number): Promise<Buffer> {
     const aligned = this.direct && start % BLOCK === 0 && length % BLOCK === 0;
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await (aligned ? this.direct! : this.fh).read(buf, done, length - done, start + done);
+      // A device with 4 KiB sectors may refuse a buffer only 512-byte aligned: then read it normally.
+      const { bytesRead } = await (aligned ? this.direct! : this.fh).read(buf, done, length - done, start + done).catch((e: NodeJS.ErrnoException) => {
+        if (!aligned || e.code !== 'EINVAL') throw e;
+        return this.fh.read(buf, done, length - done, start + done);
+      });
       if (bytesRead === 0) throw new KvmpoolError('INTERNAL', `the file ended at ${start + done}, before ${start + length}`);
       done += bytesRead;
     }
@@ -157,6 +169,7 @@ class ChunkReader {
   }
 
   async close(): Promise<void> {
+    await this.pending; // a read ahead may still be filling a buffer
     if (this.direct) releaseAligned(...this.bufs);
     await this.direct?.close();
     await this.fh.close();

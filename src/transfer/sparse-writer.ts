@@ -50,9 +50,19 @@ export async function writeSparse(
       throw new KvmpoolError('INVALID_ARGUMENT', `the upload reaches byte ${to}, past the volume's capacity of ${options.limit} bytes (pass --grow to grow it)`, { end: to, capacity: options.limit });
     }
   };
+  // A cancel ends the wait for the next chunk too: a sender that stopped sending cannot hold us.
+  const cancelled = new Promise<never>((_, reject) => {
+    const fail = () => reject(new KvmpoolError('CANCELLED', 'cancelled'));
+    if (options.signal?.aborted) fail();
+    options.signal?.addEventListener('abort', fail, { once: true });
+  });
+  cancelled.catch(() => undefined);
+  const chunks = source[Symbol.asyncIterator]();
   try {
-  for await (const chunk of source) {
-    if (options.signal?.aborted) throw new KvmpoolError('CANCELLED', 'cancelled');
+  for (;;) {
+    const next = await Promise.race([chunks.next(), cancelled]);
+    if (next.done) break;
+    const chunk = next.value;
     for (const f of decoder.push(chunk)) {
       if (f.type === 'data') {
         bound(f.offset + f.data.length);
@@ -83,6 +93,7 @@ export async function writeSparse(
   decoder.finish();
   } catch (e) {
     if (!result) await hash?.close();
+    void chunks.return?.();
     throw e;
   }
   return result!;

@@ -209,3 +209,60 @@ function request(t: TestDaemon, method: string, urlPath: string, headers: Record
     req.end();
   });
 }
+
+test('a qcow2 with an external data file is refused as an upload and never followed in the pool', () =>
+  withDaemon(async (t) => {
+    const victim = path.join(t.home, 'victim');
+    await run('truncate', ['-s', '1M', victim]);
+    const evil = path.join(t.home, 'evil.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', `data_file=${victim},data_file_raw=on`, evil, '1M']);
+    await create(t, { name: 'vm.qcow2', capacity: '4M', format: 'qcow2' });
+    await assert.rejects(upload(t, 'vm.qcow2', evil, { grow: true }), (e: { code: string; message: string }) => e.code === 'INVALID_ARGUMENT' && /external file/.test(e.message));
+    await run('cp', [evil, path.join(t.home, 'pools', 'default', 'placed.qcow2')]);
+    const placed = await vol(t, 'placed.qcow2');
+    assert.equal(placed.backingOutsidePool, true);
+    assert.deepEqual(placed.features, ['delete', 'rename']);
+    assert.equal((await stat(victim)).size, MiB, 'the outside file is untouched');
+  }));
+
+test('a format header split across frames is still seen', () =>
+  withDaemon(async (t) => {
+    const v = await create(t, { name: 'raw.img', capacity: '1M' });
+    const img = path.join(t.home, 'x.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', img, '1M']);
+    const { readFile } = await import('node:fs/promises');
+    const bytes = await readFile(img);
+    async function* frames() {
+      yield dataHeader(0, 1);
+      yield bytes.subarray(0, 1);
+      yield dataHeader(1, bytes.length - 1);
+      yield bytes.subarray(1);
+      yield endFrame(bytes.length);
+    }
+    await assert.rejects(t.client.upload('default', 'raw.img', frames()), { code: 'INVALID_ARGUMENT' });
+    assert.ok((await allocated(v.path)) < 64 * 1024);
+  }));
+
+test('cancelling an upload whose sender went quiet ends it and frees the volume', () =>
+  withDaemon(async (t) => {
+    await create(t, { name: 'v.img', capacity: '4M' });
+    const events: KvmpoolEvent[] = [];
+    const stop = new AbortController();
+    let opened!: () => void;
+    const open = new Promise<void>((r) => (opened = r));
+    const stream = t.client.events((e) => events.push(e), { signal: stop.signal, onOpen: opened });
+    await open;
+    async function* quiet() {
+      yield dataHeader(0, MiB);
+      yield Buffer.alloc(MiB, 1);
+      await new Promise(() => {}); // never sends the rest
+    }
+    const up = t.client.upload('default', 'v.img', quiet());
+    up.catch(() => undefined);
+    while (!events.some((e) => e.type === 'job.started')) await new Promise((r) => setTimeout(r, 20));
+    await t.client.call('cancelJob', { params: { id: events.find((e) => e.type === 'job.started')!.subject } });
+    await assert.rejects(up);
+    stop.abort();
+    await stream;
+    await t.client.call('deleteVolume', { params: { pool: 'default', volume: 'v.img' } });
+  }));

@@ -37,6 +37,7 @@ export function registerContent(app: FastifyInstance, transfers: TransferService
     const sparse = (req.headers.accept ?? '').includes(SPARSE_CONTENT_TYPE);
     reply.hijack();
     const res = reply.raw;
+    prepared.onCancel(() => res.destroy());
     const headers: Record<string, string | number> = {
       'content-type': sparse ? SPARSE_CONTENT_TYPE : 'application/octet-stream',
       'x-kvmpool-offset': prepared.offset,

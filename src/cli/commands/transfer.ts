@@ -69,7 +69,7 @@ export function transferCommands(vol: Command, globals: () => GlobalOptions): vo
       if (partial) await (await open(file, 'a', 0o600)).close();
       const writer = await FileWriter.open(file, !partial);
       try {
-        const written = await writeSparse(writer, dl.frames, { start: dl.offset, holes: o.sparse ? 'skip' : 'zero', hash: o.verify === true, onProgress: (d) => bar.update(d) });
+        const written = await writeSparse(writer, dl.frames, { start: dl.offset, holes: o.sparse && !partial ? 'skip' : 'zero', hash: o.verify === true, onProgress: (d) => bar.update(d) });
         await writer.sync();
         if (!partial || written.end > (await writer.fh.stat()).size) await writer.fh.truncate(written.end);
         bar.stop();

@@ -21,6 +21,8 @@ export interface PreparedDownload {
   length: number;
   job: JobInfo;
   frames: AsyncGenerator<Buffer>;
+  /** Registers what ends the stream when the job is cancelled (a receiver that stopped reading). */
+  onCancel(fn: () => void): void;
 }
 
 /** What an upload did. */
@@ -85,7 +87,7 @@ export class TransferService {
           leave();
         }
       }.call(this);
-      return { volume: vol, offset, length, job, frames };
+      return { volume: vol, offset, length, job, frames, onCancel: (fn) => controller.signal.addEventListener('abort', fn, { once: true }) };
     } catch (e) {
       release();
       leave();
@@ -118,7 +120,8 @@ export class TransferService {
           const written = await writeSparse(out, frames, {
             start: options.offset ?? 0,
             holes: inPlace ? 'zero' : 'skip',
-            ...(!options.grow && (inPlace || vol.format === 'raw') ? { limit: vol.capacity } : {}),
+            // A qcow2 file may exceed its capacity by its metadata; nothing may run on without bound.
+            ...(!options.grow ? { limit: vol.format === 'raw' ? vol.capacity : vol.capacity * 2 + 1024 ** 3 } : {}),
             signal: op.signal,
             onProgress: (d) => op.progress(d, 0),
             inspect: (offset, data) => {

@@ -1,4 +1,5 @@
-import { chmod, rename, truncate } from 'node:fs/promises';
+import { chmod, open, rename, truncate } from 'node:fs/promises';
+import { detectFormat, MAGIC_BYTES } from '../../../host/image-magic.js';
 import path from 'node:path';
 import { KvmpoolError } from '../../../model/errors.js';
 import type { VolumeFacts } from '../../../model/types.js';
@@ -28,6 +29,11 @@ function refuse(message: string, details: Record<string, unknown> = {}): Kvmpool
  * volume file in one rename. The caller removes the staged file when this throws.
  */
 export async function commitFileUpload(dir: string, vol: VolumeFacts, staged: string, end: number, grow: boolean): Promise<VolumeFacts> {
+  const head = Buffer.alloc(MAGIC_BYTES);
+  const fh = await open(staged, 'r');
+  await fh.read(head, 0, MAGIC_BYTES, 0).finally(() => fh.close());
+  const detected = detectFormat(head);
+  if (detected !== vol.format) throw refuse(`the upload is a ${detected} image but the volume is ${vol.format}`, { detected, format: vol.format });
   if (vol.format === 'raw') {
     if (end > vol.capacity && !grow) throw refuse(`the upload is ${end} bytes, larger than the volume (${vol.capacity}): pass --grow`);
     await truncate(staged, Math.max(end, vol.capacity));
@@ -35,6 +41,7 @@ export async function commitFileUpload(dir: string, vol: VolumeFacts, staged: st
     const image = await qemuImg.info(staged, vol.format).catch((e: unknown) => {
       throw refuse(`the upload is not a valid ${vol.format} image`, { cause: e instanceof Error ? e.message : String(e) });
     });
+    if (image.dataFile !== undefined) throw refuse(`the uploaded image keeps its data in the external file '${image.dataFile}': refused`, { dataFile: image.dataFile });
     if (image.backingFilename !== undefined) {
       if (!(await backingInside(dir, image.backingFilename)) || image.backingFormat === undefined) {
         throw refuse(`the uploaded image's backing file '${image.backingFilename}' is not a volume of this pool: refused`, { backingFile: image.backingFilename });

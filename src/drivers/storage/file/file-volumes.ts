@@ -104,6 +104,11 @@ export async function readFileVolume(dir: string, name: string, known?: KnownVol
   const facts: VolumeFacts = { ...base, format, capacity: image.virtualSize };
   if (image.snapshots > 0) facts.snapshots = image.snapshots;
   if (format === 'raw') withReflinkSnapshots(facts, reflinkSnapshots ?? (await reflinkSnapshotNames(dir, name)).length);
+  if (image.dataFile !== undefined) {
+    // Its guest data lives in another file: reading or resizing it would touch that file.
+    facts.backingOutsidePool = true;
+    facts.warnings = [`external data file '${image.dataFile}': not followed`];
+  }
   if (image.backingFilename !== undefined) {
     facts.backingFile = image.backingFilename;
     if (image.backingFormat !== undefined) facts.backingFormat = image.backingFormat;
