@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
+import { KvmpoolError } from '../model/errors.js';
 import { alignedBuffer, BLOCK, CHUNK, openDirect, releaseAligned } from './aligned.js';
 
 /** One of the two buffers data is gathered in, and the write still running from it. */
@@ -98,7 +99,7 @@ export class FileWriter {
     }
     slot.busy = Promise.all(writes).then(
       () => undefined,
-      (e: unknown) => void (this.failure ??= e),
+      (e: unknown) => void (this.failure ??= (e as NodeJS.ErrnoException).code === 'ENOSPC' ? new KvmpoolError('NO_SPACE', 'the file system is full') : e),
     );
     this.length = 0;
     if (this.slots.length > 1) this.current = 1 - this.current;

@@ -134,6 +134,7 @@ test('qcow2 internal snapshots: revert restores content; list, delete; no shrink
     assert.equal((await t.client.waitJob(job.id)).state, 'succeeded');
     assert.ok(await qemuReads(v.path, 'qcow2', 0, MiB, 0xaa), 'reverted content');
     assert.deepEqual((await t.client.call('listSnapshots', { params: { pool: 'a', volume: 'vm.qcow2' } })).map((s) => s.name), ['before']);
+    await assert.rejects(t.client.call('revertSnapshot', { params: { pool: 'a', volume: 'vm.qcow2', snapshot: 'nope' } }), { code: 'NOT_FOUND' });
     await t.client.call('deleteSnapshot', { params: { pool: 'a', volume: 'vm.qcow2', snapshot: 'before' } });
     assert.deepEqual(await t.client.call('listSnapshots', { params: { pool: 'a', volume: 'vm.qcow2' } }), []);
     await assert.rejects(t.client.call('deleteSnapshot', { params: { pool: 'a', volume: 'vm.qcow2', snapshot: 'before' } }), { code: 'NOT_FOUND' });

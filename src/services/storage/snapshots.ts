@@ -1,3 +1,4 @@
+import { errors } from '../../model/errors.js';
 import { validateName } from '../../model/names.js';
 import type { JobInfo, SnapshotInfo, VolumeInfo } from '../../model/types.js';
 import type { VolumeAccess } from './volume-access.js';
@@ -42,6 +43,8 @@ export class SnapshotService {
       async (rec, vol) => {
         this.access.require(vol, 'snapshot', false, true);
         await this.access.assertFree(rec, vol);
+        const snaps = await this.access.driver(rec).listSnapshots(rec, vol);
+        if (!snaps.some((s) => s.name === name)) throw errors.notFound('snapshot', `${pool}/${volume}@${name}`);
       },
       async (rec, vol, op) => {
         const facts = await this.ctx.metrics.observe('snapshot.revert', () => this.access.driver(rec).revertSnapshot(rec, vol, name, op));

@@ -47,11 +47,10 @@ export class VolumeDataService {
     const targetName = validateName('volume', input.name);
     const src = await this.access.activePool(pool);
     const dst = input.pool === undefined || input.pool === pool ? src : await this.access.activePool(input.pool);
-    const leaveSrc = this.access.enter(src.name);
-    const leaveDst = dst === src ? () => {} : this.access.enter(dst.name);
-    const releases: (() => void)[] = [leaveSrc, leaveDst];
+    const releases: (() => void)[] = [this.access.enter(src.name)];
     const releaseAll = () => releases.splice(0).reverse().forEach((r) => r());
     try {
+      if (dst !== src) releases.push(this.access.enter(dst.name));
       releases.push(await this.ctx.locks.acquire(volumeLock(src.name, name), 'clone source'));
       releases.push(this.ctx.locks.tryAcquire(volumeLock(dst.name, targetName), 'clone', `volume ${dst.name}/${targetName}`));
       if (this.ctx.store.getVolume(dst.name, targetName)) throw errors.exists('volume', `${dst.name}/${targetName}`);
