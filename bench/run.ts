@@ -63,6 +63,12 @@ async function main(): Promise<void> {
   await mkdir(work, { recursive: true });
   const daemon = await startDaemon({ home: path.join(work, 'home'), listen: null, log: () => {} });
   const client = new KvmpoolClient({ socketPath: daemon.paths.socket });
+  /** Starts a job through the API and waits for it; fails the run when it does not succeed. */
+  const job = async (started: Promise<{ job: { id: string } }>) => {
+    const end = await client.waitJob((await started).job.id);
+    if (end.state !== 'succeeded') throw new Error(JSON.stringify(end.error));
+    return end;
+  };
   const k = (...args: string[]) => run(process.execPath, [cli, '--home', daemon.paths.home, ...args], { timeoutMs: 600_000 });
   const libvirt = await startLibvirt();
   const xfsImage = path.join(work, 'xfs.img');
@@ -102,11 +108,7 @@ async function main(): Promise<void> {
     // clone on ext4
     process.stderr.write('clone on ext4...\n');
     {
-      const kt = await timed(async () => {
-        const { job } = await client.call('cloneVolume', { params: { pool: 'ext', volume: 'src.img' }, body: { name: 'k.img' } });
-        const end = await client.waitJob(job.id);
-        if (end.state !== 'succeeded') throw new Error(JSON.stringify(end.error));
-      });
+      const kt = await timed(() => job(client.call('cloneVolume', { params: { pool: 'ext', volume: 'src.img' }, body: { name: 'k.img' } })));
       const qt = await timed(() => run('qemu-img', ['convert', '-f', 'raw', '-O', 'raw', path.join(pools.ext, 'src.img'), path.join(pools.ext, 'q.img')], { timeoutMs: 600_000 }));
       const vt = libvirt ? await timed(() => libvirt.virsh('vol-clone', 'src.img', 'v.img', '--pool', lv('ext'))) : undefined;
       report({
@@ -125,12 +127,10 @@ async function main(): Promise<void> {
     // clone on xfs with reflink, 2 GiB and 16 GiB
     process.stderr.write('clone on xfs (reflink)...\n');
     for (const [src, size] of [['src.img', '2 GiB (1 GiB written)'], ['big.img', '16 GiB (8 GiB written)']] as const) {
+      let method = '';
       const kt = await timed(async () => {
-        const { job } = await client.call('cloneVolume', { params: { pool: 'xfs', volume: src }, body: { name: `k-${src}` } });
-        const end = await client.waitJob(job.id);
-        if (end.state !== 'succeeded') throw new Error(JSON.stringify(end.error));
+        method = ((await job(client.call('cloneVolume', { params: { pool: 'xfs', volume: src }, body: { name: `k-${src}` } }))).result as { method: string }).method;
       });
-      const method = ((await client.call('getJob', { params: { id: (await client.call('listJobs'))[0]!.id } })).result as { method: string }).method;
       const row: Row = { operation: `clone ${size} raw, xfs reflink`, kvmpool: kt, kvmpoolNote: method };
       if (src === 'src.img') {
         row.qemuImg = await timed(() => run('qemu-img', ['convert', '-f', 'raw', '-O', 'raw', path.join(pools.xfs, src), path.join(pools.xfs, 'q.img')], { timeoutMs: 600_000 }));
@@ -148,11 +148,7 @@ async function main(): Promise<void> {
     // copy with conversion across pools
     process.stderr.write('copy raw -> qcow2 across pools...\n');
     {
-      const kt = await timed(async () => {
-        const { job } = await client.call('cloneVolume', { params: { pool: 'ext', volume: 'src.img' }, body: { name: 'k.qcow2', pool: 'ext2', format: 'qcow2' } });
-        const end = await client.waitJob(job.id);
-        if (end.state !== 'succeeded') throw new Error(JSON.stringify(end.error));
-      });
+      const kt = await timed(() => job(client.call('cloneVolume', { params: { pool: 'ext', volume: 'src.img' }, body: { name: 'k.qcow2', pool: 'ext2', format: 'qcow2' } })));
       const qt = await timed(() => run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', '-o', 'compat=1.1', path.join(pools.ext, 'src.img'), path.join(pools.ext2, 'q.qcow2')], { timeoutMs: 600_000 }));
       let vt: number | undefined;
       if (libvirt) {
@@ -264,11 +260,7 @@ async function main(): Promise<void> {
     // wipe
     process.stderr.write('wipe...\n');
     {
-      const kt = await timed(async () => {
-        const { job } = await client.call('wipeVolume', { params: { pool: 'ext', volume: 'src.img' }, body: { algorithm: 'zero', force: true } });
-        const end = await client.waitJob(job.id);
-        if (end.state !== 'succeeded') throw new Error(JSON.stringify(end.error));
-      });
+      const kt = await timed(() => job(client.call('wipeVolume', { params: { pool: 'ext', volume: 'src.img' }, body: { algorithm: 'zero', force: true } })));
       const kAlloc = await blocks(path.join(pools.ext, 'src.img'));
       await makeSource(path.join(pools.ext, 'src.img'), 2 * GiB, GiB);
       const vt = libvirt ? await timed(() => libvirt.virsh('vol-wipe', 'src.img', '--pool', lv('ext'))) : undefined;

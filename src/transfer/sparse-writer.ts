@@ -59,38 +59,38 @@ export async function writeSparse(
   cancelled.catch(() => undefined);
   const chunks = source[Symbol.asyncIterator]();
   try {
-  for (;;) {
-    const next = await Promise.race([chunks.next(), cancelled]);
-    if (next.done) break;
-    const chunk = next.value;
-    for (const f of decoder.push(chunk)) {
-      if (f.type === 'data') {
-        bound(f.offset + f.data.length);
-        if (dataBytes === 0) options.inspect?.(f.offset, f.data);
-        await hash?.data(f.data);
-        dataBytes += f.data.length;
-        await out.write(f.offset, f.data);
-        options.onProgress?.(f.offset + f.data.length - options.start);
-      } else if (f.type === 'hole') {
-        bound(f.offset + f.length);
-        hash?.zeros(f.length);
-        if (options.holes === 'zero') {
-          for (let done = 0; done < f.length; done += WRITE_CHUNK) await out.write(f.offset + done, ZEROS.subarray(0, Math.min(WRITE_CHUNK, f.length - done)));
+    for (;;) {
+      const next = await Promise.race([chunks.next(), cancelled]);
+      if (next.done) break;
+      const chunk = next.value;
+      for (const f of decoder.push(chunk)) {
+        if (f.type === 'data') {
+          bound(f.offset + f.data.length);
+          if (dataBytes === 0) options.inspect?.(f.offset, f.data);
+          await hash?.data(f.data);
+          dataBytes += f.data.length;
+          await out.write(f.offset, f.data);
+          options.onProgress?.(f.offset + f.data.length - options.start);
+        } else if (f.type === 'hole') {
+          bound(f.offset + f.length);
+          hash?.zeros(f.length);
+          if (options.holes === 'zero') {
+            for (let done = 0; done < f.length; done += WRITE_CHUNK) await out.write(f.offset + done, ZEROS.subarray(0, Math.min(WRITE_CHUNK, f.length - done)));
+          } else {
+            await out.flush();
+          }
+          options.onProgress?.(f.offset + f.length - options.start);
         } else {
           await out.flush();
+          const sha256 = await hash?.hex();
+          if (sha256 !== undefined && f.sha256 !== undefined && sha256 !== f.sha256) {
+            throw new KvmpoolError('CHECKSUM_MISMATCH', `the content's sha256 is ${sha256}, the sender's is ${f.sha256}`, { received: sha256, sent: f.sha256 });
+          }
+          result = { end: f.size, dataBytes, ...(sha256 !== undefined ? { sha256 } : {}), ...(f.sha256 !== undefined ? { sent: f.sha256 } : {}) };
         }
-        options.onProgress?.(f.offset + f.length - options.start);
-      } else {
-        await out.flush();
-        const sha256 = await hash?.hex();
-        if (sha256 !== undefined && f.sha256 !== undefined && sha256 !== f.sha256) {
-          throw new KvmpoolError('CHECKSUM_MISMATCH', `the content's sha256 is ${sha256}, the sender's is ${f.sha256}`, { received: sha256, sent: f.sha256 });
-        }
-        result = { end: f.size, dataBytes, ...(sha256 !== undefined ? { sha256 } : {}), ...(f.sha256 !== undefined ? { sent: f.sha256 } : {}) };
       }
     }
-  }
-  decoder.finish();
+    decoder.finish();
   } catch (e) {
     if (!result) await hash?.close();
     void chunks.return?.();

@@ -2,8 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { KvmpoolClient } from '../../src/client/client.js';
-import type { KvmpoolEvent } from '../../src/services/events.js';
-import { withDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { recordEvents, withDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 /** A raw HTTP request to the daemon's TCP port. */
 function raw(t: TestDaemon, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }> {
@@ -84,21 +83,15 @@ test('metrics count operations and report pool usage', () =>
 
 test('events stream volume and job changes as server-sent events', () =>
   withDaemon(async (t) => {
-    const seen: KvmpoolEvent[] = [];
-    const stop = new AbortController();
-    let opened!: () => void;
-    const open = new Promise<void>((r) => (opened = r));
-    const stream = t.tcp.events((e) => seen.push(e), { signal: stop.signal, onOpen: opened });
-    await open;
+    const recorder = await recordEvents(t.tcp);
     await t.client.call('createVolume', { params: { pool: 'default' }, body: { name: 'e.img', capacity: '1M' } });
     const out = await t.client.call('createVolume', { params: { pool: 'default' }, body: { name: 'f.img', capacity: '8M', prealloc: 'full' } });
     assert.ok('job' in out);
     await t.client.waitJob(out.job.id);
     await t.client.call('deleteVolume', { params: { pool: 'default', volume: 'e.img' } });
     await new Promise((r) => setTimeout(r, 100));
-    stop.abort();
-    await stream;
-    const types = seen.map((e) => `${e.type} ${e.subject}`);
+    await recorder.stop();
+    const types = recorder.events.map((e) => `${e.type} ${e.subject}`);
     assert.ok(types.includes('volume.created default/e.img'), types.join('\n'));
     assert.ok(types.includes(`job.started ${out.job.id}`));
     assert.ok(types.includes(`job.finished ${out.job.id}`));

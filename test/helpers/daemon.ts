@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { KvmpoolEvent } from '../../src/services/events.js';
 import { KvmpoolClient } from '../../src/client/client.js';
 import { startDaemon, type Daemon } from '../../src/daemon/daemon.js';
 import { tempDir } from './tmp.js';
@@ -50,4 +52,43 @@ export async function withDaemon(body: (t: TestDaemon) => Promise<void>): Promis
   } finally {
     await t.close();
   }
+}
+
+/** Defines, builds and starts a dir pool at `target` (by default under the daemon's home); returns the target. */
+export async function startPool(t: TestDaemon, name: string, target = path.join(t.home, 'pools-extra', name)): Promise<string> {
+  await t.client.call('definePool', { body: { name, type: 'dir', target } });
+  await t.client.call('buildPool', { params: { pool: name } });
+  await t.client.call('startPool', { params: { pool: name } });
+  return target;
+}
+
+/** Events of a daemon, recorded from the moment the stream is open until `stop`. */
+export interface EventRecorder {
+  events: KvmpoolEvent[];
+  /** Waits for the first event of `type` (recorded before or after the call). */
+  first(type: string): Promise<KvmpoolEvent>;
+  stop(): Promise<void>;
+}
+
+export async function recordEvents(client: KvmpoolClient): Promise<EventRecorder> {
+  const events: KvmpoolEvent[] = [];
+  const stop = new AbortController();
+  let opened!: () => void;
+  const open = new Promise<void>((r) => (opened = r));
+  const stream = client.events((e) => events.push(e), { signal: stop.signal, onOpen: opened });
+  await open;
+  return {
+    events,
+    async first(type) {
+      for (;;) {
+        const found = events.find((e) => e.type === type);
+        if (found) return found;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async stop() {
+      stop.abort();
+      await stream;
+    },
+  };
 }

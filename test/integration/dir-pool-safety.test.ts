@@ -4,16 +4,11 @@ import { chmod, mkdir, readdir, symlink, writeFile, link, stat } from 'node:fs/p
 import path from 'node:path';
 import { run } from '../../src/host/exec.js';
 import { Store } from '../../src/state/store.js';
-import { withDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { startPool, withDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 const MiB = 1024 * 1024;
 
-async function pool(t: TestDaemon, name = 'p', target = path.join(t.home, 'pools-extra', name)): Promise<string> {
-  await t.client.call('definePool', { body: { name, type: 'dir', target } });
-  await t.client.call('buildPool', { params: { pool: name } });
-  await t.client.call('startPool', { params: { pool: name } });
-  return target;
-}
+const pool = (t: TestDaemon, name = 'p', target?: string) => startPool(t, name, target);
 const create = (t: TestDaemon, pool: string, body: Record<string, unknown>) => t.client.call('createVolume', { params: { pool }, body });
 
 /** Runs `body` with a PATH whose qemu-img fails `info` (as a broken or missing tool would). */

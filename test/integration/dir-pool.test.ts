@@ -5,19 +5,11 @@ import { mkdir, readdir, stat, symlink, writeFile, copyFile, open } from 'node:f
 import path from 'node:path';
 import { run } from '../../src/host/exec.js';
 import type { VolumeBody } from '../../src/api/schemas.js';
-import { withDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { startPool, withDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 const MiB = 1024 * 1024;
 
-/** Defines, builds and starts a dir pool under the daemon's home. */
-async function pool(t: TestDaemon, name = 'p'): Promise<string> {
-  const target = path.join(t.home, 'pools-extra', name);
-  await t.client.call('definePool', { body: { name, type: 'dir', target } });
-  await t.client.call('buildPool', { params: { pool: name } });
-  await t.client.call('startPool', { params: { pool: name } });
-  return target;
-}
-
+const pool = (t: TestDaemon, name = 'p') => startPool(t, name);
 const create = (t: TestDaemon, pool: string, body: Record<string, unknown>) => t.client.call('createVolume', { params: { pool }, body });
 const volumes = async (t: TestDaemon, pool: string) => (await t.client.call('listVolumes', { params: { pool } })).map((v) => v.name).sort();
 

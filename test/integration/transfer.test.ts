@@ -10,8 +10,7 @@ import { localExtents, readSparse } from '../../src/transfer/sparse-reader.js';
 import { writeSparse } from '../../src/transfer/sparse-writer.js';
 import { FileWriter } from '../../src/transfer/file-writer.js';
 import type { VolumeBody } from '../../src/api/schemas.js';
-import type { KvmpoolEvent } from '../../src/services/events.js';
-import { withDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { recordEvents, withDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { allocated, sameContent, sha256File, writePattern } from '../helpers/image.js';
 
 const MiB = 1024 * 1024;
@@ -171,12 +170,7 @@ test('a cancelled upload leaves the volume as it was', () =>
     const v = await create(t, { name: 'v.img', capacity: '64M' });
     await writePattern(v.path, 0, MiB, 0x77);
     const before = await sha256File(v.path);
-    const stop = new AbortController();
-    const events: KvmpoolEvent[] = [];
-    let opened!: () => void;
-    const open = new Promise<void>((r) => (opened = r));
-    const stream = t.client.events((e) => events.push(e), { signal: stop.signal, onOpen: opened });
-    await open;
+    const recorder = await recordEvents(t.client);
     async function* slow() {
       for (let i = 0; i < 64; i++) {
         yield dataHeader(i * MiB, MiB);
@@ -186,12 +180,10 @@ test('a cancelled upload leaves the volume as it was', () =>
       yield endFrame(64 * MiB);
     }
     const up = t.client.upload('default', 'v.img', slow());
-    while (!events.some((e) => e.type === 'job.started')) await new Promise((r) => setTimeout(r, 20));
-    const job = events.find((e) => e.type === 'job.started')!.subject;
+    const job = (await recorder.first('job.started')).subject;
     await t.client.call('cancelJob', { params: { id: job } });
     await assert.rejects(up, { code: 'CANCELLED' });
-    stop.abort();
-    await stream;
+    await recorder.stop();
     assert.equal(await sha256File(v.path), before);
     assert.deepEqual(await readdir(path.dirname(v.path)), ['v.img']);
     assert.equal((await t.client.call('getJob', { params: { id: job } })).state, 'cancelled');
@@ -246,12 +238,7 @@ test('a format header split across frames is still seen', () =>
 test('cancelling an upload whose sender went quiet ends it and frees the volume', () =>
   withDaemon(async (t) => {
     await create(t, { name: 'v.img', capacity: '4M' });
-    const events: KvmpoolEvent[] = [];
-    const stop = new AbortController();
-    let opened!: () => void;
-    const open = new Promise<void>((r) => (opened = r));
-    const stream = t.client.events((e) => events.push(e), { signal: stop.signal, onOpen: opened });
-    await open;
+    const recorder = await recordEvents(t.client);
     async function* quiet() {
       yield dataHeader(0, MiB);
       yield Buffer.alloc(MiB, 1);
@@ -259,10 +246,8 @@ test('cancelling an upload whose sender went quiet ends it and frees the volume'
     }
     const up = t.client.upload('default', 'v.img', quiet());
     up.catch(() => undefined);
-    while (!events.some((e) => e.type === 'job.started')) await new Promise((r) => setTimeout(r, 20));
-    await t.client.call('cancelJob', { params: { id: events.find((e) => e.type === 'job.started')!.subject } });
+    await t.client.call('cancelJob', { params: { id: (await recorder.first('job.started')).subject } });
     await assert.rejects(up);
-    stop.abort();
-    await stream;
+    await recorder.stop();
     await t.client.call('deleteVolume', { params: { pool: 'default', volume: 'v.img' } });
   }));

@@ -3,18 +3,13 @@ import assert from 'node:assert/strict';
 import { readdir, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { JobBody, VolumeBody } from '../../src/api/schemas.js';
-import { withDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { startPool, withDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { mountReflinkFs } from '../helpers/xfs.js';
 import { allocated, qemuReads, qemuWrite, sameContent, sha256File, writePattern } from '../helpers/image.js';
 
 const MiB = 1024 * 1024;
 
-async function pool(t: TestDaemon, name: string, target: string): Promise<string> {
-  await t.client.call('definePool', { body: { name, type: 'dir', target } });
-  await t.client.call('buildPool', { params: { pool: name } });
-  await t.client.call('startPool', { params: { pool: name } });
-  return target;
-}
+const pool = (t: TestDaemon, name: string, target: string) => startPool(t, name, target);
 const create = async (t: TestDaemon, pool: string, body: Record<string, unknown>) => (await t.client.call('createVolume', { params: { pool }, body })) as VolumeBody;
 const vol = (t: TestDaemon, pool: string, volume: string) => t.client.call('getVolume', { params: { pool, volume } });
 
