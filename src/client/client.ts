@@ -6,7 +6,7 @@ import type { JobInfo } from '../model/types.js';
 import { operations, type OperationId } from '../api/operations.js';
 import type { KvmpoolEvent } from '../services/events.js';
 import { SPARSE_CONTENT_TYPE } from '../model/sparse-stream.js';
-import { PULL_WINDOW } from '../transfer/sparse-reader.js';
+import { writeWindowed } from '../transfer/windowed-write.js';
 
 /** Where the daemon is: its unix socket, or a URL with a bearer token. */
 export type ClientTarget = { socketPath: string } | { url: string; token: string };
@@ -122,29 +122,12 @@ export class KvmpoolClient {
         });
       });
       req.setHeader('content-type', SPARSE_CONTENT_TYPE);
-      let failed = false;
-      req.on('error', (e) => {
-        failed = true;
-        reject(connectionError(this.target, e));
-      });
-      let closed!: () => void;
-      const gone = new Promise<void>((r) => (closed = r));
-      req.on('close', () => {
-        failed = true;
-        closed();
-      });
+      req.on('error', (e) => reject(connectionError(this.target, e)));
       void (async () => {
         try {
-          // At most PULL_WINDOW chunks not yet handed to the kernel: they may be views of reused buffers.
-          const inFlight: Promise<void>[] = [];
-          for await (const chunk of frames) {
-            if (failed) return; // leaving the loop closes the source
-            inFlight.push(new Promise<void>((r) => req.write(chunk, () => r())));
-            if (inFlight.length >= PULL_WINDOW) await Promise.race([inFlight.shift()!, gone]);
-          }
-          if (!failed) req.end();
+          // A request that closed early has its answer (an error) coming on the response.
+          if (await writeWindowed(frames, req)) req.end();
         } catch (e) {
-          failed = true;
           req.destroy();
           reject(e);
         }

@@ -2,6 +2,7 @@ import type { FileWriter } from './file-writer.js';
 import { KvmpoolError } from '../model/errors.js';
 import { SparseDecoder } from '../model/sparse-stream.js';
 import { ContentHash } from './hash.js';
+import { abortable } from './abortable.js';
 
 /** What to do with holes: leave them (`skip`, the file is new and sparse) or write zeros (`zero`). */
 export type HoleMode = 'skip' | 'zero';
@@ -50,17 +51,11 @@ export async function writeSparse(
       throw new KvmpoolError('INVALID_ARGUMENT', `the upload reaches byte ${to}, past the volume's capacity of ${options.limit} bytes (pass --grow to grow it)`, { end: to, capacity: options.limit });
     }
   };
-  // A cancel ends the wait for the next chunk too: a sender that stopped sending cannot hold us.
-  const cancelled = new Promise<never>((_, reject) => {
-    const fail = () => reject(new KvmpoolError('CANCELLED', 'cancelled'));
-    if (options.signal?.aborted) fail();
-    options.signal?.addEventListener('abort', fail, { once: true });
-  });
-  cancelled.catch(() => undefined);
   const chunks = source[Symbol.asyncIterator]();
   try {
     for (;;) {
-      const next = await Promise.race([chunks.next(), cancelled]);
+      // A cancel ends the wait for the next chunk too: a sender that stopped sending cannot hold us.
+      const next = await abortable(chunks.next(), options.signal, () => new KvmpoolError('CANCELLED', 'cancelled'));
       if (next.done) break;
       const chunk = next.value;
       for (const f of decoder.push(chunk)) {

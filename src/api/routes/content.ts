@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { Type } from 'typebox';
 import { SPARSE_CONTENT_TYPE } from '../../model/sparse-stream.js';
 import { errors } from '../../model/errors.js';
 import { denseToSparse, sparseToDense } from '../../transfer/dense.js';
-import { PULL_WINDOW } from '../../transfer/sparse-reader.js';
+import { writeWindowed } from '../../transfer/windowed-write.js';
 import type { TransferService } from '../../services/storage/transfers.js';
 import { Volume, VolumeParams } from '../schemas.js';
 
@@ -50,7 +50,7 @@ export function registerContent(app: FastifyInstance, transfers: TransferService
     let sha256 = '';
     const body = sparse ? prepared.frames : sparseToDense(prepared.frames, prepared.offset, (h) => (sha256 = h ?? ''));
     try {
-      await pump(body, res);
+      if (!(await writeWindowed(body, res))) throw new Error('client gone');
       if (!sparse) res.addTrailers({ 'x-kvmpool-sha256': sha256 });
       res.end();
     } catch {
@@ -77,20 +77,4 @@ export function registerContent(app: FastifyInstance, transfers: TransferService
       });
     },
   );
-}
-
-/**
- * Writes chunks to the response with at most PULL_WINDOW of them not yet handed to the kernel (they
- * may be views of buffers the reader reuses after that); fails when the client goes away.
- */
-async function pump(body: AsyncIterable<Buffer>, res: ServerResponse): Promise<void> {
-  const inFlight: Promise<void>[] = [];
-  const gone = new Promise<never>((_, reject) => res.once('close', () => reject(new Error('client gone'))));
-  gone.catch(() => undefined);
-  for await (const chunk of body) {
-    if (res.destroyed) throw new Error('client gone');
-    inFlight.push(new Promise<void>((resolve, reject) => res.write(chunk, (e) => (e ? reject(e) : resolve()))));
-    if (inFlight.length >= PULL_WINDOW) await Promise.race([inFlight.shift()!, gone]);
-  }
-  await Promise.race([Promise.all(inFlight), gone]);
 }
