@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the daemon and the tests use: qemu-img and qemu-io, mount/losetup/findmnt/fallocate,
-# mkfs.xfs (reflink file systems), script(1), procps; and what builds the native SQLite module
-# (python3, make, g++).
-packages=(qemu-utils util-linux bsdutils procps xfsprogs python3 make g++)
+# file systems for fs pools (mkfs.ext4, mkfs.xfs with reflink, mkfs.btrfs), LVM, sfdisk, script(1),
+# procps; the user-mode Linux test host (a kernel with device-mapper, partitions and 802.1Q; gcc builds
+# its shim); and what builds the native SQLite module (python3, make, g++).
+packages=(qemu-utils util-linux bsdutils procps e2fsprogs xfsprogs btrfs-progs lvm2 fdisk user-mode-linux kmod gcc python3 make g++)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
