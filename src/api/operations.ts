@@ -27,7 +27,7 @@ export const operations = {
   getPool: op({ method: 'GET', path: '/api/v1/pools/:pool', summary: 'Pool info', tag: 'pools', params: S.PoolParams, responses: { 200: S.Pool } }),
   patchPool: op({ method: 'PATCH', path: '/api/v1/pools/:pool', summary: 'Set autostart', tag: 'pools', params: S.PoolParams, body: S.PatchPool, responses: { 200: S.Pool } }),
   undefinePool: op({ method: 'DELETE', path: '/api/v1/pools/:pool', summary: 'Undefine a stopped pool (its storage stays)', tag: 'pools', params: S.PoolParams, responses: { 204: S.Empty } }),
-  buildPool: op({ method: 'POST', path: '/api/v1/pools/:pool/build', summary: "Build a pool's storage", tag: 'pools', params: S.PoolParams, responses: { 200: S.Pool } }),
+  buildPool: op({ method: 'POST', path: '/api/v1/pools/:pool/build', summary: "Build a pool's storage (overwrite: also on a device that carries data)", tag: 'pools', params: S.PoolParams, body: S.BuildPool, responses: { 200: S.Pool } }),
   startPool: op({ method: 'POST', path: '/api/v1/pools/:pool/start', summary: 'Start a pool', tag: 'pools', params: S.PoolParams, responses: { 200: S.Pool } }),
   stopPool: op({ method: 'POST', path: '/api/v1/pools/:pool/stop', summary: 'Stop a pool', tag: 'pools', params: S.PoolParams, body: S.Force, responses: { 200: S.Pool } }),
   refreshPool: op({ method: 'POST', path: '/api/v1/pools/:pool/refresh', summary: 'Re-read a pool from the host', tag: 'pools', params: S.PoolParams, responses: { 200: S.Pool } }),

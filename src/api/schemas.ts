@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { CLONE_METHODS, JOB_STATES, POOL_STATES, POOL_TYPES, PREALLOC_MODES, WIPE_ALGORITHMS } from '../model/types.js';
+import { CLONE_METHODS, FS_FORMATS, JOB_STATES, PARTITION_LABELS, POOL_STATES, POOL_TYPES, PREALLOC_MODES, WIPE_ALGORITHMS } from '../model/types.js';
 
 /** JSON schemas of the API, declared once: validation, types, OpenAPI and the client all use them. */
 
@@ -12,11 +12,22 @@ export const ErrorBody = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
 });
 
+const DevicePath = Type.String({ minLength: 1, maxLength: 4096 });
+
+const PoolSource = Type.Object({
+  devices: Type.Optional(Type.Array(Type.String())),
+  fsFormat: Type.Optional(literals(FS_FORMATS)),
+  label: Type.Optional(literals(PARTITION_LABELS)),
+  vg: Type.Optional(Type.String()),
+  thinPool: Type.Optional(Bytes),
+});
+
 export const Pool = Type.Object({
   name: Type.String(),
   type: literals(POOL_TYPES),
   target: Type.String(),
   autostart: Type.Boolean(),
+  source: Type.Optional(PoolSource),
   state: literals(POOL_STATES),
   reason: Type.Optional(Type.String()),
   built: Type.Boolean(),
@@ -24,6 +35,10 @@ export const Pool = Type.Object({
   allocation: Bytes,
   available: Bytes,
   volumes: Type.Integer({ minimum: 0 }),
+  devices: Type.Optional(Type.Array(Type.Object({ path: Type.String(), size: Bytes, free: Bytes }))),
+  thin: Type.Optional(
+    Type.Object({ name: Type.String(), size: Bytes, dataPercent: Type.Number(), metadataPercent: Type.Number(), overcommit: Type.Number() }),
+  ),
 });
 export type PoolBody = Static<typeof Pool>;
 
@@ -31,8 +46,20 @@ export const DefinePool = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 512 }),
     type: Type.String({ minLength: 1, maxLength: 32 }),
-    target: Type.String({ minLength: 1, maxLength: 4096 }),
+    target: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
     autostart: Type.Optional(Type.Boolean()),
+    source: Type.Optional(
+      Type.Object(
+        {
+          devices: Type.Optional(Type.Array(DevicePath, { minItems: 1, maxItems: 64 })),
+          fsFormat: Type.Optional(literals(FS_FORMATS)),
+          label: Type.Optional(literals(PARTITION_LABELS)),
+          vg: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+          thinPool: Type.Optional(Size),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -93,6 +120,8 @@ export const JobParams = Type.Object({ id: Type.String() });
 export const ForceQuery = Type.Object({ force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
 export const Force = Type.Object({ force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
 export const PatchPool = Type.Object({ autostart: Type.Boolean() }, { additionalProperties: false });
+export const BuildPool = Type.Object({ overwrite: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+export const PoolDeviceBody = Type.Object({ device: DevicePath }, { additionalProperties: false });
 export const ResizeVolume = Type.Object({ capacity: Size, shrink: Type.Optional(Type.Boolean()), force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
 export const RenameVolume = Type.Object({ name: Type.String({ minLength: 1, maxLength: 512 }), force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
 export const Version = Type.Object({ name: Type.String(), version: Type.String(), poolTypes: Type.Array(Type.String()) });

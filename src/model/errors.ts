@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   POOL_NOT_EMPTY: { status: 409, exit: 5 },
   POOL_NOT_BUILT: { status: 409, exit: 6 },
   FOREIGN_VOLUME: { status: 409, exit: 5 },
+  DEVICE_NOT_EMPTY: { status: 409, exit: 5 },
   CANNOT_SHRINK: { status: 409, exit: 7 },
   JOB_FINISHED: { status: 409, exit: 7 },
   CANCELLED: { status: 409, exit: 8 },

@@ -21,3 +21,13 @@ export function checkTargetPath(target: unknown): string {
 export function isInside(child: string, parent: string): boolean {
   return child === parent || child.startsWith(parent.endsWith('/') ? parent : `${parent}/`);
 }
+
+/** A block device path: absolute, normalized, under /dev. */
+export function checkDevicePath(device: unknown): string {
+  if (typeof device !== 'string' || device.length === 0) throw errors.invalid('a device path is required');
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f,]/.test(device)) throw errors.invalid(`device path '${device}' contains control characters or commas`, { device });
+  const normal = path.resolve('/', device);
+  if (normal !== device || !isInside(normal, '/dev') || normal === '/dev') throw errors.invalid(`device '${device}' must be a normalized path under /dev`, { device });
+  return normal;
+}

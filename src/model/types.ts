@@ -16,12 +16,51 @@ export type CreateFormat = (typeof CREATE_FORMATS)[number];
 export const PREALLOC_MODES = ['off', 'metadata', 'falloc', 'full'] as const;
 export type Prealloc = (typeof PREALLOC_MODES)[number];
 
+/** File systems an `fs` pool can make; partition tables a `disk` pool can make. */
+export const FS_FORMATS = ['ext4', 'xfs', 'btrfs'] as const;
+export type FsFormat = (typeof FS_FORMATS)[number];
+export const PARTITION_LABELS = ['gpt', 'dos'] as const;
+export type PartitionLabel = (typeof PARTITION_LABELS)[number];
+
+/** Where a block pool's storage comes from (libvirt's `<source>`). */
+export interface PoolSource {
+  /** Block devices: one for fs and disk, one or more for logical. */
+  devices?: string[];
+  /** fs: the file system build makes (default ext4). */
+  fsFormat?: FsFormat;
+  /** disk: the partition table build makes (default gpt). */
+  label?: PartitionLabel;
+  /** logical: the volume group (default: the pool's name); without devices, an existing one is adopted. */
+  vg?: string;
+  /** logical: size in bytes of the thin pool build makes; thin volumes need one. */
+  thinPool?: number;
+}
+
 /** What a user defines: persisted as-is. */
 export interface PoolDefinition {
   name: string;
   type: PoolType;
+  /** Where volumes appear on the host: a directory (dir, fs), /dev/VG (logical), /dev (disk). */
   target: string;
   autostart: boolean;
+  source?: PoolSource;
+}
+
+/** A device of a block pool, with its size and what is still free on it. */
+export interface PoolDevice {
+  path: string;
+  size: number;
+  free: number;
+}
+
+/** Usage of a logical pool's thin pool. */
+export interface ThinPoolUsage {
+  name: string;
+  size: number;
+  dataPercent: number;
+  metadataPercent: number;
+  /** Sum of the thin volumes' sizes over the thin pool's size. */
+  overcommit: number;
 }
 
 /** What the host says about a running pool. */
@@ -31,6 +70,8 @@ export interface PoolStatus {
   capacity: number;
   allocation: number;
   available: number;
+  devices?: PoolDevice[];
+  thin?: ThinPoolUsage;
 }
 
 /** A pool as the API returns it. */

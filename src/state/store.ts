@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { JobInfo, PoolDefinition, VolumeFacts } from '../model/types.js';
+import type { JobInfo, PoolDefinition, PoolSource, VolumeFacts } from '../model/types.js';
 
 /** A pool definition plus what kvmpool remembers about it. */
 export interface PoolRecord extends PoolDefinition {
@@ -32,7 +32,7 @@ export interface JournalEntry {
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS pools (
   name TEXT PRIMARY KEY, type TEXT NOT NULL, target TEXT NOT NULL, autostart INTEGER NOT NULL,
-  built TEXT, active INTEGER NOT NULL DEFAULT 0, boot_id TEXT, created TEXT NOT NULL);
+  built TEXT, active INTEGER NOT NULL DEFAULT 0, boot_id TEXT, created TEXT NOT NULL, source TEXT);
 CREATE TABLE IF NOT EXISTS volumes (
   key TEXT PRIMARY KEY, pool TEXT NOT NULL REFERENCES pools(name) ON DELETE CASCADE, name TEXT NOT NULL,
   managed INTEGER NOT NULL, created TEXT NOT NULL, facts TEXT NOT NULL, UNIQUE (pool, name));
@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS journal (
   id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, data TEXT NOT NULL, created TEXT NOT NULL);
 `;
 
-interface PoolRow { name: string; type: string; target: string; autostart: number; built: string | null; active: number; boot_id: string | null; created: string }
+interface PoolRow { name: string; type: string; target: string; autostart: number; built: string | null; active: number; boot_id: string | null; created: string; source: string | null }
 interface VolumeRow { key: string; pool: string; name: string; managed: number; created: string; facts: string }
 interface JobRow { id: string; kind: string; target: string; state: string; done: number; total: number; error: string | null; result: string | null; created: string; finished: string | null }
 
@@ -57,6 +57,9 @@ export class Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
+    // Stores made before pools had sources.
+    const columns = this.db.prepare('PRAGMA table_info(pools)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'source')) this.db.exec('ALTER TABLE pools ADD COLUMN source TEXT');
   }
 
   close(): void {
@@ -81,17 +84,18 @@ export class Store {
 
   insertPool(p: PoolRecord): void {
     this.db
-      .prepare('INSERT INTO pools (name, type, target, autostart, built, active, boot_id, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(p.name, p.type, p.target, p.autostart ? 1 : 0, p.built && JSON.stringify(p.built), p.active ? 1 : 0, p.bootId, p.created);
+      .prepare('INSERT INTO pools (name, type, target, autostart, built, active, boot_id, created, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(p.name, p.type, p.target, p.autostart ? 1 : 0, p.built && JSON.stringify(p.built), p.active ? 1 : 0, p.bootId, p.created, p.source ? JSON.stringify(p.source) : null);
   }
 
-  updatePool(name: string, patch: Partial<Pick<PoolRecord, 'autostart' | 'built' | 'active' | 'bootId'>>): void {
+  updatePool(name: string, patch: Partial<Pick<PoolRecord, 'autostart' | 'built' | 'active' | 'bootId' | 'source'>>): void {
     const sets: string[] = [];
     const values: unknown[] = [];
     if (patch.autostart !== undefined) (sets.push('autostart = ?'), values.push(patch.autostart ? 1 : 0));
     if (patch.built !== undefined) (sets.push('built = ?'), values.push(patch.built && JSON.stringify(patch.built)));
     if (patch.active !== undefined) (sets.push('active = ?'), values.push(patch.active ? 1 : 0));
     if (patch.bootId !== undefined) (sets.push('boot_id = ?'), values.push(patch.bootId));
+    if (patch.source !== undefined) (sets.push('source = ?'), values.push(JSON.stringify(patch.source)));
     if (sets.length === 0) return;
     this.db.prepare(`UPDATE pools SET ${sets.join(', ')} WHERE name = ?`).run(...values, name);
   }
@@ -180,6 +184,7 @@ function toPool(r: PoolRow): PoolRecord {
     active: r.active === 1,
     bootId: r.boot_id,
     created: r.created,
+    ...(r.source ? { source: JSON.parse(r.source) as PoolSource } : {}),
   };
 }
 

@@ -1,19 +1,20 @@
 import { supportedPoolTypes } from '../../drivers/storage/registry.js';
 import type { ApiServices, Handlers } from '../handlers.js';
+import type { DefinePoolInput } from '../../services/storage/pools.js';
 
 /** Handlers of the daemon and pool operations. */
 export function poolHandlers(s: ApiServices): Pick<Handlers, 'version' | 'listPools' | 'definePool' | 'getPool' | 'patchPool' | 'undefinePool' | 'buildPool' | 'startPool' | 'stopPool' | 'refreshPool' | 'deletePool'> {
   return {
     version: async () => ({ body: { name: 'kvmpool', version: s.version, poolTypes: supportedPoolTypes() } }),
     listPools: async () => ({ body: await s.pools.list() }),
-    definePool: async ({ body }) => ({ body: await s.pools.define(body as { name: string; type: string; target: string; autostart?: boolean }) }),
+    definePool: async ({ body }) => ({ body: await s.pools.define(body as unknown as DefinePoolInput) }),
     getPool: async ({ params }) => ({ body: await s.pools.info(params['pool']!) }),
     patchPool: async ({ params, body }) => ({ body: await s.pools.setAutostart(params['pool']!, body['autostart'] === true) }),
     undefinePool: async ({ params }) => {
       await s.pools.undefine(params['pool']!);
       return {};
     },
-    buildPool: async ({ params }) => ({ body: await s.pools.build(params['pool']!) }),
+    buildPool: async ({ params, body }) => ({ body: await s.pools.build(params['pool']!, { overwrite: body['overwrite'] === true }) }),
     startPool: async ({ params }) => ({ body: await s.pools.start(params['pool']!) }),
     stopPool: async ({ params, body }) => ({ body: await s.pools.stop(params['pool']!, body['force'] === true) }),
     refreshPool: async ({ params }) => ({ body: await s.pools.refresh(params['pool']!) }),

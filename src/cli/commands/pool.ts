@@ -12,12 +12,24 @@ export function poolCommands(program: Command, globals: Globals): void {
   pool
     .command('define <name>')
     .description('define a pool')
-    .requiredOption('--type <type>', 'pool type (dir)')
-    .requiredOption('--target <path>', 'where the pool lives on the host')
+    .requiredOption('--type <type>', 'pool type: dir, fs, logical, disk')
+    .option('--target <path>', 'where volumes appear: a directory for dir and fs pools (logical: /dev/VG, disk: /dev)')
+    .option('--source <devices>', 'block device(s), comma-separated: one for fs and disk, one or more for logical')
+    .option('--fs-format <fs>', 'fs pools: the file system build makes (ext4, xfs, btrfs; default ext4)')
+    .option('--label <label>', 'disk pools: the partition table build makes (gpt, dos; default gpt)')
+    .option('--vg <name>', 'logical pools: the volume group (default: the pool name; without --source an existing one is adopted)')
+    .option('--thin-pool <size>', 'logical pools: size of the thin pool build makes (for thin volumes)')
     .option('--autostart', 'start the pool when the daemon starts')
-    .action(async (name: string, o: { type: string; target: string; autostart?: boolean }) => {
-      const body = { name, type: o.type, target: o.target, ...(o.autostart ? { autostart: true } : {}) };
-      show(globals(), await connect(globals()).call('definePool', { body }));
+    .action(async (name: string, o: { type: string; target?: string; source?: string; fsFormat?: string; label?: string; vg?: string; thinPool?: string; autostart?: boolean }) => {
+      const source = {
+        ...(o.source ? { devices: o.source.split(',').map((d) => d.trim()).filter((d) => d !== '') } : {}),
+        ...(o.fsFormat ? { fsFormat: o.fsFormat } : {}),
+        ...(o.label ? { label: o.label } : {}),
+        ...(o.vg ? { vg: o.vg } : {}),
+        ...(o.thinPool ? { thinPool: o.thinPool } : {}),
+      };
+      const body = { name, type: o.type, ...(o.target ? { target: o.target } : {}), ...(Object.keys(source).length > 0 ? { source } : {}), ...(o.autostart ? { autostart: true } : {}) };
+      show(globals(), await connect(globals()).call('definePool', { body: body as never }));
     });
 
   pool
@@ -38,7 +50,6 @@ export function poolCommands(program: Command, globals: Globals): void {
     .action(async (name: string) => show(globals(), await connect(globals()).call('getPool', { params: { pool: name } })));
 
   const verbs = [
-    ['build', 'buildPool', "make the pool's storage (a directory for dir pools)"],
     ['start', 'startPool', 'start a pool'],
     ['refresh', 'refreshPool', 're-read the volumes from the host'],
   ] as const;
@@ -48,6 +59,12 @@ export function poolCommands(program: Command, globals: Globals): void {
       .description(description)
       .action(async (name: string) => show(globals(), await connect(globals()).call(id, { params: { pool: name } })));
   }
+
+  pool
+    .command('build <name>')
+    .description("make the pool's storage: a directory (dir), a file system (fs), a volume group (logical), a partition table (disk)")
+    .option('--overwrite', 'also on a device that already carries a file system, partition table or LVM signature (its data is lost)')
+    .action(async (name: string, o: { overwrite?: boolean }) => show(globals(), await connect(globals()).call('buildPool', { params: { pool: name }, body: { overwrite: o.overwrite === true } })));
 
   pool
     .command('stop <name>')
@@ -85,11 +102,16 @@ function show(g: GlobalOptions, p: PoolBody): void {
     ['state', p.state],
     ['reason', p.reason],
     ['target', p.target],
+    ['source', p.source?.devices?.join(', ')],
+    ['file system', p.source?.fsFormat],
+    ['volume group', p.source?.vg],
     ['built', p.built ? 'yes' : 'no'],
     ['autostart', p.autostart ? 'yes' : 'no'],
     ['capacity', sizeWithBytes(p.capacity)],
     ['allocation', sizeWithBytes(p.allocation)],
     ['available', sizeWithBytes(p.available)],
     ['volumes', p.volumes],
+    ...(p.devices ?? []).map((d): [string, string] => [`device ${d.path}`, `${formatSize(d.size)}, ${formatSize(d.free)} free`]),
+    ...(p.thin ? [['thin pool', `${p.thin.name}: ${formatSize(p.thin.size)}, data ${p.thin.dataPercent}%, metadata ${p.thin.metadataPercent}%, over-commit ${p.thin.overcommit.toFixed(2)}x`] as [string, string]] : []),
   ]);
 }

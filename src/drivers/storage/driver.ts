@@ -41,11 +41,17 @@ export interface StorageDriver {
   readonly capabilities: Capabilities;
   /** Formats `createVolume` accepts. */
   readonly createFormats: readonly CreateFormat[];
+  /** Whether volumes can be listed while the pool is stopped (a dir can; an unmounted fs cannot). */
+  readonly listsWhenStopped: boolean;
 
   /** Checks a definition's type-specific fields (target, sources); throws INVALID_ARGUMENT. */
   validate(def: PoolDefinition): Promise<PoolDefinition>;
-  /** Makes the pool's storage; returns what it created so `delete` can remove exactly that. */
-  build(def: PoolDefinition, ctx: OpContext): Promise<string[]>;
+  /**
+   * Makes the pool's storage; returns what it created so `delete` can remove exactly that. A device
+   * that already carries data (a file system, partition table, LVM signature) is refused with
+   * DEVICE_NOT_EMPTY unless `overwrite`.
+   */
+  build(def: PoolDefinition, ctx: OpContext, options?: BuildOptions): Promise<string[]>;
   /** Makes the pool usable; refuses when it is not built. */
   start(def: PoolDefinition, ctx: OpContext): Promise<void>;
   /** Makes the pool unusable (unmount, deactivate); volumes stay. */
@@ -92,6 +98,12 @@ export interface StorageDriver {
 
   /** Overwrites the volume's content (zeros, random bytes, or discarded blocks); `verify` reads it back. */
   wipeVolume(def: PoolDefinition, vol: VolumeFacts, algorithm: WipeAlgorithm, verify: boolean, ctx: OpContext): Promise<VolumeFacts>;
+}
+
+/** How to build: `built` is what an earlier build returned (a second build of that is harmless). */
+export interface BuildOptions {
+  overwrite?: boolean;
+  built?: string[] | null;
 }
 
 /** Where a clone or copy goes: a new volume of the pool. */

@@ -1,9 +1,10 @@
 import { errors } from '../../model/errors.js';
 import { POOL_TYPES, type PoolType } from '../../model/types.js';
 import { dirDriver } from './dir/dir.js';
+import { fsDriver } from './fs/fs.js';
 import type { StorageDriver } from './driver.js';
 
-const DRIVERS: Partial<Record<PoolType, StorageDriver>> = { dir: dirDriver };
+const DRIVERS: Partial<Record<PoolType, StorageDriver>> = { dir: dirDriver, fs: fsDriver };
 
 /** Pool types that have a driver on this build. */
 export function supportedPoolTypes(): PoolType[] {

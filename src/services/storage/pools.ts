@@ -1,7 +1,8 @@
 import { KvmpoolError, errors } from '../../model/errors.js';
 import { validateName } from '../../model/names.js';
 import { isInside } from '../../model/paths.js';
-import type { PoolDefinition, PoolInfo, PoolStatus } from '../../model/types.js';
+import type { PoolDefinition, PoolInfo, PoolSource, PoolStatus, PoolType } from '../../model/types.js';
+import { parseSize } from '../../model/sizes.js';
 import type { PoolRecord } from '../../state/store.js';
 import { storageDriver } from '../../drivers/storage/registry.js';
 import type { OpContext, StorageDriver } from '../../drivers/storage/driver.js';
@@ -13,9 +14,14 @@ import type { VolumeAccess } from './volume-access.js';
 export interface DefinePoolInput {
   name: string;
   type: string;
-  target: string;
+  /** Required for dir and fs pools; block pools derive it (/dev/VG, /dev). */
+  target?: string;
   autostart?: boolean;
+  source?: Omit<PoolSource, 'thinPool'> & { thinPool?: number | string };
 }
+
+/** Pool types whose target is a directory of image files (targets of two such pools must not overlap). */
+const FILE_POOL_TYPES: readonly PoolType[] = ['dir', 'fs', 'netfs'];
 
 /** Lock name of a pool's lifecycle. */
 export const poolLock = (pool: string) => `pool:${pool}`;
@@ -32,11 +38,16 @@ export class PoolService {
     return this.ctx.metrics.observe('pool.define', async () => {
       const name = validateName('pool', input.name);
       const driver = storageDriver(input.type);
-      const def = await driver.validate({ name, type: driver.type, target: input.target, autostart: input.autostart ?? false });
+      const def = await driver.validate({
+        name,
+        type: driver.type,
+        target: input.target ?? '',
+        autostart: input.autostart ?? false,
+        ...(input.source ? { source: parseSource(input.source) } : {}),
+      });
       return this.ctx.locks.with('pools', 'define', async () => {
         if (this.ctx.store.getPool(name)) throw errors.exists('pool', name);
-        const clash = this.ctx.store.listPools().find((p) => isInside(p.target, def.target) || isInside(def.target, p.target));
-        if (clash) throw errors.inUse(`target ${def.target} overlaps pool '${clash.name}' (${clash.target})`, { pool: clash.name, target: clash.target });
+        for (const p of this.ctx.store.listPools()) assertApart(def, p);
         this.ctx.store.insertPool({ ...def, built: null, active: false, bootId: null, created: new Date().toISOString() });
         this.ctx.events.emit('pool.defined', name);
         this.ctx.log(`pool ${name}: defined (${def.type} at ${def.target})`);
@@ -53,9 +64,9 @@ export class PoolService {
     return this.describe(this.record(name));
   }
 
-  async build(name: string): Promise<PoolInfo> {
+  async build(name: string, options: { overwrite?: boolean } = {}): Promise<PoolInfo> {
     return this.lifecycle(name, 'build', async (rec, driver, op) => {
-      const created = await driver.build(rec, op);
+      const created = await driver.build(rec, op, { overwrite: options.overwrite === true, built: rec.built });
       // Keep the first record of what build made: a second build of an existing target creates nothing.
       this.ctx.store.updatePool(name, { built: rec.built && rec.built.length > 0 ? rec.built : created });
     });
@@ -98,7 +109,14 @@ export class PoolService {
   async delete(name: string, force = false): Promise<PoolInfo> {
     return this.lifecycle(name, 'delete', async (rec, driver, op) => {
       if (rec.active) throw new KvmpoolError('POOL_ACTIVE', `pool '${name}' is running: stop it first`, { pool: name });
-      const present = await this.volumes.readAll(rec).catch(() => []);
+      // A pool that cannot list its volumes while stopped (an unmounted file system) goes by its records.
+      const present = driver.listsWhenStopped ? await this.volumes.readAll(rec).catch(() => []) : this.ctx.store.listVolumes(name);
+      if (present.length > 0 && force && !driver.listsWhenStopped) {
+        throw new KvmpoolError('POOL_NOT_EMPTY', `pool '${name}' holds ${present.length} volume(s): start it, delete them, stop it, then delete the pool`, {
+          pool: name,
+          volumes: present.map((v) => v.name),
+        });
+      }
       if (present.length > 0 && !force) {
         throw new KvmpoolError('POOL_NOT_EMPTY', `pool '${name}' holds ${present.length} volume(s): delete them or use --force`, {
           pool: name,
@@ -172,9 +190,27 @@ export class PoolService {
   }
 
   private async describe(rec: PoolRecord): Promise<PoolInfo> {
-    const def: PoolDefinition = { name: rec.name, type: rec.type, target: rec.target, autostart: rec.autostart };
+    const def: PoolDefinition = { name: rec.name, type: rec.type, target: rec.target, autostart: rec.autostart, ...(rec.source ? { source: rec.source } : {}) };
     const status: PoolStatus = rec.active ? await storageDriver(rec.type).status(def) : { state: 'inactive', capacity: 0, allocation: 0, available: 0 };
     return { ...def, ...status, built: rec.built !== null, volumes: this.ctx.store.countVolumes(rec.name) };
+  }
+}
+
+/** A definition's source with its thin pool size in bytes. */
+function parseSource(input: NonNullable<DefinePoolInput['source']>): PoolSource {
+  const { thinPool, ...rest } = input;
+  return { ...rest, ...(thinPool !== undefined ? { thinPool: parseSize(thinPool) } : {}) };
+}
+
+/** IN_USE when two pools would share storage: overlapping directories of file pools, or a device. */
+function assertApart(def: PoolDefinition, other: PoolDefinition): void {
+  if (FILE_POOL_TYPES.includes(def.type) && FILE_POOL_TYPES.includes(other.type) && (isInside(other.target, def.target) || isInside(def.target, other.target))) {
+    throw errors.inUse(`target ${def.target} overlaps pool '${other.name}' (${other.target})`, { pool: other.name, target: other.target });
+  }
+  const shared = (def.source?.devices ?? []).find((d) => other.source?.devices?.includes(d));
+  if (shared) throw errors.inUse(`device ${shared} belongs to pool '${other.name}'`, { pool: other.name, device: shared });
+  if (def.type === 'logical' && other.type === 'logical' && def.source?.vg === other.source?.vg) {
+    throw errors.inUse(`volume group ${def.source?.vg} belongs to pool '${other.name}'`, { pool: other.name, vg: def.source?.vg });
   }
 }
 

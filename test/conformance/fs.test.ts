@@ -1,0 +1,30 @@
+import path from 'node:path';
+import { fsDriver } from '../../src/drivers/storage/fs/fs.js';
+import type { FsFormat } from '../../src/model/types.js';
+import { loopDevice } from '../helpers/loop.js';
+import { tempDir } from '../helpers/tmp.js';
+import { storageDataConformance, storageDriverConformance, type ConformanceFixture } from './storage-driver.js';
+
+/** An fs pool on a loop device of this host, with the given file system. */
+function fixture(fsFormat: FsFormat): ConformanceFixture {
+  return {
+    driver: fsDriver,
+    async makePool() {
+      const { dir, cleanup } = await tempDir();
+      const loop = await loopDevice(dir, 400 * 1024 ** 2);
+      const def = await fsDriver.validate({ name: 'conf', type: 'fs', target: path.join(dir, 'mnt'), autostart: false, source: { devices: [loop.device], fsFormat } });
+      return {
+        def,
+        cleanup: async () => {
+          await loop.detach();
+          await cleanup();
+        },
+      };
+    },
+  };
+}
+
+for (const format of ['ext4', 'xfs'] as const) {
+  storageDriverConformance(`fs (${format})`, fixture(format));
+  storageDataConformance(`fs (${format})`, fixture(format));
+}
