@@ -31,6 +31,8 @@ export const operations = {
   startPool: op({ method: 'POST', path: '/api/v1/pools/:pool/start', summary: 'Start a pool', tag: 'pools', params: S.PoolParams, responses: { 200: S.Pool } }),
   stopPool: op({ method: 'POST', path: '/api/v1/pools/:pool/stop', summary: 'Stop a pool', tag: 'pools', params: S.PoolParams, body: S.Force, responses: { 200: S.Pool } }),
   refreshPool: op({ method: 'POST', path: '/api/v1/pools/:pool/refresh', summary: 'Re-read a pool from the host', tag: 'pools', params: S.PoolParams, responses: { 200: S.Pool } }),
+  extendPool: op({ method: 'POST', path: '/api/v1/pools/:pool/extend', summary: 'Add a device to a pool (logical)', tag: 'pools', params: S.PoolParams, body: S.PoolDeviceBody, responses: { 200: S.Pool } }),
+  shrinkPool: op({ method: 'POST', path: '/api/v1/pools/:pool/shrink', summary: 'Move the data off a device online and remove it (logical; a job)', tag: 'pools', params: S.PoolParams, body: S.PoolDeviceBody, responses: { 202: S.Accepted } }),
   deletePool: op({ method: 'POST', path: '/api/v1/pools/:pool/delete', summary: 'Remove what build made (the definition stays)', tag: 'pools', params: S.PoolParams, body: S.Force, responses: { 200: S.Pool } }),
 
   listVolumes: op({ method: 'GET', path: '/api/v1/pools/:pool/volumes', summary: 'List volumes', tag: 'volumes', params: S.PoolParams, responses: { 200: Type.Array(S.Volume) } }),

@@ -94,6 +94,10 @@ export const CreateVolume = Type.Object(
     prealloc: Type.Optional(literals(PREALLOC_MODES)),
     clusterSize: Type.Optional(Size),
     lazyRefcounts: Type.Optional(Type.Boolean()),
+    thin: Type.Optional(Type.Boolean()),
+    stripes: Type.Optional(Type.Integer({ minimum: 1, maximum: 128 })),
+    stripeSize: Type.Optional(Size),
+    mirrors: Type.Optional(Type.Integer({ minimum: 0, maximum: 16 })),
   },
   { additionalProperties: false },
 );
@@ -133,10 +137,10 @@ export const Snapshot = Type.Object({
   created: Type.String(),
   capacity: Bytes,
   allocation: Type.Optional(Bytes),
-  kind: Type.Union([Type.Literal('internal'), Type.Literal('reflink')]),
+  kind: literals(['internal', 'reflink', 'thin', 'cow'] as const),
 });
 export type SnapshotBody = Static<typeof Snapshot>;
-export const CreateSnapshot = Type.Object({ name: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
+export const CreateSnapshot = Type.Object({ name: Type.String({ minLength: 1, maxLength: 512 }), size: Type.Optional(Size) }, { additionalProperties: false });
 export const CloneVolume = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 512 }),

@@ -168,6 +168,9 @@ export interface ConvertSpec {
   direct: boolean;
   /** qcow2 target: cluster size. */
   clusterSize?: number;
+  /** The target exists (a block device) and is written in place; `targetIsZero` when it reads as zeros (a new thin LV). */
+  existing?: boolean;
+  targetIsZero?: boolean;
 }
 
 /**
@@ -176,7 +179,8 @@ export interface ConvertSpec {
  */
 export function convertArgs(spec: ConvertSpec): string[] {
   const opts = spec.targetFormat === 'qcow2' ? ['-o', ['compat=1.1', ...(spec.clusterSize ? [`cluster_size=${spec.clusterSize}`] : [])].join(',')] : [];
-  return ['convert', '-p', '-W', '-m', '16', ...(spec.direct ? ['-t', 'none'] : []), '-f', spec.sourceFormat, '-O', spec.targetFormat, ...opts, spec.source, spec.target];
+  const inPlace = spec.existing ? ['-n', ...(spec.targetIsZero ? ['--target-is-zero'] : [])] : [];
+  return ['convert', '-p', '-W', '-m', '16', ...inPlace, ...(spec.direct ? ['-t', 'none'] : []), '-f', spec.sourceFormat, '-O', spec.targetFormat, ...opts, spec.source, spec.target];
 }
 
 /** The last percentage in `qemu-img convert -p` output (`    (12.34/100%)\r`), or undefined. */
@@ -208,7 +212,7 @@ export function snapshotArgs(verb: SnapshotVerb, path: string, name: string): st
   return ['snapshot', '-q', '--image-opts', flag, name, imageOpts(path, 'qcow2')];
 }
 
-/** Copies `spec.source` to `spec.target` (which must not exist), reporting the percentage done. */
+/** Copies `spec.source` to `spec.target` (which must not exist unless `existing`), reporting the percentage done. */
 export async function convert(spec: ConvertSpec, onPercent: (percent: number) => void, options?: ExecOptions): Promise<void> {
   await run('qemu-img', convertArgs(spec), {
     timeoutMs: 24 * 3600_000,

@@ -19,14 +19,19 @@ export interface PoolTraits {
   directIO: boolean;
 }
 
-/** A driver's capability tables: always, and in addition where the storage has reflink. */
+/**
+ * A driver's capability tables: always, in addition where the storage has reflink, and in addition
+ * for volumes of a kind (`byKind`, e.g. thin LVs clone instantly).
+ */
 export interface Capabilities {
   base: CapabilityTable;
   reflink: CapabilityTable;
+  byKind?: CapabilityTable;
 }
 
-/** Features of a volume with the given format on storage with `traits`, before state-dependent restrictions. */
-export function featuresFor(caps: Capabilities, traits: PoolTraits, format: string): VolumeFeature[] {
+/** Features of a volume with the given format (and kind) on storage with `traits`, before state-dependent restrictions. */
+export function featuresFor(caps: Capabilities, traits: PoolTraits, format: string, kind?: string): VolumeFeature[] {
   const extra = traits.reflink ? (caps.reflink[format] ?? []) : [];
-  return [...new Set([...(caps.base[format] ?? []), ...extra])];
+  const ofKind = kind !== undefined ? (caps.byKind?.[kind] ?? []) : [];
+  return [...new Set([...(caps.base[format] ?? []), ...extra, ...ofKind])];
 }

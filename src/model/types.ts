@@ -72,6 +72,8 @@ export interface PoolStatus {
   available: number;
   devices?: PoolDevice[];
   thin?: ThinPoolUsage;
+  /** A degraded pool whose volumes can still be used (a thin pool past its warning threshold). */
+  usable?: boolean;
 }
 
 /** A pool as the API returns it. */
@@ -98,6 +100,8 @@ export interface VolumeFacts {
   /** Set when a qcow2's backing file lies outside the pool: listed, flagged, never followed. */
   backingOutsidePool?: boolean;
   snapshots?: number;
+  /** What kind of storage holds it, where the pool has several (LVs: linear, striped, raid1, thin). */
+  kind?: string;
   /** The format is known (kvmpool recorded it) but qemu-img could not read the image this time. */
   unreadable?: boolean;
   warnings?: string[];
@@ -148,6 +152,6 @@ export interface SnapshotInfo {
   capacity: number;
   /** Bytes the snapshot holds on the host, where known (a reflink snapshot shares most of them). */
   allocation?: number;
-  /** How the snapshot is kept: qcow2 internal, or a reflink copy of a raw file. */
-  kind: 'internal' | 'reflink';
+  /** How the snapshot is kept: qcow2 internal, a reflink copy of a raw file, a thin or copy-on-write LV snapshot. */
+  kind: 'internal' | 'reflink' | 'thin' | 'cow';
 }

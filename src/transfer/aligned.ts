@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Alignment O_DIRECT needs of file offsets, lengths and memory. */
@@ -33,11 +33,21 @@ async function probe(attempt: (view: Buffer) => Promise<unknown>): Promise<Buffe
 
 /**
  * An aligned buffer, probed by writing to a scratch file next to `path` (removed at once). A write is
- * the probe because a read of a hole or past the end may succeed with misaligned memory.
+ * the probe because a read of a hole or past the end may succeed with misaligned memory. On a block
+ * device (an LV, a partition), a read of its first block is the probe: nothing is created next to it.
  */
 export async function alignedBuffer(path: string): Promise<Buffer | undefined> {
   const ready = spare.pop();
   if (ready) return ready;
+  if ((await stat(path).catch(() => undefined))?.isBlockDevice()) {
+    const dev = await open(path, constants.O_RDONLY | constants.O_DIRECT).catch(() => undefined);
+    if (!dev) return undefined;
+    try {
+      return await probe((view) => dev.read(view, 0, BLOCK, 0));
+    } finally {
+      await dev.close();
+    }
+  }
   // Hidden, so that a listing of a pool directory never mistakes it for a volume.
   const scratch = join(dirname(path), `.${basename(path)}.kvmpool-probe`);
   await rm(scratch, { force: true });

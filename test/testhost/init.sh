@@ -53,6 +53,9 @@ CONF
   ip link set lo up
 } > "$log" 2>&1
 
+# Temporary files of the command stay in the work directory, which the harness removes.
+export TMPDIR="$work/tmp"
+mkdir -p "$TMPDIR"
 cd "$work"
 # argv of the command, one per line (no shell word splitting of paths).
 set --

@@ -3,7 +3,7 @@ import type { ApiServices, Handlers } from '../handlers.js';
 import type { DefinePoolInput } from '../../services/storage/pools.js';
 
 /** Handlers of the daemon and pool operations. */
-export function poolHandlers(s: ApiServices): Pick<Handlers, 'version' | 'listPools' | 'definePool' | 'getPool' | 'patchPool' | 'undefinePool' | 'buildPool' | 'startPool' | 'stopPool' | 'refreshPool' | 'deletePool'> {
+export function poolHandlers(s: ApiServices): Pick<Handlers, 'version' | 'listPools' | 'definePool' | 'getPool' | 'patchPool' | 'undefinePool' | 'buildPool' | 'startPool' | 'stopPool' | 'refreshPool' | 'deletePool' | 'extendPool' | 'shrinkPool'> {
   return {
     version: async () => ({ body: { name: 'kvmpool', version: s.version, poolTypes: supportedPoolTypes() } }),
     listPools: async () => ({ body: await s.pools.list() }),
@@ -18,6 +18,8 @@ export function poolHandlers(s: ApiServices): Pick<Handlers, 'version' | 'listPo
     startPool: async ({ params }) => ({ body: await s.pools.start(params['pool']!) }),
     stopPool: async ({ params, body }) => ({ body: await s.pools.stop(params['pool']!, body['force'] === true) }),
     refreshPool: async ({ params }) => ({ body: await s.pools.refresh(params['pool']!) }),
+    extendPool: async ({ params, body }) => ({ body: await s.pools.extend(params['pool']!, String(body['device'])) }),
+    shrinkPool: async ({ params, body }) => ({ body: { job: await s.pools.shrink(params['pool']!, String(body['device'])) } }),
     deletePool: async ({ params, body }) => ({ body: await s.pools.delete(params['pool']!, body['force'] === true) }),
   };
 }

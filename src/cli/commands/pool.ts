@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { PoolBody } from '../../api/schemas.js';
 import { connect, type GlobalOptions } from '../connect.js';
+import type { JobInfo } from '../../model/types.js';
+import { followJob } from '../progress.js';
 import { formatSize, printFields, printJson, printTable, sizeWithBytes } from '../output.js';
 
 type Globals = () => GlobalOptions;
@@ -65,6 +67,22 @@ export function poolCommands(program: Command, globals: Globals): void {
     .description("make the pool's storage: a directory (dir), a file system (fs), a volume group (logical), a partition table (disk)")
     .option('--overwrite', 'also on a device that already carries a file system, partition table or LVM signature (its data is lost)')
     .action(async (name: string, o: { overwrite?: boolean }) => show(globals(), await connect(globals()).call('buildPool', { params: { pool: name }, body: { overwrite: o.overwrite === true } })));
+
+  pool
+    .command('extend <name> <device>')
+    .description('add a device to a logical pool (its volume group grows)')
+    .action(async (name: string, device: string) => show(globals(), await connect(globals()).call('extendPool', { params: { pool: name }, body: { device } })));
+
+  pool
+    .command('shrink <name> <device>')
+    .description('move the data off a device while volumes stay in use, then remove it from a logical pool (a job with progress)')
+    .action(async (name: string, device: string) => {
+      const client = connect(globals());
+      const { job } = await client.call('shrinkPool', { params: { pool: name }, body: { device } });
+      const end = await followJob(client, job as JobInfo, globals().json === true);
+      if (globals().json) return printJson(end);
+      process.stdout.write(`${device} removed from pool ${name}\n`);
+    });
 
   pool
     .command('stop <name>')

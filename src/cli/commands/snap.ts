@@ -11,10 +11,11 @@ export function snapshotCommands(program: Command, globals: () => GlobalOptions)
 
   snap
     .command('create <pool/vol@snap>')
-    .description('take a snapshot (qcow2 internal, or a reflink copy of a raw volume)')
-    .action(async (ref: string) => {
+    .description('take a snapshot (qcow2 internal, a reflink copy of a raw volume, a thin or copy-on-write LV snapshot)')
+    .option('--size <size>', 'logical pools: room for changes of a copy-on-write snapshot (thin snapshots need none)')
+    .action(async (ref: string, o: { size?: string }) => {
       const { pool, volume, snapshot } = parseSnapshotRef(ref);
-      const s = await connect(globals()).call('createSnapshot', { params: { pool, volume }, body: { name: snapshot! } });
+      const s = await connect(globals()).call('createSnapshot', { params: { pool, volume }, body: { name: snapshot!, ...(o.size ? { size: o.size } : {}) } });
       if (globals().json) return printJson(s);
       process.stdout.write(`snapshot ${pool}/${volume}@${s.name} created (${s.kind})\n`);
     });

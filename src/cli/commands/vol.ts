@@ -21,7 +21,11 @@ export function volumeCommands(program: Command, globals: Globals): void {
     .option('--prealloc <mode>', 'off, metadata (qcow2), falloc or full', 'off')
     .option('--cluster-size <size>', 'qcow2 cluster size (512 to 2M)')
     .option('--lazy-refcounts', 'qcow2: defer refcount updates')
-    .action(async (ref: string, o: { size: string; format: string; prealloc: string; clusterSize?: string; lazyRefcounts?: boolean }) => {
+    .option('--thin', "logical pools: a thin volume in the pool's thin pool (may over-commit)")
+    .option('--stripes <n>', 'logical pools: stripe over n devices', (v) => Number.parseInt(v, 10))
+    .option('--stripe-size <size>', 'logical pools: stripe size (with --stripes)')
+    .option('--mirrors <n>', 'logical pools: raid1 with n extra copies', (v) => Number.parseInt(v, 10))
+    .action(async (ref: string, o: { size: string; format: string; prealloc: string; clusterSize?: string; lazyRefcounts?: boolean; thin?: boolean; stripes?: number; stripeSize?: string; mirrors?: number }) => {
       const { pool, volume } = parseVolumeRef(ref);
       const client = connect(globals());
       const body = {
@@ -31,6 +35,10 @@ export function volumeCommands(program: Command, globals: Globals): void {
         prealloc: o.prealloc,
         ...(o.clusterSize ? { clusterSize: o.clusterSize } : {}),
         ...(o.lazyRefcounts ? { lazyRefcounts: true } : {}),
+        ...(o.thin ? { thin: true } : {}),
+        ...(o.stripes !== undefined ? { stripes: o.stripes } : {}),
+        ...(o.stripeSize ? { stripeSize: o.stripeSize } : {}),
+        ...(o.mirrors !== undefined ? { mirrors: o.mirrors } : {}),
       };
       const out = await client.call('createVolume', { params: { pool }, body });
       if ('job' in out) {

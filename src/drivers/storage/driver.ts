@@ -17,6 +17,11 @@ export interface VolumeSpec {
   prealloc: Prealloc;
   clusterSize?: number;
   lazyRefcounts?: boolean;
+  /** Logical pools: a thin volume (in the pool's thin pool), striped over `stripes` devices, or raid1 with `mirrors` copies besides the first. */
+  thin?: boolean;
+  stripes?: number;
+  stripeSize?: number;
+  mirrors?: number;
 }
 
 /** What a volume is known as before the driver looks at it again (from the store). */
@@ -58,6 +63,12 @@ export interface StorageDriver {
   stop(def: PoolDefinition, ctx: OpContext): Promise<void>;
   /** Removes what `build` created (`created`); never anything else. */
   delete(def: PoolDefinition, created: string[], ctx: OpContext): Promise<void>;
+  /** Adds a device to the pool's storage (logical: vgextend). */
+  extendPool?(def: PoolDefinition, device: string, ctx: OpContext): Promise<void>;
+  /** Checks that a device can leave the pool (its data fits elsewhere); throws the reason. */
+  checkShrink?(def: PoolDefinition, device: string): Promise<void>;
+  /** Moves the data off a device, online, and removes it from the pool (logical: pvmove, vgreduce). */
+  shrinkPool?(def: PoolDefinition, device: string, ctx: OpContext): Promise<void>;
   /** Health and usage of a started pool. */
   status(def: PoolDefinition): Promise<PoolStatus>;
   /** What the started pool's storage can do (reflink, O_DIRECT). */
@@ -84,20 +95,30 @@ export interface StorageDriver {
   copyVolume(def: PoolDefinition, source: CopySource, target: CloneTarget, traits: PoolTraits, ctx: OpContext): Promise<VolumeFacts>;
 
   listSnapshots(def: PoolDefinition, vol: VolumeFacts): Promise<SnapshotInfo[]>;
-  createSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string, ctx: OpContext): Promise<SnapshotInfo>;
+  /** `size`: room of a copy-on-write snapshot (logical pools; a thin snapshot needs none). */
+  createSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string, ctx: OpContext, options?: { size?: number }): Promise<SnapshotInfo>;
   /** Makes the volume's content the snapshot's again; the snapshot stays. */
   revertSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string, ctx: OpContext): Promise<VolumeFacts>;
   deleteSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string, ctx: OpContext): Promise<void>;
 
   /** Where the volume's data is (the rest reads as zeros), so transfers skip holes. */
   dataExtents(def: PoolDefinition, vol: VolumeFacts): Promise<Extent[]>;
-  /** Where a whole-volume upload is staged (a path the service writes, then hands to `commitUpload`). */
-  uploadStage(def: PoolDefinition, vol: VolumeFacts): string;
+  /** Where a whole-volume upload is staged: written by the service, then given to `commitUpload` or `discardUpload`. */
+  uploadStage(def: PoolDefinition, vol: VolumeFacts): Promise<UploadStage>;
   /** Validates a staged upload that ends at byte `end` and makes it the volume's content. */
   commitUpload(def: PoolDefinition, vol: VolumeFacts, staged: string, end: number, grow: boolean): Promise<VolumeFacts>;
+  /** Removes a staged upload that failed or was cancelled. */
+  discardUpload(def: PoolDefinition, vol: VolumeFacts, staged: string): Promise<void>;
 
   /** Overwrites the volume's content (zeros, random bytes, or discarded blocks); `verify` reads it back. */
   wipeVolume(def: PoolDefinition, vol: VolumeFacts, algorithm: WipeAlgorithm, verify: boolean, ctx: OpContext): Promise<VolumeFacts>;
+}
+
+/** A staged upload: a file to create (`create`), or storage the driver made; holes need zeros unless it reads as zeros. */
+export interface UploadStage {
+  path: string;
+  create: boolean;
+  zeroHoles: boolean;
 }
 
 /** How to build: `built` is what an earlier build returned (a second build of that is harmless). */

@@ -2,9 +2,10 @@ import { errors } from '../../model/errors.js';
 import { POOL_TYPES, type PoolType } from '../../model/types.js';
 import { dirDriver } from './dir/dir.js';
 import { fsDriver } from './fs/fs.js';
+import { logicalDriver } from './logical/logical.js';
 import type { StorageDriver } from './driver.js';
 
-const DRIVERS: Partial<Record<PoolType, StorageDriver>> = { dir: dirDriver, fs: fsDriver };
+const DRIVERS: Partial<Record<PoolType, StorageDriver>> = { dir: dirDriver, fs: fsDriver, logical: logicalDriver };
 
 /** Pool types that have a driver on this build. */
 export function supportedPoolTypes(): PoolType[] {

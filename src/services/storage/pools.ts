@@ -1,7 +1,7 @@
 import { KvmpoolError, errors } from '../../model/errors.js';
 import { validateName } from '../../model/names.js';
-import { isInside } from '../../model/paths.js';
-import type { PoolDefinition, PoolInfo, PoolSource, PoolStatus, PoolType } from '../../model/types.js';
+import { checkDevicePath, isInside } from '../../model/paths.js';
+import type { JobInfo, PoolDefinition, PoolInfo, PoolSource, PoolStatus, PoolType } from '../../model/types.js';
 import { parseSize } from '../../model/sizes.js';
 import type { PoolRecord } from '../../state/store.js';
 import { storageDriver } from '../../drivers/storage/registry.js';
@@ -92,6 +92,46 @@ export class PoolService {
         this.ctx.store.updatePool(name, { active: false });
       } finally {
         reopen();
+      }
+    });
+  }
+
+  /** Adds a device to a pool (logical: a new PV of its VG). */
+  async extend(name: string, device: string): Promise<PoolInfo> {
+    const dev = checkDevicePath(device);
+    return this.lifecycle(name, 'extend', async (rec, driver, op) => {
+      if (!driver.extendPool) throw errors.notSupported(`pools of type ${rec.type} do not grow by devices`);
+      for (const p of this.ctx.store.listPools()) {
+        if (p.source?.devices?.includes(dev)) throw errors.inUse(`device ${dev} belongs to pool '${p.name}'`, { pool: p.name, device: dev });
+      }
+      await driver.extendPool(rec, dev, op);
+      this.ctx.store.updatePool(name, { source: { ...rec.source, devices: [...(rec.source?.devices ?? []), dev] } });
+    });
+  }
+
+  /** Moves the data off a device online and removes it from the pool, as a job (logical: pvmove, vgreduce). */
+  async shrink(name: string, device: string): Promise<JobInfo> {
+    const dev = checkDevicePath(device);
+    const rec = this.record(name);
+    const driver = storageDriver(rec.type);
+    if (!driver.shrinkPool || !driver.checkShrink) throw errors.notSupported(`pools of type ${rec.type} do not shrink by devices`);
+    const release = this.ctx.locks.tryAcquire(poolLock(name), 'shrink', `pool ${name}`);
+    try {
+      await driver.checkShrink(rec, dev);
+    } catch (e) {
+      release();
+      throw e;
+    }
+    return this.ctx.jobs.start('pool.shrink', `${name} ${dev}`, async (op) => {
+      try {
+        await this.ctx.metrics.observe('pool.shrink', () => driver.shrinkPool!(rec, dev, op));
+        const current = this.record(name);
+        this.ctx.store.updatePool(name, { source: { ...current.source, devices: (current.source?.devices ?? []).filter((d) => d !== dev) } });
+        this.ctx.events.emit('pool.shrink', name, { device: dev });
+        this.ctx.log(`pool ${name}: ${dev} removed`);
+        return { pool: name, device: dev };
+      } finally {
+        release();
       }
     });
   }

@@ -1,5 +1,6 @@
 import { errors } from '../../model/errors.js';
 import { validateName } from '../../model/names.js';
+import { parseSize, roundUp } from '../../model/sizes.js';
 import type { JobInfo, SnapshotInfo, VolumeInfo } from '../../model/types.js';
 import type { VolumeAccess } from './volume-access.js';
 
@@ -20,11 +21,13 @@ export class SnapshotService {
   }
 
   /** Takes a snapshot; refused while a process has the volume open (a running VM snapshots through QMP). */
-  async create(pool: string, volume: string, name: string): Promise<SnapshotInfo> {
+  async create(pool: string, volume: string, name: string, options: { size?: number | string } = {}): Promise<SnapshotInfo> {
     validateName('volume', name);
+    const size = options.size !== undefined ? roundUp(parseSize(options.size)) : undefined;
     return this.withVolume(pool, volume, 'snapshot', async (rec, vol) => {
+      if (size !== undefined && rec.type !== 'logical') throw errors.invalid('a snapshot size applies to copy-on-write LV snapshots (logical pools)');
       await this.access.assertFree(rec, vol);
-      const snap = await this.access.driver(rec).createSnapshot(rec, vol, name, this.access.op());
+      const snap = await this.access.driver(rec).createSnapshot(rec, vol, name, this.access.op(), size !== undefined ? { size } : {});
       await this.refresh(rec.name, vol);
       this.ctx.events.emit('snapshot.created', `${pool}/${volume}@${name}`);
       this.ctx.log(`snapshot ${pool}/${volume}@${name}: created`);

@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import { KvmpoolError, errors } from '../../model/errors.js';
 import { detectFormat } from '../../host/image-magic.js';
 import type { JobInfo, VolumeInfo } from '../../model/types.js';
@@ -114,12 +113,16 @@ export class TransferService {
       },
       async (rec, vol, op) => {
         const driver = this.access.driver(rec);
-        const target = inPlace ? vol.path : driver.uploadStage(rec, vol);
-        const out = await FileWriter.open(target, !inPlace);
+        const stage = inPlace ? { path: vol.path, create: false, zeroHoles: true } : await driver.uploadStage(rec, vol);
+        const target = stage.path;
+        const out = await FileWriter.open(target, stage.create).catch(async (e: unknown) => {
+          if (!inPlace) await driver.discardUpload(rec, vol, target);
+          throw e;
+        });
         try {
           const written = await writeSparse(out, frames, {
             start: options.offset ?? 0,
-            holes: inPlace ? 'zero' : 'skip',
+            holes: stage.zeroHoles ? 'zero' : 'skip',
             // A qcow2 file may exceed its capacity by its metadata; nothing may run on without bound.
             ...(!options.grow ? { limit: vol.format === 'raw' ? vol.capacity : vol.capacity * 2 + 1024 ** 3 } : {}),
             signal: op.signal,
@@ -138,7 +141,7 @@ export class TransferService {
           return { volume, written };
         } catch (e) {
           await out.close().catch(() => undefined);
-          if (!inPlace) await rm(target, { force: true });
+          if (!inPlace) await driver.discardUpload(rec, vol, target);
           throw e;
         }
       },

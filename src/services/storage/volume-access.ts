@@ -45,7 +45,7 @@ export class VolumeAccess {
     if (!rec) throw errors.notFound('pool', name);
     if (!rec.active || this.closing.has(name)) throw notActive(name);
     const status = await this.driver(rec).status(rec);
-    if (status.state === 'degraded') throw new KvmpoolError('POOL_DEGRADED', `pool '${name}' is degraded: ${status.reason ?? 'unknown reason'}`, { pool: name, reason: status.reason });
+    if (status.state === 'degraded' && status.usable !== true) throw new KvmpoolError('POOL_DEGRADED', `pool '${name}' is degraded: ${status.reason ?? 'unknown reason'}`, { pool: name, reason: status.reason });
     if (!this.traits.has(name)) await this.probe(rec);
     if (this.closing.has(name)) throw notActive(name);
     return rec;
@@ -206,7 +206,7 @@ export class VolumeAccess {
   }
 
   private features(rec: PoolRecord, facts: VolumeFacts): VolumeFeature[] {
-    let all = featuresFor(this.driver(rec).capabilities, this.traitsOf(rec), facts.format);
+    let all = featuresFor(this.driver(rec).capabilities, this.traitsOf(rec), facts.format, facts.kind);
     // Anything that opens the image with its backing chain is out for a backing file outside the pool.
     if (facts.backingOutsidePool || facts.unreadable) all = all.filter((f) => f === 'delete' || f === 'rename');
     if (facts.snapshots) all = all.filter((f) => f !== 'shrink');

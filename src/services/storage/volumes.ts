@@ -15,6 +15,10 @@ export interface CreateVolumeInput {
   prealloc?: string;
   clusterSize?: number | string;
   lazyRefcounts?: boolean;
+  thin?: boolean;
+  stripes?: number;
+  stripeSize?: number | string;
+  mirrors?: number;
 }
 
 /** A create either finished at once or runs as a job (preallocation writes the whole volume). */
@@ -263,5 +267,16 @@ function createSpec(driver: StorageDriver, input: CreateVolumeInput): VolumeSpec
     spec.clusterSize = c;
   }
   if (input.lazyRefcounts !== undefined) spec.lazyRefcounts = input.lazyRefcounts;
+  const layout = input.thin !== undefined || input.stripes !== undefined || input.stripeSize !== undefined || input.mirrors !== undefined;
+  if (layout && driver.type !== 'logical') throw errors.invalid('thin, striped and mirrored volumes are LVs: they need a logical pool');
+  if (input.thin) spec.thin = true;
+  if (input.stripes !== undefined) spec.stripes = input.stripes;
+  if (input.mirrors !== undefined) spec.mirrors = input.mirrors;
+  if (input.stripeSize !== undefined) {
+    const s = parseSize(input.stripeSize);
+    if (s < 4096 || s > 512 * 1024 ** 2 || (s & (s - 1)) !== 0) throw errors.invalid(`invalid stripe size ${input.stripeSize}: a power of two from 4K to 512M`);
+    if (!input.stripes || input.stripes < 2) throw errors.invalid('a stripe size needs --stripes 2 or more');
+    spec.stripeSize = s;
+  }
   return spec;
 }

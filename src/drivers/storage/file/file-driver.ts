@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import type { Capabilities } from '../../../model/capabilities.js';
 import type { PoolDefinition } from '../../../model/types.js';
 import type { StorageDriver } from '../driver.js';
@@ -32,7 +33,7 @@ export type FileVolumeOps = Pick<
   StorageDriver,
   | 'capabilities' | 'createFormats' | 'probe' | 'listVolumes' | 'volumeInfo' | 'createVolume' | 'deleteVolume' | 'resizeVolume'
   | 'renameVolume' | 'volumeUsers' | 'discardPartial' | 'finishRename' | 'cloneVolume' | 'copyVolume' | 'listSnapshots' | 'createSnapshot'
-  | 'revertSnapshot' | 'deleteSnapshot' | 'wipeVolume' | 'dataExtents' | 'uploadStage' | 'commitUpload'
+  | 'revertSnapshot' | 'deleteSnapshot' | 'wipeVolume' | 'dataExtents' | 'uploadStage' | 'commitUpload' | 'discardUpload'
 >;
 
 /** Volume operations of a pool whose volumes are image files in one directory. */
@@ -60,8 +61,9 @@ export function fileVolumeOps(dirOf: (def: PoolDefinition) => string): FileVolum
     },
     deleteSnapshot: (def, vol, name, ctx) => deleteFileSnapshot(dirOf(def), vol, name, ctx),
     dataExtents: (_def, vol) => fileDataExtents(vol),
-    uploadStage: (def, vol) => fileUploadStage(dirOf(def), vol),
+    uploadStage: async (def, vol) => ({ path: fileUploadStage(dirOf(def), vol), create: true, zeroHoles: false }),
     commitUpload: (def, vol, staged, end, grow) => commitFileUpload(dirOf(def), vol, staged, end, grow),
+    discardUpload: (_def, _vol, staged) => rm(staged, { force: true }),
     wipeVolume: async (def, vol, algorithm, verify, ctx) => {
       await wipeFileVolume(vol, algorithm, verify, ctx);
       return files.readOwnFileVolume(dirOf(def), vol.name, vol.format);

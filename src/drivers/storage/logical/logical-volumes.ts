@@ -1,0 +1,210 @@
+import { KvmpoolError, errors } from '../../../model/errors.js';
+import type { PoolDefinition, VolumeFacts, WipeAlgorithm } from '../../../model/types.js';
+import { run } from '../../../host/exec.js';
+import { fillRange, readRange } from '../../../host/file-io.js';
+import * as lvm from '../../../host/lvm.js';
+import type { LvInfo, LvSpec } from '../../../host/lvm.js';
+import { processesUsing } from '../../../host/open-files.js';
+import * as qemuImg from '../../../host/qemu-img.js';
+import type { CloneTarget, CopySource, OpContext, UploadStage, VolumeSpec } from '../driver.js';
+import { SNAP_TAG, STAGE_TAG, TAG, THIN_POOL, vgOf } from './logical-names.js';
+
+/** LVs of the pool that are volumes: not its thin pool, snapshots or upload stages. */
+export function volumeLvs(all: LvInfo[]): LvInfo[] {
+  return all.filter((lv) => lv.segtype !== 'thin-pool' && !lv.tags.includes(SNAP_TAG) && !lv.tags.includes(STAGE_TAG));
+}
+
+/** What kind of LV holds a volume: linear, striped, raid1, thin, or LVM's segment type. */
+function kindOf(lv: LvInfo): string {
+  if (lv.segtype === 'striped') return lv.stripes > 1 ? 'striped' : 'linear';
+  return lv.segtype;
+}
+
+/** A volume's facts from its LV; a thin LV's allocation is what it uses of the thin pool. */
+export function lvFacts(lv: LvInfo, all: LvInfo[]): VolumeFacts {
+  const thin = lv.segtype === 'thin';
+  const snapshots = all.filter((s) => s.tags.includes(SNAP_TAG) && s.origin === lv.name).length;
+  return {
+    name: lv.name,
+    path: lv.path,
+    format: 'raw',
+    capacity: lv.size,
+    allocation: thin ? Math.round((lv.size * (lv.dataPercent ?? 0)) / 100) : lv.size,
+    identity: lv.uuid,
+    stamp: `${lv.size}:${lv.dataPercent ?? ''}:${lv.active}`,
+    kind: kindOf(lv),
+    ...(snapshots > 0 ? { snapshots } : {}),
+    ...(!lv.active ? { warnings: ['the LV is not active (start the pool, or activate it)'] } : {}),
+  };
+}
+
+export async function listLvVolumes(def: PoolDefinition): Promise<VolumeFacts[]> {
+  const all = await lvm.lvs(vgOf(def));
+  return volumeLvs(all).map((lv) => lvFacts(lv, all));
+}
+
+export async function readLvVolume(def: PoolDefinition, name: string): Promise<VolumeFacts> {
+  const all = await lvm.lvs(vgOf(def));
+  const lv = volumeLvs(all).find((l) => l.name === name);
+  if (!lv) throw errors.notFound('volume', `${def.name}/${name}`);
+  return lvFacts(lv, all);
+}
+
+/** The LVM shape of a new volume: thin (needs the pool's thin pool), striped, raid1, or linear. */
+async function shapeOf(def: PoolDefinition, spec: VolumeSpec, all: LvInfo[]): Promise<LvSpec> {
+  const layouts = [spec.thin, spec.stripes !== undefined && spec.stripes > 1, spec.mirrors !== undefined && spec.mirrors > 0].filter(Boolean).length;
+  if (layouts > 1) throw errors.invalid('a volume is thin, striped or mirrored: choose one');
+  if (spec.thin) {
+    if (!all.some((lv) => lv.name === THIN_POOL && lv.segtype === 'thin-pool')) {
+      throw errors.invalid(`pool '${def.name}' has no thin pool: define it with --thin-pool SIZE`, { pool: def.name });
+    }
+    if (spec.prealloc === 'full') throw errors.notSupported('a thin volume allocates as it is written: full preallocation does not apply');
+    return { kind: 'thin', pool: THIN_POOL };
+  }
+  const pvCount = (await lvm.pvs()).filter((pv) => pv.vg === vgOf(def)).length;
+  if (spec.mirrors !== undefined && spec.mirrors > 0) {
+    if (spec.mirrors + 1 > pvCount) throw errors.invalid(`${spec.mirrors + 1} copies need as many devices; pool '${def.name}' has ${pvCount}`, { devices: pvCount });
+    return { kind: 'raid1', mirrors: spec.mirrors };
+  }
+  if (spec.stripes !== undefined && spec.stripes > 1) {
+    if (spec.stripes > pvCount) throw errors.invalid(`${spec.stripes} stripes need as many devices; pool '${def.name}' has ${pvCount}`, { devices: pvCount });
+    return { kind: 'linear', stripes: spec.stripes, ...(spec.stripeSize ? { stripeSize: spec.stripeSize } : {}) };
+  }
+  return { kind: 'linear' };
+}
+
+export async function createLvVolume(def: PoolDefinition, spec: VolumeSpec, ctx: OpContext): Promise<VolumeFacts> {
+  lvm.checkLvmName('volume', spec.name);
+  if (spec.format !== 'raw') throw errors.notSupported(`volumes of a logical pool are raw LVs, not ${spec.format}`, { format: spec.format });
+  const all = await lvm.lvs(vgOf(def));
+  if (all.some((lv) => lv.name === spec.name)) throw errors.exists('volume', `${def.name}/${spec.name}`);
+  const shape = await shapeOf(def, spec, all);
+  ctx.progress(0, spec.capacity);
+  await lvm.createLv(vgOf(def), spec.name, spec.capacity, shape, TAG, { signal: ctx.signal });
+  ctx.progress(spec.capacity, spec.capacity);
+  return readLvVolume(def, spec.name);
+}
+
+/** Removes a volume's LV and the snapshots kvmpool took of it. */
+export async function deleteLvVolume(def: PoolDefinition, vol: VolumeFacts): Promise<void> {
+  const all = await lvm.lvs(vgOf(def));
+  for (const snap of all.filter((s) => s.tags.includes(SNAP_TAG) && s.origin === vol.name)) await lvm.removeLv(vgOf(def), snap.name);
+  await lvm.removeLv(vgOf(def), vol.name);
+}
+
+export async function resizeLvVolume(def: PoolDefinition, vol: VolumeFacts, capacity: number, shrink: boolean): Promise<VolumeFacts> {
+  await lvm.resizeLv(vgOf(def), vol.name, capacity, shrink);
+  return readLvVolume(def, vol.name);
+}
+
+export async function renameLvVolume(def: PoolDefinition, vol: VolumeFacts, newName: string): Promise<VolumeFacts> {
+  lvm.checkLvmName('volume', newName);
+  const all = await lvm.lvs(vgOf(def));
+  if (all.some((lv) => lv.name === newName)) throw errors.exists('volume', `${def.name}/${newName}`);
+  await lvm.renameLv(vgOf(def), vol.name, newName);
+  return readLvVolume(def, newName);
+}
+
+/** Processes with the LV open; an LV the kernel holds (mounted, under another device) counts too. */
+export async function lvVolumeUsers(def: PoolDefinition, vol: VolumeFacts): Promise<string[]> {
+  const users = (await processesUsing(vol.path)).map((u) => `${u.command}[${u.pid}]`);
+  if (users.length > 0) return users;
+  const lv = (await lvm.lvs(vgOf(def))).find((l) => l.name === vol.name);
+  return lv?.open ? ['the kernel (mounted, or under another device)'] : [];
+}
+
+/** An instant clone of a thin volume: a thin snapshot that is a volume of its own. */
+export async function cloneLvVolume(def: PoolDefinition, source: VolumeFacts, target: CloneTarget): Promise<VolumeFacts> {
+  lvm.checkLvmName('volume', target.name);
+  if (source.kind !== 'thin') throw errors.notSupported(`an instant clone needs a thin volume; ${source.name} is ${source.kind ?? 'not thin'}`);
+  if (target.format !== 'raw') throw errors.notSupported('volumes of a logical pool are raw LVs');
+  await lvm.snapshotLv(vgOf(def), source.name, target.name, undefined, TAG);
+  return readLvVolume(def, target.name);
+}
+
+/**
+ * A full copy into a new LV (thin when the pool has a thin pool, so holes stay unallocated) through
+ * qemu-img convert, written in place with O_DIRECT. A failed or cancelled copy removes the LV.
+ */
+export async function copyIntoLv(def: PoolDefinition, source: CopySource, target: CloneTarget, ctx: OpContext): Promise<VolumeFacts> {
+  lvm.checkLvmName('volume', target.name);
+  if (target.format !== 'raw') throw errors.notSupported('volumes of a logical pool are raw LVs: copy with --format raw');
+  const all = await lvm.lvs(vgOf(def));
+  if (all.some((lv) => lv.name === target.name)) throw errors.exists('volume', `${def.name}/${target.name}`);
+  const thin = all.some((lv) => lv.name === THIN_POOL && lv.segtype === 'thin-pool');
+  await lvm.createLv(vgOf(def), target.name, source.capacity, thin ? { kind: 'thin', pool: THIN_POOL } : { kind: 'linear' }, TAG);
+  try {
+    const made = await readLvVolume(def, target.name);
+    ctx.progress(0, source.capacity);
+    const spec = { source: source.path, sourceFormat: source.format, target: made.path, targetFormat: 'raw' as const, direct: true, existing: true, targetIsZero: thin };
+    await qemuImg.convert(spec, (p) => ctx.progress(Math.round((p / 100) * source.capacity), source.capacity), { signal: ctx.signal });
+    ctx.progress(source.capacity, source.capacity);
+    return await readLvVolume(def, target.name);
+  } catch (e) {
+    await lvm.removeLv(vgOf(def), target.name).catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * Wipes an LV. `zero` and `discard` on a thin LV give its blocks back to the thin pool (they read as
+ * zeros); `zero` on other LVs writes zeros through the kernel (BLKZEROOUT); `random` writes random
+ * bytes. `verify` reads the whole LV back.
+ */
+export async function wipeLvVolume(vol: VolumeFacts, algorithm: WipeAlgorithm, verify: boolean, ctx: OpContext): Promise<void> {
+  const size = vol.capacity;
+  const total = verify ? size * 2 : size;
+  let written: string | undefined;
+  if (algorithm === 'random') written = await fillRange(vol.path, 0, size, 'random', ctx.signal, (d) => ctx.progress(d, total));
+  else if (algorithm === 'discard' || vol.kind === 'thin') await run('blkdiscard', [vol.path], { timeoutMs: 60 * 60_000, signal: ctx.signal });
+  else await run('blkdiscard', ['--zeroout', vol.path], { timeoutMs: 24 * 3600_000, signal: ctx.signal });
+  if (verify) {
+    const back = await readRange(vol.path, 0, size, ctx.signal, (d) => ctx.progress(size + d, total));
+    const ok = algorithm === 'random' ? back.sha256 === written : algorithm === 'discard' || back.allZero;
+    if (!ok) throw new KvmpoolError('HOST_COMMAND_FAILED', `wipe of ${vol.name} did not verify`, { volume: vol.name });
+  }
+  ctx.progress(total, total);
+}
+
+/** Where a whole-volume upload goes: a new LV of the volume's size and kind, swapped in by `commitLvUpload`. */
+export async function lvUploadStage(def: PoolDefinition, vol: VolumeFacts): Promise<UploadStage> {
+  if (vol.snapshots) throw errors.notSupported(`${vol.name} has snapshots: a whole upload would replace the LV they belong to (delete them first)`);
+  const name = stageName(vol.name);
+  const vg = vgOf(def);
+  if ((await lvm.lvs(vg)).some((lv) => lv.name === name)) await lvm.removeLv(vg, name);
+  const thin = vol.kind === 'thin';
+  await lvm.createLv(vg, name, vol.capacity, thin ? { kind: 'thin', pool: THIN_POOL } : { kind: 'linear' }, STAGE_TAG);
+  return { path: `/dev/${vg}/${name}`, create: false, zeroHoles: !thin };
+}
+
+/** Makes a fully written stage the volume: the old LV is renamed away, the stage takes its name, the old one goes. */
+export async function commitLvUpload(def: PoolDefinition, vol: VolumeFacts, staged: string, end: number, grow: boolean): Promise<VolumeFacts> {
+  if (grow) throw errors.notSupported('an upload into an LV cannot grow it: resize the volume first');
+  if (end > vol.capacity) throw errors.invalid(`the upload is ${end} bytes, larger than the volume (${vol.capacity})`);
+  const vg = vgOf(def);
+  const stage = stageName(vol.name);
+  // Past the upload's end the volume reads as zeros, as a file volume grown to its capacity would.
+  if (end < vol.capacity && vol.kind !== 'thin') {
+    const aligned = Math.min(Math.ceil(end / 4096) * 4096, vol.capacity);
+    if (aligned > end) await fillRange(staged, end, aligned - end, 'zero', new AbortController().signal, () => {});
+    if (aligned < vol.capacity) await run('blkdiscard', ['--zeroout', '--offset', String(aligned), staged], { timeoutMs: 24 * 3600_000 });
+  }
+  const old = `${vol.name}_kvmpool_old`;
+  await lvm.renameLv(vg, vol.name, old);
+  try {
+    await lvm.renameLv(vg, stage, vol.name);
+  } catch (e) {
+    await lvm.renameLv(vg, old, vol.name).catch(() => undefined);
+    throw e;
+  }
+  await lvm.changeTags(vg, vol.name, [TAG], [STAGE_TAG]);
+  await lvm.removeLv(vg, old);
+  return readLvVolume(def, vol.name);
+}
+
+export async function discardLvUpload(def: PoolDefinition, vol: VolumeFacts): Promise<void> {
+  const name = stageName(vol.name);
+  if ((await lvm.lvs(vgOf(def))).some((lv) => lv.name === name && lv.tags.includes(STAGE_TAG))) await lvm.removeLv(vgOf(def), name);
+}
+
+const stageName = (volume: string) => `${volume}_kvmpool_upload`;

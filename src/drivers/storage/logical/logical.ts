@@ -1,0 +1,227 @@
+import { KvmpoolError, errors } from '../../../model/errors.js';
+import { checkDevicePath } from '../../../model/paths.js';
+import type { PoolDefinition, PoolStatus, ThinPoolUsage } from '../../../model/types.js';
+import type { Capabilities } from '../../../model/capabilities.js';
+import { assertDeviceEmpty, assertDeviceFree, blockDeviceSize, wipeSignatures } from '../../../host/blockdev.js';
+import * as lvm from '../../../host/lvm.js';
+import type { StorageDriver } from '../driver.js';
+import { TAG, THIN_POOL, vgOf } from './logical-names.js';
+import * as volumes from './logical-volumes.js';
+import { createLvSnapshot, deleteLvSnapshot, listLvSnapshots, revertLvSnapshot } from './logical-snapshots.js';
+
+/** Smallest device made a PV: LVM metadata plus a few extents. */
+const MIN_PV_SIZE = 16 * 1024 ** 2;
+/** A thin pool this full (data or metadata, percent) degrades the pool (still usable) and warns. */
+export const THIN_WARN_PERCENT = 80;
+/** How build records what it made: the VG (`vg:NAME`), or only a thin pool in an adopted VG. */
+const BUILT_VG = 'vg:';
+const BUILT_THIN = 'thinpool';
+
+const LV_FEATURES = ['delete', 'resize', 'shrink', 'rename', 'clone', 'snapshot', 'wipe', 'upload', 'download'] as const;
+
+/** Volumes are raw LVs; thin ones also clone instantly (a thin snapshot shares their blocks). */
+export const LOGICAL_CAPABILITIES: Capabilities = {
+  base: { raw: LV_FEATURES },
+  reflink: {},
+  byKind: { thin: ['clone-reflink'] },
+};
+
+/**
+ * The `logical` pool: an LVM volume group, built from devices or adopted. Volumes are LVs (linear,
+ * striped, raid1, thin in the pool's thin pool). kvmpool tags what it creates and never changes or
+ * activates LVs it did not; it activates and deactivates its LVs one by one, never the whole VG.
+ */
+export const logicalDriver: StorageDriver = {
+  type: 'logical',
+  capabilities: LOGICAL_CAPABILITIES,
+  createFormats: ['raw'],
+  listsWhenStopped: true,
+
+  async validate(def) {
+    const { devices, vg, thinPool, ...other } = def.source ?? {};
+    if (Object.keys(other).length > 0) throw errors.invalid(`a logical pool takes devices, a volume group and a thin pool size, not ${Object.keys(other).join(', ')}`);
+    const name = lvm.checkLvmName('volume group', vg ?? def.name);
+    const checked = (devices ?? []).map(checkDevicePath);
+    if (new Set(checked).size !== checked.length) throw errors.invalid('a device is listed twice');
+    const target = `/dev/${name}`;
+    if (def.target !== '' && def.target !== target) throw errors.invalid(`the target of a logical pool is its volume group's directory ${target}`, { target: def.target });
+    return { ...def, target, source: { ...(checked.length > 0 ? { devices: checked } : {}), vg: name, ...(thinPool !== undefined ? { thinPool } : {}) } };
+  },
+
+  async build(def, ctx, options = {}) {
+    const vg = vgOf(def);
+    const devices = def.source?.devices ?? [];
+    const existing = await lvm.vg(vg);
+    if (devices.length === 0) {
+      // Adopting a VG the user names: nothing of it is changed, only a thin pool may be added.
+      if (!existing) throw new KvmpoolError('NOT_FOUND', `volume group ${vg} does not exist (give --source devices to build one)`, { vg });
+      return (await ensureThinPool(def)) ? [BUILT_THIN] : [];
+    }
+    if (existing) {
+      if (options.built?.includes(`${BUILT_VG}${vg}`) && existing.tags.includes(TAG)) return [];
+      throw errors.exists('volume group', vg);
+    }
+    const pvs = await lvm.pvs();
+    for (const device of devices) {
+      const size = await blockDeviceSize(device);
+      if (size < MIN_PV_SIZE) throw errors.invalid(`device ${device} is too small: ${size} bytes, at least ${MIN_PV_SIZE} needed`, { device, size });
+      const pv = pvs.find((p) => p.name === device);
+      if (pv?.vg) throw errors.inUse(`device ${device} is a physical volume of volume group ${pv.vg}`, { device, vg: pv.vg });
+      await assertDeviceFree(device);
+      await assertDeviceEmpty(device, options.overwrite === true);
+    }
+    if (options.overwrite) for (const device of devices) await wipeSignatures(device);
+    ctx.log(`creating volume group ${vg} on ${devices.join(', ')}`);
+    await lvm.createVg(vg, devices, TAG);
+    try {
+      await ensureThinPool(def);
+    } catch (e) {
+      await lvm.removeVg(vg, devices).catch(() => undefined);
+      throw e;
+    }
+    return [`${BUILT_VG}${vg}`];
+  },
+
+  async start(def) {
+    const vg = vgOf(def);
+    if (!(await lvm.vg(vg))) throw new KvmpoolError('POOL_NOT_BUILT', `volume group ${vg} does not exist (run 'pool build')`, { pool: def.name, vg });
+    // Only kvmpool's LVs, one by one: the thin pool first (thin volumes need it).
+    const own = (await lvm.lvs(vg)).filter((lv) => lv.tags.includes(TAG) && !lv.active).sort((a, b) => Number(b.segtype === 'thin-pool') - Number(a.segtype === 'thin-pool'));
+    for (const lv of own) await lvm.activateLv(vg, lv.name, true);
+  },
+
+  async stop(def) {
+    const vg = vgOf(def);
+    if (!(await lvm.vg(vg))) return;
+    const own = (await lvm.lvs(vg)).filter((lv) => lv.tags.includes(TAG) && lv.active).sort((a, b) => Number(a.segtype === 'thin-pool') - Number(b.segtype === 'thin-pool'));
+    for (const lv of own) {
+      await lvm.activateLv(vg, lv.name, false).catch((e: unknown) => {
+        if (lv.open) throw errors.inUse(`LV ${vg}/${lv.name} is open: it stays active`, { lv: lv.name });
+        throw e;
+      });
+    }
+  },
+
+  async delete(def, created) {
+    const vg = vgOf(def);
+    const info = await lvm.vg(vg);
+    if (!info) return;
+    const all = await lvm.lvs(vg);
+    const ownVg = created.includes(`${BUILT_VG}${vg}`);
+    const others = all.filter((lv) => !(lv.name === THIN_POOL && lv.tags.includes(TAG)));
+    if (ownVg && others.length > 0) {
+      throw new KvmpoolError('POOL_NOT_EMPTY', `cannot delete pool '${def.name}': volume group ${vg} still holds ${others.map((l) => l.name).join(', ')}`, { pool: def.name });
+    }
+    const thinPool = all.find((lv) => lv.name === THIN_POOL && lv.tags.includes(TAG));
+    if (thinPool && (ownVg || created.includes(BUILT_THIN))) {
+      if (all.some((lv) => lv.pool === THIN_POOL)) throw new KvmpoolError('POOL_NOT_EMPTY', `cannot delete pool '${def.name}': its thin pool still holds volumes`, { pool: def.name });
+      await lvm.removeLv(vg, THIN_POOL);
+    }
+    if (ownVg) {
+      const devices = (await lvm.pvs()).filter((pv) => pv.vg === vg).map((pv) => pv.name);
+      await lvm.removeVg(vg, devices);
+    }
+  },
+
+  async extendPool(def, device, ctx) {
+    const vg = vgOf(def);
+    const size = await blockDeviceSize(device);
+    if (size < MIN_PV_SIZE) throw errors.invalid(`device ${device} is too small: ${size} bytes, at least ${MIN_PV_SIZE} needed`, { device, size });
+    const pv = (await lvm.pvs()).find((p) => p.name === device);
+    if (pv?.vg) throw errors.inUse(`device ${device} is a physical volume of volume group ${pv.vg}`, { device, vg: pv.vg });
+    await assertDeviceFree(device);
+    await assertDeviceEmpty(device, false);
+    ctx.log(`adding ${device} to volume group ${vg}`);
+    await lvm.extendVg(vg, device);
+  },
+
+  async checkShrink(def, device) {
+    const vg = vgOf(def);
+    const pvs = (await lvm.pvs()).filter((p) => p.vg === vg);
+    const pv = pvs.find((p) => p.name === device);
+    if (!pv) throw errors.invalid(`device ${device} is not part of volume group ${vg}`, { device, vg });
+    if (pvs.length === 1) throw errors.invalid(`device ${device} is the last one of volume group ${vg}`, { device });
+    const used = pv.size - pv.free;
+    const room = pvs.filter((p) => p !== pv).reduce((n, p) => n + p.free, 0);
+    if (used > room) throw new KvmpoolError('NO_SPACE', `the ${used} bytes on ${device} do not fit in the ${room} bytes free on the other devices`, { device, used, room });
+  },
+
+  async shrinkPool(def, device, ctx) {
+    const vg = vgOf(def);
+    const pv = (await lvm.pvs()).find((p) => p.name === device && p.vg === vg);
+    const used = pv ? pv.size - pv.free : 0;
+    ctx.progress(0, used);
+    ctx.log(`moving ${used} bytes off ${device}`);
+    await lvm.moveExtents(device, (p) => ctx.progress(Math.round((p / 100) * used), used), ctx.signal);
+    ctx.progress(used, used);
+    await lvm.reduceVg(vg, device);
+  },
+
+  async status(def): Promise<PoolStatus> {
+    const vg = vgOf(def);
+    const empty = { capacity: 0, allocation: 0, available: 0 };
+    const info = await lvm.vg(vg).catch(() => undefined);
+    if (!info) return { state: 'degraded', reason: `volume group ${vg} is missing`, ...empty };
+    const usage = { capacity: info.size, allocation: info.size - info.free, available: info.free };
+    if (await lvm.vgPartial(vg)) return { state: 'degraded', reason: `volume group ${vg} is missing one of its devices`, ...usage };
+    const devices = (await lvm.pvs()).filter((pv) => pv.vg === vg).map((pv) => ({ path: pv.name, size: pv.size, free: pv.free }));
+    const thin = thinUsage(await lvm.lvs(vg));
+    const status: PoolStatus = { state: 'running', ...usage, devices, ...(thin ? { thin } : {}) };
+    if (thin && Math.max(thin.dataPercent, thin.metadataPercent) >= THIN_WARN_PERCENT) {
+      return { ...status, state: 'degraded', usable: true, reason: `thin pool is ${Math.max(thin.dataPercent, thin.metadataPercent)}% full (data ${thin.dataPercent}%, metadata ${thin.metadataPercent}%)` };
+    }
+    return status;
+  },
+
+  async probe() {
+    return { reflink: false, directIO: true };
+  },
+
+  listVolumes: (def) => volumes.listLvVolumes(def),
+  volumeInfo: (def, _known, name) => volumes.readLvVolume(def, name),
+  createVolume: (def, spec, ctx) => volumes.createLvVolume(def, spec, ctx),
+  deleteVolume: (def, vol) => volumes.deleteLvVolume(def, vol),
+  resizeVolume: (def, vol, capacity, shrink) => volumes.resizeLvVolume(def, vol, capacity, shrink),
+  renameVolume: (def, vol, newName) => volumes.renameLvVolume(def, vol, newName),
+  volumeUsers: (def, vol) => volumes.lvVolumeUsers(def, vol),
+  // LVM creates and renames in one step: nothing partial is left to repair.
+  discardPartial: async () => {},
+  finishRename: async () => {},
+  cloneVolume: async (def, source, target, method) => {
+    if (method === 'linked') throw errors.notSupported('linked clones are qcow2 overlays; volumes of a logical pool are raw LVs');
+    return volumes.cloneLvVolume(def, source, target);
+  },
+  copyVolume: (def, source, target, _traits, ctx) => volumes.copyIntoLv(def, source, target, ctx),
+  listSnapshots: (def, vol) => listLvSnapshots(def, vol),
+  createSnapshot: (def, vol, name, _ctx, options) => createLvSnapshot(def, vol, name, options?.size),
+  revertSnapshot: async (def, vol, name) => {
+    await revertLvSnapshot(def, vol, name);
+    return volumes.readLvVolume(def, vol.name);
+  },
+  deleteSnapshot: (def, vol, name) => deleteLvSnapshot(def, vol, name),
+  dataExtents: async (_def, vol) => [{ start: 0, length: vol.capacity, data: true }],
+  uploadStage: (def, vol) => volumes.lvUploadStage(def, vol),
+  commitUpload: (def, vol, staged, end, grow) => volumes.commitLvUpload(def, vol, staged, end, grow),
+  discardUpload: (def, vol) => volumes.discardLvUpload(def, vol),
+  wipeVolume: async (def, vol, algorithm, verify, ctx) => {
+    await volumes.wipeLvVolume(vol, algorithm, verify, ctx);
+    return volumes.readLvVolume(def, vol.name);
+  },
+};
+
+/** Makes the thin pool the definition asks for, unless it exists; true when it made one. */
+async function ensureThinPool(def: PoolDefinition): Promise<boolean> {
+  const size = def.source?.thinPool;
+  if (size === undefined) return false;
+  if ((await lvm.lvs(vgOf(def))).some((lv) => lv.name === THIN_POOL)) return false;
+  await lvm.createLv(vgOf(def), THIN_POOL, size, { kind: 'thin-pool' }, TAG);
+  return true;
+}
+
+/** The thin pool's usage, and over-commit: the thin volumes' sizes over the pool's. */
+export function thinUsage(all: lvm.LvInfo[]): ThinPoolUsage | undefined {
+  const pool = all.find((lv) => lv.name === THIN_POOL && lv.segtype === 'thin-pool');
+  if (!pool) return undefined;
+  const committed = all.filter((lv) => lv.pool === THIN_POOL && lv.segtype === 'thin').reduce((n, lv) => n + lv.size, 0);
+  return { name: pool.name, size: pool.size, dataPercent: pool.dataPercent ?? 0, metadataPercent: pool.metadataPercent ?? 0, overcommit: pool.size > 0 ? committed / pool.size : 0 };
+}
