@@ -82,6 +82,7 @@ export const Volume = Type.Object({
   backingOutsidePool: Type.Optional(Type.Boolean()),
   unreadable: Type.Optional(Type.Boolean()),
   snapshots: Type.Optional(Type.Integer()),
+  kind: Type.Optional(Type.String()),
   warnings: Type.Optional(Type.Array(Type.String())),
 });
 export type VolumeBody = Static<typeof Volume>;

@@ -24,6 +24,8 @@ export interface VgInfo {
   free: number;
   extentSize: number;
   tags: string[];
+  /** One of its PVs is missing (vg_attr's fourth character is `p`). */
+  partial: boolean;
 }
 
 export interface LvInfo {
@@ -63,7 +65,7 @@ export function toPv(r: Row): PvInfo {
 }
 
 export function toVg(r: Row): VgInfo {
-  return { name: r['vg_name']!, size: Number(r['vg_size']), free: Number(r['vg_free']), extentSize: Number(r['vg_extent_size']), tags: tags(r['vg_tags']) };
+  return { name: r['vg_name']!, size: Number(r['vg_size']), free: Number(r['vg_free']), extentSize: Number(r['vg_extent_size']), tags: tags(r['vg_tags']), partial: r['vg_attr']?.[3] === 'p' };
 }
 
 export function toLv(r: Row): LvInfo {
@@ -112,7 +114,7 @@ export async function pvs(): Promise<PvInfo[]> {
 
 /** The VG, or undefined when it does not exist. */
 export async function vg(name: string): Promise<VgInfo | undefined> {
-  const rows = parseReport(await lvm(['vgs', ...REPORT, '-o', 'vg_name,vg_size,vg_free,vg_extent_size,vg_tags']), 'vg');
+  const rows = parseReport(await lvm(['vgs', ...REPORT, '-o', 'vg_name,vg_attr,vg_size,vg_free,vg_extent_size,vg_tags']), 'vg');
   return rows.map(toVg).find((v) => v.name === name);
 }
 
@@ -255,10 +257,4 @@ export function checkLvmName(what: string, name: string): string {
 /** Adds and removes tags of an LV. */
 export async function changeTags(vgName: string, name: string, add: string[], remove: string[]): Promise<void> {
   await lvm(['lvchange', ...add.flatMap((t) => ['--addtag', t]), ...remove.flatMap((t) => ['--deltag', t]), `${vgName}/${name}`]);
-}
-
-/** Whether a VG is missing PVs (vg_attr's fourth character is `p`, partial). */
-export async function vgPartial(vgName: string): Promise<boolean> {
-  const rows = parseReport(await lvm(['vgs', ...REPORT, '-o', 'vg_name,vg_attr', vgName]), 'vg');
-  return rows.some((r) => r['vg_attr']?.[3] === 'p');
 }

@@ -69,8 +69,8 @@ export interface StorageDriver {
   checkShrink?(def: PoolDefinition, device: string): Promise<void>;
   /** Moves the data off a device, online, and removes it from the pool (logical: pvmove, vgreduce). */
   shrinkPool?(def: PoolDefinition, device: string, ctx: OpContext): Promise<void>;
-  /** Health and usage of a started pool. */
-  status(def: PoolDefinition): Promise<PoolStatus>;
+  /** Health and usage of a started pool; without `detail` only what says whether it is usable (cheap, checked per operation). */
+  status(def: PoolDefinition, detail?: boolean): Promise<PoolStatus>;
   /** What the started pool's storage can do (reflink, O_DIRECT). */
   probe(def: PoolDefinition): Promise<PoolTraits>;
 

@@ -44,7 +44,7 @@ export class VolumeAccess {
     const rec = this.ctx.store.getPool(name);
     if (!rec) throw errors.notFound('pool', name);
     if (!rec.active || this.closing.has(name)) throw notActive(name);
-    const status = await this.driver(rec).status(rec);
+    const status = await this.driver(rec).status(rec, false);
     if (status.state === 'degraded' && status.usable !== true) throw new KvmpoolError('POOL_DEGRADED', `pool '${name}' is degraded: ${status.reason ?? 'unknown reason'}`, { pool: name, reason: status.reason });
     if (!this.traits.has(name)) await this.probe(rec);
     if (this.closing.has(name)) throw notActive(name);

@@ -49,8 +49,8 @@ export class VolumeService {
     const driver = this.access.driver(rec);
     const spec = createSpec(driver, input);
     const writesData = spec.prealloc === 'full' || spec.prealloc === 'falloc';
-    const status = await driver.status(rec);
-    if (writesData && spec.capacity > status.available) {
+    const status = writesData ? await driver.status(rec, false) : undefined;
+    if (status && spec.capacity > status.available) {
       throw new KvmpoolError('NO_SPACE', `pool '${pool}' has ${status.available} bytes available, ${spec.capacity} needed`, { pool, available: status.available, needed: spec.capacity });
     }
     const leave = this.access.enter(pool);

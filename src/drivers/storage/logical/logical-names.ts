@@ -13,3 +13,6 @@ export const STAGE_TAG = 'kvmpool_stage';
 export const THIN_POOL = 'thinpool';
 
 export const vgOf = (def: PoolDefinition): string => def.source!.vg!;
+
+/** Whether kvmpool made this LV (a volume, its thin pool, a snapshot, an upload stage). */
+export const isOwn = (lv: { tags: string[] }): boolean => lv.tags.some((t) => t === TAG || t === SNAP_TAG || t === STAGE_TAG);

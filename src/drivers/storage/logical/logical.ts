@@ -5,7 +5,7 @@ import type { Capabilities } from '../../../model/capabilities.js';
 import { assertDeviceEmpty, assertDeviceFree, blockDeviceSize, wipeSignatures } from '../../../host/blockdev.js';
 import * as lvm from '../../../host/lvm.js';
 import type { StorageDriver } from '../driver.js';
-import { TAG, THIN_POOL, vgOf } from './logical-names.js';
+import { isOwn, TAG, THIN_POOL, vgOf } from './logical-names.js';
 import * as volumes from './logical-volumes.js';
 import { createLvSnapshot, deleteLvSnapshot, listLvSnapshots, revertLvSnapshot } from './logical-snapshots.js';
 
@@ -86,14 +86,14 @@ export const logicalDriver: StorageDriver = {
     const vg = vgOf(def);
     if (!(await lvm.vg(vg))) throw new KvmpoolError('POOL_NOT_BUILT', `volume group ${vg} does not exist (run 'pool build')`, { pool: def.name, vg });
     // Only kvmpool's LVs, one by one: the thin pool first (thin volumes need it).
-    const own = (await lvm.lvs(vg)).filter((lv) => lv.tags.includes(TAG) && !lv.active).sort((a, b) => Number(b.segtype === 'thin-pool') - Number(a.segtype === 'thin-pool'));
+    const own = (await lvm.lvs(vg)).filter((lv) => isOwn(lv) && !lv.active).sort((a, b) => Number(b.segtype === 'thin-pool') - Number(a.segtype === 'thin-pool'));
     for (const lv of own) await lvm.activateLv(vg, lv.name, true);
   },
 
   async stop(def) {
     const vg = vgOf(def);
     if (!(await lvm.vg(vg))) return;
-    const own = (await lvm.lvs(vg)).filter((lv) => lv.tags.includes(TAG) && lv.active).sort((a, b) => Number(a.segtype === 'thin-pool') - Number(b.segtype === 'thin-pool'));
+    const own = (await lvm.lvs(vg)).filter((lv) => isOwn(lv) && lv.active).sort((a, b) => Number(a.segtype === 'thin-pool') - Number(b.segtype === 'thin-pool'));
     for (const lv of own) {
       await lvm.activateLv(vg, lv.name, false).catch((e: unknown) => {
         if (lv.open) throw errors.inUse(`LV ${vg}/${lv.name} is open: it stays active`, { lv: lv.name });
@@ -157,13 +157,14 @@ export const logicalDriver: StorageDriver = {
     await lvm.reduceVg(vg, device);
   },
 
-  async status(def): Promise<PoolStatus> {
+  async status(def, detail = true): Promise<PoolStatus> {
     const vg = vgOf(def);
     const empty = { capacity: 0, allocation: 0, available: 0 };
     const info = await lvm.vg(vg).catch(() => undefined);
     if (!info) return { state: 'degraded', reason: `volume group ${vg} is missing`, ...empty };
     const usage = { capacity: info.size, allocation: info.size - info.free, available: info.free };
-    if (await lvm.vgPartial(vg)) return { state: 'degraded', reason: `volume group ${vg} is missing one of its devices`, ...usage };
+    if (info.partial) return { state: 'degraded', reason: `volume group ${vg} is missing one of its devices`, ...usage };
+    if (!detail) return { state: 'running', ...usage };
     const devices = (await lvm.pvs()).filter((pv) => pv.vg === vg).map((pv) => ({ path: pv.name, size: pv.size, free: pv.free }));
     const thin = thinUsage(await lvm.lvs(vg));
     const status: PoolStatus = { state: 'running', ...usage, devices, ...(thin ? { thin } : {}) };
