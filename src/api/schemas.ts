@@ -20,6 +20,7 @@ const PoolSource = Type.Object({
   label: Type.Optional(literals(PARTITION_LABELS)),
   vg: Type.Optional(Type.String()),
   thinPool: Type.Optional(Bytes),
+  thinAutoExtend: Type.Optional(Type.Boolean()),
 });
 
 export const Pool = Type.Object({
@@ -36,6 +37,7 @@ export const Pool = Type.Object({
   available: Bytes,
   volumes: Type.Integer({ minimum: 0 }),
   devices: Type.Optional(Type.Array(Type.Object({ path: Type.String(), size: Bytes, free: Bytes }))),
+  freeExtents: Type.Optional(Type.Array(Type.Object({ start: Bytes, size: Bytes }))),
   thin: Type.Optional(
     Type.Object({ name: Type.String(), size: Bytes, dataPercent: Type.Number(), metadataPercent: Type.Number(), overcommit: Type.Number() }),
   ),
@@ -56,6 +58,7 @@ export const DefinePool = Type.Object(
           label: Type.Optional(literals(PARTITION_LABELS)),
           vg: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
           thinPool: Type.Optional(Size),
+          thinAutoExtend: Type.Optional(Type.Boolean()),
         },
         { additionalProperties: false },
       ),

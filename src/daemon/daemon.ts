@@ -43,6 +43,8 @@ export interface Daemon {
 
 /** Name and target of the pool a new home gets. */
 export const DEFAULT_POOL = 'default';
+/** How often running pools are looked after (thin pool fill levels). */
+const MAINTENANCE_INTERVAL_MS = 10_000;
 
 /**
  * Starts a daemon on a home: opens the store, repairs what a crash interrupted, creates the default
@@ -71,6 +73,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   await volumes.recover();
   if (firstStart) await createDefaultPool(pools, paths, log);
   await pools.startup();
+  const maintenance = setInterval(() => void pools.maintain(), MAINTENANCE_INTERVAL_MS);
+  maintenance.unref();
 
   const token = await loadOrCreateToken(paths.token);
   const app = await buildApi({ pools, volumes, data, snapshots, transfers, jobs: ctx.jobs, events, metrics, token, version: VERSION, log });
@@ -92,6 +96,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(maintenance);
       await ctx.jobs.shutdown();
       if (tcpServer) {
         tcpServer.closeAllConnections();

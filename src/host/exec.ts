@@ -11,6 +11,8 @@ export interface ExecOptions {
   env?: Record<string, string>;
   /** Called with each chunk of standard output as it arrives (progress reports). */
   onStdout?: (chunk: string) => void;
+  /** Written to the command's standard input (a script for sfdisk); stdin is closed otherwise. */
+  input?: string;
 }
 
 /** What a finished command returned. */
@@ -60,10 +62,14 @@ export function run(command: string, args: readonly string[], options: ExecOptio
     }
     const child = spawn(command, args, {
       env: { ...process.env, ...options.env, LC_ALL: 'C' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       // Own process group, so a stop reaches the command's children too (a shell's sleep, a helper).
       detached: true,
     });
+    if (options.input !== undefined) {
+      child.stdin!.on('error', () => {}); // a command that exits without reading it
+      child.stdin!.end(options.input);
+    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
@@ -91,12 +97,12 @@ export function run(command: string, args: readonly string[], options: ExecOptio
       stop();
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
       options.onStdout?.(chunk.toString('utf8'));
       outBytes += chunk.length;
       if (outBytes <= MAX_OUTPUT) out.push(chunk);
     });
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => err.push(chunk));
     const finish = () => {
       clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);

@@ -175,6 +175,8 @@ export async function createLv(vgName: string, name: string, size: number, spec:
   // volume shows through); other LVs get their first blocks zeroed and old signatures wiped.
   const clean = { thin: [], 'thin-pool': ['--zero', 'y'], linear: ['--wipesignatures', 'y', '--zero', 'y'], raid1: ['--wipesignatures', 'y', '--zero', 'y'] }[spec.kind];
   await lvm(['lvcreate', '--yes', ...clean, '--addtag', tag, '--name', name, ...sizeArgs, ...shape[spec.kind](), vgName], options);
+  // A full thin pool fails the write at once (ENOSPC) instead of queueing it for a minute.
+  if (spec.kind === 'thin-pool') await lvm(['lvchange', '--errorwhenfull', 'y', `${vgName}/${name}`]);
 }
 
 /** A snapshot of `origin`: thin (no size, instant, shares the thin pool) or classic copy-on-write of `size` bytes. */

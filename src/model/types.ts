@@ -34,6 +34,8 @@ export interface PoolSource {
   vg?: string;
   /** logical: size in bytes of the thin pool build makes; thin volumes need one. */
   thinPool?: number;
+  /** logical: grow the thin pool from free space of the VG when it passes its warning threshold. */
+  thinAutoExtend?: boolean;
 }
 
 /** What a user defines: persisted as-is. */
@@ -72,6 +74,8 @@ export interface PoolStatus {
   available: number;
   devices?: PoolDevice[];
   thin?: ThinPoolUsage;
+  /** disk: ranges not yet partitioned (aligned), where new volumes go. */
+  freeExtents?: { start: number; size: number }[];
   /** A degraded pool whose volumes can still be used (a thin pool past its warning threshold). */
   usable?: boolean;
 }

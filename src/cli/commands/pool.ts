@@ -21,14 +21,16 @@ export function poolCommands(program: Command, globals: Globals): void {
     .option('--label <label>', 'disk pools: the partition table build makes (gpt, dos; default gpt)')
     .option('--vg <name>', 'logical pools: the volume group (default: the pool name; without --source an existing one is adopted)')
     .option('--thin-pool <size>', 'logical pools: size of the thin pool build makes (for thin volumes)')
+    .option('--thin-auto-extend', 'logical pools: grow the thin pool from free space in the volume group when it is 80% full')
     .option('--autostart', 'start the pool when the daemon starts')
-    .action(async (name: string, o: { type: string; target?: string; source?: string; fsFormat?: string; label?: string; vg?: string; thinPool?: string; autostart?: boolean }) => {
+    .action(async (name: string, o: { type: string; target?: string; source?: string; fsFormat?: string; label?: string; vg?: string; thinPool?: string; thinAutoExtend?: boolean; autostart?: boolean }) => {
       const source = {
         ...(o.source ? { devices: o.source.split(',').map((d) => d.trim()).filter((d) => d !== '') } : {}),
         ...(o.fsFormat ? { fsFormat: o.fsFormat } : {}),
         ...(o.label ? { label: o.label } : {}),
         ...(o.vg ? { vg: o.vg } : {}),
         ...(o.thinPool ? { thinPool: o.thinPool } : {}),
+        ...(o.thinAutoExtend ? { thinAutoExtend: true } : {}),
       };
       const body = { name, type: o.type, ...(o.target ? { target: o.target } : {}), ...(Object.keys(source).length > 0 ? { source } : {}), ...(o.autostart ? { autostart: true } : {}) };
       show(globals(), await connect(globals()).call('definePool', { body: body as never }));

@@ -158,6 +158,7 @@ function show(g: GlobalOptions, v: VolumeBody): void {
     ['key', v.key],
     ['path', v.path],
     ['format', v.format],
+    ['kind', v.kind],
     ['capacity', sizeWithBytes(v.capacity)],
     ['allocation', sizeWithBytes(v.allocation)],
     ['managed', v.managed ? 'yes' : 'no (created outside kvmpool)'],

@@ -1,6 +1,6 @@
 import type { Capabilities, PoolTraits } from '../../model/capabilities.js';
 import type { Extent } from '../../transfer/sparse-reader.js';
-import type { CreateFormat, PoolDefinition, PoolStatus, PoolType, Prealloc, SnapshotInfo, VolumeFacts, WipeAlgorithm } from '../../model/types.js';
+import type { CreateFormat, PoolDefinition, PoolStatus, PoolType, Prealloc, SnapshotInfo, ThinPoolUsage, VolumeFacts, WipeAlgorithm } from '../../model/types.js';
 
 /** Passed to every driver call: cancellation, a logger, and a progress sink for long work. */
 export interface OpContext {
@@ -63,6 +63,8 @@ export interface StorageDriver {
   stop(def: PoolDefinition, ctx: OpContext): Promise<void>;
   /** Removes what `build` created (`created`); never anything else. */
   delete(def: PoolDefinition, created: string[], ctx: OpContext): Promise<void>;
+  /** Periodic care of a running pool (logical: the thin pool's fill level, and its growth when asked). */
+  maintain?(def: PoolDefinition): Promise<MaintenanceReport | undefined>;
   /** Adds a device to the pool's storage (logical: vgextend). */
   extendPool?(def: PoolDefinition, device: string, ctx: OpContext): Promise<void>;
   /** Checks that a device can leave the pool (its data fits elsewhere); throws the reason. */
@@ -119,6 +121,15 @@ export interface UploadStage {
   path: string;
   create: boolean;
   zeroHoles: boolean;
+}
+
+/** What `maintain` found and did. */
+export interface MaintenanceReport {
+  /** Past the warning threshold: why. */
+  warning?: string;
+  /** Bytes the thin pool grew by. */
+  extended?: number;
+  thin?: ThinPoolUsage;
 }
 
 /** How to build: `built` is what an earlier build returned (a second build of that is harmless). */

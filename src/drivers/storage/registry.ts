@@ -3,9 +3,10 @@ import { POOL_TYPES, type PoolType } from '../../model/types.js';
 import { dirDriver } from './dir/dir.js';
 import { fsDriver } from './fs/fs.js';
 import { logicalDriver } from './logical/logical.js';
+import { diskDriver } from './disk/disk.js';
 import type { StorageDriver } from './driver.js';
 
-const DRIVERS: Partial<Record<PoolType, StorageDriver>> = { dir: dirDriver, fs: fsDriver, logical: logicalDriver };
+const DRIVERS: Partial<Record<PoolType, StorageDriver>> = { dir: dirDriver, fs: fsDriver, logical: logicalDriver, disk: diskDriver };
 
 /** Pool types that have a driver on this build. */
 export function supportedPoolTypes(): PoolType[] {

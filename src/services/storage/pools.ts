@@ -136,8 +136,33 @@ export class PoolService {
     });
   }
 
+  /**
+   * Looks after running pools (all, or `name`): a thin pool past its threshold warns (event
+   * `pool.thin.warning`) and grows when the pool asks for it (`pool.thin.extended`). Failures are logged.
+   */
+  async maintain(name?: string): Promise<void> {
+    for (const rec of this.ctx.store.listPools().filter((p) => p.active && (name === undefined || p.name === name))) {
+      const driver = storageDriver(rec.type);
+      if (!driver.maintain) continue;
+      try {
+        const report = await driver.maintain(rec);
+        if (report?.warning) {
+          this.ctx.events.emit('pool.thin.warning', rec.name, { reason: report.warning, thin: report.thin });
+          this.ctx.log(`pool ${rec.name}: ${report.warning}`);
+        }
+        if (report?.extended) {
+          this.ctx.events.emit('pool.thin.extended', rec.name, { by: report.extended });
+          this.ctx.log(`pool ${rec.name}: thin pool grown by ${report.extended} bytes`);
+        }
+      } catch (e) {
+        this.ctx.log(`pool ${rec.name}: maintenance failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
+
   async refresh(name: string): Promise<PoolInfo> {
     return this.lifecycle(name, 'refresh', async (rec) => {
+      await this.maintain(name);
       await this.access.inPool(name, async () => {
         await this.access.probe(rec);
         await this.volumes.reconcile(rec);

@@ -16,5 +16,7 @@ export async function blankDisks(devices: string[] = disks()): Promise<void> {
   for (const d of devices) {
     await run('lvm', ['pvremove', '--yes', '--force', '--force', d]).catch(() => undefined);
     await run('wipefs', ['--all', '--quiet', d]).catch(() => undefined);
+    // Partitions of a wiped table go from the kernel too.
+    await run('partx', ['--delete', d]).catch(() => undefined);
   }
 }

@@ -38,14 +38,19 @@ export const logicalDriver: StorageDriver = {
   listsWhenStopped: true,
 
   async validate(def) {
-    const { devices, vg, thinPool, ...other } = def.source ?? {};
+    const { devices, vg, thinPool, thinAutoExtend, ...other } = def.source ?? {};
     if (Object.keys(other).length > 0) throw errors.invalid(`a logical pool takes devices, a volume group and a thin pool size, not ${Object.keys(other).join(', ')}`);
     const name = lvm.checkLvmName('volume group', vg ?? def.name);
     const checked = (devices ?? []).map(checkDevicePath);
     if (new Set(checked).size !== checked.length) throw errors.invalid('a device is listed twice');
     const target = `/dev/${name}`;
     if (def.target !== '' && def.target !== target) throw errors.invalid(`the target of a logical pool is its volume group's directory ${target}`, { target: def.target });
-    return { ...def, target, source: { ...(checked.length > 0 ? { devices: checked } : {}), vg: name, ...(thinPool !== undefined ? { thinPool } : {}) } };
+    if (thinAutoExtend && thinPool === undefined) throw errors.invalid('--thin-auto-extend needs a thin pool (--thin-pool SIZE)');
+    return {
+      ...def,
+      target,
+      source: { ...(checked.length > 0 ? { devices: checked } : {}), vg: name, ...(thinPool !== undefined ? { thinPool } : {}), ...(thinAutoExtend ? { thinAutoExtend: true } : {}) },
+    };
   },
 
   async build(def, ctx, options = {}) {
@@ -121,6 +126,21 @@ export const logicalDriver: StorageDriver = {
       const devices = (await lvm.pvs()).filter((pv) => pv.vg === vg).map((pv) => pv.name);
       await lvm.removeVg(vg, devices);
     }
+  },
+
+  async maintain(def) {
+    const vg = vgOf(def);
+    const thin = thinUsage(await lvm.lvs(vg));
+    if (!thin) return undefined;
+    const fill = Math.max(thin.dataPercent, thin.metadataPercent);
+    if (fill < THIN_WARN_PERCENT) return { thin };
+    const warning = `thin pool of ${def.name} is ${fill}% full (data ${thin.dataPercent}%, metadata ${thin.metadataPercent}%)`;
+    const free = (await lvm.vg(vg))?.free ?? 0;
+    if (!def.source?.thinAutoExtend || free < 4 * 1024 ** 2) return { thin, warning };
+    // A fifth more each time, at least 64 MiB, at most what the VG has free (LVM grows metadata along).
+    const by = Math.min(Math.max(Math.round(thin.size / 5), 64 * 1024 ** 2), free);
+    await lvm.extendLvBy(vg, THIN_POOL, by);
+    return { thin, warning, extended: by };
   },
 
   async extendPool(def, device, ctx) {

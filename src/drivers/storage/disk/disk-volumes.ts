@@ -1,0 +1,139 @@
+import { KvmpoolError, errors } from '../../../model/errors.js';
+import type { PoolDefinition, VolumeFacts, WipeAlgorithm } from '../../../model/types.js';
+import { assertDeviceFree } from '../../../host/blockdev.js';
+import { run } from '../../../host/exec.js';
+import { fillRange, readRange } from '../../../host/file-io.js';
+import { processesUsing } from '../../../host/open-files.js';
+import * as parts from '../../../host/partitions.js';
+import type { Partition, PartitionTable } from '../../../host/partitions.js';
+import * as qemuImg from '../../../host/qemu-img.js';
+import type { CloneTarget, CopySource, OpContext, VolumeSpec } from '../driver.js';
+
+/** Partitions start and end on 1 MiB boundaries (what every tool and disk is happy with). */
+export const ALIGN = 1024 ** 2;
+
+export const diskOf = (def: PoolDefinition): string => def.source!.devices![0]!;
+
+/** The disk's table; POOL_NOT_BUILT when it has none. */
+export async function table(def: PoolDefinition): Promise<PartitionTable> {
+  const t = await parts.readTable(diskOf(def));
+  if (!t) throw new KvmpoolError('POOL_NOT_BUILT', `${diskOf(def)} has no partition table (run 'pool build')`, { pool: def.name });
+  return t;
+}
+
+/** A volume's name: the GPT partition name, or the node's name (sdb1) where there is none. */
+const volumeName = (p: Partition) => p.name ?? p.node.slice(p.node.lastIndexOf('/') + 1);
+
+function facts(def: PoolDefinition, t: PartitionTable, p: Partition): VolumeFacts {
+  return {
+    name: volumeName(p),
+    path: p.node,
+    format: 'raw',
+    capacity: p.size,
+    allocation: p.size,
+    identity: p.uuid ?? `${t.id}:${p.start}`,
+    stamp: `${p.start}:${p.size}`,
+    kind: 'partition',
+  };
+}
+
+export async function listPartitions(def: PoolDefinition): Promise<VolumeFacts[]> {
+  const t = await table(def);
+  return t.partitions.map((p) => facts(def, t, p));
+}
+
+export async function readPartition(def: PoolDefinition, name: string): Promise<VolumeFacts> {
+  const t = await table(def);
+  const p = t.partitions.find((x) => volumeName(x) === name);
+  if (!p) throw errors.notFound('volume', `${def.name}/${name}`);
+  return facts(def, t, p);
+}
+
+/** GPT names are up to 36 characters; a DOS table names partitions by their node only. */
+function checkName(t: PartitionTable, disk: string, name: string, next: number): void {
+  if (t.label === 'gpt') {
+    if (name.length > 36 || !/^[A-Za-z0-9+_.-]+$/.test(name)) throw errors.invalid(`partition name '${name}' must be 1 to 36 letters, digits or + _ . -`, { name });
+    return;
+  }
+  const expected = `${disk.slice(disk.lastIndexOf('/') + 1)}${next}`;
+  if (name !== expected) throw errors.invalid(`on a dos partition table volumes are named by their partition: the next one is '${expected}'`, { name, expected });
+}
+
+/** Creates a partition of at least `capacity` bytes (rounded up to 1 MiB) in the first free extent it fits. */
+export async function createPartition(def: PoolDefinition, spec: VolumeSpec, ctx: OpContext): Promise<VolumeFacts> {
+  if (spec.format !== 'raw') throw errors.notSupported(`volumes of a disk pool are raw partitions, not ${spec.format}`);
+  const t = await table(def);
+  const disk = diskOf(def);
+  if (t.partitions.some((p) => volumeName(p) === spec.name)) throw errors.exists('volume', `${def.name}/${spec.name}`);
+  const used = new Set(t.partitions.map((p) => p.number));
+  let next = 1;
+  while (used.has(next)) next++;
+  checkName(t, disk, spec.name, next);
+  if (t.label === 'dos' && t.partitions.length >= 4) throw new KvmpoolError('NO_SPACE', 'a dos partition table holds four partitions', { pool: def.name });
+  const size = Math.ceil(spec.capacity / ALIGN) * ALIGN;
+  const extent = parts.freeExtents(t, ALIGN).find((e) => e.size >= size);
+  if (!extent) throw new KvmpoolError('NO_SPACE', `no free extent of ${size} bytes on ${disk}`, { pool: def.name, needed: size });
+  ctx.progress(0, size);
+  await parts.addPartition(disk, t, extent.start, size, spec.name);
+  ctx.progress(size, size);
+  return readPartition(def, spec.name);
+}
+
+export async function deletePartition(def: PoolDefinition, vol: VolumeFacts): Promise<void> {
+  const p = (await table(def)).partitions.find((x) => x.node === vol.path);
+  if (!p) throw errors.notFound('volume', `${def.name}/${vol.name}`);
+  await parts.deletePartition(diskOf(def), p.number);
+}
+
+/** Processes with the partition open; a mounted partition (or one under device-mapper) counts too. */
+export async function partitionUsers(vol: VolumeFacts): Promise<string[]> {
+  const users = (await processesUsing(vol.path)).map((u) => `${u.command}[${u.pid}]`);
+  if (users.length > 0) return users;
+  return assertDeviceFree(vol.path).then(
+    () => [],
+    () => ['the kernel (mounted, or under another device)'],
+  );
+}
+
+/** A full copy into a new partition through qemu-img convert (written in place, O_DIRECT); removed again on failure. */
+export async function copyIntoPartition(def: PoolDefinition, source: CopySource, target: CloneTarget, ctx: OpContext): Promise<VolumeFacts> {
+  if (target.format !== 'raw') throw errors.notSupported('volumes of a disk pool are raw partitions: copy with --format raw');
+  const made = await createPartition(def, { name: target.name, format: 'raw', capacity: source.capacity, prealloc: 'off' }, ctx);
+  try {
+    ctx.progress(0, source.capacity);
+    const spec = { source: source.path, sourceFormat: source.format, target: made.path, targetFormat: 'raw' as const, direct: true, existing: true };
+    await qemuImg.convert(spec, (p) => ctx.progress(Math.round((p / 100) * source.capacity), source.capacity), { signal: ctx.signal });
+    ctx.progress(source.capacity, source.capacity);
+    return made;
+  } catch (e) {
+    await deletePartition(def, made).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Wipes a partition: zeros (BLKZEROOUT), discard, or random bytes; `verify` reads it back. */
+export async function wipePartition(vol: VolumeFacts, algorithm: WipeAlgorithm, verify: boolean, ctx: OpContext): Promise<void> {
+  const size = vol.capacity;
+  const total = verify ? size * 2 : size;
+  let written: string | undefined;
+  if (algorithm === 'random') written = await fillRange(vol.path, 0, size, 'random', ctx.signal, (d) => ctx.progress(d, total));
+  else await run('blkdiscard', [...(algorithm === 'zero' ? ['--zeroout'] : []), vol.path], { timeoutMs: 24 * 3600_000, signal: ctx.signal });
+  if (verify) {
+    const back = await readRange(vol.path, 0, size, ctx.signal, (d) => ctx.progress(size + d, total));
+    const ok = algorithm === 'random' ? back.sha256 === written : algorithm === 'discard' || back.allZero;
+    if (!ok) throw new KvmpoolError('HOST_COMMAND_FAILED', `wipe of ${vol.name} did not verify`, { volume: vol.name });
+  }
+  ctx.progress(total, total);
+}
+
+/** An upload into a partition is written in place; past its end, the partition is zeroed. */
+export async function commitPartitionUpload(def: PoolDefinition, vol: VolumeFacts, end: number, grow: boolean): Promise<VolumeFacts> {
+  if (grow) throw errors.notSupported('an upload cannot grow a partition');
+  if (end > vol.capacity) throw errors.invalid(`the upload is ${end} bytes, larger than the partition (${vol.capacity})`);
+  if (end < vol.capacity) {
+    const aligned = Math.min(Math.ceil(end / 4096) * 4096, vol.capacity);
+    if (aligned > end) await fillRange(vol.path, end, aligned - end, 'zero', new AbortController().signal, () => {});
+    if (aligned < vol.capacity) await run('blkdiscard', ['--zeroout', '--offset', String(aligned), vol.path], { timeoutMs: 24 * 3600_000 });
+  }
+  return readPartition(def, vol.name);
+}
