@@ -8,6 +8,9 @@ import { run } from '../../../src/host/exec.js';
 import type { JobInfo } from '../../../src/model/types.js';
 import type { VolumeBody } from '../../../src/api/schemas.js';
 import { withDaemon, type TestDaemon } from '../../helpers/daemon.js';
+import { FileWriter } from '../../../src/transfer/file-writer.js';
+import { readSparse } from '../../../src/transfer/sparse-reader.js';
+import { writeSparse } from '../../../src/transfer/sparse-writer.js';
 import { blankDisks, disks } from './disks.js';
 
 const MiB = 1024 * 1024;
@@ -91,7 +94,26 @@ test('a logical pool: thin over-commit, snapshots, instant clones, striped and r
     const cow = await timed('copy-on-write snapshot', () => t.client.call('createSnapshot', { params: { pool: 'lv', volume: 'st' }, body: { name: 'c1', size: '16M' } }));
     assert.equal(cow.kind, 'cow');
     assert.equal(cow.capacity, 64 * MiB);
+    // Revert merges it back (and takes it again, so it stays).
+    await run('dd', [`if=${pattern}`, `of=${striped.path}`, 'bs=1M', 'count=32', 'oflag=direct', 'status=none']);
+    const { job: rj } = await t.client.call('revertSnapshot', { params: { pool: 'lv', volume: 'st', snapshot: 'c1' } });
+    assert.equal((await t.client.waitJob((rj as JobInfo).id)).state, 'succeeded');
+    assert.equal(await sha(striped.path, 32 * MiB), await sha('/dev/zero', 32 * MiB));
+    assert.deepEqual((await t.client.call('listSnapshots', { params: { pool: 'lv', volume: 'st' } })).map((x) => x.kind), ['cow']);
     await t.client.call('deleteSnapshot', { params: { pool: 'lv', volume: 'st', snapshot: 'c1' } });
+
+    // Download a volume and upload it into another (O_DIRECT on the LVs, holes not sent).
+    const local = path.join(process.env['TMPDIR'] ?? '/tmp', 'download.img');
+    const dl = await t.client.download('lv', 't0');
+    const out = await FileWriter.open(local, true);
+    const got = await writeSparse(out, dl.frames, { start: 0, holes: 'skip' });
+    await out.sync();
+    await out.close();
+    assert.equal(got.end, 100 * MiB);
+    assert.equal(await sha(local, 32 * MiB), original);
+    const up = await t.client.upload('lv', 't1', readSparse(local, 0, got.end, { hash: false }));
+    assert.equal(up.sha256, got.sha256);
+    assert.equal(await sha((await vol(t, 't1')).path, 32 * MiB), original);
 
     // Online grow of a volume a process is writing to.
     const writer = keepWriting(pattern, (await vol(t, 'mi')).path);
