@@ -142,6 +142,7 @@ export const Snapshot = Type.Object({
   capacity: Bytes,
   allocation: Type.Optional(Bytes),
   kind: literals(['internal', 'reflink', 'thin', 'cow'] as const),
+  invalid: Type.Optional(Type.Boolean()),
 });
 export type SnapshotBody = Static<typeof Snapshot>;
 export const CreateSnapshot = Type.Object({ name: Type.String({ minLength: 1, maxLength: 512 }), size: Type.Optional(Size) }, { additionalProperties: false });

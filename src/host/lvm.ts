@@ -46,6 +46,8 @@ export interface LvInfo {
   stripes: number;
   active: boolean;
   open: boolean;
+  /** A copy-on-write snapshot that ran out of room (lv_attr's fifth character is `I`). */
+  invalid: boolean;
   created: string;
 }
 
@@ -80,6 +82,7 @@ export function toLv(r: Row): LvInfo {
     stripes: Number(r['stripes'] || 1),
     active: r['lv_active'] === 'active',
     open: r['lv_device_open'] === 'open',
+    invalid: r['lv_attr']?.[4] === 'I',
     created: r['lv_time'] ?? '',
   };
   if (r['pool_lv']) lv.pool = r['pool_lv'];
@@ -118,7 +121,7 @@ export async function vg(name: string): Promise<VgInfo | undefined> {
   return rows.map(toVg).find((v) => v.name === name);
 }
 
-const LV_FIELDS = 'lv_name,vg_name,lv_path,lv_size,segtype,lv_uuid,lv_tags,pool_lv,origin,data_percent,metadata_percent,stripes,lv_active,lv_device_open,lv_time';
+const LV_FIELDS = 'lv_name,vg_name,lv_path,lv_size,lv_attr,segtype,lv_uuid,lv_tags,pool_lv,origin,data_percent,metadata_percent,stripes,lv_active,lv_device_open,lv_time';
 
 /** The visible LVs of a VG (not the hidden parts of thin pools, RAID images and mirrors). */
 export async function lvs(vgName: string): Promise<LvInfo[]> {

@@ -158,4 +158,6 @@ export interface SnapshotInfo {
   allocation?: number;
   /** How the snapshot is kept: qcow2 internal, a reflink copy of a raw file, a thin or copy-on-write LV snapshot. */
   kind: 'internal' | 'reflink' | 'thin' | 'cow';
+  /** A copy-on-write snapshot whose room for changes ran out: it can only be deleted. */
+  invalid?: boolean;
 }

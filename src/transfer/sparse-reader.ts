@@ -28,7 +28,11 @@ export async function* readSparse(
   options: { extents?: Extent[]; hash?: boolean; signal?: AbortSignal; onProgress?: (done: number) => void } = {},
 ): AsyncGenerator<Buffer> {
   const end = offset + length;
-  const reader = await ChunkReader.open(path);
+  // Which buffer each yielded piece came from, by yield number: a buffer is reused only once the
+  // consumer has taken PULL_WINDOW more chunks since its last piece (zero-only chunks pin nothing).
+  let yields = 0;
+  const lastYield = new Map<ArrayBufferLike, number>();
+  const reader = await ChunkReader.open(path, (buf) => (lastYield.get(buf.buffer) ?? -Infinity) + PULL_WINDOW <= yields);
   const hash = options.hash === false ? undefined : new ContentHash();
   let pendingHole: { offset: number; length: number } | undefined;
   const hole = (at: number, n: number) => {
@@ -52,12 +56,15 @@ export async function* readSparse(
           continue;
         }
         if (pendingHole) {
+          yields++;
           yield holeFrame(pendingHole.offset, pendingHole.length);
           pendingHole = undefined;
         }
         const piece = buf.subarray(run.offset - chunk.start, run.offset - chunk.start + run.length);
         await hash?.data(piece);
+        yields++;
         yield dataHeader(run.offset, run.length);
+        lastYield.set(piece.buffer, ++yields);
         yield piece;
       }
       options.onProgress?.(chunk.start + chunk.length - offset);
@@ -86,24 +93,26 @@ const RING = PULL_WINDOW + 2;
 /**
  * Reads a file's data ranges in CHUNK pieces with one read ahead, with O_DIRECT into aligned buffers
  * where the file system allows it (its page cache can be slow to fill) and ordinary reads for
- * unaligned pieces. A piece's buffer is reused RING pieces later.
+ * unaligned pieces. A buffer is read into again only when `reusable` says the consumer is done with
+ * it: however many chunks were read, only PULL_WINDOW buffers can hold pieces still being written out.
  */
 class ChunkReader {
   private constructor(
     private readonly fh: FileHandle,
     private readonly direct: FileHandle | undefined,
     private readonly bufs: Buffer[],
+    private readonly reusable: (buf: Buffer) => boolean,
   ) {}
 
-  static async open(path: string): Promise<ChunkReader> {
+  static async open(path: string, reusable: (buf: Buffer) => boolean): Promise<ChunkReader> {
     const fh = await open(path, 'r');
     const direct = await openDirect(path, constants.O_RDONLY);
     const bufs: (Buffer | undefined)[] = [];
     for (let i = 0; direct && i < RING; i++) bufs.push(await alignedBuffer(path).catch(() => undefined));
-    if (direct && bufs.every((b) => b !== undefined)) return new ChunkReader(fh, direct, bufs as Buffer[]);
+    if (direct && bufs.every((b) => b !== undefined)) return new ChunkReader(fh, direct, bufs as Buffer[], reusable);
     releaseAligned(...bufs);
     await direct?.close();
-    return new ChunkReader(fh, undefined, Array.from({ length: RING }, () => Buffer.allocUnsafe(CHUNK)));
+    return new ChunkReader(fh, undefined, Array.from({ length: RING }, () => Buffer.allocUnsafe(CHUNK)), reusable);
   }
 
   /** The ranges cut into chunks; each data chunk's read starts when the one before it is taken. */
@@ -113,14 +122,16 @@ class ChunkReader {
       if (!r.data) pieces.push(r);
       else for (let pos = r.start; pos < r.start + r.length; pos += CHUNK) pieces.push({ start: pos, length: Math.min(CHUNK, r.start + r.length - pos), data: true });
     }
-    let slot = 0;
     let ahead: Promise<Buffer> | undefined;
     let aheadIndex = -1;
+    /** The buffers of the chunk being sent and of the read ahead: never picked for another read. */
+    const held = new Set<Buffer>();
     const nextData = (from: number) => pieces.findIndex((p, i) => i >= from && p.data);
     const start = (i: number) => {
       const p = pieces[i]!;
-      const buf = this.bufs[slot]!;
-      slot = (slot + 1) % RING;
+      const buf = this.bufs.find((b) => !held.has(b) && this.reusable(b));
+      if (!buf) throw new KvmpoolError('INTERNAL', 'no read buffer is free: the consumer holds more chunks than PULL_WINDOW');
+      held.add(buf);
       return this.readInto(buf, p.start, p.length);
     };
     for (let i = 0; i < pieces.length; i++) {
@@ -131,9 +142,10 @@ class ChunkReader {
       }
       const current = aheadIndex === i && ahead ? ahead : start(i);
       const following = nextData(i + 1);
-      // Read the next piece while this one is sent; its buffer is the other one.
+      // Read the next piece while this one is sent; its buffer is another one.
       const read = async () => {
         const buf = await current;
+        for (const b of held) if (b.buffer !== buf.buffer) held.delete(b);
         if (following >= 0) {
           aheadIndex = following;
           ahead = start(following);

@@ -27,7 +27,7 @@ export function snapshotCommands(program: Command, globals: () => GlobalOptions)
       const { pool, volume } = parseSnapshotRef(ref, false);
       const snaps = await connect(globals()).call('listSnapshots', { params: { pool, volume } });
       if (globals().json) return printJson(snaps);
-      printTable(['NAME', 'CREATED', 'CAPACITY', 'ALLOCATION', 'KIND'], snaps.map((s) => [s.name, s.created, formatSize(s.capacity), s.allocation === undefined ? '-' : formatSize(s.allocation), s.kind]));
+      printTable(['NAME', 'CREATED', 'CAPACITY', 'ALLOCATION', 'KIND'], snaps.map((s) => [s.name, s.created, formatSize(s.capacity), s.allocation === undefined ? '-' : formatSize(s.allocation), s.invalid ? `${s.kind} (invalid: ran out of room)` : s.kind]));
     });
 
   snap

@@ -47,7 +47,9 @@ export class SnapshotService {
         this.access.require(vol, 'snapshot', false, true);
         await this.access.assertFree(rec, vol);
         const snaps = await this.access.driver(rec).listSnapshots(rec, vol);
-        if (!snaps.some((s) => s.name === name)) throw errors.notFound('snapshot', `${pool}/${volume}@${name}`);
+        const snap = snaps.find((s) => s.name === name);
+        if (!snap) throw errors.notFound('snapshot', `${pool}/${volume}@${name}`);
+        if (snap.invalid) throw errors.invalid(`snapshot ${pool}/${volume}@${name} ran out of room for changes and is no longer valid: delete it`, { snapshot: name });
       },
       async (rec, vol, op) => {
         const facts = await this.ctx.metrics.observe('snapshot.revert', () => this.access.driver(rec).revertSnapshot(rec, vol, name, op));

@@ -72,7 +72,8 @@ test('a logical pool: thin over-commit, snapshots, instant clones, striped and r
     await run('dd', ['if=/dev/urandom', `of=${t0.path}`, 'bs=1M', 'count=8', 'oflag=direct', 'status=none']);
     assert.notEqual(await sha(t0.path, 32 * MiB), original);
     const { job } = await t.client.call('revertSnapshot', { params: { pool: 'lv', volume: 't0', snapshot: 's1' } });
-    assert.equal((await t.client.waitJob((job as JobInfo).id)).state, 'succeeded');
+    const thinRevert = await t.client.waitJob((job as JobInfo).id);
+    assert.equal(thinRevert.state, 'succeeded', JSON.stringify(thinRevert.error));
     assert.equal(await sha(t0.path, 32 * MiB), original);
     assert.deepEqual((await t.client.call('listSnapshots', { params: { pool: 'lv', volume: 't0' } })).map((s) => s.name), ['s1']);
 
@@ -95,12 +96,19 @@ test('a logical pool: thin over-commit, snapshots, instant clones, striped and r
     assert.equal(cow.kind, 'cow');
     assert.equal(cow.capacity, 64 * MiB);
     // Revert merges it back (and takes it again, so it stays).
-    await run('dd', [`if=${pattern}`, `of=${striped.path}`, 'bs=1M', 'count=32', 'oflag=direct', 'status=none']);
+    await run('dd', [`if=${pattern}`, `of=${striped.path}`, 'bs=1M', 'count=8', 'oflag=direct', 'status=none']);
     const { job: rj } = await t.client.call('revertSnapshot', { params: { pool: 'lv', volume: 'st', snapshot: 'c1' } });
-    assert.equal((await t.client.waitJob((rj as JobInfo).id)).state, 'succeeded');
+    const reverted = await t.client.waitJob((rj as JobInfo).id);
+    assert.equal(reverted.state, 'succeeded', JSON.stringify(reverted.error));
     assert.equal(await sha(striped.path, 32 * MiB), await sha('/dev/zero', 32 * MiB));
     assert.deepEqual((await t.client.call('listSnapshots', { params: { pool: 'lv', volume: 'st' } })).map((x) => x.kind), ['cow']);
     await t.client.call('deleteSnapshot', { params: { pool: 'lv', volume: 'st', snapshot: 'c1' } });
+    // More changes than its room: the snapshot is invalid, listed so, and can only be deleted.
+    await t.client.call('createSnapshot', { params: { pool: 'lv', volume: 'st' }, body: { name: 'small', size: '4M' } });
+    await run('dd', [`if=${pattern}`, `of=${striped.path}`, 'bs=1M', 'count=16', 'oflag=direct', 'status=none']);
+    assert.deepEqual((await t.client.call('listSnapshots', { params: { pool: 'lv', volume: 'st' } })).map((x) => [x.name, x.invalid]), [['small', true]]);
+    await assert.rejects(t.client.call('revertSnapshot', { params: { pool: 'lv', volume: 'st', snapshot: 'small' } }), { code: 'INVALID_ARGUMENT' });
+    await t.client.call('deleteSnapshot', { params: { pool: 'lv', volume: 'st', snapshot: 'small' } });
 
     // Download a volume and upload it into another (O_DIRECT on the LVs, holes not sent).
     const local = path.join(process.env['TMPDIR'] ?? '/tmp', 'download.img');

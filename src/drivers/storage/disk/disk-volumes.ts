@@ -1,12 +1,10 @@
 import { KvmpoolError, errors } from '../../../model/errors.js';
-import type { PoolDefinition, VolumeFacts, WipeAlgorithm } from '../../../model/types.js';
+import type { PoolDefinition, VolumeFacts } from '../../../model/types.js';
 import { assertDeviceFree } from '../../../host/blockdev.js';
-import { run } from '../../../host/exec.js';
-import { fillRange, readRange } from '../../../host/file-io.js';
 import { processesUsing } from '../../../host/open-files.js';
 import * as parts from '../../../host/partitions.js';
 import type { Partition, PartitionTable } from '../../../host/partitions.js';
-import * as qemuImg from '../../../host/qemu-img.js';
+import { convertInto, zeroRange } from '../block/block-data.js';
 import type { CloneTarget, CopySource, OpContext, VolumeSpec } from '../driver.js';
 
 /** Partitions start and end on 1 MiB boundaries (what every tool and disk is happy with). */
@@ -100,10 +98,7 @@ export async function copyIntoPartition(def: PoolDefinition, source: CopySource,
   if (target.format !== 'raw') throw errors.notSupported('volumes of a disk pool are raw partitions: copy with --format raw');
   const made = await createPartition(def, { name: target.name, format: 'raw', capacity: source.capacity, prealloc: 'off' }, ctx);
   try {
-    ctx.progress(0, source.capacity);
-    const spec = { source: source.path, sourceFormat: source.format, target: made.path, targetFormat: 'raw' as const, direct: true, existing: true };
-    await qemuImg.convert(spec, (p) => ctx.progress(Math.round((p / 100) * source.capacity), source.capacity), { signal: ctx.signal });
-    ctx.progress(source.capacity, source.capacity);
+    await convertInto(source, made.path, false, ctx);
     return made;
   } catch (e) {
     await deletePartition(def, made).catch(() => undefined);
@@ -111,29 +106,10 @@ export async function copyIntoPartition(def: PoolDefinition, source: CopySource,
   }
 }
 
-/** Wipes a partition: zeros (BLKZEROOUT), discard, or random bytes; `verify` reads it back. */
-export async function wipePartition(vol: VolumeFacts, algorithm: WipeAlgorithm, verify: boolean, ctx: OpContext): Promise<void> {
-  const size = vol.capacity;
-  const total = verify ? size * 2 : size;
-  let written: string | undefined;
-  if (algorithm === 'random') written = await fillRange(vol.path, 0, size, 'random', ctx.signal, (d) => ctx.progress(d, total));
-  else await run('blkdiscard', [...(algorithm === 'zero' ? ['--zeroout'] : []), vol.path], { timeoutMs: 24 * 3600_000, signal: ctx.signal });
-  if (verify) {
-    const back = await readRange(vol.path, 0, size, ctx.signal, (d) => ctx.progress(size + d, total));
-    const ok = algorithm === 'random' ? back.sha256 === written : algorithm === 'discard' || back.allZero;
-    if (!ok) throw new KvmpoolError('HOST_COMMAND_FAILED', `wipe of ${vol.name} did not verify`, { volume: vol.name });
-  }
-  ctx.progress(total, total);
-}
-
 /** An upload into a partition is written in place; past its end, the partition is zeroed. */
 export async function commitPartitionUpload(def: PoolDefinition, vol: VolumeFacts, end: number, grow: boolean): Promise<VolumeFacts> {
   if (grow) throw errors.notSupported('an upload cannot grow a partition');
   if (end > vol.capacity) throw errors.invalid(`the upload is ${end} bytes, larger than the partition (${vol.capacity})`);
-  if (end < vol.capacity) {
-    const aligned = Math.min(Math.ceil(end / 4096) * 4096, vol.capacity);
-    if (aligned > end) await fillRange(vol.path, end, aligned - end, 'zero', new AbortController().signal, () => {});
-    if (aligned < vol.capacity) await run('blkdiscard', ['--zeroout', '--offset', String(aligned), vol.path], { timeoutMs: 24 * 3600_000 });
-  }
+  await zeroRange(vol.path, end, vol.capacity);
   return readPartition(def, vol.name);
 }

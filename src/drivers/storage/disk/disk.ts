@@ -6,6 +6,7 @@ import { assertDeviceEmpty, assertDeviceFree, blockDeviceSize, wipeSignatures } 
 import * as parts from '../../../host/partitions.js';
 import type { StorageDriver } from '../driver.js';
 import * as volumes from './disk-volumes.js';
+import { wipeBlockVolume } from '../block/block-data.js';
 import { ALIGN, diskOf } from './disk-volumes.js';
 
 /** How build records the table it wrote (by the table's id), so delete removes only that one. */
@@ -117,7 +118,7 @@ export const diskDriver: StorageDriver = {
   commitUpload: (def, vol, _staged, end, grow) => volumes.commitPartitionUpload(def, vol, end, grow),
   discardUpload: async () => {},
   wipeVolume: async (def, vol, algorithm, verify, ctx) => {
-    await volumes.wipePartition(vol, algorithm, verify, ctx);
+    await wipeBlockVolume(vol, algorithm, verify, false, ctx);
     return volumes.readPartition(def, vol.name);
   },
 };

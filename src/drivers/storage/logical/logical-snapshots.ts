@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { errors } from '../../../model/errors.js';
+import { KvmpoolError, errors } from '../../../model/errors.js';
 import type { PoolDefinition, SnapshotInfo, VolumeFacts } from '../../../model/types.js';
 import * as lvm from '../../../host/lvm.js';
 import type { LvInfo } from '../../../host/lvm.js';
@@ -32,6 +32,7 @@ function info(lv: LvInfo, capacity: number): SnapshotInfo {
     capacity: thin ? lv.size : capacity,
     ...(thin ? { allocation: Math.round((lv.size * (lv.dataPercent ?? 0)) / 100) } : {}),
     kind: thin ? 'thin' : 'cow',
+    ...(lv.invalid ? { invalid: true } : {}),
   };
 }
 
@@ -67,6 +68,9 @@ export async function createLvSnapshot(def: PoolDefinition, vol: VolumeFacts, na
  */
 export async function revertLvSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string): Promise<void> {
   const lv = await find(def, vol, name);
+  if (lv.invalid) {
+    throw new KvmpoolError('INVALID_ARGUMENT', `snapshot ${vol.name}@${name} ran out of its ${lv.size} bytes of room for changes and is no longer valid: delete it`, { snapshot: name });
+  }
   const thin = lv.segtype === 'thin';
   await lvm.mergeSnapshot(vgOf(def), lv.name);
   await createLvSnapshot(def, vol, name, thin ? undefined : lv.size);

@@ -1,11 +1,9 @@
-import { KvmpoolError, errors } from '../../../model/errors.js';
-import type { PoolDefinition, VolumeFacts, WipeAlgorithm } from '../../../model/types.js';
-import { run } from '../../../host/exec.js';
-import { fillRange, readRange } from '../../../host/file-io.js';
+import { errors } from '../../../model/errors.js';
+import type { PoolDefinition, VolumeFacts } from '../../../model/types.js';
 import * as lvm from '../../../host/lvm.js';
 import type { LvInfo, LvSpec } from '../../../host/lvm.js';
 import { processesUsing } from '../../../host/open-files.js';
-import * as qemuImg from '../../../host/qemu-img.js';
+import { convertInto, zeroRange } from '../block/block-data.js';
 import type { CloneTarget, CopySource, OpContext, UploadStage, VolumeSpec } from '../driver.js';
 import { SNAP_TAG, STAGE_TAG, TAG, THIN_POOL, vgOf } from './logical-names.js';
 
@@ -134,36 +132,12 @@ export async function copyIntoLv(def: PoolDefinition, source: CopySource, target
   const thin = all.some((lv) => lv.name === THIN_POOL && lv.segtype === 'thin-pool');
   await lvm.createLv(vgOf(def), target.name, source.capacity, thin ? { kind: 'thin', pool: THIN_POOL } : { kind: 'linear' }, TAG);
   try {
-    const made = await readLvVolume(def, target.name);
-    ctx.progress(0, source.capacity);
-    const spec = { source: source.path, sourceFormat: source.format, target: made.path, targetFormat: 'raw' as const, direct: true, existing: true, targetIsZero: thin };
-    await qemuImg.convert(spec, (p) => ctx.progress(Math.round((p / 100) * source.capacity), source.capacity), { signal: ctx.signal });
-    ctx.progress(source.capacity, source.capacity);
+    await convertInto(source, (await readLvVolume(def, target.name)).path, thin, ctx);
     return await readLvVolume(def, target.name);
   } catch (e) {
     await lvm.removeLv(vgOf(def), target.name).catch(() => undefined);
     throw e;
   }
-}
-
-/**
- * Wipes an LV. `zero` and `discard` on a thin LV give its blocks back to the thin pool (they read as
- * zeros); `zero` on other LVs writes zeros through the kernel (BLKZEROOUT); `random` writes random
- * bytes. `verify` reads the whole LV back.
- */
-export async function wipeLvVolume(vol: VolumeFacts, algorithm: WipeAlgorithm, verify: boolean, ctx: OpContext): Promise<void> {
-  const size = vol.capacity;
-  const total = verify ? size * 2 : size;
-  let written: string | undefined;
-  if (algorithm === 'random') written = await fillRange(vol.path, 0, size, 'random', ctx.signal, (d) => ctx.progress(d, total));
-  else if (algorithm === 'discard' || vol.kind === 'thin') await run('blkdiscard', [vol.path], { timeoutMs: 60 * 60_000, signal: ctx.signal });
-  else await run('blkdiscard', ['--zeroout', vol.path], { timeoutMs: 24 * 3600_000, signal: ctx.signal });
-  if (verify) {
-    const back = await readRange(vol.path, 0, size, ctx.signal, (d) => ctx.progress(size + d, total));
-    const ok = algorithm === 'random' ? back.sha256 === written : algorithm === 'discard' || back.allZero;
-    if (!ok) throw new KvmpoolError('HOST_COMMAND_FAILED', `wipe of ${vol.name} did not verify`, { volume: vol.name });
-  }
-  ctx.progress(total, total);
 }
 
 /** Where a whole-volume upload goes: a new LV of the volume's size and kind, swapped in by `commitLvUpload`. */
@@ -184,11 +158,7 @@ export async function commitLvUpload(def: PoolDefinition, vol: VolumeFacts, stag
   const vg = vgOf(def);
   const stage = stageName(vol.name);
   // Past the upload's end the volume reads as zeros, as a file volume grown to its capacity would.
-  if (end < vol.capacity && vol.kind !== 'thin') {
-    const aligned = Math.min(Math.ceil(end / 4096) * 4096, vol.capacity);
-    if (aligned > end) await fillRange(staged, end, aligned - end, 'zero', new AbortController().signal, () => {});
-    if (aligned < vol.capacity) await run('blkdiscard', ['--zeroout', '--offset', String(aligned), staged], { timeoutMs: 24 * 3600_000 });
-  }
+  if (vol.kind !== 'thin') await zeroRange(staged, end, vol.capacity);
   const old = `${vol.name}_kvmpool_old`;
   await lvm.renameLv(vg, vol.name, old);
   try {

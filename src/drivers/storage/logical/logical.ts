@@ -7,6 +7,7 @@ import * as lvm from '../../../host/lvm.js';
 import type { StorageDriver } from '../driver.js';
 import { isOwn, TAG, THIN_POOL, vgOf } from './logical-names.js';
 import * as volumes from './logical-volumes.js';
+import { wipeBlockVolume } from '../block/block-data.js';
 import { createLvSnapshot, deleteLvSnapshot, listLvSnapshots, revertLvSnapshot } from './logical-snapshots.js';
 
 /** Smallest device made a PV: LVM metadata plus a few extents. */
@@ -225,7 +226,8 @@ export const logicalDriver: StorageDriver = {
   commitUpload: (def, vol, staged, end, grow) => volumes.commitLvUpload(def, vol, staged, end, grow),
   discardUpload: (def, vol) => volumes.discardLvUpload(def, vol),
   wipeVolume: async (def, vol, algorithm, verify, ctx) => {
-    await volumes.wipeLvVolume(vol, algorithm, verify, ctx);
+    // A thin LV's discarded blocks go back to its pool and read as zeros.
+    await wipeBlockVolume(vol, algorithm, verify, vol.kind === 'thin', ctx);
     return volumes.readLvVolume(def, vol.name);
   },
 };
