@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { KvmpoolError, errors } from '../model/errors.js';
-import { run } from './exec.js';
+import { HostCommandError, run } from './exec.js';
 
 /** A signature on a device that says it holds data: a file system, a partition table, an LVM PV. */
 export interface DeviceSignature {
@@ -67,10 +67,13 @@ export async function assertDeviceEmpty(device: string, overwrite: boolean): Pro
 
 /** The file system on a device (type and UUID) by probing, or undefined when it has none. */
 export async function fileSystemOn(device: string): Promise<{ type: string; uuid: string } | undefined> {
-  // blkid -p exits 2 when it finds nothing.
+  // blkid -p exits 2 when it finds nothing; anything else (ambivalent signatures, no access) is an error.
   const out = await run('blkid', ['-p', '-o', 'export', device]).then(
     (r) => r.stdout,
-    () => '',
+    (e: unknown) => {
+      if (e instanceof HostCommandError && e.details.exitCode === 2) return '';
+      throw e;
+    },
   );
   const fields = Object.fromEntries(out.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   return fields['USAGE'] === 'filesystem' && fields['TYPE'] ? { type: fields['TYPE'], uuid: fields['UUID'] ?? '' } : undefined;

@@ -128,20 +128,20 @@ export async function lvs(vgName: string): Promise<LvInfo[]> {
   return parseReport(await lvm(['lvs', ...REPORT, '-o', LV_FIELDS, vgName]), 'lv').map(toLv);
 }
 
-/** Makes devices PVs and a VG of them, tagged. */
+/** Makes devices PVs and a VG of them, tagged; on failure no PV label it wrote is left. */
 export async function createVg(name: string, devices: string[], tag: string): Promise<void> {
-  await lvm(['pvcreate', '--yes', ...devices]);
   try {
+    await lvm(['pvcreate', '--yes', ...devices]);
     await lvm(['vgcreate', '--addtag', tag, name, ...devices]);
   } catch (e) {
-    await lvm(['pvremove', '--yes', ...devices]).catch(() => undefined);
+    for (const d of devices) await lvm(['pvremove', '--yes', d]).catch(() => undefined);
     throw e;
   }
 }
 
-/** Removes a VG (with no LVs left) and the PV labels of its devices. */
+/** Removes a VG and the PV labels of its devices; fails (no prompt is answered) if it still has LVs. */
 export async function removeVg(name: string, devices: string[]): Promise<void> {
-  await lvm(['vgremove', '--yes', name]);
+  await lvm(['vgremove', name]);
   if (devices.length > 0) await lvm(['pvremove', '--yes', ...devices]);
 }
 
@@ -179,7 +179,12 @@ export async function createLv(vgName: string, name: string, size: number, spec:
   const clean = { thin: [], 'thin-pool': ['--zero', 'y'], linear: ['--wipesignatures', 'y', '--zero', 'y'], raid1: ['--wipesignatures', 'y', '--zero', 'y'] }[spec.kind];
   await lvm(['lvcreate', '--yes', ...clean, '--addtag', tag, '--name', name, ...sizeArgs, ...shape[spec.kind](), vgName], options);
   // A full thin pool fails the write at once (ENOSPC) instead of queueing it for a minute.
-  if (spec.kind === 'thin-pool') await lvm(['lvchange', '--errorwhenfull', 'y', `${vgName}/${name}`]);
+  if (spec.kind === 'thin-pool') {
+    await lvm(['lvchange', '--errorwhenfull', 'y', `${vgName}/${name}`]).catch(async (e: unknown) => {
+      await removeLv(vgName, name).catch(() => undefined);
+      throw e;
+    });
+  }
 }
 
 /** A snapshot of `origin`: thin (no size, instant, shares the thin pool) or classic copy-on-write of `size` bytes. */
@@ -217,12 +222,14 @@ export async function extendLvBy(vgName: string, name: string, bytes: number): P
 }
 
 /**
- * Moves every extent off `device` to the other PVs of its VG, online; `onPercent` follows the
- * progress. A cancel (the signal) aborts the move: LVM puts the extents back where they were.
+ * Moves every extent off `device` to the other PVs of its VG, online and atomically; `onPercent`
+ * follows the progress. The device takes no new extents meanwhile. A cancel (the signal) aborts the
+ * move of this device only: the extents stay where they were, and the device is allocatable again.
  */
 export async function moveExtents(device: string, onPercent: (p: number) => void, signal?: AbortSignal): Promise<void> {
+  await lvm(['pvchange', '--allocatable', 'n', device]);
   try {
-    await lvm(['pvmove', '--interval', '1', device], {
+    await lvm(['pvmove', '--atomic', '--interval', '1', device], {
       timeoutMs: 24 * 3600_000,
       ...(signal ? { signal } : {}),
       onStdout: (chunk) => {
@@ -232,12 +239,12 @@ export async function moveExtents(device: string, onPercent: (p: number) => void
       },
     });
   } catch (e) {
-    if (signal?.aborted) {
-      await lvm(['pvmove', '--abort']).catch(() => undefined);
-      throw new KvmpoolError('CANCELLED', `moving the data off ${device} was cancelled; it stays where it was`, { device });
+    if (!(e instanceof HostCommandError && /No data to move/i.test(e.details.stderr))) {
+      if (signal?.aborted) await lvm(['pvmove', '--abort', device]).catch(() => undefined);
+      await lvm(['pvchange', '--allocatable', 'y', device]).catch(() => undefined);
+      if (signal?.aborted) throw new KvmpoolError('CANCELLED', `moving the data off ${device} was cancelled; it stays where it was`, { device });
+      throw e;
     }
-    if (e instanceof HostCommandError && /No data to move/i.test(e.details.stderr)) return;
-    throw e;
   }
 }
 

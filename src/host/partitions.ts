@@ -67,7 +67,7 @@ export async function readTable(device: string): Promise<PartitionTable | undefi
 
 /** Writes a new, empty partition table. */
 export async function writeLabel(device: string, label: 'gpt' | 'dos'): Promise<void> {
-  await run('sfdisk', ['--quiet', '--wipe', 'always', device], { input: `label: ${label}\n` });
+  await run('sfdisk', ['--quiet', '--lock', '--wipe', 'always', device], { input: `label: ${label}\n` });
 }
 
 /** Free ranges of the table (between partitions and at the ends), aligned to `align` bytes. */
@@ -87,7 +87,7 @@ export function freeExtents(table: PartitionTable, align = 1024 ** 2): { start: 
 /** Adds a partition at `start` of `size` bytes (both aligned), named on GPT; returns its number. */
 export async function addPartition(device: string, table: PartitionTable, start: number, size: number, name?: string): Promise<number> {
   const fields = [`start=${start / table.sectorSize}`, `size=${size / table.sectorSize}`, ...(table.label === 'gpt' && name ? [`name="${name}"`] : [])];
-  await run('sfdisk', ['--quiet', '--append', '--no-reread', device], { input: `${fields.join(', ')}\n` });
+  await run('sfdisk', ['--quiet', '--lock', '--append', '--no-reread', device], { input: `${fields.join(', ')}\n` });
   await rereadPartitions(device);
   const after = await readTable(device);
   const made = after?.partitions.find((p) => p.start === start);
@@ -96,7 +96,7 @@ export async function addPartition(device: string, table: PartitionTable, start:
 }
 
 export async function deletePartition(device: string, number: number): Promise<void> {
-  await run('sfdisk', ['--quiet', '--delete', '--no-reread', device, String(number)]);
+  await run('sfdisk', ['--quiet', '--lock', '--delete', '--no-reread', device, String(number)]);
   await rereadPartitions(device);
 }
 

@@ -66,9 +66,12 @@ export class PoolService {
 
   async build(name: string, options: { overwrite?: boolean } = {}): Promise<PoolInfo> {
     return this.lifecycle(name, 'build', async (rec, driver, op) => {
+      if (rec.active) throw new KvmpoolError('POOL_ACTIVE', `pool '${name}' is running: stop it before building it again`, { pool: name });
       const created = await driver.build(rec, op, { overwrite: options.overwrite === true, built: rec.built });
-      // Keep the first record of what build made: a second build of an existing target creates nothing.
-      this.ctx.store.updatePool(name, { built: rec.built && rec.built.length > 0 ? rec.built : created });
+      // Keep the first record of what build made (a second build of an existing target creates
+      // nothing), unless this build made something new over it.
+      const keep = rec.built && rec.built.length > 0 && (created.length === 0 || !options.overwrite);
+      this.ctx.store.updatePool(name, { built: keep ? rec.built : created });
     });
   }
 

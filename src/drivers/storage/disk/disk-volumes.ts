@@ -4,6 +4,7 @@ import { assertDeviceFree } from '../../../host/blockdev.js';
 import { processesUsing } from '../../../host/open-files.js';
 import * as parts from '../../../host/partitions.js';
 import type { Partition, PartitionTable } from '../../../host/partitions.js';
+import { run } from '../../../host/exec.js';
 import { convertInto, zeroRange } from '../block/block-data.js';
 import type { CloneTarget, CopySource, OpContext, VolumeSpec } from '../driver.js';
 
@@ -47,19 +48,38 @@ export async function readPartition(def: PoolDefinition, name: string): Promise<
   return facts(def, t, p);
 }
 
+/** The kernel's name of partition `n` of a disk: sdb2, but nvme0n1p2 and loop0p2 after a digit. */
+export function partitionName(disk: string, n: number): string {
+  const base = disk.slice(disk.lastIndexOf('/') + 1);
+  return /\d$/.test(base) ? `${base}p${n}` : `${base}${n}`;
+}
+
 /** GPT names are up to 36 characters; a DOS table names partitions by their node only. */
 function checkName(t: PartitionTable, disk: string, name: string, next: number): void {
   if (t.label === 'gpt') {
     if (name.length > 36 || !/^[A-Za-z0-9+_.-]+$/.test(name)) throw errors.invalid(`partition name '${name}' must be 1 to 36 letters, digits or + _ . -`, { name });
     return;
   }
-  const expected = `${disk.slice(disk.lastIndexOf('/') + 1)}${next}`;
+  const expected = partitionName(disk, next);
   if (name !== expected) throw errors.invalid(`on a dos partition table volumes are named by their partition: the next one is '${expected}'`, { name, expected });
+}
+
+/** One change of a disk's partition table at a time (each reads the table, then writes it). */
+const tableLocks = new Map<string, Promise<unknown>>();
+async function withTable<T>(disk: string, work: () => Promise<T>): Promise<T> {
+  const before = tableLocks.get(disk) ?? Promise.resolve();
+  const mine = before.then(work, work);
+  tableLocks.set(disk, mine.catch(() => undefined));
+  return mine;
 }
 
 /** Creates a partition of at least `capacity` bytes (rounded up to 1 MiB) in the first free extent it fits. */
 export async function createPartition(def: PoolDefinition, spec: VolumeSpec, ctx: OpContext): Promise<VolumeFacts> {
   if (spec.format !== 'raw') throw errors.notSupported(`volumes of a disk pool are raw partitions, not ${spec.format}`);
+  return withTable(diskOf(def), () => addVolume(def, spec, ctx));
+}
+
+async function addVolume(def: PoolDefinition, spec: VolumeSpec, ctx: OpContext): Promise<VolumeFacts> {
   const t = await table(def);
   const disk = diskOf(def);
   if (t.partitions.some((p) => volumeName(p) === spec.name)) throw errors.exists('volume', `${def.name}/${spec.name}`);
@@ -72,15 +92,26 @@ export async function createPartition(def: PoolDefinition, spec: VolumeSpec, ctx
   const extent = parts.freeExtents(t, ALIGN).find((e) => e.size >= size);
   if (!extent) throw new KvmpoolError('NO_SPACE', `no free extent of ${size} bytes on ${disk}`, { pool: def.name, needed: size });
   ctx.progress(0, size);
-  await parts.addPartition(disk, t, extent.start, size, spec.name);
-  ctx.progress(size, size);
-  return readPartition(def, spec.name);
+  const number = await parts.addPartition(disk, t, extent.start, size, spec.name);
+  try {
+    const made = await readPartition(def, spec.name);
+    // What an earlier partition there left (a file system, a PV label) must not show through.
+    await run('wipefs', ['--all', '--quiet', made.path]);
+    await zeroRange(made.path, 0, Math.min(ALIGN, made.capacity));
+    ctx.progress(size, size);
+    return made;
+  } catch (e) {
+    await parts.deletePartition(disk, number).catch(() => undefined);
+    throw e;
+  }
 }
 
 export async function deletePartition(def: PoolDefinition, vol: VolumeFacts): Promise<void> {
-  const p = (await table(def)).partitions.find((x) => x.node === vol.path);
-  if (!p) throw errors.notFound('volume', `${def.name}/${vol.name}`);
-  await parts.deletePartition(diskOf(def), p.number);
+  await withTable(diskOf(def), async () => {
+    const p = (await table(def)).partitions.find((x) => x.node === vol.path);
+    if (!p) throw errors.notFound('volume', `${def.name}/${vol.name}`);
+    await parts.deletePartition(diskOf(def), p.number);
+  });
 }
 
 /** Processes with the partition open; a mounted partition (or one under device-mapper) counts too. */

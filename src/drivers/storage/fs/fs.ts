@@ -46,10 +46,12 @@ export const fsDriver: StorageDriver = {
     assertFitsFileSystem(device, format, size);
     await assertDeviceFree(device);
     await assertDeviceEmpty(device, options.overwrite === true);
+    const target = await stat(def.target).catch(() => undefined);
+    if (target && !target.isDirectory()) throw errors.invalid(`target '${def.target}' exists and is not a directory`, { target: def.target });
     if (options.overwrite) await wipeSignatures(device);
     ctx.log(`making ${format} on ${device}`);
-    await makeFileSystem(device, format);
     try {
+      await makeFileSystem(device, format);
       const made = await fileSystemOn(device);
       if (!made) throw new KvmpoolError('INTERNAL', `mkfs left no file system on ${device}`);
       return [`${UUID}${made.uuid}`, ...(await makeTargetDir(def.target))];

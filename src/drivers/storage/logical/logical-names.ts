@@ -1,4 +1,6 @@
 import type { PoolDefinition } from '../../../model/types.js';
+import { errors } from '../../../model/errors.js';
+import { checkLvmName } from '../../../host/lvm.js';
 
 /** Tags and names kvmpool gives LVM objects, so it knows its own and never touches the others. */
 
@@ -7,6 +9,12 @@ export const TAG = 'kvmpool';
 /** On snapshot LVs; with `SNAP_NAME_TAG` + the snapshot's name (LV names of snapshots are generated). */
 export const SNAP_TAG = 'kvmpool_snap';
 export const SNAP_NAME_TAG = 'kvmpool_snapname:';
+/** On snapshot LVs: the uuid of their volume (a snapshot kept across a revert has no LVM origin any more). */
+export const SNAP_OF_TAG = 'kvmpool_snapof:';
+
+/** Whether `lv` is a snapshot kvmpool took of the volume `volume` (an LV name) with uuid `uuid`. */
+export const isSnapshotOf = (lv: { tags: string[]; origin?: string }, volume: string, uuid: string): boolean =>
+  lv.tags.includes(SNAP_TAG) && (lv.origin === volume || lv.tags.includes(`${SNAP_OF_TAG}${uuid}`));
 /** On an LV an upload is being written to. */
 export const STAGE_TAG = 'kvmpool_stage';
 /** The thin pool LV of a logical pool. */
@@ -16,3 +24,14 @@ export const vgOf = (def: PoolDefinition): string => def.source!.vg!;
 
 /** Whether kvmpool made this LV (a volume, its thin pool, a snapshot, an upload stage). */
 export const isOwn = (lv: { tags: string[] }): boolean => lv.tags.some((t) => t === TAG || t === SNAP_TAG || t === STAGE_TAG);
+
+/** Name endings kvmpool gives its own temporary LVs (an upload being written, a volume being replaced). */
+export const STAGE_SUFFIX = '_kvmpool_upload';
+export const OLD_SUFFIX = '_kvmpool_old';
+
+/** A volume name LVM accepts and that is not one of kvmpool's temporary names. */
+export function checkVolumeLvName(name: string): string {
+  checkLvmName('volume', name);
+  if (name.endsWith(STAGE_SUFFIX) || name.endsWith(OLD_SUFFIX)) throw errors.invalid(`volume names ending in ${STAGE_SUFFIX} or ${OLD_SUFFIX} are kvmpool's own`, { name });
+  return name;
+}

@@ -3,7 +3,7 @@ import { KvmpoolError, errors } from '../../../model/errors.js';
 import type { PoolDefinition, SnapshotInfo, VolumeFacts } from '../../../model/types.js';
 import * as lvm from '../../../host/lvm.js';
 import type { LvInfo } from '../../../host/lvm.js';
-import { SNAP_NAME_TAG, SNAP_TAG, TAG, vgOf } from './logical-names.js';
+import { isSnapshotOf, SNAP_NAME_TAG, SNAP_OF_TAG, SNAP_TAG, TAG, vgOf } from './logical-names.js';
 
 /**
  * LV snapshots: thin snapshots of thin volumes (instant, no size) and classic copy-on-write snapshots
@@ -19,8 +19,8 @@ export function lvTime(text: string): string {
 
 const nameOf = (lv: LvInfo) => lv.tags.find((t) => t.startsWith(SNAP_NAME_TAG))?.slice(SNAP_NAME_TAG.length) ?? lv.name;
 
-async function snapshotLvs(def: PoolDefinition, volume: string): Promise<LvInfo[]> {
-  return (await lvm.lvs(vgOf(def))).filter((lv) => lv.tags.includes(SNAP_TAG) && lv.origin === volume);
+async function snapshotLvs(def: PoolDefinition, vol: VolumeFacts): Promise<LvInfo[]> {
+  return (await lvm.lvs(vgOf(def))).filter((lv) => isSnapshotOf(lv, vol.name, vol.identity));
 }
 
 /** A snapshot's facts; `capacity` is its volume's (a copy-on-write LV's own size is its room for changes). */
@@ -37,11 +37,11 @@ function info(lv: LvInfo, capacity: number): SnapshotInfo {
 }
 
 export async function listLvSnapshots(def: PoolDefinition, vol: VolumeFacts): Promise<SnapshotInfo[]> {
-  return (await snapshotLvs(def, vol.name)).map((lv) => info(lv, vol.capacity)).sort((a, b) => a.created.localeCompare(b.created));
+  return (await snapshotLvs(def, vol)).map((lv) => info(lv, vol.capacity)).sort((a, b) => a.created.localeCompare(b.created));
 }
 
 async function find(def: PoolDefinition, vol: VolumeFacts, name: string): Promise<LvInfo> {
-  const lv = (await snapshotLvs(def, vol.name)).find((s) => nameOf(s) === name);
+  const lv = (await snapshotLvs(def, vol)).find((s) => nameOf(s) === name);
   if (!lv) throw errors.notFound('snapshot', `${def.name}/${vol.name}@${name}`);
   return lv;
 }
@@ -50,11 +50,11 @@ async function find(def: PoolDefinition, vol: VolumeFacts, name: string): Promis
 export async function createLvSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string, size: number | undefined): Promise<SnapshotInfo> {
   lvm.checkLvmName('snapshot', name);
   if (size === undefined && vol.kind !== 'thin') throw errors.invalid(`a snapshot of ${vol.kind ?? 'this'} volume ${vol.name} is copy-on-write: give its size (--size)`);
-  if ((await snapshotLvs(def, vol.name)).some((s) => nameOf(s) === name)) throw errors.exists('snapshot', `${def.name}/${vol.name}@${name}`);
+  if ((await snapshotLvs(def, vol)).some((s) => nameOf(s) === name)) throw errors.exists('snapshot', `${def.name}/${vol.name}@${name}`);
   const lvName = `ksnap_${randomBytes(6).toString('hex')}`;
   await lvm.snapshotLv(vgOf(def), vol.name, lvName, size, TAG);
   try {
-    await lvm.changeTags(vgOf(def), lvName, [SNAP_TAG, `${SNAP_NAME_TAG}${name}`], [TAG]);
+    await lvm.changeTags(vgOf(def), lvName, [SNAP_TAG, `${SNAP_NAME_TAG}${name}`, `${SNAP_OF_TAG}${vol.identity}`], [TAG]);
   } catch (e) {
     await lvm.removeLv(vgOf(def), lvName).catch(() => undefined);
     throw e;
@@ -71,9 +71,27 @@ export async function revertLvSnapshot(def: PoolDefinition, vol: VolumeFacts, na
   if (lv.invalid) {
     throw new KvmpoolError('INVALID_ARGUMENT', `snapshot ${vol.name}@${name} ran out of its ${lv.size} bytes of room for changes and is no longer valid: delete it`, { snapshot: name });
   }
-  const thin = lv.segtype === 'thin';
+  if (lv.segtype === 'thin') {
+    // The snapshot's copy is taken first (a thin snapshot of it), so a failure never loses it.
+    const copy = `ksnap_${randomBytes(6).toString('hex')}`;
+    await lvm.snapshotLv(vgOf(def), lv.name, copy, undefined, SNAP_TAG);
+    await lvm.changeTags(vgOf(def), copy, [`${SNAP_OF_TAG}${vol.identity}`], []).catch(async (e: unknown) => {
+      await lvm.removeLv(vgOf(def), copy).catch(() => undefined);
+      throw e;
+    });
+    try {
+      await lvm.mergeSnapshot(vgOf(def), lv.name);
+    } catch (e) {
+      await lvm.removeLv(vgOf(def), copy).catch(() => undefined);
+      throw e;
+    }
+    // The copy's origin was the merged snapshot: it is now a snapshot of the volume by content, kept under the name.
+    await lvm.changeTags(vgOf(def), copy, [`${SNAP_NAME_TAG}${name}`], []);
+    return;
+  }
+  // A copy-on-write snapshot cannot be copied: it is merged, then taken again with the same room.
   await lvm.mergeSnapshot(vgOf(def), lv.name);
-  await createLvSnapshot(def, vol, name, thin ? undefined : lv.size);
+  await createLvSnapshot(def, vol, name, lv.size);
 }
 
 export async function deleteLvSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string): Promise<void> {

@@ -5,7 +5,7 @@ import type { LvInfo, LvSpec } from '../../../host/lvm.js';
 import { processesUsing } from '../../../host/open-files.js';
 import { convertInto, zeroRange } from '../block/block-data.js';
 import type { CloneTarget, CopySource, OpContext, UploadStage, VolumeSpec } from '../driver.js';
-import { SNAP_TAG, STAGE_TAG, TAG, THIN_POOL, vgOf } from './logical-names.js';
+import { checkVolumeLvName, isOwn, isSnapshotOf, OLD_SUFFIX, SNAP_TAG, STAGE_SUFFIX, STAGE_TAG, TAG, THIN_POOL, vgOf } from './logical-names.js';
 
 /** LVs of the pool that are volumes: not its thin pool, snapshots or upload stages. */
 export function volumeLvs(all: LvInfo[]): LvInfo[] {
@@ -21,7 +21,7 @@ function kindOf(lv: LvInfo): string {
 /** A volume's facts from its LV; a thin LV's allocation is what it uses of the thin pool. */
 export function lvFacts(lv: LvInfo, all: LvInfo[]): VolumeFacts {
   const thin = lv.segtype === 'thin';
-  const snapshots = all.filter((s) => s.tags.includes(SNAP_TAG) && s.origin === lv.name).length;
+  const snapshots = all.filter((s) => isSnapshotOf(s, lv.name, lv.uuid)).length;
   return {
     name: lv.name,
     path: lv.path,
@@ -53,7 +53,7 @@ async function shapeOf(def: PoolDefinition, spec: VolumeSpec, all: LvInfo[]): Pr
   const layouts = [spec.thin, spec.stripes !== undefined && spec.stripes > 1, spec.mirrors !== undefined && spec.mirrors > 0].filter(Boolean).length;
   if (layouts > 1) throw errors.invalid('a volume is thin, striped or mirrored: choose one');
   if (spec.thin) {
-    if (!all.some((lv) => lv.name === THIN_POOL && lv.segtype === 'thin-pool')) {
+    if (!all.some((lv) => lv.name === THIN_POOL && lv.segtype === 'thin-pool' && lv.tags.includes(TAG))) {
       throw errors.invalid(`pool '${def.name}' has no thin pool: define it with --thin-pool SIZE`, { pool: def.name });
     }
     if (spec.prealloc === 'full') throw errors.notSupported('a thin volume allocates as it is written: full preallocation does not apply');
@@ -72,7 +72,7 @@ async function shapeOf(def: PoolDefinition, spec: VolumeSpec, all: LvInfo[]): Pr
 }
 
 export async function createLvVolume(def: PoolDefinition, spec: VolumeSpec, ctx: OpContext): Promise<VolumeFacts> {
-  lvm.checkLvmName('volume', spec.name);
+  checkVolumeLvName(spec.name);
   if (spec.format !== 'raw') throw errors.notSupported(`volumes of a logical pool are raw LVs, not ${spec.format}`, { format: spec.format });
   const all = await lvm.lvs(vgOf(def));
   if (all.some((lv) => lv.name === spec.name)) throw errors.exists('volume', `${def.name}/${spec.name}`);
@@ -83,10 +83,12 @@ export async function createLvVolume(def: PoolDefinition, spec: VolumeSpec, ctx:
   return readLvVolume(def, spec.name);
 }
 
-/** Removes a volume's LV and the snapshots kvmpool took of it. */
+/** Removes a volume's LV and the snapshots kvmpool took of it; a snapshot someone else took keeps it (IN_USE). */
 export async function deleteLvVolume(def: PoolDefinition, vol: VolumeFacts): Promise<void> {
   const all = await lvm.lvs(vgOf(def));
-  for (const snap of all.filter((s) => s.tags.includes(SNAP_TAG) && s.origin === vol.name)) await lvm.removeLv(vgOf(def), snap.name);
+  const theirs = all.filter((s) => s.origin === vol.name && !isOwn(s));
+  if (theirs.length > 0) throw errors.inUse(`${vol.name} has snapshots kvmpool did not take: ${theirs.map((s) => s.name).join(', ')}`, { snapshots: theirs.map((s) => s.name) });
+  for (const snap of all.filter((s) => isSnapshotOf(s, vol.name, vol.identity))) await lvm.removeLv(vgOf(def), snap.name);
   await lvm.removeLv(vgOf(def), vol.name);
 }
 
@@ -96,7 +98,7 @@ export async function resizeLvVolume(def: PoolDefinition, vol: VolumeFacts, capa
 }
 
 export async function renameLvVolume(def: PoolDefinition, vol: VolumeFacts, newName: string): Promise<VolumeFacts> {
-  lvm.checkLvmName('volume', newName);
+  checkVolumeLvName(newName);
   const all = await lvm.lvs(vgOf(def));
   if (all.some((lv) => lv.name === newName)) throw errors.exists('volume', `${def.name}/${newName}`);
   await lvm.renameLv(vgOf(def), vol.name, newName);
@@ -113,7 +115,7 @@ export async function lvVolumeUsers(def: PoolDefinition, vol: VolumeFacts): Prom
 
 /** An instant clone of a thin volume: a thin snapshot that is a volume of its own. */
 export async function cloneLvVolume(def: PoolDefinition, source: VolumeFacts, target: CloneTarget): Promise<VolumeFacts> {
-  lvm.checkLvmName('volume', target.name);
+  checkVolumeLvName(target.name);
   if (source.kind !== 'thin') throw errors.notSupported(`an instant clone needs a thin volume; ${source.name} is ${source.kind ?? 'not thin'}`);
   if (target.format !== 'raw') throw errors.notSupported('volumes of a logical pool are raw LVs');
   await lvm.snapshotLv(vgOf(def), source.name, target.name, undefined, TAG);
@@ -125,11 +127,11 @@ export async function cloneLvVolume(def: PoolDefinition, source: VolumeFacts, ta
  * qemu-img convert, written in place with O_DIRECT. A failed or cancelled copy removes the LV.
  */
 export async function copyIntoLv(def: PoolDefinition, source: CopySource, target: CloneTarget, ctx: OpContext): Promise<VolumeFacts> {
-  lvm.checkLvmName('volume', target.name);
+  checkVolumeLvName(target.name);
   if (target.format !== 'raw') throw errors.notSupported('volumes of a logical pool are raw LVs: copy with --format raw');
   const all = await lvm.lvs(vgOf(def));
   if (all.some((lv) => lv.name === target.name)) throw errors.exists('volume', `${def.name}/${target.name}`);
-  const thin = all.some((lv) => lv.name === THIN_POOL && lv.segtype === 'thin-pool');
+  const thin = all.some((lv) => lv.name === THIN_POOL && lv.segtype === 'thin-pool' && lv.tags.includes(TAG));
   await lvm.createLv(vgOf(def), target.name, source.capacity, thin ? { kind: 'thin', pool: THIN_POOL } : { kind: 'linear' }, TAG);
   try {
     await convertInto(source, (await readLvVolume(def, target.name)).path, thin, ctx);
@@ -142,10 +144,16 @@ export async function copyIntoLv(def: PoolDefinition, source: CopySource, target
 
 /** Where a whole-volume upload goes: a new LV of the volume's size and kind, swapped in by `commitLvUpload`. */
 export async function lvUploadStage(def: PoolDefinition, vol: VolumeFacts): Promise<UploadStage> {
-  if (vol.snapshots) throw errors.notSupported(`${vol.name} has snapshots: a whole upload would replace the LV they belong to (delete them first)`);
+  if (vol.kind !== 'thin' && vol.kind !== 'linear') {
+    throw errors.notSupported(`a whole upload would replace ${vol.kind} volume ${vol.name} by a linear LV: upload with --offset 0 to write it in place`);
+  }
   const name = stageName(vol.name);
   const vg = vgOf(def);
-  if ((await lvm.lvs(vg)).some((lv) => lv.name === name)) await lvm.removeLv(vg, name);
+  const all = await lvm.lvs(vg);
+  if (all.some((lv) => lv.origin === vol.name || isSnapshotOf(lv, vol.name, vol.identity))) throw errors.notSupported(`${vol.name} has snapshots: a whole upload would replace the LV they belong to (delete them first)`);
+  const leftover = all.find((lv) => lv.name === name);
+  if (leftover && !leftover.tags.includes(STAGE_TAG)) throw errors.inUse(`an LV named ${name} is in the way of the upload`, { lv: name });
+  if (leftover) await lvm.removeLv(vg, name);
   const thin = vol.kind === 'thin';
   await lvm.createLv(vg, name, vol.capacity, thin ? { kind: 'thin', pool: THIN_POOL } : { kind: 'linear' }, STAGE_TAG);
   return { path: `/dev/${vg}/${name}`, create: false, zeroHoles: !thin };
@@ -159,7 +167,7 @@ export async function commitLvUpload(def: PoolDefinition, vol: VolumeFacts, stag
   const stage = stageName(vol.name);
   // Past the upload's end the volume reads as zeros, as a file volume grown to its capacity would.
   if (vol.kind !== 'thin') await zeroRange(staged, end, vol.capacity);
-  const old = `${vol.name}_kvmpool_old`;
+  const old = `${vol.name}${OLD_SUFFIX}`;
   await lvm.renameLv(vg, vol.name, old);
   try {
     await lvm.renameLv(vg, stage, vol.name);
@@ -177,4 +185,4 @@ export async function discardLvUpload(def: PoolDefinition, vol: VolumeFacts): Pr
   if ((await lvm.lvs(vgOf(def))).some((lv) => lv.name === name && lv.tags.includes(STAGE_TAG))) await lvm.removeLv(vgOf(def), name);
 }
 
-const stageName = (volume: string) => `${volume}_kvmpool_upload`;
+const stageName = (volume: string) => `${volume}${STAGE_SUFFIX}`;

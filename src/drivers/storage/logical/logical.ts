@@ -2,7 +2,7 @@ import { KvmpoolError, errors } from '../../../model/errors.js';
 import { checkDevicePath } from '../../../model/paths.js';
 import type { PoolDefinition, PoolStatus, ThinPoolUsage } from '../../../model/types.js';
 import type { Capabilities } from '../../../model/capabilities.js';
-import { assertDeviceEmpty, assertDeviceFree, blockDeviceSize, wipeSignatures } from '../../../host/blockdev.js';
+import { assertDeviceEmpty, assertDeviceFree, blockDeviceSize, sameDevice, wipeSignatures } from '../../../host/blockdev.js';
 import * as lvm from '../../../host/lvm.js';
 import type { StorageDriver } from '../driver.js';
 import { isOwn, TAG, THIN_POOL, vgOf } from './logical-names.js';
@@ -67,15 +67,7 @@ export const logicalDriver: StorageDriver = {
       if (options.built?.includes(`${BUILT_VG}${vg}`) && existing.tags.includes(TAG)) return [];
       throw errors.exists('volume group', vg);
     }
-    const pvs = await lvm.pvs();
-    for (const device of devices) {
-      const size = await blockDeviceSize(device);
-      if (size < MIN_PV_SIZE) throw errors.invalid(`device ${device} is too small: ${size} bytes, at least ${MIN_PV_SIZE} needed`, { device, size });
-      const pv = pvs.find((p) => p.name === device);
-      if (pv?.vg) throw errors.inUse(`device ${device} is a physical volume of volume group ${pv.vg}`, { device, vg: pv.vg });
-      await assertDeviceFree(device);
-      await assertDeviceEmpty(device, options.overwrite === true);
-    }
+    for (const device of devices) await checkNewPv(device, options.overwrite === true);
     if (options.overwrite) for (const device of devices) await wipeSignatures(device);
     ctx.log(`creating volume group ${vg} on ${devices.join(', ')}`);
     await lvm.createVg(vg, devices, TAG);
@@ -146,18 +138,15 @@ export const logicalDriver: StorageDriver = {
 
   async extendPool(def, device, ctx) {
     const vg = vgOf(def);
-    const size = await blockDeviceSize(device);
-    if (size < MIN_PV_SIZE) throw errors.invalid(`device ${device} is too small: ${size} bytes, at least ${MIN_PV_SIZE} needed`, { device, size });
-    const pv = (await lvm.pvs()).find((p) => p.name === device);
-    if (pv?.vg) throw errors.inUse(`device ${device} is a physical volume of volume group ${pv.vg}`, { device, vg: pv.vg });
-    await assertDeviceFree(device);
-    await assertDeviceEmpty(device, false);
+    await checkNewPv(device, false);
     ctx.log(`adding ${device} to volume group ${vg}`);
     await lvm.extendVg(vg, device);
   },
 
   async checkShrink(def, device) {
     const vg = vgOf(def);
+    // Only a device kvmpool put in (build or extend) leaves through kvmpool.
+    if (!def.source?.devices?.includes(device)) throw errors.invalid(`device ${device} was not added to pool '${def.name}' by kvmpool`, { device });
     const pvs = (await lvm.pvs()).filter((p) => p.vg === vg);
     const pv = pvs.find((p) => p.name === device);
     if (!pv) throw errors.invalid(`device ${device} is not part of volume group ${vg}`, { device, vg });
@@ -236,15 +225,31 @@ export const logicalDriver: StorageDriver = {
 async function ensureThinPool(def: PoolDefinition): Promise<boolean> {
   const size = def.source?.thinPool;
   if (size === undefined) return false;
-  if ((await lvm.lvs(vgOf(def))).some((lv) => lv.name === THIN_POOL)) return false;
+  const existing = (await lvm.lvs(vgOf(def))).find((lv) => lv.name === THIN_POOL);
+  if (existing && !existing.tags.includes(TAG)) throw errors.exists('LV', `${vgOf(def)}/${THIN_POOL} (not kvmpool's)`);
+  if (existing) return false;
   await lvm.createLv(vgOf(def), THIN_POOL, size, { kind: 'thin-pool' }, TAG);
   return true;
 }
 
 /** The thin pool's usage, and over-commit: the thin volumes' sizes over the pool's. */
 export function thinUsage(all: lvm.LvInfo[]): ThinPoolUsage | undefined {
-  const pool = all.find((lv) => lv.name === THIN_POOL && lv.segtype === 'thin-pool');
+  const pool = all.find((lv) => lv.name === THIN_POOL && lv.segtype === 'thin-pool' && lv.tags.includes(TAG));
   if (!pool) return undefined;
   const committed = all.filter((lv) => lv.pool === THIN_POOL && lv.segtype === 'thin').reduce((n, lv) => n + lv.size, 0);
   return { name: pool.name, size: pool.size, dataPercent: pool.dataPercent ?? 0, metadataPercent: pool.metadataPercent ?? 0, overcommit: pool.size > 0 ? committed / pool.size : 0 };
+}
+
+/**
+ * A device may become a PV of the pool: large enough, not a PV already (by device number, so any name
+ * of it counts), not held, and empty unless handed over.
+ */
+async function checkNewPv(device: string, overwrite: boolean): Promise<void> {
+  const size = await blockDeviceSize(device);
+  if (size < MIN_PV_SIZE) throw errors.invalid(`device ${device} is too small: ${size} bytes, at least ${MIN_PV_SIZE} needed`, { device, size });
+  for (const pv of await lvm.pvs()) {
+    if (await sameDevice(pv.name, device)) throw errors.inUse(`device ${device} is already a physical volume${pv.vg ? ` of volume group ${pv.vg}` : ''}`, { device, vg: pv.vg });
+  }
+  await assertDeviceFree(device);
+  await assertDeviceEmpty(device, overwrite);
 }
