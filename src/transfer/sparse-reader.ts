@@ -182,7 +182,7 @@ class ChunkReader {
 
   async close(): Promise<void> {
     await this.pending; // a read ahead may still be filling a buffer
-    if (this.direct) releaseAligned(...this.bufs);
+    // The buffers are not given back for reuse: the consumer may still be writing the last pieces out.
     await this.direct?.close();
     await this.fh.close();
   }

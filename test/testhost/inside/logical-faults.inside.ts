@@ -87,7 +87,14 @@ test('logical pools refuse mounted, taken and too small devices and names LVM re
       await assert.rejects(create(t, 'ok', { name: 'th', capacity: '8M', thin: true }), { code: 'INVALID_ARGUMENT' });
       await assert.rejects(create(t, 'ok', { name: 'q', capacity: '8M', format: 'qcow2' }), { code: 'INVALID_ARGUMENT' });
       await assert.rejects(create(t, 'ok', { name: 'huge', capacity: '10G' }), { code: 'NO_SPACE' });
+      await assert.rejects(create(t, 'ok', { name: 'x_kvmpool_upload', capacity: '8M' }), { code: 'INVALID_ARGUMENT' });
       assert.deepEqual(await t.client.call('listVolumes', { params: { pool: 'ok' } }), []);
+      // A snapshot someone took by hand of a kvmpool volume keeps that volume (lvremove would take it along).
+      await create(t, 'ok', { name: 'v', capacity: '8M' });
+      await run('lvm', ['lvcreate', '-q', '--yes', '--snapshot', '-n', 'handmade', '-L', '4m', 'kvmok/v']);
+      await assert.rejects(t.client.call('deleteVolume', { params: { pool: 'ok', volume: 'v' } }), { code: 'IN_USE' });
+      await run('lvm', ['lvs', 'kvmok/handmade']);
+      await assert.rejects(build(t, 'ok'), { code: 'POOL_ACTIVE' });
     } finally {
       await blankDisks();
     }
