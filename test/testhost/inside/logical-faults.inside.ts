@@ -95,6 +95,21 @@ test('logical pools refuse mounted, taken and too small devices and names LVM re
       await assert.rejects(t.client.call('deleteVolume', { params: { pool: 'ok', volume: 'v' } }), { code: 'IN_USE' });
       await run('lvm', ['lvs', 'kvmok/handmade']);
       await assert.rejects(build(t, 'ok'), { code: 'POOL_ACTIVE' });
+
+      // An upload swap cut short by a crash is repaired when the pool starts: before the stage took
+      // the name, the old volume comes back; after, the new one stays and the old one goes.
+      await create(t, 'ok', { name: 'a', capacity: '8M' });
+      await create(t, 'ok', { name: 'b', capacity: '8M' });
+      await run('dd', ['if=/dev/urandom', `of=${await path0(t, 'ok', 'a')}`, 'bs=1M', 'count=8', 'oflag=direct', 'status=none']);
+      const aSha = await sha(await path0(t, 'ok', 'a'), 8 * MiB);
+      await run('lvm', ['lvrename', 'kvmok', 'a', 'a_kvmpool_old']);
+      await run('lvm', ['lvcreate', '-q', '--yes', '--addtag', 'kvmpool_stage', '-n', 'a_kvmpool_upload', '-L', '8m', 'kvmok']);
+      await run('lvm', ['lvcreate', '-q', '--yes', '--addtag', 'kvmpool', '-n', 'b_kvmpool_old', '-L', '8m', 'kvmok']);
+      await t.client.call('stopPool', { params: { pool: 'ok' }, body: {} });
+      await t.client.call('startPool', { params: { pool: 'ok' } });
+      const { stdout: lvNames } = await run('lvm', ['lvs', '--noheadings', '-o', 'lv_name', 'kvmok']);
+      assert.deepEqual(lvNames.split('\n').map((l) => l.trim()).filter((l) => l !== '').sort(), ['a', 'b', 'handmade', 'v']);
+      assert.equal(await sha(await path0(t, 'ok', 'a'), 8 * MiB), aSha);
     } finally {
       await blankDisks();
     }

@@ -31,16 +31,28 @@ async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
 const vol = (t: TestDaemon, name: string) => t.client.call('getVolume', { params: { pool: 'lv', volume: name } });
 const create = async (t: TestDaemon, body: Record<string, unknown>) => (await t.client.call('createVolume', { params: { pool: 'lv' }, body: body as never })) as VolumeBody;
 
-/** Writes `pattern` over the start of `device` again and again (O_DIRECT) until stopped. */
-function keepWriting(pattern: string, device: string) {
-  const writer = spawn('sh', ['-c', 'while :; do dd if="$0" of="$1" bs=1M oflag=direct conv=notrunc status=none || exit 1; done', pattern, device], { stdio: 'ignore' });
+/**
+ * Writes `pattern` over the start of `device` again and again (O_DIRECT) until stopped. It writes to the
+ * kernel's node (/dev/dm-N): LVM, without udev here, briefly replaces its /dev/VG/LV links while it
+ * resizes or moves an LV, and a write must neither miss them nor create a file in their place.
+ */
+async function keepWriting(pattern: string, device: string) {
+  const node = (await run('realpath', [device])).stdout.trim();
+  const dd = ['dd', `if=${pattern}`, `of=${node}`, 'bs=1M', 'oflag=direct', 'conv=notrunc,nocreat', 'status=none'];
+  const loop = 'while :; do "$@" || exit 1; done';
+  const writer = spawn('sh', ['-c', loop, 'sh', ...dd], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  writer.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => writer.once('exit', (code) => r(code)));
   return {
     pid: writer.pid,
     stop: async () => {
+      const early = writer.exitCode;
       writer.kill('SIGTERM');
-      await new Promise((r) => writer.once('exit', r));
+      await exited;
+      assert.equal(early, null, `the writer stopped on its own: ${stderr}`);
       // The last round may have been cut: one more, whole.
-      await run('dd', [`if=${pattern}`, `of=${device}`, 'bs=1M', 'oflag=direct', 'conv=notrunc', 'status=none']);
+      await run(dd[0]!, dd.slice(1));
     },
   };
 }
@@ -125,7 +137,7 @@ test('a logical pool: thin over-commit, snapshots, instant clones, striped and r
     assert.equal(await sha((await vol(t, 't1')).path, 32 * MiB), original);
 
     // Online grow of a volume a process is writing to.
-    const writer = keepWriting(pattern, (await vol(t, 'mi')).path);
+    const writer = await keepWriting(pattern, (await vol(t, 'mi')).path);
     try {
       await new Promise((r) => setTimeout(r, 500));
       await assert.rejects(t.client.call('deleteVolume', { params: { pool: 'lv', volume: 'mi' } }), { code: 'IN_USE' });
@@ -142,7 +154,7 @@ test('a logical pool: thin over-commit, snapshots, instant clones, striped and r
     const extended = await t.client.call('extendPool', { params: { pool: 'lv' }, body: { device: c! } });
     assert.deepEqual(extended.devices?.map((d) => d.path), [a, b, c]);
     const moving = await create(t, { name: 'mv', capacity: '64M' });
-    const busy = keepWriting(pattern, moving.path);
+    const busy = await keepWriting(pattern, moving.path);
     try {
       const { job: sj } = await t.client.call('shrinkPool', { params: { pool: 'lv' }, body: { device: a! } });
       const end = await timed('pvmove of the first disk (online)', () => t.client.waitJob((sj as JobInfo).id));

@@ -7,9 +7,32 @@ import { convertInto, zeroRange } from '../block/block-data.js';
 import type { CloneTarget, CopySource, OpContext, UploadStage, VolumeSpec } from '../driver.js';
 import { checkVolumeLvName, isOwn, isSnapshotOf, OLD_SUFFIX, SNAP_TAG, STAGE_SUFFIX, STAGE_TAG, TAG, THIN_POOL, vgOf } from './logical-names.js';
 
-/** LVs of the pool that are volumes: not its thin pool, snapshots or upload stages. */
+/** LVs of the pool that are volumes: not its thin pool, snapshots, upload stages or volumes being replaced. */
 export function volumeLvs(all: LvInfo[]): LvInfo[] {
-  return all.filter((lv) => lv.segtype !== 'thin-pool' && !lv.tags.includes(SNAP_TAG) && !lv.tags.includes(STAGE_TAG));
+  const replaced = (lv: LvInfo) => lv.tags.includes(TAG) && lv.name.endsWith(OLD_SUFFIX);
+  return all.filter((lv) => lv.segtype !== 'thin-pool' && !lv.tags.includes(SNAP_TAG) && !lv.tags.includes(STAGE_TAG) && !replaced(lv));
+}
+
+/**
+ * Completes or undoes an upload swap (`commitLvUpload`) that a crash cut short: before the stage took
+ * the volume's name, the old LV gets its name back and the stage goes; after, the new content stays
+ * and the old LV goes.
+ */
+export async function repairUploadSwaps(def: PoolDefinition): Promise<void> {
+  const vg = vgOf(def);
+  const all = await lvm.lvs(vg);
+  for (const old of all.filter((lv) => lv.tags.includes(TAG) && lv.name.endsWith(OLD_SUFFIX))) {
+    const name = old.name.slice(0, -OLD_SUFFIX.length);
+    const current = all.find((lv) => lv.name === name);
+    if (!current) {
+      await lvm.renameLv(vg, old.name, name);
+      const stage = all.find((lv) => lv.name === stageName(name) && lv.tags.includes(STAGE_TAG));
+      if (stage) await lvm.removeLv(vg, stage.name);
+      continue;
+    }
+    if (current.tags.includes(STAGE_TAG)) await lvm.changeTags(vg, name, [TAG], [STAGE_TAG]);
+    await lvm.removeLv(vg, old.name);
+  }
 }
 
 /** What kind of LV holds a volume: linear, striped, raid1, thin, or LVM's segment type. */

@@ -86,6 +86,7 @@ export const logicalDriver: StorageDriver = {
     // Only kvmpool's LVs, one by one: the thin pool first (thin volumes need it).
     const own = (await lvm.lvs(vg)).filter((lv) => isOwn(lv) && !lv.active).sort((a, b) => Number(b.segtype === 'thin-pool') - Number(a.segtype === 'thin-pool'));
     for (const lv of own) await lvm.activateLv(vg, lv.name, true);
+    await volumes.repairUploadSwaps(def);
   },
 
   async stop(def) {
