@@ -15,3 +15,20 @@ for dir in "$tmp"/kvmpool-test-*; do
   losetup -nO NAME,BACK-FILE | awk -v d="$dir/" 'index($2, d) == 1 { print $1 }' | xargs -r -n1 losetup -d
   rm -rf -- "$dir"
 done
+
+# Network tests name their namespaces and interfaces kt<PID><letter>...; kvmpool's own interfaces for
+# their networks carry the alias kvmpool:kt<PID>... Those of runs whose process is gone are removed.
+dead() { [ ! -d "/proc/$1" ]; }
+for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
+  pid=$(sed -n 's/^kt\([0-9]\+\)[a-z].*/\1/p' <<<"$ns")
+  if [ -n "$pid" ] && dead "$pid"; then ip netns del "$ns"; fi
+done
+ip -j link show 2>/dev/null | python3 -c '
+import json, re, sys
+for l in json.load(sys.stdin):
+    alias = l.get("ifalias", "")
+    m = re.match(r"kt(\d+)[a-z]", l["ifname"]) if alias == "kvmpool-test" else re.match(r"kvmpool:kt(\d+)[a-z]", alias)
+    if m: print(m.group(1), l["ifname"])
+' | while read -r pid name; do
+  if dead "$pid"; then ip link del "$name" 2>/dev/null || true; fi
+done

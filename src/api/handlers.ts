@@ -5,6 +5,8 @@ import type { JobManager } from '../services/jobs/jobs.js';
 import type { VolumeDataService } from '../services/storage/volume-data.js';
 import type { SnapshotService } from '../services/storage/snapshots.js';
 import type { TransferService } from '../services/storage/transfers.js';
+import type { NetworkService } from '../services/network/networks.js';
+import type { PortService } from '../services/network/ports.js';
 
 /** The services the API calls. */
 export interface ApiServices {
@@ -13,6 +15,8 @@ export interface ApiServices {
   data: VolumeDataService;
   snapshots: SnapshotService;
   transfers: TransferService;
+  networks: NetworkService;
+  ports: PortService;
   jobs: JobManager;
   version: string;
 }

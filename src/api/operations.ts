@@ -1,5 +1,6 @@
 import { Type, type TSchema } from 'typebox';
 import * as S from './schemas.js';
+import * as N from './network-schemas.js';
 
 /**
  * Every API operation, declared once: the server registers a route from it, the client calls it by id,
@@ -49,6 +50,19 @@ export const operations = {
   createSnapshot: op({ method: 'POST', path: '/api/v1/pools/:pool/volumes/:volume/snapshots', summary: 'Take a snapshot', tag: 'snapshots', params: S.VolumeParams, body: S.CreateSnapshot, responses: { 201: S.Snapshot } }),
   revertSnapshot: op({ method: 'POST', path: '/api/v1/pools/:pool/volumes/:volume/snapshots/:snapshot/revert', summary: 'Revert a volume to a snapshot (a job)', tag: 'snapshots', params: S.SnapshotParams, responses: { 202: S.Accepted } }),
   deleteSnapshot: op({ method: 'DELETE', path: '/api/v1/pools/:pool/volumes/:volume/snapshots/:snapshot', summary: 'Delete a snapshot', tag: 'snapshots', params: S.SnapshotParams, responses: { 204: S.Empty } }),
+
+  listNetworks: op({ method: 'GET', path: '/api/v1/networks', summary: 'List networks', tag: 'networks', responses: { 200: Type.Array(N.Network) } }),
+  defineNetwork: op({ method: 'POST', path: '/api/v1/networks', summary: 'Define a network', tag: 'networks', body: N.DefineNetwork, responses: { 201: N.Network } }),
+  getNetwork: op({ method: 'GET', path: '/api/v1/networks/:network', summary: 'Network info', tag: 'networks', params: N.NetworkParams, responses: { 200: N.Network } }),
+  patchNetwork: op({ method: 'PATCH', path: '/api/v1/networks/:network', summary: 'Set autostart', tag: 'networks', params: N.NetworkParams, body: N.PatchNetwork, responses: { 200: N.Network } }),
+  undefineNetwork: op({ method: 'DELETE', path: '/api/v1/networks/:network', summary: 'Undefine a stopped network and its ports', tag: 'networks', params: N.NetworkParams, responses: { 204: S.Empty } }),
+  startNetwork: op({ method: 'POST', path: '/api/v1/networks/:network/start', summary: "Create the network's bridge, uplink and port interfaces (force: also on the uplink the API listens on)", tag: 'networks', params: N.NetworkParams, body: S.Force, responses: { 200: N.Network } }),
+  stopNetwork: op({ method: 'POST', path: '/api/v1/networks/:network/stop', summary: "Remove the network's interfaces (force: also with ports in use)", tag: 'networks', params: N.NetworkParams, body: S.Force, responses: { 200: N.Network } }),
+
+  listPorts: op({ method: 'GET', path: '/api/v1/networks/:network/ports', summary: "List a network's ports", tag: 'ports', params: N.NetworkParams, responses: { 200: Type.Array(N.Port) } }),
+  createPort: op({ method: 'POST', path: '/api/v1/networks/:network/ports', summary: 'Create a port (a tap or a veth pair) on a running network', tag: 'ports', params: N.NetworkParams, body: N.CreatePort, responses: { 201: N.Port } }),
+  getPort: op({ method: 'GET', path: '/api/v1/networks/:network/ports/:port', summary: 'Port info', tag: 'ports', params: N.PortParams, responses: { 200: N.Port } }),
+  deletePort: op({ method: 'DELETE', path: '/api/v1/networks/:network/ports/:port', summary: 'Delete a port (force: also while in use)', tag: 'ports', params: N.PortParams, query: S.ForceQuery, responses: { 204: S.Empty } }),
 
   listJobs: op({ method: 'GET', path: '/api/v1/jobs', summary: 'List jobs', tag: 'jobs', responses: { 200: Type.Array(S.Job) } }),
   getJob: op({ method: 'GET', path: '/api/v1/jobs/:id', summary: 'Job info', tag: 'jobs', params: S.JobParams, responses: { 200: S.Job } }),

@@ -11,6 +11,7 @@ import { poolHandlers } from './routes/pools.js';
 import { volumeHandlers } from './routes/volumes.js';
 import { jobHandlers } from './routes/jobs.js';
 import { snapshotHandlers } from './routes/snapshots.js';
+import { networkHandlers } from './routes/networks.js';
 import { registerEvents } from './routes/events.js';
 import { registerContent } from './routes/content.js';
 
@@ -59,7 +60,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     }
   });
 
-  const handlers: Handlers = { ...poolHandlers(o), ...volumeHandlers(o), ...snapshotHandlers(o), ...jobHandlers(o) };
+  const handlers: Handlers = { ...poolHandlers(o), ...volumeHandlers(o), ...snapshotHandlers(o), ...networkHandlers(o), ...jobHandlers(o) };
   for (const id of Object.keys(operations) as OperationId[]) {
     const def = operations[id];
     const handler = handlers[id];

@@ -7,11 +7,13 @@ import { poolCommands } from './commands/pool.js';
 import { serveCommand } from './commands/serve.js';
 import { volumeCommands } from './commands/vol.js';
 import { snapshotCommands } from './commands/snap.js';
+import { networkCommands } from './commands/net.js';
+import { portCommands } from './commands/port.js';
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('kvmpool')
-    .description('storage pools and volumes of a KVM host')
+    .description('storage pools, volumes and networks of a KVM host')
     .version(VERSION)
     .option('--home <dir>', 'daemon home (state, socket, token); default KVMPOOL_HOME or ./var of the checkout')
     .option('--json', 'machine-readable output')
@@ -22,6 +24,8 @@ export async function main(argv: string[]): Promise<number> {
   poolCommands(program, globals);
   volumeCommands(program, globals);
   snapshotCommands(program, globals);
+  networkCommands(program, globals);
+  portCommands(program, globals);
   jobCommands(program, globals);
   for (const c of program.commands) c.exitOverride();
   for (const c of program.commands.flatMap((c) => c.commands)) c.exitOverride();

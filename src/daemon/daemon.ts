@@ -18,6 +18,8 @@ import { VolumeAccess } from '../services/storage/volume-access.js';
 import { VolumeDataService } from '../services/storage/volume-data.js';
 import { SnapshotService } from '../services/storage/snapshots.js';
 import { TransferService } from '../services/storage/transfers.js';
+import { NetworkService } from '../services/network/networks.js';
+import { PortService } from '../services/network/ports.js';
 import type { ServiceContext } from '../services/context.js';
 import { buildApi } from '../api/server.js';
 import { ensureHome, loadOrCreateToken, resolveHome, type HomePaths } from './home.js';
@@ -66,6 +68,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const data = new VolumeDataService(access, volumes);
   const snapshots = new SnapshotService(access);
   const transfers = new TransferService(access);
+  const networks = new NetworkService(ctx, () => (options.listen ? [listenHost(options.listen)] : []));
+  const ports = new PortService(ctx, networks);
   metrics.poolGauges(async () => (await pools.list()).filter((p) => p.state !== 'inactive'));
 
   const interrupted = store.failInterruptedJobs(new Date().toISOString());
@@ -73,11 +77,12 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   await volumes.recover();
   if (firstStart) await createDefaultPool(pools, paths, log);
   await pools.startup();
+  await networks.startup();
   const maintenance = setInterval(() => void pools.maintain(), MAINTENANCE_INTERVAL_MS);
   maintenance.unref();
 
   const token = await loadOrCreateToken(paths.token);
-  const app = await buildApi({ pools, volumes, data, snapshots, transfers, jobs: ctx.jobs, events, metrics, token, version: VERSION, log });
+  const app = await buildApi({ pools, volumes, data, snapshots, transfers, networks, ports, jobs: ctx.jobs, events, metrics, token, version: VERSION, log });
   await rm(paths.socket, { force: true });
   await app.listen({ path: paths.socket });
   await chmod(paths.socket, 0o600);
@@ -116,6 +121,11 @@ async function createDefaultPool(pools: PoolService, paths: HomePaths, log: (m: 
   } catch (e) {
     log(`could not create the default pool: ${e instanceof Error ? e.message : String(e)}`);
   }
+}
+
+/** The host part of `HOST:PORT` (brackets of an IPv6 address removed). */
+function listenHost(listen: string): string {
+  return listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
 }
 
 /** Serves the same routes on TCP (token required there). */

@@ -10,6 +10,8 @@ export const ERROR_CODES = {
   POOL_DEGRADED: { status: 409, exit: 6 },
   POOL_NOT_EMPTY: { status: 409, exit: 5 },
   POOL_NOT_BUILT: { status: 409, exit: 6 },
+  NETWORK_NOT_ACTIVE: { status: 409, exit: 6 },
+  NETWORK_ACTIVE: { status: 409, exit: 6 },
   FOREIGN_VOLUME: { status: 409, exit: 5 },
   DEVICE_NOT_EMPTY: { status: 409, exit: 5 },
   CANNOT_SHRINK: { status: 409, exit: 7 },

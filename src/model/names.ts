@@ -4,10 +4,10 @@ import { errors } from './errors.js';
 export const MAX_NAME_BYTES = 128;
 
 /**
- * Validates a pool or volume name. A name is one path component that is safe as a file name and on a
+ * Validates a pool, volume, network or port name. A name is one path component that is safe as a file name and on a
  * command line: no `/`, no control characters, not `.`/`..`, no leading `-` or `.`, at most 128 bytes.
  */
-export function validateName(kind: 'pool' | 'volume', name: unknown): string {
+export function validateName(kind: 'pool' | 'volume' | 'network' | 'port', name: unknown): string {
   if (typeof name !== 'string' || name.length === 0) throw errors.invalid(`${kind} name is required`, { kind });
   const bad = (why: string) => errors.invalid(`invalid ${kind} name '${printable(name)}': ${why}`, { kind, name });
   if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) throw bad(`longer than ${MAX_NAME_BYTES} bytes`);
@@ -46,4 +46,11 @@ function printable(text: string): string {
   // eslint-disable-next-line no-control-regex
   const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
   return clean.length > 40 ? `${clean.slice(0, 40)}...` : clean;
+}
+
+/** A port reference `NETWORK/PORT`, split and validated. */
+export function parsePortRef(ref: string): { network: string; port: string } {
+  const slash = ref.indexOf('/');
+  if (slash < 0) throw errors.invalid(`invalid port '${printable(ref)}': expected NETWORK/PORT`, { ref });
+  return { network: validateName('network', ref.slice(0, slash)), port: validateName('port', ref.slice(slash + 1)) };
 }

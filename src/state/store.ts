@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import type { JobInfo, PoolDefinition, PoolSource, VolumeFacts } from '../model/types.js';
+import type { NetworkDefinition, PortDefinition, UplinkChanges } from '../model/network-types.js';
 
 /** A pool definition plus what kvmpool remembers about it. */
 export interface PoolRecord extends PoolDefinition {
@@ -21,6 +22,19 @@ export interface VolumeRecord {
   facts: VolumeFacts;
 }
 
+/** A network definition plus its run state and what its start changed on the uplink. */
+export interface NetworkRecord extends NetworkDefinition {
+  active: boolean;
+  bootId: string | null;
+  changes: UplinkChanges | null;
+  created: string;
+}
+
+/** A port definition plus when it was made. */
+export interface PortRecord extends PortDefinition {
+  created: string;
+}
+
 /** One entry of the operation journal: a multi-step host change in flight. */
 export interface JournalEntry {
   id: number;
@@ -39,12 +53,19 @@ CREATE TABLE IF NOT EXISTS volumes (
 CREATE TABLE IF NOT EXISTS jobs (
   id TEXT PRIMARY KEY, kind TEXT NOT NULL, target TEXT NOT NULL, state TEXT NOT NULL,
   done INTEGER NOT NULL, total INTEGER NOT NULL, error TEXT, result TEXT, created TEXT NOT NULL, finished TEXT);
+CREATE TABLE IF NOT EXISTS networks (
+  name TEXT PRIMARY KEY, definition TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 0, boot_id TEXT,
+  changes TEXT, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ports (
+  network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE, name TEXT NOT NULL,
+  ifname TEXT NOT NULL UNIQUE, definition TEXT NOT NULL, created TEXT NOT NULL, PRIMARY KEY (network, name));
 CREATE TABLE IF NOT EXISTS journal (
   id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, data TEXT NOT NULL, created TEXT NOT NULL);
 `;
 
 interface PoolRow { name: string; type: string; target: string; autostart: number; built: string | null; active: number; boot_id: string | null; created: string; source: string | null }
 interface VolumeRow { key: string; pool: string; name: string; managed: number; created: string; facts: string }
+interface NetworkRow { name: string; definition: string; active: number; boot_id: string | null; changes: string | null; created: string }
 interface JobRow { id: string; kind: string; target: string; state: string; done: number; total: number; error: string | null; result: string | null; created: string; finished: string | null }
 
 /** The embedded SQLite store: definitions, volume records, jobs and the operation journal. */
@@ -154,6 +175,50 @@ export class Store {
     return this.db.prepare("UPDATE jobs SET state = 'failed', error = ?, finished = ? WHERE state = 'running'").run(error, now).changes;
   }
 
+  // networks and ports (definitions kept as JSON: the columns are the keys)
+
+  listNetworks(): NetworkRecord[] {
+    return (this.db.prepare('SELECT * FROM networks ORDER BY name').all() as NetworkRow[]).map(toNetwork);
+  }
+
+  getNetwork(name: string): NetworkRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM networks WHERE name = ?').get(name) as NetworkRow | undefined;
+    return row && toNetwork(row);
+  }
+
+  putNetwork(n: NetworkRecord): void {
+    const { active, bootId, changes, created, ...definition } = n;
+    this.db
+      // An upsert, not a REPLACE: replacing the row would delete its ports (ON DELETE CASCADE).
+      .prepare(
+        `INSERT INTO networks (name, definition, active, boot_id, changes, created) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, active = excluded.active, boot_id = excluded.boot_id, changes = excluded.changes`,
+      )
+      .run(n.name, JSON.stringify(definition), active ? 1 : 0, bootId, changes ? JSON.stringify(changes) : null, created);
+  }
+
+  deleteNetwork(name: string): void {
+    this.db.prepare('DELETE FROM networks WHERE name = ?').run(name);
+  }
+
+  listPorts(network?: string): PortRecord[] {
+    const rows = network === undefined
+      ? this.db.prepare('SELECT * FROM ports ORDER BY network, name').all()
+      : this.db.prepare('SELECT * FROM ports WHERE network = ? ORDER BY name').all(network);
+    return (rows as { definition: string; created: string }[]).map((r) => ({ ...(JSON.parse(r.definition) as PortDefinition), created: r.created }));
+  }
+
+  putPort(p: PortRecord): void {
+    const { created, ...definition } = p;
+    this.db
+      .prepare('INSERT OR REPLACE INTO ports (network, name, ifname, definition, created) VALUES (?, ?, ?, ?, ?)')
+      .run(p.network, p.name, p.ifname, JSON.stringify(definition), created);
+  }
+
+  deletePort(network: string, name: string): void {
+    this.db.prepare('DELETE FROM ports WHERE network = ? AND name = ?').run(network, name);
+  }
+
   // journal
 
   addJournal(kind: string, data: Record<string, unknown>, now: string): number {
@@ -185,6 +250,16 @@ function toPool(r: PoolRow): PoolRecord {
     bootId: r.boot_id,
     created: r.created,
     ...(r.source ? { source: JSON.parse(r.source) as PoolSource } : {}),
+  };
+}
+
+function toNetwork(r: NetworkRow): NetworkRecord {
+  return {
+    ...(JSON.parse(r.definition) as NetworkDefinition),
+    active: r.active === 1,
+    bootId: r.boot_id,
+    changes: r.changes ? (JSON.parse(r.changes) as UplinkChanges) : null,
+    created: r.created,
   };
 }
 

@@ -26,7 +26,7 @@ log="$work/boot.log"
     mkdir -p /run/overlay/$d/upper /run/overlay/$d/work
     mount -t overlay overlay -o "lowerdir=/$d,upperdir=/run/overlay/$d/upper,workdir=/run/overlay/$d/work" "/$d"
   done
-  load dm-mod dm-thin-pool dm-snapshot dm-mirror dm-raid raid1 loop 8021q bridge veth
+  load dm-mod dm-thin-pool dm-snapshot dm-mirror dm-raid raid1 loop 8021q bridge veth bonding
   # LVM without udev: its own configuration, nodes made by LVM itself.
   mkdir -p "$work/lvm"
   cat > "$work/lvm/lvm.conf" <<'CONF'

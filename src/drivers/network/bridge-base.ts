@@ -1,0 +1,71 @@
+import * as iproute from '../../host/iproute.js';
+import type { IpLink } from '../../host/iproute.js';
+import { errors } from '../../model/errors.js';
+import type { NetworkDefinition, UplinkChanges } from '../../model/network-types.js';
+import type { Reverter } from '../../services/reverter.js';
+import type { NetworkStartOptions } from './driver.js';
+import { claimName, deleteOwned, networkAlias } from './owned-links.js';
+import { checkApiAddress, checkUplink, moveUplinkToBridge, restoreUplink } from './uplink.js';
+
+/** Start, stop and drift of a network's bridge, with the uplink as one of its ports (bridge and vlan-aware kinds). */
+
+/** Fails when another network uses the same bridge name or already holds the uplink. */
+export function checkShared(def: NetworkDefinition, others: readonly NetworkDefinition[]): void {
+  for (const o of others) {
+    if (o.bridge === def.bridge) throw errors.exists('bridge', def.bridge);
+    if (def.uplink && o.uplink === def.uplink && (def.kind !== 'vlan' || o.kind !== 'vlan')) {
+      throw errors.inUse(`uplink '${def.uplink}' is already used by network '${o.name}'`, { uplink: def.uplink, network: o.name });
+    }
+  }
+}
+
+/** Creates the bridge (or adopts kvmpool's own from an earlier start) and sets it up. */
+export async function createBridge(def: NetworkDefinition, host: readonly IpLink[], options: { mtu?: number; mac?: string; vlanFiltering?: boolean }, r: Reverter): Promise<void> {
+  const alias = networkAlias(def.name);
+  if (!claimName([...host], def.bridge, alias)) {
+    await iproute.addBridge(def.bridge, { ...options, alias });
+    r.add(`delete bridge ${def.bridge}`, () => deleteOwned(def.bridge, alias));
+  }
+  await iproute.setUp(def.bridge, true);
+}
+
+/** Starts a bridge whose uplink (if any) is a port of it, moving the uplink's addresses and routes. */
+export async function startBridgeWithUplink(def: NetworkDefinition, options: NetworkStartOptions, r: Reverter, vlanFiltering: boolean): Promise<UplinkChanges | null> {
+  const host = await iproute.links();
+  const uplink = def.uplink ? checkUplink(host, def.uplink, def.bridge) : undefined;
+  if (uplink) await checkApiAddress(uplink.ifname, options.apiHosts, options.force);
+  if (uplink && def.mtu && def.mtu > uplink.mtu) throw errors.invalid(`MTU ${def.mtu} is larger than uplink ${uplink.ifname}'s (${uplink.mtu})`, { mtu: def.mtu });
+  // The bridge takes the uplink's MAC, so the host keeps its identity on the network (DHCP, ARP caches).
+  await createBridge(def, host, { mtu: def.mtu ?? uplink?.mtu, mac: uplink?.address, vlanFiltering }, r);
+  if (!uplink) return null;
+  // Already in our bridge (a start cut short before it was recorded): what the bridge carries goes back on stop.
+  if (uplink.master === def.bridge) return { addresses: await iproute.addresses(def.bridge), routes: await iproute.routes(def.bridge), broughtUp: false };
+  return moveUplinkToBridge(uplink, def.bridge, r);
+}
+
+/** Deletes the bridge and gives the uplink back what it had. */
+export async function stopBridgeWithUplink(def: NetworkDefinition, changes: UplinkChanges | null): Promise<void> {
+  await deleteOwned(def.bridge, networkAlias(def.name));
+  if (def.uplink) await restoreUplink(def.uplink, changes ?? { addresses: [], routes: [], broughtUp: false });
+}
+
+/** What is missing or out of place: the bridge, its state, and the uplink in it. */
+export function bridgeDrift(def: NetworkDefinition, host: readonly IpLink[], port?: string): string[] {
+  const bridge = host.find((l) => l.ifname === def.bridge);
+  if (!bridge) return [`bridge ${def.bridge} is missing`];
+  if (bridge.ifalias !== networkAlias(def.name)) return [`bridge ${def.bridge} is not kvmpool's`];
+  const drift: string[] = [];
+  if (!bridge.flags.includes('UP')) drift.push(`bridge ${def.bridge} is down`);
+  if (port) {
+    const up = host.find((l) => l.ifname === port);
+    if (!up) drift.push(`${port} is missing`);
+    else if (up.master !== def.bridge) drift.push(`${port} is not a port of ${def.bridge}`);
+  }
+  return drift;
+}
+
+/** Makes `ifname` a port of `bridge` and sets it up. */
+export async function plugIntoBridge(bridge: string, ifname: string): Promise<void> {
+  await iproute.setMaster(ifname, bridge);
+  await iproute.setUp(ifname, true);
+}

@@ -1,0 +1,38 @@
+import * as iproute from '../../host/iproute.js';
+import type { IpLink } from '../../host/iproute.js';
+import { hostSideMac } from '../../model/ifnames.js';
+import type { PortDefinition, PortInfo } from '../../model/network-types.js';
+import { claimName, deleteOwned, isOwned, portAlias } from './owned-links.js';
+
+/** The interfaces of a port: a tap, or a veth pair whose bridge end is `ifname`. */
+
+/**
+ * Creates a port's interfaces, or adopts them when kvmpool made them before; returns whether it created
+ * them. Without an MTU of its own a port takes its bridge's (a bridge drops to its smallest port's).
+ */
+export async function createPortLinks(port: PortDefinition, bridge: string, mtu: number | undefined): Promise<boolean> {
+  const host = await iproute.links();
+  const alias = portAlias(port.network, port.name);
+  if (claimName(host, port.ifname, alias)) return false;
+  if (port.peer) claimName(host, port.peer, alias);
+  mtu ??= host.find((l) => l.ifname === bridge)?.mtu;
+  // The bridge end gets a MAC the bridge never picks as its own; `mac` is what the guest or container uses.
+  if (port.type === 'tap') await iproute.addTap(port.ifname, { mac: hostSideMac(port.mac), mtu, alias });
+  else await iproute.addVeth(port.ifname, port.peer!, { mac: hostSideMac(port.mac), peerMac: port.mac, mtu, alias });
+  return true;
+}
+
+/** Deletes a port's interfaces (deleting one end of a veth deletes both, wherever the peer is). */
+export async function deletePortLinks(port: PortDefinition): Promise<void> {
+  await deleteOwned(port.ifname, portAlias(port.network, port.name));
+}
+
+/** What the host says about a port: whether its interface is there and up, and whether something holds it. */
+export function portState(port: PortDefinition, host: readonly IpLink[], bridge: string): Pick<PortInfo, 'state' | 'attached'> {
+  const l = host.find((x) => x.ifname === port.ifname);
+  if (!isOwned(l, portAlias(port.network, port.name))) return { state: 'missing', attached: false };
+  const up = l.master === bridge && l.flags.includes('UP');
+  // A tap has carrier only while a process (qemu) has it open; a veth's peer leaves for a namespace.
+  const attached = port.type === 'tap' ? l.flags.includes('LOWER_UP') : !host.some((x) => x.ifname === port.peer);
+  return { state: up ? 'up' : 'down', attached };
+}

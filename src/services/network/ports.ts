@@ -1,0 +1,150 @@
+import * as iproute from '../../host/iproute.js';
+import { KvmpoolError, errors } from '../../model/errors.js';
+import { MAX_IFNAME_BYTES, parseVlanList, randomIfname, randomMac, validateIfname, validateMac, validateMtu, validateVlanId } from '../../model/ifnames.js';
+import { validateName } from '../../model/names.js';
+import { PORT_TYPES, type PortDefinition, type PortInfo, type PortType } from '../../model/network-types.js';
+import type { PortRecord } from '../../state/store.js';
+import { networkDriver } from '../../drivers/network/registry.js';
+import { createPortLinks, deletePortLinks, portState } from '../../drivers/network/port-links.js';
+import type { ServiceContext } from '../context.js';
+import { Reverter } from '../reverter.js';
+import { networkLock, type NetworkService } from './networks.js';
+
+/** What `create` accepts. */
+export interface CreatePortInput {
+  name: string;
+  type?: string;
+  vlan?: number | string;
+  trunk?: string | number[];
+  native?: number | string;
+  mac?: string;
+  mtu?: number;
+  ifname?: string;
+  peer?: string;
+}
+
+/** Prefix of generated port interface names (`kv` + 8 hex digits). */
+const IFNAME_PREFIX = 'kv';
+
+/** Ports of networks: taps for VMs, veth pairs for containers and tests. */
+export class PortService {
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly networks: NetworkService,
+  ) {}
+
+  async create(network: string, input: CreatePortInput): Promise<PortInfo> {
+    const name = validateName('port', input.name);
+    const type = (input.type ?? 'tap') as PortType;
+    if (!PORT_TYPES.includes(type)) throw errors.invalid(`unknown port type '${input.type}': expected ${PORT_TYPES.join(', ')}`, { type: input.type });
+    const vlans = {
+      ...(input.vlan !== undefined ? { vlan: validateVlanId(input.vlan) } : {}),
+      ...(input.trunk !== undefined ? { trunk: parseVlanList(input.trunk) } : {}),
+      ...(input.native !== undefined ? { native: validateVlanId(input.native) } : {}),
+    };
+    const mtu = input.mtu !== undefined ? validateMtu(input.mtu) : undefined;
+    const wantedMac = input.mac !== undefined ? validateMac(input.mac) : undefined;
+    const wantedIfname = input.ifname !== undefined ? validateIfname('interface name', input.ifname) : undefined;
+    const wantedPeer = input.peer !== undefined ? validateIfname('peer name', input.peer) : undefined;
+    if (wantedPeer && type !== 'veth') throw errors.invalid('only veth ports have a peer', { peer: wantedPeer });
+
+    await this.ctx.locks.with(networkLock(network), 'port.create', async () => {
+      const net = this.networks.record(network);
+      const driver = networkDriver(net.kind);
+      driver.validatePort(net, vlans);
+      if (!net.active) throw new KvmpoolError('NETWORK_NOT_ACTIVE', `network '${network}' is not running: start it first`, { network });
+      const all = this.ctx.store.listPorts();
+      if (all.some((p) => p.network === network && p.name === name)) throw errors.exists('port', `${network}/${name}`);
+      const host = await iproute.links();
+      const taken = new Set([...host.map((l) => l.ifname), ...all.flatMap((p) => [p.ifname, p.peer ?? ''])]);
+      const ifname = wantedIfname ?? unused(taken, () => randomIfname(IFNAME_PREFIX));
+      if (wantedIfname && taken.has(wantedIfname)) throw errors.exists('interface', wantedIfname);
+      const peer = type === 'veth' ? (wantedPeer ?? peerName(ifname, taken)) : undefined;
+      if (peer && (taken.has(peer) || peer === ifname)) throw errors.exists('interface', peer);
+      const macs = new Set(all.map((p) => p.mac));
+      if (wantedMac && macs.has(wantedMac)) throw errors.exists('MAC address', wantedMac);
+      const port: PortRecord = {
+        network,
+        name,
+        type,
+        ifname,
+        ...(peer ? { peer } : {}),
+        mac: wantedMac ?? unused(macs, randomMac),
+        ...(mtu ? { mtu } : {}),
+        ...vlans,
+        created: new Date().toISOString(),
+      };
+      await Reverter.run(this.ctx.log, async (r) => {
+        await createPortLinks(port, net.bridge, mtu ?? net.mtu);
+        r.add(`delete port ${ifname}`, () => deletePortLinks(port));
+        const ports = [...this.ctx.store.listPorts(network), port];
+        await driver.plugPort(net, port, ports);
+        this.ctx.store.putPort(port);
+      });
+      this.ctx.events.emit('port.created', `${network}/${name}`, { ifname });
+      this.ctx.log(`port ${network}/${name}: created (${type} ${ifname})`);
+    });
+    return this.info(network, name);
+  }
+
+  async list(network: string): Promise<PortInfo[]> {
+    const net = this.networks.record(network);
+    const host = await iproute.links();
+    return this.ctx.store.listPorts(network).map((p) => ({ ...strip(p), ...portState(p, host, net.bridge) }));
+  }
+
+  async info(network: string, name: string): Promise<PortInfo> {
+    const found = (await this.list(network)).find((p) => p.name === validateName('port', name));
+    if (!found) throw errors.notFound('port', `${network}/${name}`);
+    return found;
+  }
+
+  /** Deletes a port and its interfaces; refused while it is in use unless `force`. */
+  async delete(network: string, name: string, force = false): Promise<void> {
+    await this.ctx.locks.with(networkLock(network), 'port.delete', async () => {
+      const net = this.networks.record(network);
+      const port = this.ctx.store.listPorts(network).find((p) => p.name === name);
+      if (!port) throw errors.notFound('port', `${network}/${name}`);
+      const { attached } = portState(port, await iproute.links(), net.bridge);
+      if (!force && (port.usedBy || attached)) {
+        throw errors.inUse(`port ${network}/${name} is in use${port.usedBy ? ` by ${port.usedBy}` : ''} (use force to delete it anyway)`, { port: `${network}/${name}`, usedBy: port.usedBy });
+      }
+      await deletePortLinks(port);
+      this.ctx.store.deletePort(network, name);
+      if (net.active) await networkDriver(net.kind).portRemoved(net, this.ctx.store.listPorts(network));
+      this.ctx.events.emit('port.deleted', `${network}/${name}`);
+      this.ctx.log(`port ${network}/${name}: deleted`);
+    });
+  }
+
+  /** Records who uses a port (a VM), or that nobody does (null); a port has one user at a time. */
+  async setUsedBy(network: string, name: string, user: string | null): Promise<void> {
+    await this.ctx.locks.with(networkLock(network), 'port.use', async () => {
+      const port = this.ctx.store.listPorts(network).find((p) => p.name === name);
+      if (!port) throw errors.notFound('port', `${network}/${name}`);
+      if (user && port.usedBy && port.usedBy !== user) throw errors.inUse(`port ${network}/${name} is used by ${port.usedBy}`, { usedBy: port.usedBy });
+      const { usedBy: _u, ...rest } = port;
+      this.ctx.store.putPort(user ? { ...rest, usedBy: user } : rest);
+    });
+  }
+}
+
+function strip(p: PortRecord): PortDefinition {
+  const { created: _c, ...def } = p;
+  return def;
+}
+
+/** A veth peer is named after its bridge end plus `p`, or gets a name of its own when that does not fit. */
+function peerName(ifname: string, taken: Set<string>): string {
+  const named = `${ifname}p`;
+  if (Buffer.byteLength(named) <= MAX_IFNAME_BYTES && !taken.has(named)) return named;
+  return unused(taken, () => `${randomIfname(IFNAME_PREFIX)}p`);
+}
+
+/** A value from `make` that is not in `taken` (random values: a retry on the rare collision). */
+function unused(taken: Set<string>, make: () => string): string {
+  for (;;) {
+    const v = make();
+    if (!taken.has(v)) return v;
+  }
+}
