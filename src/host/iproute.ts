@@ -30,7 +30,7 @@ interface IpAddrInfo {
   prefixlen: number;
   broadcast?: string;
   scope: string;
-  dynamic?: boolean;
+  noprefixroute?: boolean;
 }
 
 const IP_TIMEOUT_MS = 15_000;
@@ -60,7 +60,7 @@ export async function addBridge(name: string, options: { mtu?: number; mac?: str
   args.push('stp_state', '0', 'forward_delay', '0');
   if (options.vlanFiltering) args.push('vlan_filtering', '1');
   await ip(args);
-  await setAlias(name, options.alias);
+  await markOrRemove(name, options.alias);
   // A bridge follows its smallest port's MTU unless its MTU was changed by hand; the kernel ignores a
   // change to the MTU it already has, so step off it and back: from then on the MTU stays.
   if (options.mtu) {
@@ -72,22 +72,35 @@ export async function addBridge(name: string, options: { mtu?: number; mac?: str
 /** Creates the 802.1Q sub-interface `name` of `uplink` for VLAN `id`. */
 export async function addVlan(uplink: string, name: string, id: number, alias: string): Promise<void> {
   await ip(['link', 'add', 'link', uplink, 'name', name, 'type', 'vlan', 'id', String(id)]);
-  await setAlias(name, alias);
+  await markOrRemove(name, alias);
 }
 
 /** Creates a persistent tap (root-owned; qemu attaches to it by name). */
 export async function addTap(name: string, options: { mtu?: number; mac: string; alias: string }): Promise<void> {
   await ip(['tuntap', 'add', 'dev', name, 'mode', 'tap']);
+  await markOrRemove(name, options.alias);
   await ip(['link', 'set', 'dev', name, 'address', options.mac, ...(options.mtu ? ['mtu', String(options.mtu)] : [])]);
-  await setAlias(name, options.alias);
 }
 
 /** Creates a veth pair: `name` (bridge side) and `peer`, each with its MAC. */
 export async function addVeth(name: string, peer: string, options: { mtu?: number; mac: string; peerMac: string; alias: string }): Promise<void> {
   const mtu = options.mtu ? ['mtu', String(options.mtu)] : [];
   await ip(['link', 'add', 'name', name, 'address', options.mac, ...mtu, 'type', 'veth', 'peer', 'name', peer, 'address', options.peerMac, ...mtu]);
-  await setAlias(name, options.alias);
+  await markOrRemove(name, options.alias);
   await setAlias(peer, options.alias);
+}
+
+/**
+ * Marks a just-created interface as kvmpool's; if that fails it is deleted at once, since an interface
+ * without the mark would be foreign to kvmpool forever.
+ */
+async function markOrRemove(name: string, alias: string): Promise<void> {
+  try {
+    await setAlias(name, alias);
+  } catch (e) {
+    await deleteLink(name).catch(() => {});
+    throw e;
+  }
 }
 
 /** Sets an interface's alias (`ip link set alias`): kvmpool marks the interfaces it creates with it. */
@@ -108,31 +121,41 @@ export async function deleteLink(name: string): Promise<void> {
   await ip(['link', 'del', 'dev', name]);
 }
 
-/** The global (and site) addresses of an interface: the ones that identify the host on the network. */
+/** The global (and site) addresses of an interface, primaries before secondaries: the ones that identify the host on the network. */
 export async function addresses(dev: string): Promise<MovedAddress[]> {
   const [info] = parse<{ addr_info?: IpAddrInfo[] }[]>(await ip(['-j', 'addr', 'show', 'dev', dev]));
   return (info?.addr_info ?? [])
     .filter((a) => (a.family === 'inet' || a.family === 'inet6') && a.scope !== 'link' && a.scope !== 'host')
-    .map((a) => ({ family: a.family as 'inet' | 'inet6', address: `${a.local}/${a.prefixlen}`, ...(a.broadcast ? { broadcast: a.broadcast } : {}) }));
+    .map((a) => ({
+      family: a.family as 'inet' | 'inet6',
+      address: `${a.local}/${a.prefixlen}`,
+      ...(a.broadcast ? { broadcast: a.broadcast } : {}),
+      ...(a.noprefixroute ? { noprefixroute: true } : {}),
+    }));
 }
 
+/** Adds an address; an IPv6 one without duplicate address detection (it was in use on this link already). */
 export async function addAddress(dev: string, a: MovedAddress): Promise<void> {
-  await ip([a.family === 'inet6' ? '-6' : '-4', 'addr', 'add', a.address, ...(a.broadcast ? ['broadcast', a.broadcast] : []), 'dev', dev]);
+  const v6 = a.family === 'inet6';
+  await ip([v6 ? '-6' : '-4', 'addr', 'add', a.address, ...(a.broadcast ? ['broadcast', a.broadcast] : []), 'dev', dev, ...(v6 ? ['nodad'] : []), ...(a.noprefixroute ? ['noprefixroute'] : [])]);
 }
 
+/** Deletes an address; one that is gone already (a secondary leaves with its primary) is not an error. */
 export async function deleteAddress(dev: string, a: MovedAddress): Promise<void> {
-  await ip([a.family === 'inet6' ? '-6' : '-4', 'addr', 'del', a.address, 'dev', dev]);
+  await ip([a.family === 'inet6' ? '-6' : '-4', 'addr', 'del', a.address, 'dev', dev]).catch(async (e) => {
+    if ((await addresses(dev)).some((x) => x.address === a.address)) throw e;
+  });
 }
 
 /**
  * Routes of the main table through `dev` that an address move would lose: not the ones the kernel
  * makes for each address (`proto kernel`), which come back with the address, and no multicast or
- * link-local IPv6 ones.
+ * link-local IPv6 ones. Routes without a gateway come first: a gateway may be reachable only through one.
  */
 export async function routes(dev: string): Promise<MovedRoute[]> {
   const out: MovedRoute[] = [];
   for (const family of ['inet', 'inet6'] as const) {
-    const rows = parse<{ dst: string; gateway?: string; metric?: number; protocol?: string; scope?: string; prefsrc?: string; type?: string }[]>(
+    const rows = parse<{ dst: string; gateway?: string; metric?: number; protocol?: string; scope?: string; prefsrc?: string; type?: string; flags?: string[] }[]>(
       await ip([family === 'inet6' ? '-6' : '-4', '-j', 'route', 'show', 'dev', dev]),
     );
     for (const r of rows) {
@@ -145,10 +168,11 @@ export async function routes(dev: string): Promise<MovedRoute[]> {
         ...(r.protocol ? { protocol: r.protocol } : {}),
         ...(r.scope && r.scope !== 'global' && r.scope !== 'universe' ? { scope: r.scope } : {}),
         ...(r.prefsrc ? { prefsrc: r.prefsrc } : {}),
+        ...(r.flags?.includes('onlink') ? { onlink: true } : {}),
       });
     }
   }
-  return out;
+  return out.sort((a, b) => Number(a.gateway !== undefined) - Number(b.gateway !== undefined));
 }
 
 function routeArgs(r: MovedRoute, dev: string): string[] {
@@ -159,6 +183,7 @@ function routeArgs(r: MovedRoute, dev: string): string[] {
   if (r.scope) args.push('scope', r.scope);
   if (r.prefsrc) args.push('src', r.prefsrc);
   args.push('dev', dev);
+  if (r.onlink) args.push('onlink');
   return args;
 }
 

@@ -31,3 +31,27 @@ export async function processesUsing(path: string): Promise<FileUser[]> {
   );
   return users.sort((a, b) => a.pid - b.pid);
 }
+
+/**
+ * Names of the taps some process has open (qemu holds its NICs' taps): each open /dev/net/tun names
+ * its interface in /proc/PID/fdinfo/FD (`iff:`).
+ */
+export async function tapsInUse(): Promise<Set<string>> {
+  const tun = await stat('/dev/net/tun').catch(() => undefined);
+  const names = new Set<string>();
+  if (!tun) return names;
+  const pids = (await readdir('/proc')).filter((e) => /^\d+$/.test(e));
+  await Promise.all(
+    pids.map(async (pid) => {
+      const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+      for (const fd of fds) {
+        const st = await stat(`/proc/${pid}/fd/${fd}`).catch(() => undefined);
+        if (!st || st.rdev !== tun.rdev || !st.isCharacterDevice()) continue;
+        const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8').catch(() => '');
+        const m = /^iff:\s*(\S+)$/m.exec(info);
+        if (m) names.add(m[1]!);
+      }
+    }),
+  );
+  return names;
+}

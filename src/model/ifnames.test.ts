@@ -4,7 +4,7 @@ import { formatVlanList, hostSideMac, parseVlanList, randomMac, validateIfname, 
 
 test('interface names: 1 to 15 bytes, no slash, colon or white space', () => {
   for (const good of ['eth0', 'br0', 'enp0s31f6.1000', 'a', 'vlan-10_x']) assert.equal(validateIfname('name', good), good);
-  for (const bad of ['', 'a-name-of-16byte', 'br/0', 'br 0', 'br:0', 'br\t0', '.', '..', '-br', 'tab\u0001', 'ééééééééé']) {
+  for (const bad of ['', 'a-name-of-16byte', 'br/0', 'br 0', 'br:0', 'br\t0', '.', '..', '-br', 'tab\u0001', 'ééééééééé', 'kv%d']) {
     assert.throws(() => validateIfname('name', bad), { code: 'INVALID_ARGUMENT' }, JSON.stringify(bad));
   }
 });
@@ -22,7 +22,7 @@ test('VLAN ids are 1..4094; lists take ranges and come back short', () => {
 
 test('MACs: unicast, normalized; generated ones are locally administered and distinct', () => {
   assert.equal(validateMac('52-54-00-AA-bb-0C'), '52:54:00:aa:bb:0c');
-  for (const bad of ['01:00:5e:00:00:01', '00:00:00:00:00:00', '52:54:00:aa:bb', 'zz:54:00:aa:bb:cc', 42]) {
+  for (const bad of ['01:00:5e:00:00:01', '00:00:00:00:00:00', 'fe:54:00:00:00:01', '52:54:00:aa:bb', 'zz:54:00:aa:bb:cc', 42]) {
     assert.throws(() => validateMac(bad), { code: 'INVALID_ARGUMENT' }, String(bad));
   }
   const macs = new Set(Array.from({ length: 200 }, () => randomMac()));

@@ -13,6 +13,8 @@ export function validateIfname(what: string, name: unknown): string {
   const bad = (why: string) => errors.invalid(`invalid ${what} '${name.slice(0, 40)}': ${why}`, { what, name });
   if (Buffer.byteLength(name, 'utf8') > MAX_IFNAME_BYTES) throw bad(`longer than ${MAX_IFNAME_BYTES} bytes`);
   if (/[\s/:]/u.test(name)) throw bad("contains '/', ':' or white space");
+  // The kernel makes a name with `%d` into the first free number: the interface would not be this name.
+  if (name.includes('%')) throw bad("contains '%'");
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) throw bad('contains control characters');
   if (name === '.' || name === '..') throw bad("is '.' or '..'");
@@ -77,6 +79,7 @@ export function validateMac(value: unknown): string {
   if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(mac)) throw errors.invalid(`invalid MAC address '${String(value)}'`, { mac: value });
   if (parseInt(mac.slice(0, 2), 16) & 1) throw errors.invalid(`MAC address '${mac}' is a multicast address`, { mac });
   if (mac === '00:00:00:00:00:00') throw errors.invalid('MAC address 00:00:00:00:00:00 is not usable', { mac });
+  if (mac.startsWith('fe:')) throw errors.invalid(`MAC address '${mac}': fe:... is kept for the host side of ports`, { mac });
   return mac;
 }
 

@@ -33,6 +33,7 @@ export interface MovedAddress {
   /** `ADDRESS/PREFIX` */
   address: string;
   broadcast?: string;
+  noprefixroute?: boolean;
 }
 
 /** A route through the uplink, moved with its addresses. */
@@ -44,6 +45,8 @@ export interface MovedRoute {
   protocol?: string;
   scope?: string;
   prefsrc?: string;
+  /** The gateway is reachable on the link though no address's prefix covers it. */
+  onlink?: boolean;
 }
 
 /** What starting a network changed on interfaces kvmpool did not create, so stop can undo exactly that. */
@@ -52,6 +55,8 @@ export interface UplinkChanges {
   routes: MovedRoute[];
   /** The uplink was down and start set it up. */
   broughtUp: boolean;
+  /** The start was forced (the uplink carries the API's address): a start at boot is forced too. */
+  forced?: boolean;
 }
 
 /** A port as defined: persisted. */

@@ -52,6 +52,7 @@ test('the README network walk-through: define, start, ports, ping between namesp
       assert.match(refused.stderr, /ports in use: vm1, vm2.*\[IN_USE\]/);
       ok(await k('net', 'stop', lan, '--force'), 'net stop --force');
       ok(await k('net', 'undefine', lan), 'net undefine');
+      assert.deepEqual(await lab.kvmpoolLeftovers(), []);
       assert.match(ok(await k('net', 'list'), 'net list').stdout, /^NAME/);
       assert.ok(!ok(await k('net', 'list'), 'net list').stdout.includes(lan));
       const bad = await k('net', 'define', 'x', '--kind', 'vlan', '--uplink', uplink, '--vlan', '4095');

@@ -13,8 +13,8 @@ export interface TestDaemon {
   tcp: KvmpoolClient;
   token: string;
   logs: string[];
-  /** Stops the daemon and starts a new one on the same home. */
-  restart(): Promise<void>;
+  /** Stops the daemon and starts a new one on the same home (running `meanwhile` in between). */
+  restart(meanwhile?: () => Promise<void>): Promise<void>;
   /** Stops the daemon and removes the home. */
   close(): Promise<void>;
 }
@@ -30,8 +30,9 @@ export async function startTestDaemon(): Promise<TestDaemon> {
     tcp: undefined as unknown as KvmpoolClient,
     token: (await readFile(`${dir}/token`, 'utf8')).trim(),
     logs,
-    async restart() {
+    async restart(meanwhile) {
       await t.daemon.close();
+      await meanwhile?.();
       t.daemon = await start();
       t.tcp = new KvmpoolClient({ url: `http://${t.daemon.tcp}`, token: t.token });
     },

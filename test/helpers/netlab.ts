@@ -78,6 +78,12 @@ export class NetLab {
     return links.map((l) => l.ifname).sort();
   }
 
+  /** Interfaces kvmpool made for this lab's networks that still exist (none once they are all stopped). */
+  async kvmpoolLeftovers(): Promise<string[]> {
+    const links = JSON.parse((await run('ip', ['-j', 'link', 'show'])).stdout) as { ifname: string; ifalias?: string }[];
+    return links.filter((l) => l.ifalias?.startsWith(`kvmpool:${this.prefix}`)).map((l) => l.ifname);
+  }
+
   /** Removes the lab's namespaces and every interface it or kvmpool made for it. */
   async cleanup(): Promise<void> {
     for (const ns of this.namespaces.splice(0)) await run('ip', ['netns', 'del', ns]).catch(() => {});

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import test from 'node:test';
 import { run } from '../../src/host/exec.js';
 import { withDaemon } from '../helpers/daemon.js';
@@ -38,9 +40,14 @@ test('a bridge network: three ports in three namespaces ping each other and the 
       const outside = await lab.netns('out');
       const uplink = lab.name('up');
       await lab.veth(uplink, lab.name('far'), { ns: outside, address: '10.77.0.1/24' });
+      // A primary and a secondary address, a route through a gateway, and a gateway reachable only
+      // through a host route (as on clouds that give a /32): the move keeps them all, in working order.
       await run('ip', ['addr', 'add', '10.77.0.254/24', 'dev', uplink]);
+      await run('ip', ['addr', 'add', '10.77.0.253/24', 'dev', uplink]);
       await run('ip', ['link', 'set', uplink, 'up']);
       await run('ip', ['route', 'add', '10.78.0.0/24', 'via', '10.77.0.1', 'dev', uplink]);
+      await run('ip', ['route', 'add', '172.31.1.1', 'dev', uplink, 'scope', 'link']);
+      await run('ip', ['route', 'add', '10.79.0.0/24', 'via', '172.31.1.1', 'dev', uplink, 'onlink']);
       const routesBefore = await routesOf(uplink);
 
       const net = lab.name('br');
@@ -50,9 +57,9 @@ test('a bridge network: three ports in three namespaces ping each other and the 
       assert.equal(started.state, 'running', JSON.stringify(started.drift));
 
       // The host keeps its address and routes, now on the bridge.
-      assert.deepEqual(await addrOf(net), ['10.77.0.254/24']);
+      assert.deepEqual(await addrOf(net), ['10.77.0.254/24', '10.77.0.253/24']);
       assert.deepEqual(await addrOf(uplink), []);
-      assert.match(await routesOf(net), /10\.78\.0\.0\/24 via 10\.77\.0\.1/);
+      assert.equal(await routesOf(net), routesBefore);
       assert.ok(await lab.pings(null, '10.77.0.1'), 'the host reaches the outside through the bridge');
 
       const guests: string[] = [];
@@ -85,8 +92,9 @@ test('a bridge network: three ports in three namespaces ping each other and the 
       const stopped = await t.client.call('stopNetwork', { params: { network: net }, body: { force: true } });
       assert.equal(stopped.state, 'inactive');
 
-      // Everything back as it was: the uplink's address and routes, and no kvmpool interfaces.
-      assert.deepEqual(await addrOf(uplink), ['10.77.0.254/24']);
+      // Everything back as it was: the uplink's addresses and routes, and no kvmpool interfaces.
+      assert.deepEqual(await lab.kvmpoolLeftovers(), []);
+      assert.deepEqual(await addrOf(uplink), ['10.77.0.254/24', '10.77.0.253/24']);
       assert.equal(await routesOf(uplink), routesBefore);
       assert.ok(await lab.pings(null, '10.77.0.1'), 'the host reaches the outside through the uplink again');
       await t.client.call('undefineNetwork', { params: { network: net } });
@@ -143,6 +151,8 @@ test('networks refuse bad names, VLAN ids, MTUs, missing or taken uplinks, doubl
       await assert.rejects(port({ vlan: 10 }), { code: 'NOT_SUPPORTED' });
       await assert.rejects(port({ mac: '01:00:5e:00:00:01' }), { code: 'INVALID_ARGUMENT', message: /multicast/ });
       await assert.rejects(port({ mac: 'zz' }), { code: 'INVALID_ARGUMENT' });
+      await assert.rejects(port({ mac: 'fe:54:00:00:00:01' }), { code: 'INVALID_ARGUMENT', message: /host side/ });
+      await assert.rejects(port({ ifname: 'kv%d' }), { code: 'INVALID_ARGUMENT', message: /%/ });
       await assert.rejects(port({ type: 'macvtap' }), { code: 'INVALID_ARGUMENT' });
       await assert.rejects(port({ ifname: foreign }), { code: 'ALREADY_EXISTS' });
       await assert.rejects(port({ name: 'bad/name' }), { code: 'INVALID_ARGUMENT' });
@@ -172,6 +182,7 @@ test('networks refuse bad names, VLAN ids, MTUs, missing or taken uplinks, doubl
       // The foreign bridge and its port are untouched.
       const { stdout } = await run('ip', ['-j', 'link', 'show', enslaved]);
       assert.equal(JSON.parse(stdout)[0].master, foreign);
+      assert.deepEqual(await lab.kvmpoolLeftovers(), []);
     } finally {
       await lab.cleanup();
     }
@@ -192,12 +203,13 @@ test('an uplink carrying the address the API listens on is refused without force
       await t.client.call('defineNetwork', { body: { name: net, kind: 'bridge', uplink } });
       await assert.rejects(t.client.call('startNetwork', { params: { network: net } }), { code: 'IN_USE', message: /API listens/ });
       assert.deepEqual(await addrOf(uplink), ['10.79.0.2/24'], 'a refused start leaves the uplink as it was');
-      assert.ok(!(await NetLab.hostInterfaces()).includes(net));
+      assert.deepEqual(await lab.kvmpoolLeftovers(), []);
       const forced = await t.client.call('startNetwork', { params: { network: net }, body: { force: true } });
       assert.equal(forced.state, 'running');
       assert.deepEqual(await addrOf(net), ['10.79.0.2/24']);
       await t.client.call('stopNetwork', { params: { network: net } });
       assert.deepEqual(await addrOf(uplink), ['10.79.0.2/24']);
+      assert.deepEqual(await lab.kvmpoolLeftovers(), []);
     } finally {
       await lab.cleanup();
     }
@@ -218,20 +230,24 @@ test('a failing start is undone: the uplink gets its address back and no interfa
       await lab.veth(port.ifname, lab.name('x'));
       await assert.rejects(t.client.call('startNetwork', { params: { network: net } }), { code: 'ALREADY_EXISTS' });
       assert.deepEqual(await addrOf(uplink), ['10.80.0.2/24']);
-      assert.ok(!(await NetLab.hostInterfaces()).includes(net));
+      assert.equal(JSON.parse((await run('ip', ['-j', 'link', 'show', 'dev', uplink])).stdout)[0].master, undefined);
+      assert.deepEqual(await lab.kvmpoolLeftovers(), []);
       assert.equal((await t.client.call('getNetwork', { params: { network: net } })).state, 'inactive');
     } finally {
       await lab.cleanup();
     }
   }));
 
-test('after a daemon restart, networks are brought back and what drifted is repaired and reported', () =>
+test('after a daemon restart, networks are brought back and what drifted is repaired and reported; after a reboot only autostart ones start', () =>
   withDaemon(async (t) => {
     const lab = new NetLab();
     try {
+      const uplink = await lab.uplink('up', '10.81.0.2/24');
       const net = lab.name('br');
-      await t.client.call('defineNetwork', { body: { name: net, kind: 'bridge', autostart: true } });
-      await t.client.call('startNetwork', { params: { network: net } });
+      const manual = lab.name('mn');
+      await t.client.call('defineNetwork', { body: { name: net, kind: 'bridge', uplink, autostart: true } });
+      await t.client.call('defineNetwork', { body: { name: manual, kind: 'bridge' } });
+      for (const n of [net, manual]) await t.client.call('startNetwork', { params: { network: n } });
       const port = await t.client.call('createPort', { params: { network: net }, body: { name: 'p' } });
       await run('ip', ['link', 'del', port.ifname]);
       const degraded = await t.client.call('getNetwork', { params: { network: net } });
@@ -244,13 +260,30 @@ test('after a daemon restart, networks are brought back and what drifted is repa
       assert.equal(back.state, 'running', JSON.stringify(back.drift));
       assert.equal((await t.client.call('getPort', { params: { network: net, port: 'p' } })).state, 'up');
 
-      // Gone entirely (as after a reboot): autostart brings it all back.
-      await run('ip', ['link', 'del', port.ifname]);
+      // The bridge deleted by hand took the uplink's address: the repair gives it back, on a new bridge.
       await run('ip', ['link', 'del', net]);
       await t.restart();
       assert.equal((await t.client.call('getNetwork', { params: { network: net } })).state, 'running');
+      assert.deepEqual(await addrOf(net), ['10.81.0.2/24']);
       assert.equal((await t.client.call('getPort', { params: { network: net, port: 'p' } })).state, 'up');
+
+      // A reboot (the networks ran in another boot, their interfaces are gone): autostart brings
+      // back the one marked so; the other stays stopped.
+      await t.restart(async () => {
+        for (const n of [net, manual]) await run('ip', ['link', 'del', n]);
+        await run('ip', ['link', 'del', port.ifname]);
+        await run('ip', ['addr', 'add', '10.81.0.2/24', 'dev', uplink]);
+        const db = new Database(path.join(t.home, 'kvmpool.db'));
+        db.prepare("UPDATE networks SET boot_id = 'an-earlier-boot'").run();
+        db.close();
+      });
+      assert.equal((await t.client.call('getNetwork', { params: { network: net } })).state, 'running');
+      assert.deepEqual(await addrOf(net), ['10.81.0.2/24']);
+      assert.equal((await t.client.call('getPort', { params: { network: net, port: 'p' } })).state, 'up');
+      assert.equal((await t.client.call('getNetwork', { params: { network: manual } })).state, 'inactive');
       await t.client.call('stopNetwork', { params: { network: net } });
+      assert.deepEqual(await addrOf(uplink), ['10.81.0.2/24']);
+      assert.deepEqual(await lab.kvmpoolLeftovers(), []);
     } finally {
       await lab.cleanup();
     }

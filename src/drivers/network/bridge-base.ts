@@ -4,8 +4,8 @@ import { errors } from '../../model/errors.js';
 import type { NetworkDefinition, UplinkChanges } from '../../model/network-types.js';
 import type { Reverter } from '../../services/reverter.js';
 import type { NetworkStartOptions } from './driver.js';
-import { claimName, deleteOwned, networkAlias } from './owned-links.js';
-import { checkApiAddress, checkUplink, moveUplinkToBridge, restoreUplink } from './uplink.js';
+import { claimName, deleteOwned, isOwned, networkAlias } from './owned-links.js';
+import { checkApiAddress, checkUplink, moveUplinkToBridge, returnUplink } from './uplink.js';
 
 /** Start, stop and drift of a network's bridge, with the uplink as one of its ports (bridge and vlan-aware kinds). */
 
@@ -29,7 +29,10 @@ export async function createBridge(def: NetworkDefinition, host: readonly IpLink
   await iproute.setUp(def.bridge, true);
 }
 
-/** Starts a bridge whose uplink (if any) is a port of it, moving the uplink's addresses and routes. */
+/**
+ * Starts a bridge whose uplink (if any) is a port of it, moving the uplink's addresses and routes. Safe to
+ * run on a network that is partly up (a start cut short, a repair): what is there and kvmpool's is kept.
+ */
 export async function startBridgeWithUplink(def: NetworkDefinition, options: NetworkStartOptions, r: Reverter, vlanFiltering: boolean): Promise<UplinkChanges | null> {
   const host = await iproute.links();
   const uplink = def.uplink ? checkUplink(host, def.uplink, def.bridge) : undefined;
@@ -37,16 +40,16 @@ export async function startBridgeWithUplink(def: NetworkDefinition, options: Net
   if (uplink && def.mtu && def.mtu > uplink.mtu) throw errors.invalid(`MTU ${def.mtu} is larger than uplink ${uplink.ifname}'s (${uplink.mtu})`, { mtu: def.mtu });
   // The bridge takes the uplink's MAC, so the host keeps its identity on the network (DHCP, ARP caches).
   await createBridge(def, host, { mtu: def.mtu ?? uplink?.mtu, mac: uplink?.address, vlanFiltering }, r);
-  if (!uplink) return null;
-  // Already in our bridge (a start cut short before it was recorded): what the bridge carries goes back on stop.
-  if (uplink.master === def.bridge) return { addresses: await iproute.addresses(def.bridge), routes: await iproute.routes(def.bridge), broughtUp: false };
-  return moveUplinkToBridge(uplink, def.bridge, r);
+  return uplink ? moveUplinkToBridge(uplink, def.bridge, r) : null;
 }
 
-/** Deletes the bridge and gives the uplink back what it had. */
-export async function stopBridgeWithUplink(def: NetworkDefinition, changes: UplinkChanges | null): Promise<void> {
-  await deleteOwned(def.bridge, networkAlias(def.name));
-  if (def.uplink) await restoreUplink(def.uplink, changes ?? { addresses: [], routes: [], broughtUp: false });
+/** Gives the uplink what the bridge carries, then deletes the bridge (only kvmpool's). */
+export async function stopBridgeWithUplink(def: NetworkDefinition, changes: UplinkChanges | null): Promise<string[]> {
+  const bridge = await iproute.link(def.bridge);
+  const ours = isOwned(bridge, networkAlias(def.name));
+  const failed = def.uplink ? await returnUplink(def.uplink, ours ? bridge : undefined, changes) : [];
+  if (ours) await iproute.deleteLink(def.bridge);
+  return failed;
 }
 
 /** What is missing or out of place: the bridge, its state, and the uplink in it. */

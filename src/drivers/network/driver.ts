@@ -21,8 +21,11 @@ export interface NetworkDriver {
   validatePort(def: NetworkDefinition, port: Pick<PortDefinition, 'vlan' | 'trunk' | 'native'>): void;
   /** Creates the network's interfaces; each step registers its undo in `r`. Returns what it changed on the uplink. */
   start(def: NetworkDefinition, options: NetworkStartOptions, r: Reverter): Promise<UplinkChanges | null>;
-  /** Removes the network's interfaces (ports are gone already) and undoes `changes`. */
-  stop(def: NetworkDefinition, changes: UplinkChanges | null): Promise<void>;
+  /**
+   * Removes the network's interfaces (ports are gone already) and gives the uplink back its addresses
+   * and routes (`changes` are what start moved). Returns what could not be put back.
+   */
+  stop(def: NetworkDefinition, changes: UplinkChanges | null): Promise<string[]>;
   /** What differs on the host from the running network (ports aside); empty when all is in place. */
   drift(def: NetworkDefinition, host: readonly IpLink[]): string[];
   /** Plugs an existing port interface in (bridge, VLANs); `ports` are all the network's ports, this one included. */

@@ -27,12 +27,14 @@ export async function deletePortLinks(port: PortDefinition): Promise<void> {
   await deleteOwned(port.ifname, portAlias(port.network, port.name));
 }
 
-/** What the host says about a port: whether its interface is there and up, and whether something holds it. */
-export function portState(port: PortDefinition, host: readonly IpLink[], bridge: string): Pick<PortInfo, 'state' | 'attached'> {
+/**
+ * What the host says about a port: whether its interface is there and up, and whether something holds
+ * it: a process has the tap open (`tapsHeld`, from tapsInUse), or the veth's peer left for a namespace.
+ */
+export function portState(port: PortDefinition, host: readonly IpLink[], bridge: string, tapsHeld: ReadonlySet<string>): Pick<PortInfo, 'state' | 'attached'> {
   const l = host.find((x) => x.ifname === port.ifname);
   if (!isOwned(l, portAlias(port.network, port.name))) return { state: 'missing', attached: false };
   const up = l.master === bridge && l.flags.includes('UP');
-  // A tap has carrier only while a process (qemu) has it open; a veth's peer leaves for a namespace.
-  const attached = port.type === 'tap' ? l.flags.includes('LOWER_UP') : !host.some((x) => x.ifname === port.peer);
+  const attached = port.type === 'tap' ? tapsHeld.has(port.ifname) : !host.some((x) => x.ifname === port.peer);
   return { state: up ? 'up' : 'down', attached };
 }

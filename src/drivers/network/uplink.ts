@@ -17,7 +17,7 @@ export function checkUplink(all: IpLink[], uplink: string, bridge?: string): IpL
   }
   if (l.master && l.master !== bridge) throw errors.inUse(`uplink '${uplink}' is already a port of '${l.master}'`, { uplink, master: l.master });
   if (l.linkinfo?.info_kind === 'bridge') throw errors.invalid(`uplink '${uplink}' is a bridge: name a NIC, bond or VLAN interface`, { uplink });
-  if (uplink === 'lo') throw errors.invalid("the loopback interface cannot be an uplink", { uplink });
+  if (uplink === 'lo') throw errors.invalid('the loopback interface cannot be an uplink', { uplink });
   return l;
 }
 
@@ -37,38 +37,62 @@ export async function checkApiAddress(uplink: string, apiHosts: readonly string[
 }
 
 /**
- * Plugs `uplink` into `bridge` and moves its addresses and routes onto the bridge, so the host keeps its
- * connectivity. Every step registers its undo in `r`. Returns what changed, for `restoreUplink`.
+ * Plugs `uplink` into `bridge` (if it is not already) and moves the addresses and routes it carries onto
+ * the bridge, so the host keeps its connectivity. Every step registers its undo in `r`. Safe to run again
+ * after a start that was cut short: what is on the bridge already stays there.
  */
 export async function moveUplinkToBridge(uplink: IpLink, bridge: string, r: Reverter): Promise<UplinkChanges> {
   const name = uplink.ifname;
   const addresses = await iproute.addresses(name);
   const routes = await iproute.routes(name);
   const broughtUp = !uplink.flags.includes('UP');
-  await iproute.setMaster(name, bridge);
-  r.add(`unplug ${name} from ${bridge}`, () => iproute.setMaster(name, null));
+  if (uplink.master !== bridge) {
+    await iproute.setMaster(name, bridge);
+    r.add(`unplug ${name} from ${bridge}`, () => iproute.setMaster(name, null));
+  }
   if (broughtUp) {
     await iproute.setUp(name, true);
     r.add(`set ${name} down`, () => iproute.setUp(name, false));
   }
   const changes: UplinkChanges = { addresses, routes, broughtUp };
   // Removing an address also removes the routes through it: one undo puts both back, in order.
-  r.add(`put the addresses and routes back on ${name}`, () => restoreOnUplink(name, changes));
-  for (const a of addresses) await iproute.deleteAddress(name, a);
+  r.add(`put the addresses and routes back on ${name}`, () => failIfAny(putOnUplink(name, changes)));
+  // Secondaries first: removing a primary may take its secondaries with it.
+  for (const a of [...addresses].reverse()) await iproute.deleteAddress(name, a);
   for (const a of addresses) await iproute.addAddress(bridge, a);
   for (const route of routes) await iproute.addRoute(bridge, route);
   return changes;
 }
 
-/** Puts addresses and routes back on the uplink (after its bridge is gone), and its state. */
-export async function restoreUplink(uplink: string, changes: UplinkChanges): Promise<void> {
-  if (!(await iproute.link(uplink))) return;
-  await restoreOnUplink(uplink, changes);
-  if (changes.broughtUp) await iproute.setUp(uplink, false);
+/**
+ * Gives the uplink back what its bridge carries now (what start moved, plus what came since: a renewed
+ * lease, an address added by hand); `changes` stand in when the bridge is gone. Unplugs the uplink first.
+ * Tries every address and route; returns what could not be put back.
+ */
+export async function returnUplink(uplink: string, bridge: IpLink | undefined, changes: UplinkChanges | null): Promise<string[]> {
+  const link = await iproute.link(uplink);
+  if (!link) return [];
+  const carried: UplinkChanges = bridge
+    ? { addresses: await iproute.addresses(bridge.ifname), routes: await iproute.routes(bridge.ifname), broughtUp: changes?.broughtUp ?? false }
+    : (changes ?? { addresses: [], routes: [], broughtUp: false });
+  if (bridge && link.master === bridge.ifname) await iproute.setMaster(uplink, null);
+  const failed = await putOnUplink(uplink, carried);
+  if (carried.broughtUp && failed.length === 0) await iproute.setUp(uplink, false);
+  return failed;
 }
 
-async function restoreOnUplink(uplink: string, changes: UplinkChanges): Promise<void> {
+/** Adds addresses (those not there yet), then routes; goes on past failures and lists them. */
+export async function putOnUplink(uplink: string, changes: Pick<UplinkChanges, 'addresses' | 'routes'>): Promise<string[]> {
+  const failed: string[] = [];
   const present = new Set((await iproute.addresses(uplink)).map((a) => a.address));
-  for (const a of changes.addresses) if (!present.has(a.address)) await iproute.addAddress(uplink, a);
-  for (const route of changes.routes) await iproute.addRoute(uplink, route);
+  for (const a of changes.addresses) {
+    if (!present.has(a.address)) await iproute.addAddress(uplink, a).catch((e: Error) => failed.push(`address ${a.address}: ${e.message}`));
+  }
+  for (const route of changes.routes) await iproute.addRoute(uplink, route).catch((e: Error) => failed.push(`route ${route.dst}: ${e.message}`));
+  return failed;
+}
+
+async function failIfAny(failures: Promise<string[]>): Promise<void> {
+  const failed = await failures;
+  if (failed.length > 0) throw new Error(failed.join('; '));
 }

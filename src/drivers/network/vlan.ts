@@ -66,6 +66,7 @@ export const vlanDriver: NetworkDriver = {
     const host = await iproute.links();
     const riders = host.some((l) => l.linkinfo?.info_kind === 'vlan' && l.link === def.uplink);
     if (changes?.broughtUp && !riders && host.some((l) => l.ifname === def.uplink)) await iproute.setUp(def.uplink!, false);
+    return [];
   },
 
   drift(def, host) {

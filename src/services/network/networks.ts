@@ -3,11 +3,13 @@ import type { IpLink } from '../../host/iproute.js';
 import { KvmpoolError, errors } from '../../model/errors.js';
 import { validateIfname, validateMtu, validateVlanId } from '../../model/ifnames.js';
 import { validateName } from '../../model/names.js';
-import type { NetworkDefinition, NetworkInfo } from '../../model/network-types.js';
+import type { NetworkDefinition, NetworkInfo, UplinkChanges } from '../../model/network-types.js';
 import type { NetworkRecord } from '../../state/store.js';
 import { networkDriver } from '../../drivers/network/registry.js';
 import { claimName, networkAlias } from '../../drivers/network/owned-links.js';
 import { createPortLinks, deletePortLinks, portState } from '../../drivers/network/port-links.js';
+import { putOnUplink } from '../../drivers/network/uplink.js';
+import { tapsInUse } from '../../host/open-files.js';
 import type { ServiceContext } from '../context.js';
 import { Reverter } from '../reverter.js';
 
@@ -22,6 +24,9 @@ export interface DefineNetworkInput {
   autostart?: boolean;
 }
 
+/** Network names are shorter than other names: with a port's, they must fit an interface alias (255 bytes). */
+const MAX_NETWORK_NAME_BYTES = 64;
+
 /** Lock name of a network (its lifecycle and its ports). */
 export const networkLock = (network: string) => `network:${network}`;
 
@@ -35,6 +40,7 @@ export class NetworkService {
 
   async define(input: DefineNetworkInput): Promise<NetworkInfo> {
     const name = validateName('network', input.name);
+    if (Buffer.byteLength(name) > MAX_NETWORK_NAME_BYTES) throw errors.invalid(`network name '${name.slice(0, 40)}...' is longer than ${MAX_NETWORK_NAME_BYTES} bytes`, { network: name });
     const driver = networkDriver(input.kind);
     const def: NetworkDefinition = {
       name,
@@ -58,35 +64,53 @@ export class NetworkService {
   }
 
   async list(): Promise<NetworkInfo[]> {
-    const host = await iproute.links();
-    return this.ctx.store.listNetworks().map((n) => this.describe(n, host));
+    const [host, held] = [await iproute.links(), await tapsInUse()];
+    return this.ctx.store.listNetworks().map((n) => this.describe(n, host, held));
   }
 
   async info(name: string): Promise<NetworkInfo> {
-    return this.describe(this.record(name), await iproute.links());
+    return this.describe(this.record(name), await iproute.links(), await tapsInUse());
   }
 
-  /** Creates the network's interfaces and its ports' as one change: a failure undoes every step. */
+  /**
+   * Creates the network's interfaces and its ports'. The record says running before the first change,
+   * so a start cut short by a crash is finished at the next daemon start; a start that fails is undone.
+   */
   async start(name: string, force = false): Promise<NetworkInfo> {
     await this.ctx.locks.with(networkLock(name), 'start', async () => {
       const rec = this.record(name);
       if (rec.active && rec.bootId === this.ctx.bootId) return;
       const driver = networkDriver(rec.kind);
-      const others = this.ctx.store.listNetworks().filter((n) => n.name !== name);
-      driver.validate(rec, others, await iproute.links());
-      await Reverter.run(this.ctx.log, async (r) => {
-        const changes = await driver.start(rec, { apiHosts: this.apiHosts(), force }, r);
-        const ports = this.ctx.store.listPorts(name);
-        for (const port of ports) {
-          if (await createPortLinks(port, rec.bridge, port.mtu ?? rec.mtu)) r.add(`delete port ${port.ifname}`, () => deletePortLinks(port));
-          await driver.plugPort(rec, port, ports);
-        }
-        this.ctx.store.putNetwork({ ...rec, active: true, bootId: this.ctx.bootId, changes });
-      });
+      driver.validate(rec, this.ctx.store.listNetworks().filter((n) => n.name !== name), await iproute.links());
+      this.ctx.store.putNetwork({ ...rec, active: true, bootId: this.ctx.bootId, changes: null });
+      try {
+        const changes = await this.bringUp(rec, force);
+        this.ctx.store.putNetwork({ ...rec, active: true, bootId: this.ctx.bootId, changes: { ...changes, forced: force } });
+      } catch (e) {
+        // What this start made is undone; what an earlier, cut-short start left goes too.
+        const failed = await driver.stop(rec, null).catch((err: Error) => [err.message]);
+        if (failed.length > 0) this.ctx.log(`network ${name}: cleaning up after a failed start: ${failed.join('; ')}`);
+        this.ctx.store.putNetwork({ ...rec, active: false, changes: null });
+        throw e;
+      }
       this.ctx.events.emit('network.started', name);
       this.ctx.log(`network ${name}: started`);
     });
     return this.info(name);
+  }
+
+  /** The network's interfaces and its ports', as one change (idempotent: kvmpool's own interfaces are kept). */
+  private async bringUp(rec: NetworkRecord, force: boolean): Promise<UplinkChanges> {
+    const driver = networkDriver(rec.kind);
+    return Reverter.run(this.ctx.log, async (r) => {
+      const changes = await driver.start(rec, { apiHosts: this.apiHosts(), force }, r);
+      const ports = this.ctx.store.listPorts(rec.name);
+      for (const port of ports) {
+        if (await createPortLinks(port, rec.bridge, port.mtu ?? rec.mtu)) r.add(`delete port ${port.ifname}`, () => deletePortLinks(port));
+        await driver.plugPort(rec, port, ports);
+      }
+      return changes ?? { addresses: [], routes: [], broughtUp: false };
+    });
   }
 
   /** Removes the network's interfaces; refused while a port is in use unless `force`. */
@@ -97,7 +121,8 @@ export class NetworkService {
       const ports = this.ctx.store.listPorts(name);
       if (!force) {
         const host = await iproute.links();
-        const busy = ports.filter((p) => p.usedBy || portState(p, host, rec.bridge).attached);
+        const held = await tapsInUse();
+        const busy = ports.filter((p) => p.usedBy || portState(p, host, rec.bridge, held).attached);
         if (busy.length > 0) {
           throw errors.inUse(`network '${name}' has ports in use: ${busy.map((p) => `${p.name}${p.usedBy ? ` (${p.usedBy})` : ''}`).join(', ')} (use force to stop anyway)`, {
             network: name,
@@ -106,8 +131,12 @@ export class NetworkService {
         }
       }
       for (const port of ports) await deletePortLinks(port);
-      await networkDriver(rec.kind).stop(rec, rec.changes);
+      const failed = await networkDriver(rec.kind).stop(rec, rec.changes);
       this.ctx.store.putNetwork({ ...rec, active: false, changes: null });
+      if (failed.length > 0) {
+        this.ctx.log(`network ${name}: stopped, but the uplink did not get everything back: ${failed.join('; ')}`);
+        this.ctx.events.emit('network.error', name, { message: 'the uplink did not get everything back', failed });
+      }
       this.ctx.events.emit('network.stopped', name);
       this.ctx.log(`network ${name}: stopped`);
     });
@@ -135,18 +164,18 @@ export class NetworkService {
   }
 
   /**
-   * At daemon start: networks that ran in this boot are checked and their missing pieces put back;
-   * networks marked autostart (or that ran before a reboot) are started. What drifted is logged and
-   * sent as `network.drift` events.
+   * At daemon start: networks that ran in this boot are checked, and what drifted (logged, sent as
+   * `network.drift`) is put back; after a reboot, networks marked autostart start again (forced if their
+   * last start was) and the others are marked stopped.
    */
   async startup(): Promise<void> {
     for (const rec of this.ctx.store.listNetworks()) {
       try {
         if (rec.active && rec.bootId === this.ctx.bootId) await this.repair(rec);
-        else if (rec.autostart || rec.active) {
-          if (rec.active) this.ctx.store.putNetwork({ ...rec, active: false, changes: null });
-          await this.start(rec.name);
-        }
+        else if (rec.autostart) {
+          if (rec.active) this.ctx.store.putNetwork({ ...rec, active: false });
+          await this.start(rec.name, rec.changes?.forced === true);
+        } else if (rec.active) this.ctx.store.putNetwork({ ...rec, active: false, changes: null });
       } catch (e) {
         this.ctx.log(`network ${rec.name}: could not be brought back: ${e instanceof Error ? e.message : String(e)}`);
         this.ctx.events.emit('network.error', rec.name, { message: e instanceof Error ? e.message : String(e) });
@@ -156,37 +185,31 @@ export class NetworkService {
 
   private async repair(rec: NetworkRecord): Promise<void> {
     await this.ctx.locks.with(networkLock(rec.name), 'repair', async () => {
-      const driver = networkDriver(rec.kind);
       const host = await iproute.links();
-      const drift = [...driver.drift(rec, host), ...this.portDrift(rec, host)];
+      const drift = [...networkDriver(rec.kind).drift(rec, host), ...this.portDrift(rec, host, await tapsInUse())];
       if (drift.length === 0) return;
       this.ctx.log(`network ${rec.name}: drifted: ${drift.join('; ')}`);
       this.ctx.events.emit('network.drift', rec.name, { drift });
-      if (!host.some((l) => l.ifname === rec.bridge)) {
-        // The bridge itself is gone: start over (the uplink's addresses went with it).
-        this.ctx.store.putNetwork({ ...rec, active: false });
-        return;
-      }
-      const ports = this.ctx.store.listPorts(rec.name);
-      for (const port of ports) {
-        await createPortLinks(port, rec.bridge, port.mtu ?? rec.mtu);
-        await driver.plugPort(rec, port, ports);
-      }
+      // A bridge deleted by hand took the uplink's addresses with it: they go back on the uplink first,
+      // and move to the new bridge with the start.
+      if (rec.uplink && rec.changes && !host.some((l) => l.ifname === rec.bridge)) await putOnUplink(rec.uplink, rec.changes);
+      const changes = await this.bringUp(rec, rec.changes?.forced === true);
+      const moved = changes.addresses.length > 0 || !rec.changes ? changes : rec.changes;
+      this.ctx.store.putNetwork({ ...rec, changes: { ...moved, forced: rec.changes?.forced === true } });
     });
-    if (!this.record(rec.name).active) await this.start(rec.name);
   }
 
-  private portDrift(rec: NetworkRecord, host: readonly IpLink[]): string[] {
+  private portDrift(rec: NetworkRecord, host: readonly IpLink[], held: ReadonlySet<string>): string[] {
     return this.ctx.store.listPorts(rec.name).flatMap((p) => {
-      const { state } = portState(p, host, rec.bridge);
+      const { state } = portState(p, host, rec.bridge, held);
       return state === 'up' ? [] : [`port ${p.name} (${p.ifname}) is ${state === 'missing' ? 'missing' : 'not up on the bridge'}`];
     });
   }
 
-  private describe(rec: NetworkRecord, host: readonly IpLink[]): NetworkInfo {
+  private describe(rec: NetworkRecord, host: readonly IpLink[], held: ReadonlySet<string>): NetworkInfo {
     const driver = networkDriver(rec.kind);
     const { active: _a, bootId: _b, changes: _c, created: _d, ...def } = rec;
-    const drift = rec.active ? [...driver.drift(rec, host), ...this.portDrift(rec, host)] : [];
+    const drift = rec.active ? [...driver.drift(rec, host), ...this.portDrift(rec, host, held)] : [];
     return {
       ...def,
       state: !rec.active ? 'inactive' : drift.length > 0 ? 'degraded' : 'running',

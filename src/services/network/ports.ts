@@ -1,11 +1,12 @@
 import * as iproute from '../../host/iproute.js';
 import { KvmpoolError, errors } from '../../model/errors.js';
-import { MAX_IFNAME_BYTES, parseVlanList, randomIfname, randomMac, validateIfname, validateMac, validateMtu, validateVlanId } from '../../model/ifnames.js';
+import { MAX_IFNAME_BYTES, hostSideMac, parseVlanList, randomIfname, randomMac, validateIfname, validateMac, validateMtu, validateVlanId } from '../../model/ifnames.js';
 import { validateName } from '../../model/names.js';
 import { PORT_TYPES, type PortDefinition, type PortInfo, type PortType } from '../../model/network-types.js';
 import type { PortRecord } from '../../state/store.js';
 import { networkDriver } from '../../drivers/network/registry.js';
 import { createPortLinks, deletePortLinks, portState } from '../../drivers/network/port-links.js';
+import { tapsInUse } from '../../host/open-files.js';
 import type { ServiceContext } from '../context.js';
 import { Reverter } from '../reverter.js';
 import { networkLock, type NetworkService } from './networks.js';
@@ -48,7 +49,8 @@ export class PortService {
     const wantedPeer = input.peer !== undefined ? validateIfname('peer name', input.peer) : undefined;
     if (wantedPeer && type !== 'veth') throw errors.invalid('only veth ports have a peer', { peer: wantedPeer });
 
-    await this.ctx.locks.with(networkLock(network), 'port.create', async () => {
+    // The network's lock, and the one of all ports: names and MACs are unique across networks.
+    await this.ctx.locks.with(networkLock(network), 'port.create', () => this.ctx.locks.with('ports', 'port.create', async () => {
       const net = this.networks.record(network);
       const driver = networkDriver(net.kind);
       driver.validatePort(net, vlans);
@@ -61,15 +63,16 @@ export class PortService {
       if (wantedIfname && taken.has(wantedIfname)) throw errors.exists('interface', wantedIfname);
       const peer = type === 'veth' ? (wantedPeer ?? peerName(ifname, taken)) : undefined;
       if (peer && (taken.has(peer) || peer === ifname)) throw errors.exists('interface', peer);
-      const macs = new Set(all.map((p) => p.mac));
-      if (wantedMac && macs.has(wantedMac)) throw errors.exists('MAC address', wantedMac);
+      // Guest MACs and their host-side twins (hostSideMac) are all distinct.
+      const macs = new Set(all.flatMap((p) => [p.mac, hostSideMac(p.mac)]));
+      if (wantedMac && (macs.has(wantedMac) || macs.has(hostSideMac(wantedMac)))) throw errors.exists('MAC address', wantedMac);
       const port: PortRecord = {
         network,
         name,
         type,
         ifname,
         ...(peer ? { peer } : {}),
-        mac: wantedMac ?? unused(macs, randomMac),
+        mac: wantedMac ?? unused(macs, () => randomMac()),
         ...(mtu ? { mtu } : {}),
         ...vlans,
         created: new Date().toISOString(),
@@ -83,14 +86,14 @@ export class PortService {
       });
       this.ctx.events.emit('port.created', `${network}/${name}`, { ifname });
       this.ctx.log(`port ${network}/${name}: created (${type} ${ifname})`);
-    });
+    }));
     return this.info(network, name);
   }
 
   async list(network: string): Promise<PortInfo[]> {
     const net = this.networks.record(network);
-    const host = await iproute.links();
-    return this.ctx.store.listPorts(network).map((p) => ({ ...strip(p), ...portState(p, host, net.bridge) }));
+    const [host, held] = [await iproute.links(), await tapsInUse()];
+    return this.ctx.store.listPorts(network).map((p) => ({ ...strip(p), ...portState(p, host, net.bridge, held) }));
   }
 
   async info(network: string, name: string): Promise<PortInfo> {
@@ -105,7 +108,7 @@ export class PortService {
       const net = this.networks.record(network);
       const port = this.ctx.store.listPorts(network).find((p) => p.name === name);
       if (!port) throw errors.notFound('port', `${network}/${name}`);
-      const { attached } = portState(port, await iproute.links(), net.bridge);
+      const { attached } = portState(port, await iproute.links(), net.bridge, await tapsInUse());
       if (!force && (port.usedBy || attached)) {
         throw errors.inUse(`port ${network}/${name} is in use${port.usedBy ? ` by ${port.usedBy}` : ''} (use force to delete it anyway)`, { port: `${network}/${name}`, usedBy: port.usedBy });
       }

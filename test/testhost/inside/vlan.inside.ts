@@ -76,8 +76,7 @@ test('per-VLAN bridges: two VLAN networks share one uplink as their trunk; hosts
         await t.client.call('stopNetwork', { params: { network: n }, body: { force: true } });
         await t.client.call('undefineNetwork', { params: { network: n } });
       }
-      const left = await NetLab.hostInterfaces();
-      assert.ok(!left.includes(`${uplink}.10`) && !left.includes(v10), left.join(' '));
+      assert.deepEqual(await lab.kvmpoolLeftovers(), []);
     } finally {
       await lab.cleanup();
     }
@@ -134,6 +133,11 @@ test('a VLAN-aware bridge: access ports keep VLANs apart, the uplink trunks the 
       assert.ok(got[1]! >= 2, `VLAN 20 frames on the trunk: ${got[1]}`);
       assert.equal(got[2], 0, 'no VLAN 30 frames on a trunk of 10 and 20');
 
+      // A trunk of VLAN 10 whose native VLAN is 20: untagged, it is on VLAN 20 only.
+      const native = await guest(t, lab, net, 'nt', `${SUBNET}.41`, { trunk: '10', native: 20 });
+      assert.ok(await reach(lab, native, 2), 'the native VLAN (20) is carried untagged');
+      assert.ok(await noReach(lab, native, 1), 'VLAN 10 arrives tagged, not on the untagged interface');
+
       // Bad port settings; a VLAN nobody uses leaves the uplink.
       await assert.rejects(t.client.call('createPort', { params: { network: net }, body: { name: 'x', vlan: 10, trunk: '20' } }), { code: 'INVALID_ARGUMENT' });
       await assert.rejects(t.client.call('createPort', { params: { network: net }, body: { name: 'x', native: 10 } }), { code: 'INVALID_ARGUMENT' });
@@ -144,6 +148,7 @@ test('a VLAN-aware bridge: access ports keep VLANs apart, the uplink trunks the 
 
       await t.client.call('stopNetwork', { params: { network: net }, body: { force: true } });
       await t.client.call('undefineNetwork', { params: { network: net } });
+      assert.deepEqual(await lab.kvmpoolLeftovers(), []);
     } finally {
       await lab.cleanup();
     }
@@ -173,6 +178,7 @@ test('an uplink that is a bond slave, or whose VLAN someone else already made, i
       await t.client.call('stopNetwork', { params: { network: ok } });
       // The foreign VLAN interface is still there.
       await run('ip', ['link', 'show', 'dev', `${uplink}.40`]);
+      assert.deepEqual(await lab.kvmpoolLeftovers(), []);
     } finally {
       await lab.cleanup();
     }
