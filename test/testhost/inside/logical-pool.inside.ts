@@ -33,11 +33,13 @@ const create = async (t: TestDaemon, body: Record<string, unknown>) => (await t.
 
 /**
  * Writes `pattern` over the start of `device` again and again (O_DIRECT) until stopped. It writes to the
- * kernel's node (/dev/dm-N): LVM, without udev here, briefly replaces its /dev/VG/LV links while it
- * resizes or moves an LV, and a write must neither miss them nor create a file in their place.
+ * kernel's node (/dev/dm-N): LVM, without udev here, briefly replaces its /dev/VG/LV links and
+ * /dev/mapper nodes while it resizes or moves an LV, and a write must neither miss them nor create a
+ * file in their place.
  */
 async function keepWriting(pattern: string, device: string) {
-  const node = (await run('realpath', [device])).stdout.trim();
+  // The kernel's name of the device (dm-N): devtmpfs keeps its node while the device exists.
+  const node = `/dev/${(await run('lsblk', ['-dno', 'KNAME', device])).stdout.trim()}`;
   const dd = ['dd', `if=${pattern}`, `of=${node}`, 'bs=1M', 'oflag=direct', 'conv=notrunc,nocreat', 'status=none'];
   const loop = 'while :; do "$@" || exit 1; done';
   const writer = spawn('sh', ['-c', loop, 'sh', ...dd], { stdio: ['ignore', 'ignore', 'pipe'] });
