@@ -6,9 +6,12 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the daemon and the tests use: qemu-img and qemu-io, mount/losetup/findmnt/fallocate,
 # file systems for fs pools (mkfs.ext4, mkfs.xfs with reflink, mkfs.btrfs), LVM, sfdisk, script(1),
-# procps; iproute2 for networks (ping for their tests); the user-mode Linux test host (a kernel with
-# device-mapper, partitions and 802.1Q; gcc builds its shim); and what builds the native SQLite module (python3, make, g++).
-packages=(qemu-utils util-linux bsdutils procps e2fsprogs xfsprogs btrfs-progs lvm2 fdisk iproute2 iputils-ping user-mode-linux kmod gcc python3 make g++)
+# procps; iproute2 for networks (ping for their tests); qemu-system-x86 for VMs (the tests' guests: busybox,
+# cpio; virt-xml-validate from libvirt-clients checks the XML kvmpool gives libvirt users); the user-mode
+# Linux test host (a kernel with device-mapper, partitions and 802.1Q; gcc builds its shim, binutils checks
+# the accelerator probe); and what builds the native SQLite module (python3, make, g++).
+packages=(qemu-utils qemu-system-x86 util-linux bsdutils procps e2fsprogs xfsprogs btrfs-progs lvm2 fdisk iproute2 iputils-ping
+  busybox-static cpio libvirt-clients user-mode-linux kmod gcc binutils python3 make g++)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -7,6 +7,7 @@ import type { SnapshotService } from '../services/storage/snapshots.js';
 import type { TransferService } from '../services/storage/transfers.js';
 import type { NetworkService } from '../services/network/networks.js';
 import type { PortService } from '../services/network/ports.js';
+import type { VmService } from '../services/vm/vms.js';
 
 /** The services the API calls. */
 export interface ApiServices {
@@ -17,6 +18,7 @@ export interface ApiServices {
   transfers: TransferService;
   networks: NetworkService;
   ports: PortService;
+  vms: VmService;
   jobs: JobManager;
   version: string;
 }

@@ -1,6 +1,7 @@
 import { Type, type TSchema } from 'typebox';
 import * as S from './schemas.js';
 import * as N from './network-schemas.js';
+import * as V from './vm-schemas.js';
 
 /**
  * Every API operation, declared once: the server registers a route from it, the client calls it by id,
@@ -63,6 +64,22 @@ export const operations = {
   createPort: op({ method: 'POST', path: '/api/v1/networks/:network/ports', summary: 'Create a port (a tap or a veth pair) on a running network', tag: 'ports', params: N.NetworkParams, body: N.CreatePort, responses: { 201: N.Port } }),
   getPort: op({ method: 'GET', path: '/api/v1/networks/:network/ports/:port', summary: 'Port info', tag: 'ports', params: N.PortParams, responses: { 200: N.Port } }),
   deletePort: op({ method: 'DELETE', path: '/api/v1/networks/:network/ports/:port', summary: 'Delete a port (force: also while in use)', tag: 'ports', params: N.PortParams, query: S.ForceQuery, responses: { 204: S.Empty } }),
+
+  listVms: op({ method: 'GET', path: '/api/v1/vms', summary: 'List VMs', tag: 'vms', responses: { 200: Type.Array(V.Vm) } }),
+  defineVm: op({ method: 'POST', path: '/api/v1/vms', summary: 'Define a VM', tag: 'vms', body: V.DefineVm, responses: { 201: V.Vm } }),
+  getVm: op({ method: 'GET', path: '/api/v1/vms/:vm', summary: 'VM info', tag: 'vms', params: V.VmParams, responses: { 200: V.Vm } }),
+  undefineVm: op({ method: 'DELETE', path: '/api/v1/vms/:vm', summary: 'Undefine a stopped VM (its volumes stay)', tag: 'vms', params: V.VmParams, responses: { 204: S.Empty } }),
+  startVm: op({ method: 'POST', path: '/api/v1/vms/:vm/start', summary: 'Start a VM', tag: 'vms', params: V.VmParams, responses: { 200: V.Vm } }),
+  stopVm: op({ method: 'POST', path: '/api/v1/vms/:vm/stop', summary: 'Ask the guest to power down (ACPI); kill it after the timeout (seconds)', tag: 'vms', params: V.VmParams, body: V.StopVm, responses: { 200: V.Vm } }),
+  killVm: op({ method: 'POST', path: '/api/v1/vms/:vm/kill', summary: 'End a VM at once', tag: 'vms', params: V.VmParams, responses: { 200: V.Vm } }),
+  vmConsole: op({ method: 'GET', path: '/api/v1/vms/:vm/console', summary: "The guest's serial console output from an offset", tag: 'vms', params: V.VmParams, query: V.ConsoleQuery, responses: { 200: V.ConsoleBody } }),
+  attachDisk: op({ method: 'POST', path: '/api/v1/vms/:vm/disks', summary: 'Attach a volume as a disk (hot-plugged when running)', tag: 'vms', params: V.VmParams, body: V.AttachDisk, responses: { 200: V.Vm } }),
+  detachDisk: op({ method: 'POST', path: '/api/v1/vms/:vm/disks/detach', summary: 'Detach a disk (hot-unplugged when running)', tag: 'vms', params: V.VmParams, body: V.DetachDisk, responses: { 200: V.Vm } }),
+  attachNic: op({ method: 'POST', path: '/api/v1/vms/:vm/nics', summary: 'Attach a port as a NIC (hot-plugged when running)', tag: 'vms', params: V.VmParams, body: V.AttachNic, responses: { 200: V.Vm } }),
+  detachNic: op({ method: 'POST', path: '/api/v1/vms/:vm/nics/detach', summary: 'Detach a NIC (hot-unplugged when running)', tag: 'vms', params: V.VmParams, body: V.AttachNic, responses: { 200: V.Vm } }),
+
+  volumeAttachInfo: op({ method: 'GET', path: '/api/v1/pools/:pool/volumes/:volume/attach-info', summary: 'qemu arguments or libvirt <disk> XML for the volume', tag: 'vms', params: S.VolumeParams, query: V.AttachInfoQuery, responses: { 200: V.AttachInfo } }),
+  portAttachInfo: op({ method: 'GET', path: '/api/v1/networks/:network/ports/:port/attach-info', summary: 'qemu arguments or libvirt <interface> XML for the port', tag: 'vms', params: N.PortParams, query: V.PortAttachInfoQuery, responses: { 200: V.AttachInfo } }),
 
   listJobs: op({ method: 'GET', path: '/api/v1/jobs', summary: 'List jobs', tag: 'jobs', responses: { 200: Type.Array(S.Job) } }),
   getJob: op({ method: 'GET', path: '/api/v1/jobs/:id', summary: 'Job info', tag: 'jobs', params: S.JobParams, responses: { 200: S.Job } }),

@@ -12,6 +12,7 @@ import { volumeHandlers } from './routes/volumes.js';
 import { jobHandlers } from './routes/jobs.js';
 import { snapshotHandlers } from './routes/snapshots.js';
 import { networkHandlers } from './routes/networks.js';
+import { vmHandlers } from './routes/vms.js';
 import { registerEvents } from './routes/events.js';
 import { registerContent } from './routes/content.js';
 
@@ -60,7 +61,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     }
   });
 
-  const handlers: Handlers = { ...poolHandlers(o), ...volumeHandlers(o), ...snapshotHandlers(o), ...networkHandlers(o), ...jobHandlers(o) };
+  const handlers: Handlers = { ...poolHandlers(o), ...volumeHandlers(o), ...snapshotHandlers(o), ...networkHandlers(o), ...vmHandlers(o), ...jobHandlers(o) };
   for (const id of Object.keys(operations) as OperationId[]) {
     const def = operations[id];
     const handler = handlers[id];

@@ -9,11 +9,13 @@ import { volumeCommands } from './commands/vol.js';
 import { snapshotCommands } from './commands/snap.js';
 import { networkCommands } from './commands/net.js';
 import { portCommands } from './commands/port.js';
+import { vmCommands } from './commands/vm.js';
+import { attachInfoCommands } from './commands/attach-info.js';
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('kvmpool')
-    .description('storage pools, volumes and networks of a KVM host')
+    .description('storage pools, volumes, networks and VMs of a KVM host')
     .version(VERSION)
     .option('--home <dir>', 'daemon home (state, socket, token); default KVMPOOL_HOME or ./var of the checkout')
     .option('--json', 'machine-readable output')
@@ -26,6 +28,9 @@ export async function main(argv: string[]): Promise<number> {
   snapshotCommands(program, globals);
   networkCommands(program, globals);
   portCommands(program, globals);
+  vmCommands(program, globals);
+  const noun = (name: string) => program.commands.find((c) => c.name() === name)!;
+  attachInfoCommands(noun('vol'), noun('port'), globals);
   jobCommands(program, globals);
   for (const c of program.commands) c.exitOverride();
   for (const c of program.commands.flatMap((c) => c.commands)) c.exitOverride();

@@ -20,6 +20,7 @@ import { SnapshotService } from '../services/storage/snapshots.js';
 import { TransferService } from '../services/storage/transfers.js';
 import { NetworkService } from '../services/network/networks.js';
 import { PortService } from '../services/network/ports.js';
+import { VmService } from '../services/vm/vms.js';
 import type { ServiceContext } from '../services/context.js';
 import { buildApi } from '../api/server.js';
 import { ensureHome, loadOrCreateToken, resolveHome, type HomePaths } from './home.js';
@@ -70,6 +71,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const transfers = new TransferService(access);
   const networks = new NetworkService(ctx, () => (options.listen ? [listenHost(options.listen)] : []));
   const ports = new PortService(ctx, networks);
+  const vms = new VmService(ctx, paths.vms, volumes, ports);
+  access.vms = vms;
   metrics.poolGauges(async () => (await pools.list()).filter((p) => p.state !== 'inactive'));
 
   const interrupted = store.failInterruptedJobs(new Date().toISOString());
@@ -78,11 +81,12 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   if (firstStart) await createDefaultPool(pools, paths, log);
   await pools.startup();
   await networks.startup();
+  await vms.startup();
   const maintenance = setInterval(() => void pools.maintain(), MAINTENANCE_INTERVAL_MS);
   maintenance.unref();
 
   const token = await loadOrCreateToken(paths.token);
-  const app = await buildApi({ pools, volumes, data, snapshots, transfers, networks, ports, jobs: ctx.jobs, events, metrics, token, version: VERSION, log });
+  const app = await buildApi({ pools, volumes, data, snapshots, transfers, networks, ports, vms, jobs: ctx.jobs, events, metrics, token, version: VERSION, log });
   await rm(paths.socket, { force: true });
   await app.listen({ path: paths.socket });
   await chmod(paths.socket, 0o600);
@@ -102,6 +106,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       if (closed) return;
       closed = true;
       clearInterval(maintenance);
+      vms.close();
       await ctx.jobs.shutdown();
       if (tcpServer) {
         tcpServer.closeAllConnections();

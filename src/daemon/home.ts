@@ -21,6 +21,8 @@ export interface HomePaths {
   socket: string;
   token: string;
   pools: string;
+  /** One directory per VM (by uuid): its QMP socket, console log and qemu's own log. */
+  vms: string;
 }
 
 /** The home directory: `--home`, else KVMPOOL_HOME, else `var/` in the checkout. */
@@ -32,6 +34,7 @@ export function resolveHome(explicit?: string): HomePaths {
     socket: path.join(home, 'kvmpool.sock'),
     token: path.join(home, 'token'),
     pools: path.join(home, 'pools'),
+    vms: path.join(home, 'vms'),
   };
 }
 

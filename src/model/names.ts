@@ -4,10 +4,10 @@ import { errors } from './errors.js';
 export const MAX_NAME_BYTES = 128;
 
 /**
- * Validates a pool, volume, network or port name. A name is one path component that is safe as a file name and on a
+ * Validates a pool, volume, network, port or VM name. A name is one path component that is safe as a file name and on a
  * command line: no `/`, no control characters, not `.`/`..`, no leading `-` or `.`, at most 128 bytes.
  */
-export function validateName(kind: 'pool' | 'volume' | 'network' | 'port', name: unknown): string {
+export function validateName(kind: 'pool' | 'volume' | 'network' | 'port' | 'vm', name: unknown): string {
   if (typeof name !== 'string' || name.length === 0) throw errors.invalid(`${kind} name is required`, { kind });
   const bad = (why: string) => errors.invalid(`invalid ${kind} name '${printable(name)}': ${why}`, { kind, name });
   if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) throw bad(`longer than ${MAX_NAME_BYTES} bytes`);

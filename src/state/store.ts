@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import type { JobInfo, PoolDefinition, PoolSource, VolumeFacts } from '../model/types.js';
 import type { NetworkDefinition, PortDefinition, UplinkChanges } from '../model/network-types.js';
+import type { VmDefinition, VmState } from '../model/vm-types.js';
 
 /** A pool definition plus what kvmpool remembers about it. */
 export interface PoolRecord extends PoolDefinition {
@@ -35,6 +36,22 @@ export interface PortRecord extends PortDefinition {
   created: string;
 }
 
+/** What kvmpool knows of a VM's qemu: enough to find it again after a daemon restart. */
+export interface VmRuntime {
+  state: VmState;
+  reason?: string;
+  pid?: number;
+  bootId?: string;
+  accelerator?: 'kvm' | 'tcg';
+  started?: string;
+}
+
+/** A VM definition plus its last known run state. */
+export interface VmRecord extends VmDefinition {
+  runtime: VmRuntime;
+  created: string;
+}
+
 /** One entry of the operation journal: a multi-step host change in flight. */
 export interface JournalEntry {
   id: number;
@@ -59,6 +76,8 @@ CREATE TABLE IF NOT EXISTS networks (
 CREATE TABLE IF NOT EXISTS ports (
   network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE, name TEXT NOT NULL,
   ifname TEXT NOT NULL UNIQUE, definition TEXT NOT NULL, created TEXT NOT NULL, PRIMARY KEY (network, name));
+CREATE TABLE IF NOT EXISTS vms (
+  name TEXT PRIMARY KEY, definition TEXT NOT NULL, runtime TEXT NOT NULL, created TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (
   id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, data TEXT NOT NULL, created TEXT NOT NULL);
 `;
@@ -217,6 +236,31 @@ export class Store {
 
   deletePort(network: string, name: string): void {
     this.db.prepare('DELETE FROM ports WHERE network = ? AND name = ?').run(network, name);
+  }
+
+  // VMs
+
+  listVms(): VmRecord[] {
+    return (this.db.prepare('SELECT * FROM vms ORDER BY name').all() as { definition: string; runtime: string; created: string }[]).map((r) => ({
+      ...(JSON.parse(r.definition) as VmDefinition),
+      runtime: JSON.parse(r.runtime) as VmRuntime,
+      created: r.created,
+    }));
+  }
+
+  getVm(name: string): VmRecord | undefined {
+    return this.listVms().find((v) => v.name === name);
+  }
+
+  putVm(v: VmRecord): void {
+    const { runtime, created, ...definition } = v;
+    this.db
+      .prepare('INSERT OR REPLACE INTO vms (name, definition, runtime, created) VALUES (?, ?, ?, ?)')
+      .run(v.name, JSON.stringify(definition), JSON.stringify(runtime), created);
+  }
+
+  deleteVm(name: string): void {
+    this.db.prepare('DELETE FROM vms WHERE name = ?').run(name);
   }
 
   // journal

@@ -26,6 +26,17 @@ export class SnapshotService {
     const size = options.size !== undefined ? roundUp(parseSize(options.size)) : undefined;
     return this.withVolume(pool, volume, 'snapshot', async (rec, vol) => {
       if (size !== undefined && rec.type !== 'logical') throw errors.invalid('a snapshot size applies to copy-on-write LV snapshots (logical pools)');
+      const vm = this.liveVm(rec.name, vol);
+      if (vm) {
+        if ((await this.access.driver(rec).listSnapshots(rec, vol)).some((s) => s.name === name)) throw errors.exists('snapshot', `${pool}/${volume}@${name}`);
+        await this.access.vms!.snapshotLive(vm, pool, volume, name, false);
+        await this.refresh(rec.name, vol);
+        const snap = (await this.access.driver(rec).listSnapshots(rec, vol)).find((s) => s.name === name);
+        if (!snap) throw errors.notFound('snapshot', `${pool}/${volume}@${name}`);
+        this.ctx.events.emit('snapshot.created', `${pool}/${volume}@${name}`, { vm });
+        this.ctx.log(`snapshot ${pool}/${volume}@${name}: created through vm ${vm}`);
+        return snap;
+      }
       await this.access.assertFree(rec, vol);
       const snap = await this.access.driver(rec).createSnapshot(rec, vol, name, this.access.op(), size !== undefined ? { size } : {});
       await this.refresh(rec.name, vol);
@@ -65,12 +76,24 @@ export class SnapshotService {
   async delete(pool: string, volume: string, name: string): Promise<void> {
     validateName('volume', name);
     await this.withVolume(pool, volume, 'snapshot delete', async (rec, vol) => {
-      await this.access.assertFree(rec, vol);
-      await this.access.driver(rec).deleteSnapshot(rec, vol, name, this.access.op());
+      const vm = this.liveVm(rec.name, vol);
+      if (vm) {
+        if (!(await this.access.driver(rec).listSnapshots(rec, vol)).some((s) => s.name === name)) throw errors.notFound('snapshot', `${pool}/${volume}@${name}`);
+        await this.access.vms!.snapshotLive(vm, pool, volume, name, true);
+      }
+      else {
+        await this.access.assertFree(rec, vol);
+        await this.access.driver(rec).deleteSnapshot(rec, vol, name, this.access.op());
+      }
       await this.refresh(rec.name, vol);
       this.ctx.events.emit('snapshot.deleted', `${pool}/${volume}@${name}`);
       this.ctx.log(`snapshot ${pool}/${volume}@${name}: deleted`);
     });
+  }
+
+  /** The running VM whose qemu holds this qcow2 volume: its internal snapshots go through that qemu. */
+  private liveVm(pool: string, vol: VolumeInfo): string | undefined {
+    return vol.format === 'qcow2' ? this.access.vms?.runningVmOf(pool, vol.name) : undefined;
   }
 
   private async withVolume<T>(pool: string, volume: string, operation: string, work: (rec: import('../../state/store.js').PoolRecord, vol: VolumeInfo) => Promise<T>): Promise<T> {

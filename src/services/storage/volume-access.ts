@@ -10,6 +10,19 @@ import type { KnownVolume, OpContext, StorageDriver } from '../../drivers/storag
 import type { ServiceContext } from '../context.js';
 import { notActive } from './pools.js';
 
+/** What the volume services need to know of VMs (the VM service provides it). */
+export interface VmDisks {
+  runningVmOf(pool: string, volume: string): string | undefined;
+  /** Whether the VM has the volume as a read-only disk. */
+  readonlyDisk(vm: string, pool: string, volume: string): boolean;
+  /** A VM (running or not) that has the volume as a disk: it may not vanish or change its name under it. */
+  definedVmOf(pool: string, volume: string): string | undefined;
+  /** Tells the VM's qemu the disk's new size (qemu grows an image file itself). */
+  resizeLive(vm: string, pool: string, volume: string, bytes: number): Promise<void>;
+  /** Takes or deletes a qcow2 internal snapshot through the VM's qemu, which holds the image. */
+  snapshotLive(vm: string, pool: string, volume: string, snapshot: string, remove: boolean): Promise<void>;
+}
+
 /** Lock name of one volume. */
 export const volumeLock = (pool: string, name: string) => `vol:${pool}/${name}`;
 
@@ -23,6 +36,8 @@ export const JOURNAL_RENAME = 'volume.rename';
  * features, the in-use checks, and remembering facts in the store. Holds no locks itself.
  */
 export class VolumeAccess {
+  /** Set by the daemon: which running VM has a volume as a disk, and how to grow it there. */
+  vms?: VmDisks;
   private readonly traits = new Map<string, PoolTraits>();
   /** Volume operations running per pool: the pool cannot stop, be deleted or undefined meanwhile. */
   private readonly inFlight = new Map<string, number>();
@@ -225,9 +240,14 @@ export class VolumeAccess {
     if (destructive && !vol.managed && !force) throw foreign(vol, feature);
   }
 
-  /** IN_USE when a process has the volume open or another volume is backed by it (and, with `checkLock`, when an operation holds it). */
+  /**
+   * IN_USE when a running VM has the volume as a disk, a process has it open or another volume is backed
+   * by it (and, with `checkLock`, when an operation holds it).
+   */
   async assertFree(rec: PoolRecord, vol: VolumeInfo, checkLock = false): Promise<void> {
     if (checkLock && vol.busy) throw errors.inUse(`${rec.name}/${vol.name} is busy: ${vol.busy} in progress`, { operation: vol.busy });
+    const vm = this.vms?.runningVmOf(rec.name, vol.name);
+    if (vm) throw errors.inUse(`${rec.name}/${vol.name} is a disk of running vm ${vm}`, { vm });
     const users = await this.driver(rec).volumeUsers(rec, vol);
     if (users.length > 0) throw errors.inUse(`${rec.name}/${vol.name} is in use by ${users.join(', ')}`, { users });
     const dependents = this.backingUsers(rec, vol);

@@ -55,6 +55,9 @@ export class VolumeDataService {
       releases.push(this.ctx.locks.tryAcquire(volumeLock(dst.name, targetName), 'clone', `volume ${dst.name}/${targetName}`));
       if (this.ctx.store.getVolume(dst.name, targetName)) throw errors.exists('volume', `${dst.name}/${targetName}`);
       const source = await this.access.read(src, name);
+      // A running guest writes to its disk while it would be read: the copy would be torn.
+      const vm = this.access.vms?.runningVmOf(src.name, name);
+      if (vm && !this.access.vms!.readonlyDisk(vm, src.name, name)) throw errors.inUse(`${src.name}/${name} is a writable disk of running vm ${vm}: stop it to clone`, { vm });
       const plan = this.plan(src, dst, source, method, input.format as CreateFormat | undefined);
       const work = async (op: OpContext): Promise<CloneResult> => {
         try {

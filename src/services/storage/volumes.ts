@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { KvmpoolError, errors } from '../../model/errors.js';
 import { validateName } from '../../model/names.js';
 import { parseSize, roundUp } from '../../model/sizes.js';
@@ -102,6 +103,7 @@ export class VolumeService {
       this.access.locked(pool, name, 'delete', false, async () => {
         const vol = await this.access.read(rec, name);
         this.access.require(vol, 'delete', force, true);
+        this.assertNoVm(pool, name);
         await this.access.assertFree(rec, vol);
         await this.access.driver(rec).deleteVolume(rec, vol, this.access.op());
         this.access.forget(rec, vol);
@@ -126,12 +128,32 @@ export class VolumeService {
           this.access.require(vol, 'shrink', force, true);
           await this.access.assertFree(rec, vol);
         }
-        const facts = await this.access.driver(rec).resizeVolume(rec, vol, capacity, capacity < vol.capacity, this.access.op());
-        const out = this.access.update(rec, vol, facts);
+        const vm = this.access.vms?.runningVmOf(pool, name);
+        let out: VolumeInfo;
+        if (vm && !(await stat(vol.path)).isBlockDevice()) {
+          // qemu holds the image: it grows the file itself, and the guest sees the new size at once.
+          await this.access.vms!.resizeLive(vm, pool, name, capacity);
+          out = await this.access.read(rec, name);
+        } else {
+          out = this.access.update(rec, vol, await this.access.driver(rec).resizeVolume(rec, vol, capacity, capacity < vol.capacity, this.access.op()));
+          // A block device grows under qemu: qemu is told, and tells the guest.
+          if (vm) await this.access.vms!.resizeLive(vm, pool, name, out.capacity);
+        }
         this.ctx.events.emit('volume.resized', `${pool}/${name}`, { capacity: out.capacity });
         this.ctx.log(`volume ${pool}/${name}: resized to ${out.capacity} bytes`);
         return out;
       })));
+  }
+
+  /** Volumes of the pool whose backing file is this one (a VM must not write to it). */
+  async dependents(pool: string, name: string): Promise<string[]> {
+    return this.access.inPool(pool, async (rec) => this.access.backingUsers(rec, await this.access.read(rec, name, false)));
+  }
+
+  /** IN_USE when a VM (running or not) has the volume as a disk. */
+  private assertNoVm(pool: string, name: string): void {
+    const vm = this.access.vms?.definedVmOf(pool, name);
+    if (vm) throw errors.inUse(`${pool}/${name} is a disk of vm ${vm}: detach it first`, { vm });
   }
 
   async rename(pool: string, name: string, newName: string, force = false): Promise<VolumeInfo> {
@@ -142,6 +164,7 @@ export class VolumeService {
         this.access.locked(pool, newName, 'rename', false, async () => {
           const vol = await this.access.read(rec, name);
           this.access.require(vol, 'rename', force, true);
+          this.assertNoVm(pool, name);
           const dependents = this.access.backingUsers(rec, vol);
           if (dependents.length > 0) throw errors.inUse(`${pool}/${name} is the backing file of ${dependents.join(', ')}`, { users: dependents });
           const journal = this.ctx.store.addJournal(JOURNAL_RENAME, { pool, from: name, to: newName }, new Date().toISOString());
