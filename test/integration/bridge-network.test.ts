@@ -262,6 +262,7 @@ test('after a daemon restart, networks are brought back and what drifted is repa
 
       // The bridge deleted by hand took the uplink's address: the repair gives it back, on a new bridge.
       await run('ip', ['link', 'del', net]);
+      await assert.rejects(t.client.call('createPort', { params: { network: net }, body: { name: 'q' } }), { code: 'NETWORK_NOT_ACTIVE', message: /lost its bridge/ });
       await t.restart();
       assert.equal((await t.client.call('getNetwork', { params: { network: net } })).state, 'running');
       assert.deepEqual(await addrOf(net), ['10.81.0.2/24']);

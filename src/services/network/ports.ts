@@ -6,6 +6,7 @@ import { PORT_TYPES, type PortDefinition, type PortInfo, type PortType } from '.
 import type { PortRecord } from '../../state/store.js';
 import { networkDriver } from '../../drivers/network/registry.js';
 import { createPortLinks, deletePortLinks, portState } from '../../drivers/network/port-links.js';
+import { isOwned, networkAlias } from '../../drivers/network/owned-links.js';
 import { tapsInUse } from '../../host/open-files.js';
 import type { ServiceContext } from '../context.js';
 import { Reverter } from '../reverter.js';
@@ -55,6 +56,10 @@ export class PortService {
       const driver = networkDriver(net.kind);
       driver.validatePort(net, vlans);
       if (!net.active) throw new KvmpoolError('NETWORK_NOT_ACTIVE', `network '${network}' is not running: start it first`, { network });
+      const bridge = await iproute.link(net.bridge);
+      if (!isOwned(bridge, networkAlias(network))) {
+        throw new KvmpoolError('NETWORK_NOT_ACTIVE', `network '${network}' has lost its bridge ${net.bridge} (see net info): restart the daemon or the network`, { network });
+      }
       const all = this.ctx.store.listPorts();
       if (all.some((p) => p.network === network && p.name === name)) throw errors.exists('port', `${network}/${name}`);
       const host = await iproute.links();
