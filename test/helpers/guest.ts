@@ -43,8 +43,15 @@ async function kernel(): Promise<{ vmlinuz: string; modules: string }> {
       const name = path.basename(file, '.ko');
       if (MODULES.includes(name)) await copyFile(file, path.join(staged, 'modules', `${name}.ko`));
     }
-    await rm(dir, { recursive: true, force: true });
-    await rename(staged, dir);
+    // Another test process may have filled the cache meanwhile: its copy is as good. An incomplete
+    // one (a run stopped while filling it) is replaced.
+    const complete = () => existsSync(vmlinuz) && MODULES.every((m) => existsSync(path.join(modules, `${m}.ko`)));
+    if (!complete()) {
+      await rm(dir, { recursive: true, force: true });
+      await rename(staged, dir).catch((e: unknown) => {
+        if (!complete()) throw e;
+      });
+    }
   } finally {
     await work.cleanup();
   }
