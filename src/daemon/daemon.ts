@@ -20,7 +20,7 @@ import { SnapshotService } from '../services/storage/snapshots.js';
 import { TransferService } from '../services/storage/transfers.js';
 import { NetworkService } from '../services/network/networks.js';
 import { PortService } from '../services/network/ports.js';
-import { VmService } from '../services/vm/vms.js';
+import { DEFAULT_CONSOLE_BYTES, VmService } from '../services/vm/vms.js';
 import type { ServiceContext } from '../services/context.js';
 import { buildApi } from '../api/server.js';
 import { ensureHome, loadOrCreateToken, resolveHome, type HomePaths } from './home.js';
@@ -32,6 +32,8 @@ export interface DaemonOptions {
   /** TCP listen address (`127.0.0.1:7070`); null for the unix socket only. */
   listen?: string | null;
   log?: (message: string) => void;
+  /** Size at which a VM's console log is cut (default 16 MiB). */
+  vmConsoleBytes?: number;
 }
 
 /** A running daemon. */
@@ -71,7 +73,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const transfers = new TransferService(access);
   const networks = new NetworkService(ctx, () => (options.listen ? [listenHost(options.listen)] : []));
   const ports = new PortService(ctx, networks);
-  const vms = new VmService(ctx, paths.vms, volumes, ports);
+  const vms = new VmService(ctx, paths.vms, volumes, ports, { consoleBytes: options.vmConsoleBytes ?? DEFAULT_CONSOLE_BYTES });
   access.vms = vms;
   metrics.poolGauges(async () => (await pools.list()).filter((p) => p.state !== 'inactive'));
 

@@ -111,7 +111,8 @@ export function qemuArgs(s: QemuSpec): string[] {
     '-m', `${s.memoryMiB}M`,
     '-nodefaults', '-no-user-config', '-display', 'none', '-S',
     '-qmp', `unix:${escape(s.qmpSocket)},server=on,wait=off`,
-    '-chardev', `file,id=console,path=${escape(s.consoleLog)}`,
+    // append=on: writes go to the end even after kvmpool cuts the log short.
+    '-chardev', `file,id=console,path=${escape(s.consoleLog)},append=on`,
     '-serial', 'chardev:console',
     '-msg', 'timestamp=on',
   ];

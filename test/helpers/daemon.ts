@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { KvmpoolEvent } from '../../src/services/events.js';
 import { KvmpoolClient } from '../../src/client/client.js';
-import { startDaemon, type Daemon } from '../../src/daemon/daemon.js';
+import { startDaemon, type Daemon, type DaemonOptions } from '../../src/daemon/daemon.js';
 import { tempDir } from './tmp.js';
 
 /** An in-process daemon on a temporary home, with clients on its socket and its TCP port. */
@@ -19,10 +19,10 @@ export interface TestDaemon {
   close(): Promise<void>;
 }
 
-export async function startTestDaemon(): Promise<TestDaemon> {
+export async function startTestDaemon(options: Partial<DaemonOptions> = {}): Promise<TestDaemon> {
   const { dir, cleanup } = await tempDir();
   const logs: string[] = [];
-  const start = () => startDaemon({ home: dir, listen: '127.0.0.1:0', log: (m) => void logs.push(m) });
+  const start = () => startDaemon({ home: dir, listen: '127.0.0.1:0', log: (m) => void logs.push(m), ...options });
   const t: TestDaemon = {
     daemon: await start(),
     home: dir,
@@ -46,8 +46,8 @@ export async function startTestDaemon(): Promise<TestDaemon> {
 }
 
 /** Runs `body` against a fresh test daemon, closing it (and removing its home) even on failure. */
-export async function withDaemon(body: (t: TestDaemon) => Promise<void>): Promise<void> {
-  const t = await startTestDaemon();
+export async function withDaemon(body: (t: TestDaemon) => Promise<void>, options: Partial<DaemonOptions> = {}): Promise<void> {
+  const t = await startTestDaemon(options);
   try {
     await body(t);
   } finally {

@@ -224,6 +224,30 @@ test('VMs survive a daemon restart and are found again; kill is immediate; a cra
     }
   }));
 
+test('a guest that floods its console cannot fill the disk: the log is cut to its last part', { timeout: 300_000 }, () =>
+  withDaemon(
+    async (t) => {
+      let guest: Guest | undefined;
+      try {
+        // About 1.3 MiB of console output against a 256 KiB limit.
+        guest = await buildGuest('i=0; while [ $i -lt 40 ]; do head -c 32768 /dev/zero | tr "\\0" x; echo; i=$((i+1)); done; echo FLOOD-DONE');
+        await t.client.call('defineVm', { body: { name: 'loud', cpus: 1, memory: '128M', kernel: guest.kernel, initrd: guest.initrd, append: guest.append } });
+        const vm = await t.client.call('startVm', { params: { vm: 'loud' } });
+        await waitConsole(t, 'loud', /FLOOD-DONE/, 120_000);
+        await new Promise((r) => setTimeout(r, 1500));
+        const log = path.join(t.home, 'vms', vm.uuid, 'console.log');
+        const size = (await readFile(log)).length;
+        assert.ok(size <= 256 * 1024, `console log is ${size} bytes`);
+        assert.ok(t.logs.some((l) => l.includes('vm loud: console log cut')), t.logs.join('\n'));
+        assert.match((await readFile(log, 'utf8')).trimEnd(), /FLOOD-DONE$/);
+      } finally {
+        await killAll(t);
+        await guest?.cleanup();
+      }
+    },
+    { vmConsoleBytes: 256 * 1024 },
+  ));
+
 test('bad VM input: CPUs and memory out of range, missing disks and ports, a veth as a NIC, a qemu that exits at once', () =>
   withDaemon(async (t) => {
     const lab = new NetLab();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { KvmpoolError, errors } from '../../model/errors.js';
@@ -15,6 +15,7 @@ import type { PortService } from '../network/ports.js';
 import { resolveDisk, resolveNic } from './vm-devices.js';
 import { diskAttachInfo, nicAttachInfo, type AttachFormat, type AttachInfo } from './attach-info.js';
 import { VmProcess, type VmExit } from './vm-process.js';
+import { readLog, trimLog } from './console-log.js';
 
 /** What `define` accepts. */
 export interface DefineVmInput {
@@ -36,6 +37,10 @@ const MAX_CPUS = 255;
 /** How long `stop` waits for the guest to power down before it kills qemu. */
 export const DEFAULT_STOP_TIMEOUT_S = 60;
 
+/** A console log over this size is cut to its last quarter. */
+export const DEFAULT_CONSOLE_BYTES = 16 * MiB;
+const TRIM_INTERVAL_MS = 1000;
+
 /** How long a guest gets to release a hot-unplugged device. */
 const UNPLUG_TIMEOUT_MS = 30_000;
 
@@ -48,11 +53,14 @@ export class VmService {
   private readonly starting = new Set<string>();
   private accelerator?: Promise<AcceleratorChoice>;
 
+  private trimmer?: NodeJS.Timeout;
+
   constructor(
     private readonly ctx: ServiceContext,
     private readonly dir: string,
     private readonly volumes: VolumeService,
     private readonly ports: PortService,
+    private readonly limits: { consoleBytes: number } = { consoleBytes: DEFAULT_CONSOLE_BYTES },
   ) {}
 
   async define(input: DefineVmInput): Promise<VmInfo> {
@@ -195,15 +203,18 @@ export class VmService {
 
   /** The guest's serial console output from byte `offset` on (at most 1 MiB at a time). */
   async console(name: string, offset = 0): Promise<{ data: string; offset: number }> {
-    const file = path.join(this.vmDir(this.record(name)), 'console.log');
-    const fh = await open(file, 'r').catch(() => undefined);
-    if (!fh) return { data: '', offset };
-    try {
-      const buf = Buffer.alloc(MiB);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
-      return { data: buf.subarray(0, bytesRead).toString('utf8'), offset: offset + bytesRead };
-    } finally {
-      await fh.close();
+    return readLog(path.join(this.vmDir(this.record(name)), 'console.log'), offset);
+  }
+
+  /** Keeps the console logs of running VMs under the limit (a timer calls it). */
+  async trimConsoles(): Promise<void> {
+    for (const name of this.running.keys()) {
+      const rec = this.ctx.store.getVm(name);
+      if (!rec) continue;
+      const file = path.join(this.vmDir(rec), 'console.log');
+      if (await trimLog(file, this.limits.consoleBytes, this.limits.consoleBytes / 4).catch(() => false)) {
+        this.ctx.log(`vm ${name}: console log cut to its last ${this.limits.consoleBytes / 4} bytes`);
+      }
     }
   }
 
@@ -381,6 +392,8 @@ export class VmService {
    * line) are found again; the others are marked stopped with the reason; autostart VMs start.
    */
   async startup(): Promise<void> {
+    this.trimmer = setInterval(() => void this.trimConsoles(), TRIM_INTERVAL_MS);
+    this.trimmer.unref();
     for (const rec of this.ctx.store.listVms()) {
       try {
         await this.findAgain(rec);
@@ -416,6 +429,7 @@ export class VmService {
 
   /** Lets go of the qemu processes (they keep running): the daemon is stopping. */
   close(): void {
+    clearInterval(this.trimmer);
     for (const proc of this.running.values()) proc.detach();
     this.running.clear();
   }
