@@ -8,6 +8,7 @@ import type { TransferService } from '../services/storage/transfers.js';
 import type { NetworkService } from '../services/network/networks.js';
 import type { PortService } from '../services/network/ports.js';
 import type { VmService } from '../services/vm/vms.js';
+import type { VmDeviceService } from '../services/vm/vm-hotplug.js';
 
 /** The services the API calls. */
 export interface ApiServices {
@@ -19,6 +20,7 @@ export interface ApiServices {
   networks: NetworkService;
   ports: PortService;
   vms: VmService;
+  vmDevices: VmDeviceService;
   jobs: JobManager;
   version: string;
 }

@@ -21,6 +21,7 @@ import { TransferService } from '../services/storage/transfers.js';
 import { NetworkService } from '../services/network/networks.js';
 import { PortService } from '../services/network/ports.js';
 import { DEFAULT_CONSOLE_BYTES, VmService } from '../services/vm/vms.js';
+import { VmDeviceService } from '../services/vm/vm-hotplug.js';
 import type { ServiceContext } from '../services/context.js';
 import { buildApi } from '../api/server.js';
 import { ensureHome, loadOrCreateToken, resolveHome, type HomePaths } from './home.js';
@@ -74,6 +75,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const networks = new NetworkService(ctx, () => (options.listen ? [listenHost(options.listen)] : []));
   const ports = new PortService(ctx, networks);
   const vms = new VmService(ctx, paths.vms, volumes, ports, { consoleBytes: options.vmConsoleBytes ?? DEFAULT_CONSOLE_BYTES });
+  const vmDevices = new VmDeviceService(vms, volumes, ports);
   access.vms = vms;
   metrics.poolGauges(async () => (await pools.list()).filter((p) => p.state !== 'inactive'));
 
@@ -88,7 +90,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   maintenance.unref();
 
   const token = await loadOrCreateToken(paths.token);
-  const app = await buildApi({ pools, volumes, data, snapshots, transfers, networks, ports, vms, jobs: ctx.jobs, events, metrics, token, version: VERSION, log });
+  const app = await buildApi({ pools, volumes, data, snapshots, transfers, networks, ports, vms, vmDevices, jobs: ctx.jobs, events, metrics, token, version: VERSION, log });
   await rm(paths.socket, { force: true });
   await app.listen({ path: paths.socket });
   await chmod(paths.socket, 0o600);

@@ -19,16 +19,16 @@ export function vmHandlers(s: ApiServices): Pick<Handlers, VmOps> {
     stopVm: async ({ params, body }) => ({ body: await s.vms.stop(vm(params), body['timeout'] as number | undefined) }),
     killVm: async ({ params }) => ({ body: await s.vms.kill(vm(params)) }),
     vmConsole: async ({ params, query }) => ({ body: await s.vms.console(vm(params), (query['offset'] as number | undefined) ?? 0) }),
-    attachDisk: async ({ params, body }) => ({ body: await s.vms.attachDisk(vm(params), body as never) }),
-    detachDisk: async ({ params, body }) => ({ body: await s.vms.detachDisk(vm(params), String(body['pool']), String(body['volume'])) }),
-    attachNic: async ({ params, body }) => ({ body: await s.vms.attachNic(vm(params), body as never) }),
-    detachNic: async ({ params, body }) => ({ body: await s.vms.detachNic(vm(params), body as never) }),
+    attachDisk: async ({ params, body }) => ({ body: await s.vmDevices.attachDisk(vm(params), body as never) }),
+    detachDisk: async ({ params, body }) => ({ body: await s.vmDevices.detachDisk(vm(params), String(body['pool']), String(body['volume'])) }),
+    attachNic: async ({ params, body }) => ({ body: await s.vmDevices.attachNic(vm(params), body as never) }),
+    detachNic: async ({ params, body }) => ({ body: await s.vmDevices.detachNic(vm(params), body as never) }),
     volumeAttachInfo: async ({ params, query }) => ({
-      body: await s.vms.volumeAttachInfo(params['pool']!, params['volume']!, (query['as'] as AttachFormat | undefined) ?? 'qemu', {
+      body: await s.vmDevices.volumeAttachInfo(params['pool']!, params['volume']!, (query['as'] as AttachFormat | undefined) ?? 'qemu', {
         ...(query['bus'] !== undefined ? { bus: String(query['bus']) } : {}),
         ...(query['readonly'] === true ? { readonly: true } : {}),
       }),
     }),
-    portAttachInfo: async ({ params, query }) => ({ body: await s.vms.portAttachInfo(params['network']!, params['port']!, (query['as'] as AttachFormat | undefined) ?? 'qemu') }),
+    portAttachInfo: async ({ params, query }) => ({ body: await s.vmDevices.portAttachInfo(params['network']!, params['port']!, (query['as'] as AttachFormat | undefined) ?? 'qemu') }),
   };
 }

@@ -8,12 +8,11 @@ import { parseSize } from '../../model/sizes.js';
 import { DISK_BUSES, type DiskBus, type VmDefinition, type VmDisk, type VmInfo, type VmNic } from '../../model/vm-types.js';
 import type { VmRecord, VmRuntime } from '../../state/store.js';
 import { detectAccelerator, type AcceleratorChoice } from '../../host/accel-probe.js';
-import { QEMU, diskBlockdevs, diskDevice, diskDeviceId, diskNode, nicDevice, nicDeviceId, nicNetdev, nicNetdevId, type QemuSpec } from '../../host/qemu-system.js';
+import { QEMU, diskNode, type QemuSpec } from '../../host/qemu-system.js';
 import type { ServiceContext } from '../context.js';
 import type { VolumeService } from '../storage/volumes.js';
 import type { PortService } from '../network/ports.js';
 import { resolveDisk, resolveNic } from './vm-devices.js';
-import { diskAttachInfo, nicAttachInfo, type AttachFormat, type AttachInfo } from './attach-info.js';
 import { VmProcess, type VmExit } from './vm-process.js';
 import { readLog, trimLog } from './console-log.js';
 
@@ -32,7 +31,7 @@ export interface DefineVmInput {
 }
 
 const MiB = 1024 * 1024;
-const MIN_MEMORY = 16 * MiB;
+export const MIN_MEMORY = 16 * MiB;
 const MAX_CPUS = 255;
 /** How long `stop` waits for the guest to power down before it kills qemu. */
 export const DEFAULT_STOP_TIMEOUT_S = 60;
@@ -40,9 +39,6 @@ export const DEFAULT_STOP_TIMEOUT_S = 60;
 /** A console log over this size is cut to its last quarter. */
 export const DEFAULT_CONSOLE_BYTES = 16 * MiB;
 const TRIM_INTERVAL_MS = 1000;
-
-/** How long a guest gets to release a hot-unplugged device. */
-const UNPLUG_TIMEOUT_MS = 30_000;
 
 export const vmLock = (vm: string) => `vm:${vm}`;
 
@@ -56,7 +52,7 @@ export class VmService {
   private trimmer?: NodeJS.Timeout;
 
   constructor(
-    private readonly ctx: ServiceContext,
+    readonly ctx: ServiceContext,
     private readonly dir: string,
     private readonly volumes: VolumeService,
     private readonly ports: PortService,
@@ -218,100 +214,6 @@ export class VmService {
     }
   }
 
-  /** Adds a volume as a disk; on a running VM it is hot-plugged (blockdev-add, device_add). */
-  async attachDisk(name: string, input: { pool: string; volume: string; bus?: string; readonly?: boolean }): Promise<VmInfo> {
-    const [disk] = parseDefinition({ name, cpus: 1, memory: MIN_MEMORY, disks: [input] }).disks;
-    await this.ctx.locks.with(vmLock(name), 'attach-disk', () => this.ctx.locks.with('vms', 'attach-disk', async () => {
-      const rec = this.record(name);
-      if (rec.disks.some((d) => d.pool === disk!.pool && d.volume === disk!.volume)) throw errors.exists('disk', `${disk!.pool}/${disk!.volume} of vm ${name}`);
-      await this.checkDisk(name, disk!);
-      const proc = this.running.get(name);
-      if (proc) {
-        const { qemu } = await resolveDisk(this.volumes, disk!);
-        const added: string[] = [];
-        try {
-          for (const b of diskBlockdevs(qemu)) {
-            await proc.execute('blockdev-add', b);
-            added.unshift(String(b['node-name']));
-          }
-          await proc.execute('device_add', diskDevice(qemu));
-        } catch (e) {
-          for (const node of added) await proc.execute('blockdev-del', { 'node-name': node }).catch(() => {});
-          throw e;
-        }
-      }
-      this.ctx.store.putVm({ ...this.record(name), disks: [...rec.disks, disk!] });
-    }));
-    this.ctx.log(`vm ${name}: disk ${disk!.pool}/${disk!.volume} attached`);
-    return this.info(name);
-  }
-
-  /** Removes a disk; from a running VM the guest lets go of it first (device_del, then blockdev-del). */
-  async detachDisk(name: string, pool: string, volume: string): Promise<VmInfo> {
-    await this.ctx.locks.with(vmLock(name), 'detach-disk', async () => {
-      const rec = this.record(name);
-      const ref = `${pool}/${volume}`;
-      if (!rec.disks.some((d) => d.pool === pool && d.volume === volume)) throw errors.notFound('disk', `${ref} of vm ${name}`);
-      const proc = this.running.get(name);
-      if (proc) {
-        await this.unplug(proc, diskDeviceId(ref));
-        await this.deleteNode(proc, diskNode(ref));
-        await this.deleteNode(proc, `${diskNode(ref)}-file`);
-      }
-      this.ctx.store.putVm({ ...this.record(name), disks: rec.disks.filter((d) => !(d.pool === pool && d.volume === volume)) });
-    });
-    this.ctx.log(`vm ${name}: disk ${pool}/${volume} detached`);
-    return this.info(name);
-  }
-
-  /** Adds a port as a NIC; on a running VM it is hot-plugged (netdev_add, device_add). */
-  async attachNic(name: string, input: { network: string; port: string }): Promise<VmInfo> {
-    const { network, port } = parsePortRef(`${input.network}/${input.port}`);
-    await this.ctx.locks.with(vmLock(name), 'attach-nic', () => this.ctx.locks.with('vms', 'attach-nic', async () => {
-      const rec = this.record(name);
-      if (rec.nics.some((n) => n.network === network && n.port === port)) throw errors.exists('NIC', `${network}/${port} of vm ${name}`);
-      const { qemu } = await resolveNic(this.ports, { network, port }, name);
-      await this.ports.setUsedBy(network, port, name);
-      try {
-        const proc = this.running.get(name);
-        if (proc) {
-          await proc.execute('netdev_add', nicNetdev(qemu));
-          await proc.execute('device_add', nicDevice(qemu)).catch(async (e: unknown) => {
-            await proc.execute('netdev_del', { id: nicNetdevId(qemu.ref) }).catch(() => {});
-            throw e;
-          });
-        }
-      } catch (e) {
-        await this.ports.setUsedBy(network, port, null);
-        throw e;
-      }
-      this.ctx.store.putVm({ ...this.record(name), nics: [...rec.nics, { network, port }] });
-    }));
-    this.ctx.log(`vm ${name}: NIC ${network}/${port} attached`);
-    return this.info(name);
-  }
-
-  /** Removes a NIC; the port is free again. */
-  async detachNic(name: string, input: { network: string; port: string }): Promise<VmInfo> {
-    const { network, port } = parsePortRef(`${input.network}/${input.port}`);
-    await this.ctx.locks.with(vmLock(name), 'detach-nic', async () => {
-      const rec = this.record(name);
-      const ref = `${network}/${port}`;
-      if (!rec.nics.some((n) => n.network === network && n.port === port)) throw errors.notFound('NIC', `${ref} of vm ${name}`);
-      const proc = this.running.get(name);
-      if (proc) {
-        await this.unplug(proc, nicDeviceId(ref));
-        await proc.execute('netdev_del', { id: nicNetdevId(ref) }).catch((e: unknown) => {
-          if (!(e instanceof KvmpoolError && e.details['class'] === 'DeviceNotFound')) throw e;
-        });
-      }
-      this.ctx.store.putVm({ ...this.record(name), nics: rec.nics.filter((n) => !(n.network === network && n.port === port)) });
-      await this.ports.setUsedBy(network, port, null).catch(() => {});
-    });
-    this.ctx.log(`vm ${name}: NIC ${network}/${port} detached`);
-    return this.info(name);
-  }
-
   /** Grows a running VM's disk through QMP: the guest sees the new size at once. */
   async resizeLive(vm: string, pool: string, volume: string, bytes: number): Promise<void> {
     const proc = this.running.get(vm);
@@ -330,39 +232,6 @@ export class VmService {
     const device = diskNode(`${pool}/${volume}`);
     if (remove) await proc.execute('blockdev-snapshot-delete-internal-sync', { device, name: snapshot });
     else await proc.execute('blockdev-snapshot-internal-sync', { device, name: snapshot });
-  }
-
-  /** Asks the guest to release a device and waits until it has (a device already gone is fine). */
-  private async unplug(proc: VmProcess, id: string): Promise<void> {
-    const gone = proc.waitEvent((e) => e.event === 'DEVICE_DELETED' && e.data?.['device'] === id, 'release the device', UNPLUG_TIMEOUT_MS);
-    try {
-      await proc.execute('device_del', { id });
-    } catch (e) {
-      gone.cancel();
-      if (e instanceof KvmpoolError && e.details['class'] === 'DeviceNotFound') return;
-      throw e;
-    }
-    await gone.done;
-  }
-
-  /** Removes a block node; one that is not there (an earlier detach got that far) is fine. */
-  private async deleteNode(proc: VmProcess, node: string): Promise<void> {
-    await proc.execute('blockdev-del', { 'node-name': node }).catch((e: unknown) => {
-      if (!(e instanceof KvmpoolError && /find node/i.test(e.message))) throw e;
-    });
-  }
-
-  /** qemu arguments or libvirt XML that give another tool the volume as a disk. */
-  async volumeAttachInfo(pool: string, volume: string, as: AttachFormat, options: { bus?: string; readonly?: boolean } = {}): Promise<AttachInfo> {
-    const [disk] = parseDefinition({ name: 'x', cpus: 1, memory: MIN_MEMORY, disks: [{ pool, volume, ...options }] }).disks;
-    return diskAttachInfo((await resolveDisk(this.volumes, disk!)).qemu, as);
-  }
-
-  /** qemu arguments or libvirt XML that give another tool the port (a tap) as a NIC. */
-  async portAttachInfo(network: string, port: string, as: AttachFormat): Promise<AttachInfo> {
-    const info = await this.ports.info(network, port);
-    if (info.type !== 'tap') throw errors.invalid(`${network}/${port} is a ${info.type} port: a NIC needs a tap`, { port: `${network}/${port}` });
-    return nicAttachInfo({ ref: `${network}/${port}`, ifname: info.ifname, mac: info.mac }, as);
   }
 
   /** The running VM that has `POOL/VOLUME` as a disk, if any. */
@@ -481,7 +350,7 @@ export class VmService {
   }
 
   /** A disk must exist; a writable one belongs to one VM only (read-only ones may be shared). */
-  private async checkDisk(vm: string, d: VmDisk): Promise<void> {
+  async checkDisk(vm: string, d: VmDisk): Promise<void> {
     await this.volumes.info(d.pool, d.volume);
     for (const other of this.ctx.store.listVms()) {
       if (other.name === vm) continue;
@@ -503,7 +372,7 @@ export class VmService {
 }
 
 /** Validates the parts of a definition that need nothing but the input. */
-function parseDefinition(input: DefineVmInput): Omit<VmDefinition, 'name'> {
+export function parseDefinition(input: DefineVmInput): Omit<VmDefinition, 'name'> {
   const cpus = input.cpus;
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) throw errors.invalid(`invalid CPU count '${cpus}': expected 1..${MAX_CPUS}`, { cpus });
   const memory = parseSize(input.memory);
