@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { NETWORK_KINDS, NETWORK_STATES, PORT_TYPES } from '../model/network-types.js';
+import { nullable } from './nullable.js';
 
 /** JSON schemas of the network and port API. */
 
@@ -11,8 +12,8 @@ export const Network = Type.Object({
   name: Type.String(),
   kind: literals(NETWORK_KINDS),
   bridge: Type.String(),
-  uplink: Type.Optional(Type.String()),
-  vlan: Type.Optional(Type.Integer()),
+  uplink: nullable(Type.String()),
+  vlan: nullable(Type.Integer()),
   mtu: Type.Optional(Type.Integer()),
   autostart: Type.Boolean(),
   state: literals(NETWORK_STATES),
@@ -41,13 +42,13 @@ export const Port = Type.Object({
   network: Type.String(),
   type: literals(PORT_TYPES),
   ifname: Type.String(),
-  peer: Type.Optional(Type.String()),
+  peer: nullable(Type.String()),
   mac: Type.String(),
   mtu: Type.Optional(Type.Integer()),
-  vlan: Type.Optional(VlanId),
-  trunk: Type.Optional(Type.Array(VlanId)),
+  vlan: nullable(VlanId),
+  trunk: nullable(Type.Array(VlanId)),
   native: Type.Optional(VlanId),
-  usedBy: Type.Optional(Type.String()),
+  usedBy: nullable(Type.String()),
   state: literals(['up', 'down', 'missing'] as const),
   attached: Type.Boolean(),
 });
@@ -72,3 +73,7 @@ export const CreatePort = Type.Object(
 export const NetworkParams = Type.Object({ network: Type.String() });
 export const PortParams = Type.Object({ network: Type.String(), port: Type.String() });
 export const PatchNetwork = Type.Object({ autostart: Type.Boolean() }, { additionalProperties: false });
+
+/** Fields of networks and ports that answers always carry (null when unset). */
+export const NETWORK_FIELDS = ['uplink', 'vlan'] as const;
+export const PORT_FIELDS = ['peer', 'vlan', 'trunk', 'usedBy'] as const;

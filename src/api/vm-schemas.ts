@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { DISK_BUSES, VM_STATES } from '../model/vm-types.js';
+import { nullable } from './nullable.js';
 
 /** JSON schemas of the VM API. */
 
@@ -22,8 +23,8 @@ export const Vm = Type.Object({
   autostart: Type.Boolean(),
   state: literals(VM_STATES),
   reason: Type.Optional(Type.String()),
-  accelerator: Type.Optional(literals(['kvm', 'tcg'] as const)),
-  pid: Type.Optional(Type.Integer()),
+  accelerator: nullable(literals(['kvm', 'tcg'] as const)),
+  pid: nullable(Type.Integer()),
   started: Type.Optional(Type.String()),
 });
 export type VmBody = Static<typeof Vm>;
@@ -65,3 +66,6 @@ export const AttachInfoQuery = Type.Object(
 );
 export const PortAttachInfoQuery = Type.Object({ as: Type.Optional(literals(['qemu', 'libvirt'] as const)) }, { additionalProperties: false });
 export const AttachInfo = Type.Object({ as: Type.String(), args: Type.Optional(Type.Array(Type.String())), text: Type.String() });
+
+/** Fields of VMs that answers always carry (null when the VM is not running). */
+export const VM_FIELDS = ['accelerator', 'pid'] as const;

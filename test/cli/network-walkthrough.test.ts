@@ -40,9 +40,10 @@ test('the README network walk-through: define, start, ports, ping between namesp
       const ports = ok(await k('port', 'list', lan), 'port list').stdout;
       assert.match(ports, /^vm1\s+veth\s+kv[0-9a-f]{8}\s+\S+\s+52:54:00:\S+\s+up\s+\(attached\)/m);
       const info = JSON.parse(ok(await k('--json', 'port', 'info', `${lan}/vm2`), 'port info').stdout) as Record<string, unknown>;
-      for (const key of ['name', 'network', 'type', 'ifname', 'peer', 'mac', 'attached']) assert.ok(key in info, key);
+      for (const key of ['name', 'network', 'type', 'ifname', 'peer', 'mac', 'vlan', 'trunk', 'usedBy', 'attached']) assert.ok(key in info, key);
+      assert.deepEqual([info['vlan'], info['trunk'], info['usedBy']], [null, null, null]);
       const net = JSON.parse(ok(await k('--json', 'net', 'info', lan), 'net info').stdout) as Record<string, unknown>;
-      assert.deepEqual([net['name'], net['kind'], net['state'], net['bridge'], net['uplink']], [lan, 'bridge', 'running', lan, uplink]);
+      assert.deepEqual([net['name'], net['kind'], net['state'], net['bridge'], net['uplink'], net['vlan']], [lan, 'bridge', 'running', lan, uplink, null]);
 
       assert.ok(await lab.pings(lab.name('vm1'), '10.77.0.12'), 'vm1 pings vm2');
       assert.ok(await lab.pings(lab.name('vm2'), '10.77.0.1'), 'vm2 pings the outside');

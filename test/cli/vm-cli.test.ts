@@ -58,7 +58,8 @@ test('VMs from the CLI: define with disk options, start, console, attach-info fo
     const bad = await k('vm', 'define', 'web2', '--cpus', '1', '--memory', '128M', '--disk', 'vms/seed.img,bus=ide');
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /unknown disk bus 'ide'/);
-    const info = JSON.parse(ok(await k('--json', 'vm', 'info', 'web'), 'vm info').stdout) as { disks: unknown[] };
+    const info = JSON.parse(ok(await k('--json', 'vm', 'info', 'web'), 'vm info').stdout) as { disks: unknown[]; state: string; accelerator: unknown; pid: unknown };
+    assert.deepEqual([info.state, info.accelerator, info.pid], ['stopped', null, null]);
     assert.deepEqual(info.disks, [{ pool: 'vms', volume: 'root.qcow2', bus: 'virtio', readonly: false }, { pool: 'vms', volume: 'seed.img', bus: 'scsi', readonly: true }]);
 
     const started = JSON.parse(ok(await k('--json', 'vm', 'start', 'web'), 'vm start').stdout) as { pid: number; state: string; accelerator: string };

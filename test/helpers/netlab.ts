@@ -72,10 +72,17 @@ export class NetLab {
     return false;
   }
 
-  /** Names of the host's interfaces, sorted (to compare before and after). */
+  /**
+   * Names of the host's interfaces, sorted (to compare before and after), without those of other test
+   * processes running at the same time (named or aliased `kt<their pid>`).
+   */
   static async hostInterfaces(): Promise<string[]> {
-    const links = JSON.parse((await run('ip', ['-j', 'link', 'show'])).stdout) as { ifname: string }[];
-    return links.map((l) => l.ifname).sort();
+    const links = JSON.parse((await run('ip', ['-j', 'link', 'show'])).stdout) as { ifname: string; ifalias?: string }[];
+    const others = (text: string | undefined, pattern: RegExp) => {
+      const pid = text && pattern.exec(text)?.[1];
+      return pid !== undefined && pid !== '' && Number(pid) !== process.pid;
+    };
+    return links.filter((l) => !others(l.ifname, /^kt(\d+)[a-z]/) && !others(l.ifalias, /^kvmpool:kt(\d+)[a-z]/)).map((l) => l.ifname).sort();
   }
 
   /** Interfaces kvmpool made for this lab's networks that still exist (none once they are all stopped). */

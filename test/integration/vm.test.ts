@@ -141,7 +141,7 @@ test('a VM boots with a qcow2 and a raw volume and a tap: reads the host pattern
       await t.client.call('detachNic', { params: { vm: 'vm1' }, body: { network: net, port: 'vm1b' } });
       const lastNics = (o: string) => o.split(/\r?\n/).filter((l) => l.startsWith('NICS')).pop()?.trim();
       await waitConsole(t, 'vm1', (o) => lastNics(o) === 'NICS eth0 lo');
-      assert.equal((await t.client.call('getPort', { params: { network: net, port: 'vm1b' } })).usedBy, undefined);
+      assert.equal((await t.client.call('getPort', { params: { network: net, port: 'vm1b' } })).usedBy, null);
 
       // stop: ACPI power button, the guest powers off.
       const stopped = await t.client.call('stopVm', { params: { vm: 'vm1' }, body: { timeout: 60 } });
@@ -158,7 +158,7 @@ test('a VM boots with a qcow2 and a raw volume and a tap: reads the host pattern
       // Undefined, the VM lets go of its volumes and port.
       await t.client.call('undefineVm', { params: { vm: 'vm1' } });
       await t.client.call('renameVolume', { params: { pool: 'vmpool', volume: 'data.img' }, body: { name: 'data2.img' } });
-      assert.equal((await t.client.call('getPort', { params: { network: net, port: 'vm1' } })).usedBy, undefined);
+      assert.equal((await t.client.call('getPort', { params: { network: net, port: 'vm1' } })).usedBy, null);
       await t.client.call('stopNetwork', { params: { network: net }, body: { force: true } });
     } finally {
       await killAll(t);
