@@ -94,11 +94,12 @@ test('a VM boots with a qcow2 and a raw volume and a tap: reads the host pattern
       assert.ok(started.pid && started.pid > 0);
       assert.equal((await t.client.call('getPort', { params: { network: net, port: 'vm1' } })).attached, true, 'qemu holds the tap');
 
-      let out = await waitConsole(t, 'vm1', /PING-OK/);
+      // The script's order: reads, write, ping, then its first DISKS line.
+      const out = await waitConsole(t, 'vm1', /DISKS vda:131072 vdb:65536 /);
       assert.match(out, /READ vda HOST-QCOW2-DATA!/);
       assert.match(out, /READ vdb HOST-RAW-DATA---/);
       assert.match(out, /WROTE/);
-      assert.match(out, /DISKS vda:131072 vdb:65536 /);
+      assert.match(out, /PING-OK/);
       void tap;
 
       // A running VM's volumes are in use; a second VM cannot have its writable disk.
