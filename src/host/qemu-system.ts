@@ -89,6 +89,11 @@ export function nicNetdev(n: QemuNic): Record<string, unknown> {
   return { type: 'tap', id: nicNetdevId(n.ref), ifname: n.ifname, script: 'no', downscript: 'no' };
 }
 
+/** The -netdev option of a NIC on the command line (the same tap as `nicNetdev`). */
+export function nicNetdevArg(n: QemuNic): string {
+  return `tap,id=${nicNetdevId(n.ref)},ifname=${escape(n.ifname)},script=no,downscript=no`;
+}
+
 export function nicDevice(n: QemuNic): Record<string, unknown> {
   return { driver: 'virtio-net-pci', netdev: nicNetdevId(n.ref), mac: n.mac, id: nicDeviceId(n.ref) };
 }
@@ -126,7 +131,7 @@ export function qemuArgs(s: QemuSpec): string[] {
     args.push('-device', JSON.stringify(diskDevice(d)));
   }
   for (const n of s.nics) {
-    args.push('-netdev', `tap,id=${nicNetdevId(n.ref)},ifname=${escape(n.ifname)},script=no,downscript=no`);
+    args.push('-netdev', nicNetdevArg(n));
     args.push('-device', JSON.stringify(nicDevice(n)));
   }
   return args;

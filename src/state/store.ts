@@ -85,6 +85,7 @@ CREATE TABLE IF NOT EXISTS journal (
 interface PoolRow { name: string; type: string; target: string; autostart: number; built: string | null; active: number; boot_id: string | null; created: string; source: string | null }
 interface VolumeRow { key: string; pool: string; name: string; managed: number; created: string; facts: string }
 interface NetworkRow { name: string; definition: string; active: number; boot_id: string | null; changes: string | null; created: string }
+interface VmRow { definition: string; runtime: string; created: string }
 interface JobRow { id: string; kind: string; target: string; state: string; done: number; total: number; error: string | null; result: string | null; created: string; finished: string | null }
 
 /** The embedded SQLite store: definitions, volume records, jobs and the operation journal. */
@@ -241,15 +242,12 @@ export class Store {
   // VMs
 
   listVms(): VmRecord[] {
-    return (this.db.prepare('SELECT * FROM vms ORDER BY name').all() as { definition: string; runtime: string; created: string }[]).map((r) => ({
-      ...(JSON.parse(r.definition) as VmDefinition),
-      runtime: JSON.parse(r.runtime) as VmRuntime,
-      created: r.created,
-    }));
+    return (this.db.prepare('SELECT * FROM vms ORDER BY name').all() as VmRow[]).map(toVm);
   }
 
   getVm(name: string): VmRecord | undefined {
-    return this.listVms().find((v) => v.name === name);
+    const row = this.db.prepare('SELECT * FROM vms WHERE name = ?').get(name) as VmRow | undefined;
+    return row && toVm(row);
   }
 
   putVm(v: VmRecord): void {
@@ -305,6 +303,10 @@ function toNetwork(r: NetworkRow): NetworkRecord {
     changes: r.changes ? (JSON.parse(r.changes) as UplinkChanges) : null,
     created: r.created,
   };
+}
+
+function toVm(r: VmRow): VmRecord {
+  return { ...(JSON.parse(r.definition) as VmDefinition), runtime: JSON.parse(r.runtime) as VmRuntime, created: r.created };
 }
 
 function toVolume(r: VolumeRow): VolumeRecord {

@@ -27,14 +27,18 @@ export async function deletePortLinks(port: PortDefinition): Promise<void> {
   await deleteOwned(port.ifname, portAlias(port.network, port.name));
 }
 
-/**
- * What the host says about a port: whether its interface is there and up, and whether something holds
- * it: a process has the tap open (`tapsHeld`, from tapsInUse), or the veth's peer left for a namespace.
- */
-export function portState(port: PortDefinition, host: readonly IpLink[], bridge: string, tapsHeld: ReadonlySet<string>): Pick<PortInfo, 'state' | 'attached'> {
+/** Whether a port's interface is there, and up on its bridge. */
+export function portLinkState(port: PortDefinition, host: readonly IpLink[], bridge: string): PortInfo['state'] {
   const l = host.find((x) => x.ifname === port.ifname);
-  if (!isOwned(l, portAlias(port.network, port.name))) return { state: 'missing', attached: false };
-  const up = l.master === bridge && l.flags.includes('UP');
-  const attached = port.type === 'tap' ? tapsHeld.has(port.ifname) : !host.some((x) => x.ifname === port.peer);
-  return { state: up ? 'up' : 'down', attached };
+  if (!isOwned(l, portAlias(port.network, port.name))) return 'missing';
+  return l.master === bridge && l.flags.includes('UP') ? 'up' : 'down';
+}
+
+/**
+ * Whether something holds a port: a process has the tap open (`tapsHeld`, from tapsInUse), or the veth's
+ * peer left for a namespace.
+ */
+export function portAttached(port: PortDefinition, host: readonly IpLink[], tapsHeld: ReadonlySet<string>): boolean {
+  if (!isOwned(host.find((x) => x.ifname === port.ifname), portAlias(port.network, port.name))) return false;
+  return port.type === 'tap' ? tapsHeld.has(port.ifname) : !host.some((x) => x.ifname === port.peer);
 }

@@ -7,7 +7,7 @@ import type { NetworkDefinition, NetworkInfo, UplinkChanges } from '../../model/
 import type { NetworkRecord } from '../../state/store.js';
 import { networkDriver } from '../../drivers/network/registry.js';
 import { claimName, networkAlias } from '../../drivers/network/owned-links.js';
-import { createPortLinks, deletePortLinks, portState } from '../../drivers/network/port-links.js';
+import { createPortLinks, deletePortLinks, portAttached, portLinkState } from '../../drivers/network/port-links.js';
 import { putOnUplink } from '../../drivers/network/uplink.js';
 import { tapsInUse } from '../../host/open-files.js';
 import type { ServiceContext } from '../context.js';
@@ -64,12 +64,12 @@ export class NetworkService {
   }
 
   async list(): Promise<NetworkInfo[]> {
-    const [host, held] = [await iproute.links(), await tapsInUse()];
-    return this.ctx.store.listNetworks().map((n) => this.describe(n, host, held));
+    const host = await iproute.links();
+    return this.ctx.store.listNetworks().map((n) => this.describe(n, host));
   }
 
   async info(name: string): Promise<NetworkInfo> {
-    return this.describe(this.record(name), await iproute.links(), await tapsInUse());
+    return this.describe(this.record(name), await iproute.links());
   }
 
   /**
@@ -122,7 +122,7 @@ export class NetworkService {
       if (!force) {
         const host = await iproute.links();
         const held = await tapsInUse();
-        const busy = ports.filter((p) => p.usedBy || portState(p, host, rec.bridge, held).attached);
+        const busy = ports.filter((p) => p.usedBy || portAttached(p, host, held));
         if (busy.length > 0) {
           throw errors.inUse(`network '${name}' has ports in use: ${busy.map((p) => `${p.name}${p.usedBy ? ` (${p.usedBy})` : ''}`).join(', ')} (use force to stop anyway)`, {
             network: name,
@@ -186,7 +186,7 @@ export class NetworkService {
   private async repair(rec: NetworkRecord): Promise<void> {
     await this.ctx.locks.with(networkLock(rec.name), 'repair', async () => {
       const host = await iproute.links();
-      const drift = [...networkDriver(rec.kind).drift(rec, host), ...this.portDrift(rec, host, await tapsInUse())];
+      const drift = [...networkDriver(rec.kind).drift(rec, host), ...this.portDrift(rec, host)];
       if (drift.length === 0) return;
       this.ctx.log(`network ${rec.name}: drifted: ${drift.join('; ')}`);
       this.ctx.events.emit('network.drift', rec.name, { drift });
@@ -199,17 +199,17 @@ export class NetworkService {
     });
   }
 
-  private portDrift(rec: NetworkRecord, host: readonly IpLink[], held: ReadonlySet<string>): string[] {
+  private portDrift(rec: NetworkRecord, host: readonly IpLink[]): string[] {
     return this.ctx.store.listPorts(rec.name).flatMap((p) => {
-      const { state } = portState(p, host, rec.bridge, held);
+      const state = portLinkState(p, host, rec.bridge);
       return state === 'up' ? [] : [`port ${p.name} (${p.ifname}) is ${state === 'missing' ? 'missing' : 'not up on the bridge'}`];
     });
   }
 
-  private describe(rec: NetworkRecord, host: readonly IpLink[], held: ReadonlySet<string>): NetworkInfo {
+  private describe(rec: NetworkRecord, host: readonly IpLink[]): NetworkInfo {
     const driver = networkDriver(rec.kind);
     const { active: _a, bootId: _b, changes: _c, created: _d, ...def } = rec;
-    const drift = rec.active ? [...driver.drift(rec, host), ...this.portDrift(rec, host, held)] : [];
+    const drift = rec.active ? [...driver.drift(rec, host), ...this.portDrift(rec, host)] : [];
     return {
       ...def,
       state: !rec.active ? 'inactive' : drift.length > 0 ? 'degraded' : 'running',

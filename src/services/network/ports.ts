@@ -5,7 +5,7 @@ import { validateName } from '../../model/names.js';
 import { PORT_TYPES, type PortDefinition, type PortInfo, type PortType } from '../../model/network-types.js';
 import type { PortRecord } from '../../state/store.js';
 import { networkDriver } from '../../drivers/network/registry.js';
-import { createPortLinks, deletePortLinks, portState } from '../../drivers/network/port-links.js';
+import { createPortLinks, deletePortLinks, portAttached, portLinkState } from '../../drivers/network/port-links.js';
 import { isOwned, networkAlias } from '../../drivers/network/owned-links.js';
 import { tapsInUse } from '../../host/open-files.js';
 import type { ServiceContext } from '../context.js';
@@ -56,13 +56,12 @@ export class PortService {
       const driver = networkDriver(net.kind);
       driver.validatePort(net, vlans);
       if (!net.active) throw new KvmpoolError('NETWORK_NOT_ACTIVE', `network '${network}' is not running: start it first`, { network });
-      const bridge = await iproute.link(net.bridge);
-      if (!isOwned(bridge, networkAlias(network))) {
+      const host = await iproute.links();
+      if (!isOwned(host.find((l) => l.ifname === net.bridge), networkAlias(network))) {
         throw new KvmpoolError('NETWORK_NOT_ACTIVE', `network '${network}' has lost its bridge ${net.bridge} (see net info): restart the daemon or the network`, { network });
       }
       const all = this.ctx.store.listPorts();
       if (all.some((p) => p.network === network && p.name === name)) throw errors.exists('port', `${network}/${name}`);
-      const host = await iproute.links();
       const taken = new Set([...host.map((l) => l.ifname), ...all.flatMap((p) => [p.ifname, p.peer ?? ''])]);
       const ifname = wantedIfname ?? unused(taken, () => randomIfname(IFNAME_PREFIX));
       if (wantedIfname && taken.has(wantedIfname)) throw errors.exists('interface', wantedIfname);
@@ -98,7 +97,7 @@ export class PortService {
   async list(network: string): Promise<PortInfo[]> {
     const net = this.networks.record(network);
     const [host, held] = [await iproute.links(), await tapsInUse()];
-    return this.ctx.store.listPorts(network).map((p) => ({ ...strip(p), ...portState(p, host, net.bridge, held) }));
+    return this.ctx.store.listPorts(network).map((p) => ({ ...strip(p), state: portLinkState(p, host, net.bridge), attached: portAttached(p, host, held) }));
   }
 
   async info(network: string, name: string): Promise<PortInfo> {
@@ -113,8 +112,7 @@ export class PortService {
       const net = this.networks.record(network);
       const port = this.ctx.store.listPorts(network).find((p) => p.name === name);
       if (!port) throw errors.notFound('port', `${network}/${name}`);
-      const { attached } = portState(port, await iproute.links(), net.bridge, await tapsInUse());
-      if (!force && (port.usedBy || attached)) {
+      if (!force && (port.usedBy || portAttached(port, await iproute.links(), await tapsInUse()))) {
         throw errors.inUse(`port ${network}/${name} is in use${port.usedBy ? ` by ${port.usedBy}` : ''} (use force to delete it anyway)`, { port: `${network}/${name}`, usedBy: port.usedBy });
       }
       await deletePortLinks(port);

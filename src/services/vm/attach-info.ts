@@ -1,4 +1,4 @@
-import { diskBlockdevs, diskDevice, nicDevice, nicNetdevId, type QemuDisk, type QemuNic } from '../../host/qemu-system.js';
+import { diskBlockdevs, diskDevice, nicDevice, nicNetdevArg, type QemuDisk, type QemuNic } from '../../host/qemu-system.js';
 
 /**
  * What another tool needs to use a volume or a port: qemu arguments, or libvirt domain XML (a `<disk>`
@@ -36,7 +36,7 @@ export function diskAttachInfo(d: QemuDisk, as: AttachFormat): AttachInfo {
 
 export function nicAttachInfo(n: QemuNic, as: AttachFormat): AttachInfo {
   if (as === 'qemu') {
-    const args = ['-netdev', `tap,id=${nicNetdevId(n.ref)},ifname=${n.ifname.replace(/,/g, ',,')},script=no,downscript=no`, '-device', JSON.stringify(nicDevice(n))];
+    const args = ['-netdev', nicNetdevArg(n), '-device', JSON.stringify(nicDevice(n))];
     return { as, args, text: shellLine(args) };
   }
   // An existing tap, which libvirt must neither create nor delete: type ethernet, managed no.

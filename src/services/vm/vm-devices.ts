@@ -20,7 +20,7 @@ export async function resolveDisk(volumes: VolumeService, d: VmDisk): Promise<{ 
   if (volume.backingOutsidePool) throw errors.notSupported(`${ref} has a backing file outside its pool: it is never opened`, { volume: ref });
   if (volume.busy) throw errors.inUse(`${ref} is busy: ${volume.busy} in progress`, { volume: ref, operation: volume.busy });
   if (!d.readonly) {
-    const dependents = await volumes.dependents(d.pool, d.volume);
+    const dependents = await volumes.dependents(d.pool, volume);
     if (dependents.length > 0) throw errors.inUse(`${ref} is the backing file of ${dependents.join(', ')}: a VM may only read it (readonly)`, { volume: ref, users: dependents });
   }
   const block = (await stat(volume.path)).isBlockDevice();

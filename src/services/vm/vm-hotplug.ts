@@ -8,7 +8,7 @@ import type { VmInfo } from '../../model/vm-types.js';
 import { resolveDisk, resolveNic } from './vm-devices.js';
 import { diskAttachInfo, nicAttachInfo, type AttachFormat, type AttachInfo } from './attach-info.js';
 import type { VmProcess } from './vm-process.js';
-import { MIN_MEMORY, parseDefinition, vmLock, type VmService } from './vms.js';
+import { parseDisk, vmLock, type DiskInput, type VmService } from './vms.js';
 
 /** How long a guest gets to release a hot-unplugged device. */
 const UNPLUG_TIMEOUT_MS = 30_000;
@@ -29,15 +29,16 @@ export class VmDeviceService {
   }
 
   /** Adds a volume as a disk; on a running VM it is hot-plugged (blockdev-add, device_add). */
-  async attachDisk(name: string, input: { pool: string; volume: string; bus?: string; readonly?: boolean }): Promise<VmInfo> {
-    const [disk] = parseDefinition({ name, cpus: 1, memory: MIN_MEMORY, disks: [input] }).disks;
+  async attachDisk(name: string, input: DiskInput): Promise<VmInfo> {
+    const disk = parseDisk(input);
     await this.ctx.locks.with(vmLock(name), 'attach-disk', () => this.ctx.locks.with('vms', 'attach-disk', async () => {
       const rec = this.vms.record(name);
-      if (rec.disks.some((d) => d.pool === disk!.pool && d.volume === disk!.volume)) throw errors.exists('disk', `${disk!.pool}/${disk!.volume} of vm ${name}`);
-      await this.vms.checkDisk(name, disk!);
+      if (rec.disks.some((d) => d.pool === disk.pool && d.volume === disk.volume)) throw errors.exists('disk', `${disk.pool}/${disk.volume} of vm ${name}`);
+      this.vms.checkSharing(name, disk);
       const proc = this.vms.process(name);
-      if (proc) {
-        const { qemu } = await resolveDisk(this.volumes, disk!);
+      if (!proc) await this.volumes.info(disk.pool, disk.volume);
+      else {
+        const { qemu } = await resolveDisk(this.volumes, disk);
         const added: string[] = [];
         try {
           for (const b of diskBlockdevs(qemu)) {
@@ -50,9 +51,9 @@ export class VmDeviceService {
           throw e;
         }
       }
-      this.ctx.store.putVm({ ...this.vms.record(name), disks: [...rec.disks, disk!] });
+      this.ctx.store.putVm({ ...this.vms.record(name), disks: [...rec.disks, disk] });
     }));
-    this.ctx.log(`vm ${name}: disk ${disk!.pool}/${disk!.volume} attached`);
+    this.ctx.log(`vm ${name}: disk ${disk.pool}/${disk.volume} attached`);
     return this.vms.info(name);
   }
 
@@ -144,8 +145,7 @@ export class VmDeviceService {
 
   /** qemu arguments or libvirt XML that give another tool the volume as a disk. */
   async volumeAttachInfo(pool: string, volume: string, as: AttachFormat, options: { bus?: string; readonly?: boolean } = {}): Promise<AttachInfo> {
-    const [disk] = parseDefinition({ name: 'x', cpus: 1, memory: MIN_MEMORY, disks: [{ pool, volume, ...options }] }).disks;
-    return diskAttachInfo((await resolveDisk(this.volumes, disk!)).qemu, as);
+    return diskAttachInfo((await resolveDisk(this.volumes, parseDisk({ pool, volume, ...options }))).qemu, as);
   }
 
   /** qemu arguments or libvirt XML that give another tool the port (a tap) as a NIC. */

@@ -16,12 +16,20 @@ import { resolveDisk, resolveNic } from './vm-devices.js';
 import { VmProcess, type VmExit } from './vm-process.js';
 import { readLog, trimLog } from './console-log.js';
 
+/** A disk as `define` and `attach-disk` accept it. */
+export interface DiskInput {
+  pool: string;
+  volume: string;
+  bus?: string;
+  readonly?: boolean;
+}
+
 /** What `define` accepts. */
 export interface DefineVmInput {
   name: string;
   cpus: number;
   memory: number | string;
-  disks?: { pool: string; volume: string; bus?: string; readonly?: boolean }[];
+  disks?: DiskInput[];
   nics?: { network: string; port: string }[];
   kernel?: string;
   initrd?: string;
@@ -31,7 +39,7 @@ export interface DefineVmInput {
 }
 
 const MiB = 1024 * 1024;
-export const MIN_MEMORY = 16 * MiB;
+const MIN_MEMORY = 16 * MiB;
 const MAX_CPUS = 255;
 /** How long `stop` waits for the guest to power down before it kills qemu. */
 export const DEFAULT_STOP_TIMEOUT_S = 60;
@@ -64,7 +72,10 @@ export class VmService {
     const def = parseDefinition(input);
     await this.ctx.locks.with('vms', 'define', async () => {
       if (this.ctx.store.getVm(name)) throw errors.exists('VM', name);
-      for (const d of def.disks) await this.checkDisk(name, d);
+      for (const d of def.disks) {
+        this.checkSharing(name, d);
+        await this.volumes.info(d.pool, d.volume);
+      }
       for (const n of def.nics) await resolveNic(this.ports, n, name);
       for (const f of [def.kernel, def.initrd]) if (f) await checkFile(f);
       const claimed: VmNic[] = [];
@@ -113,7 +124,7 @@ export class VmService {
     const name = rec.name;
     const disks = [];
     for (const d of rec.disks) {
-      await this.checkDisk(name, d);
+      this.checkSharing(name, d);
       disks.push((await resolveDisk(this.volumes, d)).qemu);
     }
     if (rec.boot === 'cdrom') {
@@ -226,7 +237,7 @@ export class VmService {
   async snapshotLive(vm: string, pool: string, volume: string, snapshot: string, remove: boolean): Promise<void> {
     const proc = this.running.get(vm);
     if (!proc) throw errors.notFound('running VM', vm);
-    if (this.record(vm).disks.find((d) => d.pool === pool && d.volume === volume)?.readonly) {
+    if (this.readonlyDisk(vm, pool, volume)) {
       throw errors.inUse(`${pool}/${volume} is a read-only disk of running vm ${vm}: no snapshot while it runs`, { vm });
     }
     const device = diskNode(`${pool}/${volume}`);
@@ -236,19 +247,16 @@ export class VmService {
 
   /** The running VM that has `POOL/VOLUME` as a disk, if any. */
   runningVmOf(pool: string, volume: string): string | undefined {
-    for (const name of [...this.running.keys(), ...this.starting]) {
-      if (this.ctx.store.getVm(name)?.disks.some((d) => d.pool === pool && d.volume === volume)) return name;
-    }
-    return undefined;
+    return [...this.running.keys(), ...this.starting].find((name) => diskOf(this.ctx.store.getVm(name), pool, volume));
   }
 
   readonlyDisk(vm: string, pool: string, volume: string): boolean {
-    return this.ctx.store.getVm(vm)?.disks.find((d) => d.pool === pool && d.volume === volume)?.readonly === true;
+    return diskOf(this.ctx.store.getVm(vm), pool, volume)?.readonly === true;
   }
 
   /** A VM whose definition has `POOL/VOLUME` as a disk, if any. */
   definedVmOf(pool: string, volume: string): string | undefined {
-    return this.ctx.store.listVms().find((v) => v.disks.some((d) => d.pool === pool && d.volume === volume))?.name;
+    return this.ctx.store.listVms().find((v) => diskOf(v, pool, volume))?.name;
   }
 
   /** The qemu of a running VM (for hot-plug and QMP work on its disks). */
@@ -319,7 +327,7 @@ export class VmService {
     if (this.running.get(name) !== proc) return;
     this.running.delete(name);
     const state = exit.requested || exit.guestShutdown ? 'stopped' : 'crashed';
-    if (this.ctx.store.getVm(name)) this.setRuntime(name, { state, reason: exit.reason });
+    this.setRuntime(name, { state, reason: exit.reason });
     this.ctx.events.emit(state === 'crashed' ? 'vm.crashed' : 'vm.stopped', name, { reason: exit.reason });
     this.ctx.log(`vm ${name}: ${state} (${exit.reason})`);
   }
@@ -349,12 +357,11 @@ export class VmService {
     };
   }
 
-  /** A disk must exist; a writable one belongs to one VM only (read-only ones may be shared). */
-  async checkDisk(vm: string, d: VmDisk): Promise<void> {
-    await this.volumes.info(d.pool, d.volume);
+  /** A writable disk belongs to one VM only (read-only ones may be shared). */
+  checkSharing(vm: string, d: VmDisk): void {
     for (const other of this.ctx.store.listVms()) {
       if (other.name === vm) continue;
-      const theirs = other.disks.find((x) => x.pool === d.pool && x.volume === d.volume);
+      const theirs = diskOf(other, d.pool, d.volume);
       if (theirs && (!theirs.readonly || !d.readonly)) {
         throw errors.inUse(`${d.pool}/${d.volume} is a disk of vm ${other.name}${theirs.readonly && d.readonly ? '' : ' (writable)'}`, { volume: `${d.pool}/${d.volume}`, vm: other.name });
       }
@@ -371,6 +378,14 @@ export class VmService {
   }
 }
 
+/** A disk as given: `POOL/VOLUME`, a known bus (virtio by default), read-only or not. */
+export function parseDisk(d: DiskInput): VmDisk {
+  const { pool, volume } = parseVolumeRef(`${d.pool}/${d.volume}`);
+  const bus = (d.bus ?? 'virtio') as DiskBus;
+  if (!DISK_BUSES.includes(bus)) throw errors.invalid(`unknown disk bus '${d.bus}': expected ${DISK_BUSES.join(', ')}`, { bus: d.bus });
+  return { pool, volume, bus, readonly: d.readonly === true };
+}
+
 /** Validates the parts of a definition that need nothing but the input. */
 export function parseDefinition(input: DefineVmInput): Omit<VmDefinition, 'name'> {
   const cpus = input.cpus;
@@ -379,12 +394,7 @@ export function parseDefinition(input: DefineVmInput): Omit<VmDefinition, 'name'
   const max = os.totalmem();
   if (memory < MIN_MEMORY || memory > max) throw errors.invalid(`invalid memory size ${memory}: expected 16 MiB to ${Math.floor(max / MiB)} MiB (the host's)`, { memory, max });
   if (memory % MiB !== 0) throw errors.invalid(`invalid memory size ${memory}: expected whole MiB`, { memory });
-  const disks: VmDisk[] = (input.disks ?? []).map((d) => {
-    const { pool, volume } = parseVolumeRef(`${d.pool}/${d.volume}`);
-    const bus = (d.bus ?? 'virtio') as DiskBus;
-    if (!DISK_BUSES.includes(bus)) throw errors.invalid(`unknown disk bus '${d.bus}': expected ${DISK_BUSES.join(', ')}`, { bus: d.bus });
-    return { pool, volume, bus, readonly: d.readonly === true };
-  });
+  const disks = (input.disks ?? []).map(parseDisk);
   const seen = new Set<string>();
   for (const d of disks) {
     const ref = `${d.pool}/${d.volume}`;
@@ -411,6 +421,11 @@ export function parseDefinition(input: DefineVmInput): Omit<VmDefinition, 'name'
     ...(input.boot ? { boot: input.boot as 'disk' | 'cdrom' } : {}),
     autostart: input.autostart === true,
   };
+}
+
+/** The VM's disk that is `POOL/VOLUME`, if it has one. */
+function diskOf(vm: VmDefinition | undefined, pool: string, volume: string): VmDisk | undefined {
+  return vm?.disks.find((d) => d.pool === pool && d.volume === volume);
 }
 
 async function checkFile(file: string): Promise<void> {
