@@ -39,7 +39,7 @@ export async function deviceSignatures(device: string): Promise<DeviceSignature[
 }
 
 /** Parses `wipefs --json`: empty output means no signatures. */
-export function parseWipefs(json: string): DeviceSignature[] {
+function parseWipefs(json: string): DeviceSignature[] {
   if (json.trim() === '') return [];
   const parsed = JSON.parse(json) as { signatures?: { type: string; offset: string; uuid?: string | null; label?: string | null }[] };
   return (parsed.signatures ?? []).map((s) => ({ type: s.type, offset: s.offset, ...(s.uuid ? { uuid: s.uuid } : {}), ...(s.label ? { label: s.label } : {}) }));

@@ -54,7 +54,7 @@ export interface LvInfo {
 type Row = Record<string, string>;
 
 /** The rows of one report (`pv`, `vg` or `lv`) of LVM's JSON output. */
-export function parseReport(json: string, kind: 'pv' | 'vg' | 'lv'): Row[] {
+function parseReport(json: string, kind: 'pv' | 'vg' | 'lv'): Row[] {
   const parsed = JSON.parse(json) as { report?: Record<string, Row[]>[] };
   return (parsed.report ?? []).flatMap((r) => r[kind] ?? []);
 }
@@ -62,15 +62,15 @@ export function parseReport(json: string, kind: 'pv' | 'vg' | 'lv'): Row[] {
 const tags = (s: string | undefined) => (s ? s.split(',').filter((t) => t !== '') : []);
 const percent = (s: string | undefined) => (s === undefined || s === '' ? undefined : Number(s));
 
-export function toPv(r: Row): PvInfo {
+function toPv(r: Row): PvInfo {
   return { name: r['pv_name']!, vg: r['vg_name'] ?? '', size: Number(r['pv_size']), free: Number(r['pv_free']) };
 }
 
-export function toVg(r: Row): VgInfo {
+function toVg(r: Row): VgInfo {
   return { name: r['vg_name']!, size: Number(r['vg_size']), free: Number(r['vg_free']), extentSize: Number(r['vg_extent_size']), tags: tags(r['vg_tags']), partial: r['vg_attr']?.[3] === 'p' };
 }
 
-export function toLv(r: Row): LvInfo {
+function toLv(r: Row): LvInfo {
   const lv: LvInfo = {
     name: r['lv_name']!,
     vg: r['vg_name']!,
@@ -102,7 +102,7 @@ async function lvm(args: string[], options: ExecOptions = {}): Promise<string> {
 }
 
 /** NO_SPACE for a VG or thin pool that is out of extents; other failures stay HOST_COMMAND_FAILED. */
-export function classifyLvm(e: unknown): unknown {
+function classifyLvm(e: unknown): unknown {
   if (!(e instanceof HostCommandError) || e.code !== 'HOST_COMMAND_FAILED') return e;
   const stderr = e.details.stderr;
   if (/Insufficient (free )?(space|extents)|not enough free space|Volume group "[^"]+" has insufficient free space/i.test(stderr)) {
@@ -249,7 +249,7 @@ export async function moveExtents(device: string, onPercent: (p: number) => void
 }
 
 /** A problem with a name LVM would refuse for a VG or LV, or undefined when it is fine. */
-export function lvmNameProblem(name: string): string | undefined {
+function lvmNameProblem(name: string): string | undefined {
   if (name.length === 0 || name.length > 127) return 'must be 1 to 127 characters';
   if (!/^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$/.test(name)) return 'may only hold letters, digits and + _ . - (not starting with -)';
   if (name === '.' || name === '..') return 'is reserved';

@@ -3,7 +3,7 @@ import type { FsFormat } from '../model/types.js';
 import { run } from './exec.js';
 
 /** The smallest device each file system's mkfs accepts (xfs: 300 MB; btrfs: its own minimum). */
-export const MIN_FS_SIZE: Record<FsFormat, number> = {
+const MIN_FS_SIZE: Record<FsFormat, number> = {
   ext4: 8 * 1024 ** 2,
   xfs: 300 * 1024 ** 2,
   btrfs: 114_294_784,

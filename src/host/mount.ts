@@ -36,7 +36,7 @@ export async function mountsOf(device: string): Promise<MountInfo[]> {
 }
 
 /** Parses `findmnt --json`. */
-export function parseFindmnt(json: string): MountInfo[] {
+function parseFindmnt(json: string): MountInfo[] {
   if (json.trim() === '') return [];
   const parsed = JSON.parse(json) as { filesystems?: MountInfo[] };
   const out: MountInfo[] = [];

@@ -1,4 +1,5 @@
 import { HostCommandError, run } from './exec.js';
+import { blockDeviceSize } from './blockdev.js';
 
 /** Partition tables through sfdisk: its JSON dump, and scripts on standard input. */
 
@@ -27,7 +28,7 @@ export interface PartitionTable {
 }
 
 /** Parses `sfdisk --json`. */
-export function parseSfdisk(json: string): PartitionTable {
+function parseSfdisk(json: string): PartitionTable {
   const t = (JSON.parse(json) as { partitiontable: Record<string, unknown> }).partitiontable;
   const sector = Number(t['sectorsize'] ?? 512);
   const parts = (t['partitions'] as Record<string, unknown>[] | undefined) ?? [];
@@ -61,7 +62,7 @@ export async function readTable(device: string): Promise<PartitionTable | undefi
   if (out.trim() === '') return undefined;
   const table = parseSfdisk(out);
   // A DOS table has no last usable LBA in the dump: the disk's end is.
-  if (table.last === 0) table.last = Number((await run('blockdev', ['--getsize64', device])).stdout.trim());
+  if (table.last === 0) table.last = await blockDeviceSize(device);
   return table;
 }
 

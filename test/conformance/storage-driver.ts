@@ -250,6 +250,8 @@ export function storageDataConformance(name: string, fx: ConformanceFixture): vo
     const extents = await d.dataExtents(def, v);
     assert.equal(extents.reduce((n, e) => n + e.length, 0), 4 * MiB);
     assert.ok(extents.some((e) => e.data && e.start <= MiB && e.start + e.length >= MiB + 65536));
+    // Old data past the end of the upload must not show through (storage staged in place).
+    await run('qemu-io', ['-f', 'raw', '-c', 'write -P 3 3M 64k', v.path]);
     const stage = await d.uploadStage(def, v);
     if (stage.create) await run('truncate', ['-s', String(2 * MiB), stage.path]);
     // What the service does for storage that does not read as zeros: holes are written.
@@ -257,6 +259,6 @@ export function storageDataConformance(name: string, fx: ConformanceFixture): vo
     await run('qemu-io', ['-f', 'raw', '-c', 'write -P 4 0 64k', ...zeros, stage.path]);
     const after = await d.commitUpload(def, v, stage.path, 2 * MiB, false);
     assert.equal(after.capacity, 4 * MiB, 'a smaller upload keeps the capacity');
-    await run('qemu-io', ['-f', 'raw', '-c', 'read -P 4 0 64k', '-c', 'read -P 0 1M 64k', after.path]);
+    await run('qemu-io', ['-f', 'raw', '-c', 'read -P 4 0 64k', '-c', 'read -P 0 1M 64k', '-c', 'read -P 0 3M 64k', after.path]);
   });
 }

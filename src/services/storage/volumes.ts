@@ -146,8 +146,8 @@ export class VolumeService {
   }
 
   /** Volumes of the pool whose backing file is this one (a VM must not write to it). */
-  async dependents(pool: string, name: string): Promise<string[]> {
-    return this.access.inPool(pool, async (rec) => this.access.backingUsers(rec, await this.access.read(rec, name, false)));
+  async dependents(pool: string, vol: VolumeFacts): Promise<string[]> {
+    return this.access.inPool(pool, async (rec) => this.access.backingUsers(rec, vol));
   }
 
   /** IN_USE when a VM (running or not) has the volume as a disk. */

@@ -1,10 +1,9 @@
 import { KvmpoolError, errors } from '../../../model/errors.js';
 import type { PoolDefinition, VolumeFacts } from '../../../model/types.js';
-import { assertDeviceFree } from '../../../host/blockdev.js';
+import { assertDeviceFree, wipeSignatures } from '../../../host/blockdev.js';
 import { processesUsing } from '../../../host/open-files.js';
 import * as parts from '../../../host/partitions.js';
 import type { Partition, PartitionTable } from '../../../host/partitions.js';
-import { run } from '../../../host/exec.js';
 import { convertInto, zeroRange } from '../block/block-data.js';
 import type { CloneTarget, CopySource, OpContext, VolumeSpec } from '../driver.js';
 
@@ -49,7 +48,7 @@ export async function readPartition(def: PoolDefinition, name: string): Promise<
 }
 
 /** The kernel's name of partition `n` of a disk: sdb2, but nvme0n1p2 and loop0p2 after a digit. */
-export function partitionName(disk: string, n: number): string {
+function partitionName(disk: string, n: number): string {
   const base = disk.slice(disk.lastIndexOf('/') + 1);
   return /\d$/.test(base) ? `${base}p${n}` : `${base}${n}`;
 }
@@ -96,7 +95,7 @@ async function addVolume(def: PoolDefinition, spec: VolumeSpec, ctx: OpContext):
   try {
     const made = await readPartition(def, spec.name);
     // What an earlier partition there left (a file system, a PV label) must not show through.
-    await run('wipefs', ['--all', '--quiet', made.path]);
+    await wipeSignatures(made.path);
     await zeroRange(made.path, 0, Math.min(ALIGN, made.capacity));
     ctx.progress(size, size);
     return made;

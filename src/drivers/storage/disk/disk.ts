@@ -13,7 +13,7 @@ import { ALIGN, diskOf } from './disk-volumes.js';
 const BUILT_LABEL = 'label:';
 
 /** Partitions are raw; they are made, copied into, wiped and transferred, not resized or snapshotted. */
-export const DISK_CAPABILITIES: Capabilities = {
+const DISK_CAPABILITIES: Capabilities = {
   base: { raw: ['delete', 'clone', 'wipe', 'upload', 'download'] },
   reflink: {},
 };

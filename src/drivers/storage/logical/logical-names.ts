@@ -20,6 +20,9 @@ export const STAGE_TAG = 'kvmpool_stage';
 /** The thin pool LV of a logical pool. */
 export const THIN_POOL = 'thinpool';
 
+/** kvmpool's own thin pool: named THIN_POOL, a thin pool, and tagged (an LV of that name someone else made is not). */
+export const isOwnThinPool = (lv: { name: string; segtype: string; tags: string[] }): boolean => lv.name === THIN_POOL && lv.segtype === 'thin-pool' && lv.tags.includes(TAG);
+
 export const vgOf = (def: PoolDefinition): string => def.source!.vg!;
 
 /** Whether kvmpool made this LV (a volume, its thin pool, a snapshot, an upload stage). */

@@ -12,7 +12,7 @@ import { isSnapshotOf, SNAP_NAME_TAG, SNAP_OF_TAG, SNAP_TAG, TAG, vgOf } from '.
  */
 
 /** ISO time from LVM's `2026-11-21 19:41:42 +0000`. */
-export function lvTime(text: string): string {
+function lvTime(text: string): string {
   const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) ([+-]\d\d)(\d\d)$/.exec(text);
   return m ? new Date(`${m[1]}T${m[2]}${m[3]}:${m[4]}`).toISOString() : '';
 }

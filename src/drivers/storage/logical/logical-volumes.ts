@@ -5,10 +5,10 @@ import type { LvInfo, LvSpec } from '../../../host/lvm.js';
 import { processesUsing } from '../../../host/open-files.js';
 import { convertInto, zeroRange } from '../block/block-data.js';
 import type { CloneTarget, CopySource, OpContext, UploadStage, VolumeSpec } from '../driver.js';
-import { checkVolumeLvName, isOwn, isSnapshotOf, OLD_SUFFIX, SNAP_TAG, STAGE_SUFFIX, STAGE_TAG, TAG, THIN_POOL, vgOf } from './logical-names.js';
+import { checkVolumeLvName, isOwn, isOwnThinPool, isSnapshotOf, OLD_SUFFIX, SNAP_TAG, STAGE_SUFFIX, STAGE_TAG, TAG, THIN_POOL, vgOf } from './logical-names.js';
 
 /** LVs of the pool that are volumes: not its thin pool, snapshots, upload stages or volumes being replaced. */
-export function volumeLvs(all: LvInfo[]): LvInfo[] {
+function volumeLvs(all: LvInfo[]): LvInfo[] {
   const replaced = (lv: LvInfo) => lv.tags.includes(TAG) && lv.name.endsWith(OLD_SUFFIX);
   return all.filter((lv) => lv.segtype !== 'thin-pool' && !lv.tags.includes(SNAP_TAG) && !lv.tags.includes(STAGE_TAG) && !replaced(lv));
 }
@@ -18,9 +18,8 @@ export function volumeLvs(all: LvInfo[]): LvInfo[] {
  * the volume's name, the old LV gets its name back and the stage goes; after, the new content stays
  * and the old LV goes.
  */
-export async function repairUploadSwaps(def: PoolDefinition): Promise<void> {
+export async function repairUploadSwaps(def: PoolDefinition, all: LvInfo[]): Promise<void> {
   const vg = vgOf(def);
-  const all = await lvm.lvs(vg);
   for (const old of all.filter((lv) => lv.tags.includes(TAG) && lv.name.endsWith(OLD_SUFFIX))) {
     const name = old.name.slice(0, -OLD_SUFFIX.length);
     const current = all.find((lv) => lv.name === name);
@@ -42,7 +41,7 @@ function kindOf(lv: LvInfo): string {
 }
 
 /** A volume's facts from its LV; a thin LV's allocation is what it uses of the thin pool. */
-export function lvFacts(lv: LvInfo, all: LvInfo[]): VolumeFacts {
+function lvFacts(lv: LvInfo, all: LvInfo[]): VolumeFacts {
   const thin = lv.segtype === 'thin';
   const snapshots = all.filter((s) => isSnapshotOf(s, lv.name, lv.uuid)).length;
   return {
@@ -76,7 +75,7 @@ async function shapeOf(def: PoolDefinition, spec: VolumeSpec, all: LvInfo[]): Pr
   const layouts = [spec.thin, spec.stripes !== undefined && spec.stripes > 1, spec.mirrors !== undefined && spec.mirrors > 0].filter(Boolean).length;
   if (layouts > 1) throw errors.invalid('a volume is thin, striped or mirrored: choose one');
   if (spec.thin) {
-    if (!all.some((lv) => lv.name === THIN_POOL && lv.segtype === 'thin-pool' && lv.tags.includes(TAG))) {
+    if (!all.some(isOwnThinPool)) {
       throw errors.invalid(`pool '${def.name}' has no thin pool: define it with --thin-pool SIZE`, { pool: def.name });
     }
     if (spec.prealloc === 'full') throw errors.notSupported('a thin volume allocates as it is written: full preallocation does not apply');
@@ -154,10 +153,10 @@ export async function copyIntoLv(def: PoolDefinition, source: CopySource, target
   if (target.format !== 'raw') throw errors.notSupported('volumes of a logical pool are raw LVs: copy with --format raw');
   const all = await lvm.lvs(vgOf(def));
   if (all.some((lv) => lv.name === target.name)) throw errors.exists('volume', `${def.name}/${target.name}`);
-  const thin = all.some((lv) => lv.name === THIN_POOL && lv.segtype === 'thin-pool' && lv.tags.includes(TAG));
+  const thin = all.some(isOwnThinPool);
   await lvm.createLv(vgOf(def), target.name, source.capacity, thin ? { kind: 'thin', pool: THIN_POOL } : { kind: 'linear' }, TAG);
   try {
-    await convertInto(source, (await readLvVolume(def, target.name)).path, thin, ctx);
+    await convertInto(source, `/dev/${vgOf(def)}/${target.name}`, thin, ctx);
     return await readLvVolume(def, target.name);
   } catch (e) {
     await lvm.removeLv(vgOf(def), target.name).catch(() => undefined);

@@ -5,7 +5,7 @@ import type { Capabilities } from '../../../model/capabilities.js';
 import { assertDeviceEmpty, assertDeviceFree, blockDeviceSize, sameDevice, wipeSignatures } from '../../../host/blockdev.js';
 import * as lvm from '../../../host/lvm.js';
 import type { StorageDriver } from '../driver.js';
-import { isOwn, TAG, THIN_POOL, vgOf } from './logical-names.js';
+import { isOwn, isOwnThinPool, TAG, THIN_POOL, vgOf } from './logical-names.js';
 import * as volumes from './logical-volumes.js';
 import { wipeBlockVolume } from '../block/block-data.js';
 import { createLvSnapshot, deleteLvSnapshot, listLvSnapshots, revertLvSnapshot } from './logical-snapshots.js';
@@ -13,7 +13,7 @@ import { createLvSnapshot, deleteLvSnapshot, listLvSnapshots, revertLvSnapshot }
 /** Smallest device made a PV: LVM metadata plus a few extents. */
 const MIN_PV_SIZE = 16 * 1024 ** 2;
 /** A thin pool this full (data or metadata, percent) degrades the pool (still usable) and warns. */
-export const THIN_WARN_PERCENT = 80;
+const THIN_WARN_PERCENT = 80;
 /** How build records what it made: the VG (`vg:NAME`), or only a thin pool in an adopted VG. */
 const BUILT_VG = 'vg:';
 const BUILT_THIN = 'thinpool';
@@ -21,7 +21,7 @@ const BUILT_THIN = 'thinpool';
 const LV_FEATURES = ['delete', 'resize', 'shrink', 'rename', 'clone', 'snapshot', 'wipe', 'upload', 'download'] as const;
 
 /** Volumes are raw LVs; thin ones also clone instantly (a thin snapshot shares their blocks). */
-export const LOGICAL_CAPABILITIES: Capabilities = {
+const LOGICAL_CAPABILITIES: Capabilities = {
   base: { raw: LV_FEATURES },
   reflink: {},
   byKind: { thin: ['clone-reflink'] },
@@ -84,9 +84,11 @@ export const logicalDriver: StorageDriver = {
     const vg = vgOf(def);
     if (!(await lvm.vg(vg))) throw new KvmpoolError('POOL_NOT_BUILT', `volume group ${vg} does not exist (run 'pool build')`, { pool: def.name, vg });
     // Only kvmpool's LVs, one by one: the thin pool first (thin volumes need it).
-    const own = (await lvm.lvs(vg)).filter((lv) => isOwn(lv) && !lv.active).sort((a, b) => Number(b.segtype === 'thin-pool') - Number(a.segtype === 'thin-pool'));
+    const all = await lvm.lvs(vg);
+    const own = all.filter((lv) => isOwn(lv) && !lv.active).sort((a, b) => Number(b.segtype === 'thin-pool') - Number(a.segtype === 'thin-pool'));
     for (const lv of own) await lvm.activateLv(vg, lv.name, true);
-    await volumes.repairUploadSwaps(def);
+    // Activation changes no names or tags: the same listing serves.
+    await volumes.repairUploadSwaps(def, all);
   },
 
   async stop(def) {
@@ -234,8 +236,8 @@ async function ensureThinPool(def: PoolDefinition): Promise<boolean> {
 }
 
 /** The thin pool's usage, and over-commit: the thin volumes' sizes over the pool's. */
-export function thinUsage(all: lvm.LvInfo[]): ThinPoolUsage | undefined {
-  const pool = all.find((lv) => lv.name === THIN_POOL && lv.segtype === 'thin-pool' && lv.tags.includes(TAG));
+function thinUsage(all: lvm.LvInfo[]): ThinPoolUsage | undefined {
+  const pool = all.find(isOwnThinPool);
   if (!pool) return undefined;
   const committed = all.filter((lv) => lv.pool === THIN_POOL && lv.segtype === 'thin').reduce((n, lv) => n + lv.size, 0);
   return { name: pool.name, size: pool.size, dataPercent: pool.dataPercent ?? 0, metadataPercent: pool.metadataPercent ?? 0, overcommit: pool.size > 0 ? committed / pool.size : 0 };
