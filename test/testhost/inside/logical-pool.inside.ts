@@ -32,17 +32,15 @@ const vol = (t: TestDaemon, name: string) => t.client.call('getVolume', { params
 const create = async (t: TestDaemon, body: Record<string, unknown>) => (await t.client.call('createVolume', { params: { pool: 'lv' }, body: body as never })) as VolumeBody;
 
 /**
- * Writes `pattern` over the start of `device` again and again (O_DIRECT) until stopped. It writes to the
- * kernel's node (/dev/dm-N): LVM, without udev here, briefly replaces its /dev/VG/LV links and
- * /dev/mapper nodes while it resizes or moves an LV, and a write must neither miss them nor create a
- * file in their place.
+ * Writes `pattern` over the start of `device` again and again (O_DIRECT) until stopped, holding the
+ * device open all along as a VM would (fd 3, each round opened again through /proc/self/fd/3). The path is
+ * opened once: LVM, without udev here, briefly replaces its /dev/VG/LV links and /dev/mapper nodes while
+ * it resizes or moves an LV.
  */
 async function keepWriting(pattern: string, device: string) {
-  // The kernel's name of the device (dm-N): devtmpfs keeps its node while the device exists.
-  const node = `/dev/${(await run('lsblk', ['-dno', 'KNAME', device])).stdout.trim()}`;
-  const dd = ['dd', `if=${pattern}`, `of=${node}`, 'bs=1M', 'oflag=direct', 'conv=notrunc,nocreat', 'status=none'];
-  const loop = 'while :; do "$@" || exit 1; done';
-  const writer = spawn('sh', ['-c', loop, 'sh', ...dd], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const dd = (of: string) => ['dd', `if=${pattern}`, `of=${of}`, 'bs=1M', 'oflag=direct', 'conv=notrunc,nocreat', 'status=none'];
+  const loop = 'exec 3<>"$0" || exit 1; while :; do "$@" || exit 1; done';
+  const writer = spawn('sh', ['-c', loop, device, ...dd('/proc/self/fd/3')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   writer.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((r) => writer.once('exit', (code) => r(code)));
@@ -54,7 +52,8 @@ async function keepWriting(pattern: string, device: string) {
       await exited;
       assert.equal(early, null, `the writer stopped on its own: ${stderr}`);
       // The last round may have been cut: one more, whole.
-      await run(dd[0]!, dd.slice(1));
+      const last = dd(device);
+      await run(last[0]!, last.slice(1));
     },
   };
 }
