@@ -3,7 +3,8 @@ import https from 'node:https';
 import type { Static, TSchema } from 'typebox';
 import { KvmpoolError, isErrorCode } from '../model/errors.js';
 import type { JobInfo } from '../model/types.js';
-import { operations, type OperationId } from '../api/operations.js';
+import type { operations } from '../api/operations.js';
+import { routes, type OperationId } from '../api/routes-table.js';
 import type { KvmpoolEvent } from '../services/events.js';
 import { SPARSE_CONTENT_TYPE } from '../model/sparse-stream.js';
 import { writeWindowed } from '../transfer/windowed-write.js';
@@ -28,7 +29,7 @@ export class KvmpoolClient {
 
   /** Calls an operation by id; kvmpool errors come back as KvmpoolError with the daemon's code. */
   async call<K extends OperationId>(id: K, args: CallArgs = {}): Promise<ResultOf<K>> {
-    const op = operations[id];
+    const op = routes[id];
     const path = op.path.replace(/:(\w+)/g, (_, name: string) => {
       const value = args.params?.[name];
       if (value === undefined) throw new KvmpoolError('INVALID_ARGUMENT', `missing parameter ${name}`);

@@ -1,12 +1,18 @@
 import { KvmpoolError } from '../model/errors.js';
 import { run, type ExecOptions } from './exec.js';
 
-/** fallocate(1) range operations kvmpool uses: free blocks (`punch`) or zero and keep them allocated (`zero`). */
-export type FallocateMode = 'punch' | 'zero';
+/**
+ * fallocate(1) range operations kvmpool uses: free blocks (`punch`), zero and keep them allocated
+ * (`zero`), or allocate the holes of the range, leaving its data as it is (`allocate`, mode 0).
+ */
+export type FallocateMode = 'punch' | 'zero' | 'allocate';
+
+const FLAGS: Record<FallocateMode, string[]> = { punch: ['--punch-hole'], zero: ['--zero-range'], allocate: [] };
+const DOING: Record<FallocateMode, string> = { punch: 'punch holes', zero: 'zero ranges', allocate: 'allocate space' };
 
 /** argv for `fallocate` on a byte range. `--punch-hole` keeps the file size. */
 export function fallocateArgs(mode: FallocateMode, path: string, offset: number, length: number): string[] {
-  return [mode === 'punch' ? '--punch-hole' : '--zero-range', '--offset', String(offset), '--length', String(length), path];
+  return [...FLAGS[mode], '--offset', String(offset), '--length', String(length), path];
 }
 
 /**
@@ -16,7 +22,7 @@ export function fallocateArgs(mode: FallocateMode, path: string, offset: number,
 export async function fallocate(mode: FallocateMode, path: string, offset: number, length: number, options?: ExecOptions): Promise<void> {
   await run('fallocate', fallocateArgs(mode, path, offset, length), { timeoutMs: 600_000, ...options }).catch((e: unknown) => {
     if (e instanceof KvmpoolError && /not supported/i.test(String(e.details['stderr']))) {
-      throw new KvmpoolError('NOT_SUPPORTED', `the file system cannot ${mode === 'punch' ? 'punch holes' : 'zero ranges'}`, { path }, { cause: e });
+      throw new KvmpoolError('NOT_SUPPORTED', `the file system cannot ${DOING[mode]}`, { path }, { cause: e });
     }
     throw e;
   });

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { lstat, open, rm, type FileHandle } from 'node:fs/promises';
 import { KvmpoolError } from '../model/errors.js';
 import { alignedBuffer, BLOCK, CHUNK, openDirect, releaseAligned } from './aligned.js';
 
@@ -29,9 +29,16 @@ export class FileWriter {
     private readonly slots: Slot[],
   ) {}
 
-  /** Opens `path`; with `create` a new file replaces whatever was there (never written through a symlink). */
+  /**
+   * Opens `path`; with `create` a new file replaces a file or symlink that was there (never written
+   * through a symlink). Anything else there (a device, a directory) is refused, never removed.
+   */
   static async open(path: string, create: boolean): Promise<FileWriter> {
-    if (create) await rm(path, { force: true });
+    if (create) {
+      const there = await lstat(path).catch(() => undefined);
+      if (there && !there.isFile() && !there.isSymbolicLink()) throw new KvmpoolError('INVALID_ARGUMENT', `${path} is not a regular file: refused`, { path });
+      await rm(path, { force: true });
+    }
     const fh = await open(path, create ? 'wx' : 'r+', 0o600);
     const direct = await openDirect(path, constants.O_WRONLY);
     const bufs = direct ? [await alignedBuffer(path), await alignedBuffer(path)] : [];

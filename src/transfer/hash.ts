@@ -11,8 +11,8 @@ const spareRings: SharedArrayBuffer[] = [];
 /**
  * A sha256 over content that arrives as data and holes (holes count as zeros), computed on a worker
  * thread so that hashing overlaps the transfer's reads and writes. `data` copies the bytes into a ring
- * of shared memory slots (the caller may reuse its buffer at once) and waits while every slot is
- * queued. Call `hex` once, at the end, or `close` to stop early.
+ * of shared memory slots, gathering small pieces into full slots (the caller may reuse its buffer at
+ * once), and waits while every slot is queued. Call `hex` once, at the end, or `close` to stop early.
  */
 export class ContentHash {
   private readonly worker = new Worker(new URL('./hash-worker.js', import.meta.url));
@@ -22,6 +22,9 @@ export class ContentHash {
   private digest: ((hex: string) => void) | undefined;
   private failure: Error | undefined;
   private ended = false;
+  /** The slot data is being gathered in (small pieces go to the worker as one message), and how full it is. */
+  private filling: number | undefined;
+  private filled = 0;
   /** Bytes of content hashed or queued so far. */
   bytes = 0;
 
@@ -42,21 +45,34 @@ export class ContentHash {
   }
 
   async data(chunk: Buffer): Promise<void> {
-    for (let pos = 0; pos < chunk.length; pos += SLOT) {
+    for (let pos = 0; pos < chunk.length; ) {
       if (this.failure) throw this.failure;
-      while (this.free.length === 0) await new Promise<void>((r) => (this.waiting = r));
-      const slot = this.free.pop()!;
-      const n = Math.min(SLOT, chunk.length - pos);
-      chunk.copy(Buffer.from(this.ring, slot * SLOT, n), 0, pos, pos + n);
-      this.worker.postMessage({ slot, length: n });
+      if (this.filling === undefined) {
+        while (this.free.length === 0) await new Promise<void>((r) => (this.waiting = r));
+        this.filling = this.free.pop()!;
+      }
+      const n = Math.min(SLOT - this.filled, chunk.length - pos);
+      chunk.copy(Buffer.from(this.ring, this.filling * SLOT + this.filled, n), 0, pos, pos + n);
+      this.filled += n;
+      pos += n;
+      if (this.filled === SLOT) this.post();
     }
     this.bytes += chunk.length;
   }
 
   zeros(length: number): void {
     if (length <= 0) return;
+    this.post();
     this.worker.postMessage({ zeros: length });
     this.bytes += length;
+  }
+
+  /** Hands the slot being filled to the worker. */
+  private post(): void {
+    if (this.filling === undefined) return;
+    this.worker.postMessage({ slot: this.filling, length: this.filled });
+    this.filling = undefined;
+    this.filled = 0;
   }
 
   /** The hex sha256 of everything given; ends the worker. */
@@ -64,6 +80,7 @@ export class ContentHash {
     if (this.failure) throw this.failure;
     const out = await new Promise<string>((resolve) => {
       this.digest = resolve;
+      this.post();
       this.worker.postMessage({ digest: true });
     });
     await this.end();

@@ -10,6 +10,11 @@ export type HoleMode = 'skip' | 'zero';
 const WRITE_CHUNK = 4 * 1024 * 1024;
 const ZEROS = Buffer.alloc(WRITE_CHUNK);
 
+/** Writes `length` zero bytes at `offset`. */
+export async function writeZeros(out: FileWriter, offset: number, length: number): Promise<void> {
+  for (let done = 0; done < length; done += WRITE_CHUNK) await out.write(offset + done, ZEROS.subarray(0, Math.min(WRITE_CHUNK, length - done)));
+}
+
 /** What a sparse stream wrote. */
 export interface WriteResult {
   /** Where the content ended (the end frame's offset). */
@@ -20,6 +25,8 @@ export interface WriteResult {
   sent?: string;
   /** Bytes of data written (holes excluded). */
   dataBytes: number;
+  /** The holes left unwritten (mode `skip`), merged and in order. */
+  holes: { offset: number; length: number }[];
 }
 
 /**
@@ -45,6 +52,7 @@ export async function writeSparse(
   const decoder = new SparseDecoder(options.start);
   const hash = options.hash === false ? undefined : new ContentHash();
   let dataBytes = 0;
+  const holes: WriteResult['holes'] = [];
   let result: WriteResult | undefined;
   const bound = (to: number) => {
     if (options.limit !== undefined && to > options.limit) {
@@ -70,9 +78,12 @@ export async function writeSparse(
           bound(f.offset + f.length);
           hash?.zeros(f.length);
           if (options.holes === 'zero') {
-            for (let done = 0; done < f.length; done += WRITE_CHUNK) await out.write(f.offset + done, ZEROS.subarray(0, Math.min(WRITE_CHUNK, f.length - done)));
+            await writeZeros(out, f.offset, f.length);
           } else {
             await out.flush();
+            const last = holes.at(-1);
+            if (last && last.offset + last.length === f.offset) last.length += f.length;
+            else holes.push({ offset: f.offset, length: f.length });
           }
           options.onProgress?.(f.offset + f.length - options.start);
         } else {
@@ -81,7 +92,7 @@ export async function writeSparse(
           if (sha256 !== undefined && f.sha256 !== undefined && sha256 !== f.sha256) {
             throw new KvmpoolError('CHECKSUM_MISMATCH', `the content's sha256 is ${sha256}, the sender's is ${f.sha256}`, { received: sha256, sent: f.sha256 });
           }
-          result = { end: f.size, dataBytes, ...(sha256 !== undefined ? { sha256 } : {}), ...(f.sha256 !== undefined ? { sent: f.sha256 } : {}) };
+          result = { end: f.size, dataBytes, holes, ...(sha256 !== undefined ? { sha256 } : {}), ...(f.sha256 !== undefined ? { sent: f.sha256 } : {}) };
         }
       }
     }

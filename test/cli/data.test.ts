@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
+import { run } from '../../src/host/exec.js';
 import { withServe, type CliResult } from '../helpers/cli.js';
 import { allocated, qemuReads, qemuWrite, sha256File, writePattern } from '../helpers/image.js';
 
@@ -43,6 +44,17 @@ test('the data commands from the CLI: clone, snap, wipe, download and upload', (
     ok(await k('vol', 'download', 'default/src.img', dense), 'dense download');
     assert.ok((await allocated(dense)) >= 32 * MiB, 'without --sparse the local file is written whole');
     assert.equal((await stat(dense)).size, 32 * MiB);
+    assert.equal(await sha256File(dense), sum, 'the allocated holes read as zeros');
+    // Only a file (or a symlink) is replaced: a FIFO, like a device, is refused and left there.
+    const fifo = path.join(dir, 'fifo');
+    await run('mkfifo', [fifo]);
+    const toFifo = await k('vol', 'download', 'default/src.img', fifo);
+    assert.equal(toFifo.code, 2);
+    assert.match(toFifo.stderr, /is not a regular file: refused \[INVALID_ARGUMENT\]/);
+    assert.ok((await lstat(fifo)).isFIFO());
+    const missing = await k('vol', 'upload', 'default/src.img', path.join(dir, 'missing.img'));
+    assert.equal(missing.code, 3);
+    assert.match(missing.stderr, /missing.img: no such file or directory \[NOT_FOUND\]/);
 
     ok(await k('vol', 'create', 'default/dst.img', '--size', '32M'), 'create dst');
     const up = JSON.parse(ok(await k('vol', 'upload', 'default/dst.img', local, '--verify', '--json'), 'upload').stdout) as { sha256: string };

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startDaemon } from '../../daemon/daemon.js';
 import type { GlobalOptions } from '../connect.js';
 
 /** `kvmpool serve`: runs the daemon in the foreground until SIGINT/SIGTERM. */
@@ -11,6 +10,8 @@ export function serveCommand(program: Command, globals: () => GlobalOptions): vo
     .option('--no-tcp', 'serve on the unix socket only')
     .action(async (o: { listen: string; tcp: boolean }) => {
       const log = (m: string) => process.stdout.write(`${new Date().toISOString()} ${m}\n`);
+      // Loaded here: the daemon's modules (HTTP server, SQLite) would slow every other command's start.
+      const { startDaemon } = await import('../../daemon/daemon.js');
       const daemon = await startDaemon({ ...(globals().home ? { home: globals().home } : {}), listen: o.tcp ? o.listen : null, log });
       log(`kvmpool serving ${daemon.paths.home}`);
       log(`  socket: ${daemon.paths.socket}`);

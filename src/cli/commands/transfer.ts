@@ -2,10 +2,11 @@ import type { Command } from 'commander';
 import { open, stat } from 'node:fs/promises';
 import { parseVolumeRef } from '../../model/names.js';
 import { parseSize } from '../../model/sizes.js';
-import { errors } from '../../model/errors.js';
+import { errors, KvmpoolError } from '../../model/errors.js';
 import { localExtents, readSparse } from '../../transfer/sparse-reader.js';
 import { writeSparse } from '../../transfer/sparse-writer.js';
 import { FileWriter } from '../../transfer/file-writer.js';
+import { allocateHoles } from '../../transfer/allocate-holes.js';
 import { connect, type GlobalOptions } from '../connect.js';
 import { printJson } from '../output.js';
 import { byteBar } from '../progress.js';
@@ -21,6 +22,17 @@ function bytesOption(value: string | undefined, what: string): number | undefine
   }
 }
 
+/** A local file that cannot be used, as a clear error (a missing file is NOT_FOUND). */
+function localFileError(file: string): (e: unknown) => never {
+  return (e) => {
+    if (e instanceof KvmpoolError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new KvmpoolError('NOT_FOUND', `${file}: no such file or directory`, { file });
+    if (typeof code === 'string' && code.startsWith('E')) throw new KvmpoolError('INVALID_ARGUMENT', `${file}: ${(e as Error).message}`, { file, errno: code });
+    throw e;
+  };
+}
+
 /** `vol upload` and `vol download`: volume bytes to and from local files, holes skipped, sha256 checked. */
 export function transferCommands(vol: Command, globals: () => GlobalOptions): void {
   vol
@@ -33,7 +45,7 @@ export function transferCommands(vol: Command, globals: () => GlobalOptions): vo
     .option('--verify', 'also hash the file here; the daemon checks its sha256 against it')
     .action(async (ref: string, file: string, o: { offset?: string; length?: string; grow?: boolean; force?: boolean; verify?: boolean }) => {
       const { pool, volume } = parseVolumeRef(ref);
-      const size = (await stat(file)).size;
+      const size = (await stat(file).catch(localFileError(file))).size;
       const offset = bytesOption(o.offset, 'offset');
       const length = bytesOption(o.length, 'length') ?? size - (offset ?? 0);
       if ((offset ?? 0) + length > size) throw errors.invalid(`the range ends past the end of ${file} (${size} bytes)`);
@@ -66,12 +78,15 @@ export function transferCommands(vol: Command, globals: () => GlobalOptions): vo
       const dl = await connect(globals()).download(pool, volume, { ...(offset !== undefined ? { offset } : {}), ...(length !== undefined ? { length } : {}) });
       const bar = byteBar(`download ${pool}/${volume}`, dl.length, globals().json === true);
       // A range goes into the file at its own offsets, so a resumed download completes the same file.
-      if (partial) await (await open(file, 'a', 0o600)).close();
-      const writer = await FileWriter.open(file, !partial);
+      if (partial) await (await open(file, 'a', 0o600).catch(localFileError(file))).close();
+      const writer = await FileWriter.open(file, !partial).catch(localFileError(file));
       try {
-        const written = await writeSparse(writer, dl.frames, { start: dl.offset, holes: o.sparse && !partial ? 'skip' : 'zero', hash: o.verify === true, onProgress: (d) => bar.update(d) });
+        // A range may land on old content, whose holes must become zeros; a new file's holes are left
+        // as they are, and allocated afterwards unless --sparse.
+        const written = await writeSparse(writer, dl.frames, { start: dl.offset, holes: partial ? 'zero' : 'skip', hash: o.verify === true, onProgress: (d) => bar.update(d) });
         await writer.sync();
         if (!partial || written.end > (await writer.fh.stat()).size) await writer.fh.truncate(written.end);
+        if (!partial && !o.sparse) await allocateHoles(writer, file, written.end, written.holes);
         bar.stop();
         const out = { volume: `${pool}/${volume}`, file, offset: dl.offset, length: dl.length, format: dl.format, sha256: written.sent, verified: written.sha256 !== undefined, dataBytes: written.dataBytes };
         if (globals().json) return printJson(out);
