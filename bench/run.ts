@@ -5,7 +5,8 @@
  * includes a final `sync` (data on disk). Prints a markdown table of times, ratios and allocation.
  */
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
-import { randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../src/host/exec.js';
@@ -35,12 +36,54 @@ const report = (r: Row) => {
   process.stderr.write(`  ${r.operation}: kvmpool ${r.kvmpool.toFixed(2)} s, qemu-img ${r.qemuImg?.toFixed(2) ?? '-'} s, libvirt ${r.libvirt?.toFixed(2) ?? '-'} s\n`);
 };
 
+/**
+ * Seconds `fn` takes, to a final `sync`. The page cache is emptied first, so every contender starts
+ * cold: otherwise whoever reads a file second finds it in memory that the first one put there.
+ */
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   await run('sync', []);
+  await writeFile('/proc/sys/vm/drop_caches', '3');
   const t = performance.now();
   await fn();
   await run('sync', [], { timeoutMs: 600_000 });
   return (performance.now() - t) / 1000;
+}
+
+/** The median of three timings of `fn`, with `reset` run after each (this machine's timings vary a lot). */
+async function median3(fn: () => Promise<unknown>, reset: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    times.push(await timed(fn));
+    await reset();
+  }
+  return times.sort((a, b) => a - b)[1]!;
+}
+
+/**
+ * What this machine allows a transfer, measured like the rest: copying `file` (1 GiB of data) to
+ * another file of the same file system with two dd processes and O_DIRECT at both ends (the disk's
+ * floor for a local upload or download), and sha256 of memory on one core (every transfer hashes the
+ * whole content, holes included).
+ */
+async function floors(file: string, scratch: string): Promise<{ disk: number; sha256: number }> {
+  const disk = await timed(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const reader = spawn('dd', [`if=${file}`, 'bs=4M', 'iflag=direct', 'status=none'], { stdio: ['ignore', 'pipe', 'inherit'] });
+        // The reader's stdout is the writer's stdin: one pipe between the two, not through this process.
+        const writer = spawn('dd', [`of=${scratch}`, 'bs=4M', 'oflag=direct', 'iflag=fullblock', 'status=none'], { stdio: [reader.stdout, 'ignore', 'inherit'] });
+        reader.on('error', reject);
+        writer.on('error', reject);
+        writer.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`dd exited with ${code}`))));
+      }),
+  );
+  await rm(scratch);
+  const block = randomFillSync(Buffer.alloc(4 * MiB));
+  const hash = createHash('sha256');
+  const t = performance.now();
+  for (let i = 0; i < 256; i++) hash.update(block);
+  hash.digest();
+  return { disk, sha256: GiB / ((performance.now() - t) / 1000) };
 }
 
 const blocks = async (file: string) => (await stat(file)).blocks * 512;
@@ -75,6 +118,7 @@ async function main(): Promise<void> {
   const xfs = path.join(work, 'xfs');
   let mounted = false;
   const libvirtPools: string[] = [];
+  let floor: { disk: number; sha256: number } | undefined;
   try {
     await run('truncate', ['-s', String(40 * GiB), xfsImage]);
     await run('mkfs.xfs', ['-q', '-m', 'reflink=1', xfsImage]);
@@ -168,32 +212,63 @@ async function main(): Promise<void> {
       await client.call('deleteVolume', { params: { pool: 'ext2', volume: 'k.qcow2' } });
     }
 
-    // download and upload of the same volume (CLI against virsh)
+    // download and upload of the same volume (CLI against virsh), each the median of three
     process.stderr.write('download and upload...\n');
     const local = path.join(work, 'local.img');
-    for (const sparse of [false, true]) {
+        for (const sparse of [false, true]) {
       const mode = sparse ? ' --sparse' : '';
-      const kt = await timed(() => k('vol', 'download', 'ext/src.img', local, ...(sparse ? ['--sparse'] : [])));
-      const kAlloc = await blocks(local);
-      await rm(local);
-      const vt = libvirt ? await timed(() => libvirt.virsh('vol-download', 'src.img', local, '--pool', lv('ext'), ...(sparse ? ['--sparse'] : []))) : undefined;
-      const vAlloc = libvirt ? await blocks(local) : 0;
-      await rm(local, { force: true });
+      let kAlloc = 0;
+      const kt = await median3(
+        () => k('vol', 'download', 'ext/src.img', local, ...(sparse ? ['--sparse'] : [])),
+        async () => {
+          kAlloc = await blocks(local);
+          await rm(local);
+        },
+      );
+      let vAlloc = 0;
+      const vt = libvirt
+        ? await median3(
+            () => libvirt.virsh('vol-download', 'src.img', local, '--pool', lv('ext'), ...(sparse ? ['--sparse'] : [])),
+            async () => {
+              vAlloc = await blocks(local);
+              await rm(local);
+            },
+          )
+        : undefined;
       report({ operation: `download 2 GiB raw (1 GiB written)${mode}, both sides`, kvmpool: kt, ...(vt !== undefined ? { libvirt: vt } : {}), allocated: `${formatSize(kAlloc)}${libvirt ? ` / - / ${formatSize(vAlloc)}` : ''}` });
     }
     await k('vol', 'download', 'ext/src.img', local, '--sparse');
-    await client.call('createVolume', { params: { pool: 'ext' }, body: { name: 'up.img', capacity: 2 * GiB } });
-    const ku = await timed(() => k('vol', 'upload', 'ext/up.img', local));
-    const kuAlloc = await blocks(path.join(pools.ext, 'up.img'));
-    await client.call('deleteVolume', { params: { pool: 'ext', volume: 'up.img' } });
+    // Every upload goes into a new, empty volume (made outside the timing): replacing the content of
+    // the last run would also time how fast the file system frees it.
+    const createUp = () => client.call('createVolume', { params: { pool: 'ext' }, body: { name: 'up.img', capacity: 2 * GiB } });
+    const deleteUp = () => client.call('deleteVolume', { params: { pool: 'ext', volume: 'up.img' } });
+    await createUp();
+    let kuAlloc = 0;
+    const ku = await median3(
+      () => k('vol', 'upload', 'ext/up.img', local),
+      async () => {
+        kuAlloc = await blocks(path.join(pools.ext, 'up.img'));
+        await deleteUp();
+        await createUp();
+      },
+    );
+    await deleteUp();
     for (const sparse of [false, true]) {
       let vt: number | undefined;
       let vAlloc = 0;
       if (libvirt) {
-        await libvirt.virsh('vol-create-as', lv('ext'), 'vup.img', String(2 * GiB), '--format', 'raw');
-        vt = await timed(() => libvirt.virsh('vol-upload', 'vup.img', local, '--pool', lv('ext'), ...(sparse ? ['--sparse'] : [])));
-        vAlloc = await blocks(path.join(pools.ext, 'vup.img'));
-        await libvirt.virsh('vol-delete', 'vup.img', '--pool', lv('ext'));
+        const create = () => libvirt.virsh('vol-create-as', lv('ext'), 'vup.img', String(2 * GiB), '--format', 'raw');
+        const remove = () => libvirt.virsh('vol-delete', 'vup.img', '--pool', lv('ext'));
+        await create();
+        vt = await median3(
+          () => libvirt.virsh('vol-upload', 'vup.img', local, '--pool', lv('ext'), ...(sparse ? ['--sparse'] : [])),
+          async () => {
+            vAlloc = await blocks(path.join(pools.ext, 'vup.img'));
+            await remove();
+            await create();
+          },
+        );
+        await remove();
       }
       report({
         operation: `upload 2 GiB raw (1 GiB written), against virsh${sparse ? ' --sparse' : ''}`,
@@ -204,27 +279,46 @@ async function main(): Promise<void> {
     }
     await rm(local);
 
-    // throughput with data that is all non-zero
+    // throughput with data that is all non-zero, and what the disk and the CPU allow
     process.stderr.write('all non-zero data...\n');
     {
       const dense = path.join(pools.ext, 'dense.img');
       await makeSource(dense, GiB, GiB);
       await refresh('ext');
-      const kd = await timed(() => k('vol', 'download', 'ext/dense.img', local, '--sparse'));
-      await client.call('createVolume', { params: { pool: 'ext' }, body: { name: 'dense2.img', capacity: GiB } });
-      await refresh('ext');
-      const ku = await timed(() => k('vol', 'upload', 'ext/dense2.img', local));
-      await rm(local);
+      const kd = await median3(() => k('vol', 'download', 'ext/dense.img', local, '--sparse'), () => rm(local));
+      await k('vol', 'download', 'ext/dense.img', local, '--sparse');
+      const createTarget = () => client.call('createVolume', { params: { pool: 'ext' }, body: { name: 'dense2.img', capacity: GiB } });
+      const deleteTarget = () => client.call('deleteVolume', { params: { pool: 'ext', volume: 'dense2.img' } });
+      await createTarget();
+      const ku = await median3(
+        () => k('vol', 'upload', 'ext/dense2.img', local),
+        async () => {
+          await deleteTarget();
+          await createTarget();
+        },
+      );
+      await deleteTarget();
       let vd: number | undefined;
       let vu: number | undefined;
       if (libvirt) {
-        vd = await timed(() => libvirt.virsh('vol-download', 'dense.img', local, '--pool', lv('ext')));
-        vu = await timed(() => libvirt.virsh('vol-upload', 'dense2.img', local, '--pool', lv('ext')));
+        const create = () => libvirt.virsh('vol-create-as', lv('ext'), 'vdense2.img', String(GiB), '--format', 'raw');
+        const remove = () => libvirt.virsh('vol-delete', 'vdense2.img', '--pool', lv('ext'));
+        await create();
+        vu = await median3(
+          () => libvirt.virsh('vol-upload', 'vdense2.img', local, '--pool', lv('ext')),
+          async () => {
+            await remove();
+            await create();
+          },
+        );
+        await remove();
         await rm(local);
+        vd = await median3(() => libvirt.virsh('vol-download', 'dense.img', local, '--pool', lv('ext')), () => rm(local));
       }
+      await rm(local, { force: true });
       report({ operation: `download 1 GiB of non-zero data (${Math.round(GiB / MiB / kd)} MiB/s)`, kvmpool: kd, ...(vd !== undefined ? { libvirt: vd } : {}) });
       report({ operation: `upload 1 GiB of non-zero data (${Math.round(GiB / MiB / ku)} MiB/s)`, kvmpool: ku, ...(vu !== undefined ? { libvirt: vu } : {}) });
-      await client.call('deleteVolume', { params: { pool: 'ext', volume: 'dense2.img' }, query: { force: true } });
+      floor = await floors(dense, local);
       await client.call('deleteVolume', { params: { pool: 'ext', volume: 'dense.img' }, query: { force: true } });
     }
 
@@ -279,10 +373,10 @@ async function main(): Promise<void> {
     if (mounted) await run('umount', [xfs]);
     await rm(work, { recursive: true, force: true });
   }
-  print(libvirt !== undefined);
+  print(libvirt !== undefined, floor);
 }
 
-function print(haveLibvirt: boolean): void {
+function print(haveLibvirt: boolean, floor: { disk: number; sha256: number } | undefined): void {
   const s = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(2)} s`);
   const ratio = (peer: number | undefined, ours: number) => (peer === undefined ? '-' : `${(peer / ours).toFixed(1)}x`);
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
@@ -297,6 +391,12 @@ function print(haveLibvirt: boolean): void {
     ),
     '',
     'Ratios are peer time / kvmpool time: above 1x, kvmpool is faster.',
+    ...(floor
+      ? [
+          '',
+          `Floors measured in the same run: copying 1 GiB of data between two files of the ext4 file system with dd (O_DIRECT at both ends) takes ${floor.disk.toFixed(2)} s (${Math.round(GiB / MiB / floor.disk)} MiB/s); sha256 runs at ${Math.round(floor.sha256 / MiB)} MiB/s on one core, so the digest of a 2 GiB volume alone takes ${((2 * GiB) / floor.sha256).toFixed(2)} s.`,
+        ]
+      : []),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -62,9 +62,10 @@ test('a listing that cannot read volumes fails and drops nothing; a recorded for
     const target = await pool(t);
     await create(t, 'p', { name: 'guest.img', capacity: '4M' });
     await create(t, 'p', { name: 'disk.qcow2', capacity: '4M', format: 'qcow2' });
-    // the guest writes a qcow2 header into its raw disk
+    // the guest writes a qcow2 header into its raw disk, and the qcow2 volume changes
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', path.join(t.home, 'hdr.qcow2'), '1M']);
     await run('dd', [`if=${path.join(t.home, 'hdr.qcow2')}`, `of=${path.join(target, 'guest.img')}`, 'bs=64k', 'count=1', 'conv=notrunc', 'status=none']);
+    await run('touch', [path.join(target, 'disk.qcow2')]);
     const saved = process.env['PATH'];
     process.env['PATH'] = '/nonexistent';
     try {
@@ -73,10 +74,14 @@ test('a listing that cannot read volumes fails and drops nothing; a recorded for
       process.env['PATH'] = saved;
     }
     await withBrokenQemuInfo(t.home, async () => {
-      const v = await t.client.call('getVolume', { params: { pool: 'p', volume: 'guest.img' } });
-      assert.equal(v.format, 'raw');
+      const v = await t.client.call('getVolume', { params: { pool: 'p', volume: 'disk.qcow2' } });
+      assert.equal(v.format, 'qcow2');
       assert.equal(v.unreadable, true);
       assert.deepEqual(v.features, ['delete', 'rename']);
+      // a raw volume is read without qemu-img: its recorded format holds whatever its bytes say
+      const raw = await t.client.call('getVolume', { params: { pool: 'p', volume: 'guest.img' } });
+      assert.equal(raw.format, 'raw');
+      assert.equal(raw.unreadable, undefined);
     });
     const vols = await t.client.call('listVolumes', { params: { pool: 'p' } });
     assert.deepEqual(vols.map((v) => [v.name, v.format, v.managed]), [['disk.qcow2', 'qcow2', true], ['guest.img', 'raw', true]]);

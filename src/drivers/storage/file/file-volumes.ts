@@ -91,6 +91,8 @@ export async function readFileVolume(dir: string, name: string, known?: KnownVol
   }
   const recorded = known && known.identity === base.identity && known.format !== 'unknown' ? known.format : undefined;
   const format = recorded ?? (await sniffFormat(file));
+  // A raw file read as raw is its bytes: qemu-img info would only give back its size.
+  if (recorded === 'raw') return withReflinkSnapshots({ ...base, format, capacity: st.size }, reflinkSnapshots ?? (await reflinkSnapshotNames(dir, name)).length);
   let image: qemuImg.ImageInfo;
   try {
     image = await qemuImg.info(file, format);
