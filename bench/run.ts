@@ -4,7 +4,7 @@
  * conversion across pools, upload and download, creating 200 qcow2 volumes, and wipe. Each timing
  * includes a final `sync` (data on disk). Prints a markdown table of times, ratios and allocation.
  */
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createHash, randomFillSync } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -37,12 +37,29 @@ const report = (r: Row) => {
 };
 
 /**
- * Seconds `fn` takes, to a final `sync`. The page cache is emptied first, so every contender starts
- * cold: otherwise whoever reads a file second finds it in memory that the first one put there.
+ * Waits until no disk has done any I/O for half a second (at most 15 s). Deleting a volume leaves
+ * the disk busy after the call returns (discards of the freed blocks, on a file system mounted with
+ * `discard`): that work would otherwise slow down whatever is timed next.
+ */
+async function settle(): Promise<void> {
+  let last = '';
+  let quiet = 0;
+  for (let waited = 0; waited < 15_000 && quiet < 2; waited += 250) {
+    const now = await readFile('/proc/diskstats', 'utf8');
+    quiet = now === last ? quiet + 1 : 0;
+    last = now;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Seconds `fn` takes, to a final `sync`. Every contender starts on an idle disk with an empty page
+ * cache: otherwise whoever reads a file second finds it in memory that the first one put there.
  */
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   await run('sync', []);
   await writeFile('/proc/sys/vm/drop_caches', '3');
+  await settle();
   const t = performance.now();
   await fn();
   await run('sync', [], { timeoutMs: 600_000 });
@@ -112,7 +129,8 @@ async function main(): Promise<void> {
     if (end.state !== 'succeeded') throw new Error(JSON.stringify(end.error));
     return end;
   };
-  const k = (...args: string[]) => run(process.execPath, [cli, '--home', daemon.paths.home, ...args], { timeoutMs: 600_000 });
+  // The CLI as users run it: the bin file itself, with the node options of its first line.
+  const k = (...args: string[]) => run(cli, ['--home', daemon.paths.home, ...args], { timeoutMs: 600_000 });
   const libvirt = await startLibvirt();
   const xfsImage = path.join(work, 'xfs.img');
   const xfs = path.join(work, 'xfs');
