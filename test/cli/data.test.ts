@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { lstat, stat } from 'node:fs/promises';
 import { run } from '../../src/host/exec.js';
-import { withServe, type CliResult } from '../helpers/cli.js';
+import { kvmpool, withServe, type CliResult } from '../helpers/cli.js';
 import { allocated, qemuReads, qemuWrite, sha256File, writePattern } from '../helpers/image.js';
 
 const MiB = 1024 * 1024;
@@ -45,6 +45,11 @@ test('the data commands from the CLI: clone, snap, wipe, download and upload', (
     assert.ok((await allocated(dense)) >= 32 * MiB, 'without --sparse the local file is written whole');
     assert.equal((await stat(dense)).size, 32 * MiB);
     assert.equal(await sha256File(dense), sum, 'the allocated holes read as zeros');
+    // Where fallocate cannot run, the holes are written as zeros instead.
+    const zeroed = path.join(dir, 'zeroed.img');
+    ok(await kvmpool(['--home', home, 'vol', 'download', 'default/src.img', zeroed], { PATH: '/nonexistent' }), 'download without fallocate');
+    assert.ok((await allocated(zeroed)) >= 32 * MiB);
+    assert.equal(await sha256File(zeroed), sum);
     // Only a file (or a symlink) is replaced: a FIFO, like a device, is refused and left there.
     const fifo = path.join(dir, 'fifo');
     await run('mkfifo', [fifo]);
