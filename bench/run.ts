@@ -6,7 +6,7 @@
  */
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createHash, randomFillSync } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../src/host/exec.js';
@@ -91,7 +91,9 @@ async function floors(file: string, scratch: string): Promise<{ disk: number; sh
         const writer = spawn('dd', [`of=${scratch}`, 'bs=4M', 'oflag=direct', 'iflag=fullblock', 'status=none'], { stdio: [reader.stdout, 'ignore', 'inherit'] });
         reader.on('error', reject);
         writer.on('error', reject);
-        writer.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`dd exited with ${code}`))));
+        // Both must succeed: a reader that failed would leave a short copy and a floor too low.
+        const exited = (p: ChildProcess) => new Promise<void>((ok, fail) => p.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`dd exited with ${code}`)))));
+        Promise.all([exited(reader), exited(writer)]).then(() => resolve(), reject);
       }),
   );
   await rm(scratch);
@@ -233,7 +235,7 @@ async function main(): Promise<void> {
     // download and upload of the same volume (CLI against virsh), each the median of three
     process.stderr.write('download and upload...\n');
     const local = path.join(work, 'local.img');
-        for (const sparse of [false, true]) {
+    for (const sparse of [false, true]) {
       const mode = sparse ? ' --sparse' : '';
       let kAlloc = 0;
       const kt = await median3(

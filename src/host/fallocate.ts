@@ -12,7 +12,7 @@ const DOING: Record<FallocateMode, string> = { punch: 'punch holes', zero: 'zero
 
 /** argv for `fallocate` on a byte range. `--punch-hole` keeps the file size. */
 export function fallocateArgs(mode: FallocateMode, path: string, offset: number, length: number): string[] {
-  return [...FLAGS[mode], '--offset', String(offset), '--length', String(length), path];
+  return [...FLAGS[mode], '--offset', String(offset), '--length', String(length), '--', path];
 }
 
 /**
@@ -21,6 +21,9 @@ export function fallocateArgs(mode: FallocateMode, path: string, offset: number,
  */
 export async function fallocate(mode: FallocateMode, path: string, offset: number, length: number, options?: ExecOptions): Promise<void> {
   await run('fallocate', fallocateArgs(mode, path, offset, length), { timeoutMs: 600_000, ...options }).catch((e: unknown) => {
+    if (e instanceof KvmpoolError && /No space left on device/i.test(String(e.details['stderr']))) {
+      throw new KvmpoolError('NO_SPACE', `the file system is full: cannot ${DOING[mode]}`, { path }, { cause: e });
+    }
     if (e instanceof KvmpoolError && /not supported/i.test(String(e.details['stderr']))) {
       throw new KvmpoolError('NOT_SUPPORTED', `the file system cannot ${DOING[mode]}`, { path }, { cause: e });
     }

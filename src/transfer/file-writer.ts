@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { lstat, open, rm, type FileHandle } from 'node:fs/promises';
+import { lstat, open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { KvmpoolError } from '../model/errors.js';
 import { alignedBuffer, BLOCK, CHUNK, openDirect, releaseAligned } from './aligned.js';
 
@@ -30,16 +30,25 @@ export class FileWriter {
   ) {}
 
   /**
-   * Opens `path`; with `create` a new file replaces a file or symlink that was there (never written
-   * through a symlink). Anything else there (a device, a directory) is refused, never removed.
+   * Refuses a target that is not a regular file (a device, a directory, a FIFO), before anything is
+   * written or removed. With `create` a file or symlink there is replaced (never written through);
+   * without, the path (followed) must be a regular file, or not exist yet.
    */
+  static async checkTarget(path: string, create: boolean): Promise<void> {
+    const there = await (create ? lstat(path) : stat(path)).catch(() => undefined);
+    if (there && !there.isFile() && !(create && there.isSymbolicLink())) throw new KvmpoolError('INVALID_ARGUMENT', `${path} is not a regular file: refused`, { path });
+  }
+
+  /** Opens `path` (see checkTarget); with `create` as a new file. */
   static async open(path: string, create: boolean): Promise<FileWriter> {
-    if (create) {
-      const there = await lstat(path).catch(() => undefined);
-      if (there && !there.isFile() && !there.isSymbolicLink()) throw new KvmpoolError('INVALID_ARGUMENT', `${path} is not a regular file: refused`, { path });
-      await rm(path, { force: true });
-    }
+    await FileWriter.checkTarget(path, create);
+    if (create) await rm(path, { force: true });
     const fh = await open(path, create ? 'wx' : 'r+', 0o600);
+    // Checked again on what was opened: the path may have changed since.
+    if (!(await fh.stat()).isFile()) {
+      await fh.close();
+      throw new KvmpoolError('INVALID_ARGUMENT', `${path} is not a regular file: refused`, { path });
+    }
     const direct = await openDirect(path, constants.O_WRONLY);
     const bufs = direct ? [await alignedBuffer(path), await alignedBuffer(path)] : [];
     if (direct && bufs[0] && bufs[1]) return new FileWriter(fh, direct, bufs.map((buf) => ({ buf: buf!, busy: Promise.resolve() })));

@@ -27,3 +27,14 @@ test('pieces of any size and zero runs, in any order, hash as the same bytes in 
   assert.equal(await hash.hex(), expected.digest('hex'));
 });
 
+
+test('a hash closed with a half-filled slot leaves its ring fit for the next one', async () => {
+  const abandoned = new ContentHash();
+  await abandoned.data(randomBytes(3 * 1024 * 1024));
+  await abandoned.close();
+  const piece = randomBytes(5 * 1024 * 1024);
+  const next = new ContentHash();
+  await next.data(piece);
+  next.zeros(1000);
+  assert.equal(await next.hex(), createHash('sha256').update(piece).update(Buffer.alloc(1000)).digest('hex'));
+});

@@ -19,7 +19,7 @@ export class ContentHash {
   private readonly ring = spareRings.pop() ?? new SharedArrayBuffer(SLOT * SLOTS);
   private readonly free: number[] = Array.from({ length: SLOTS }, (_, i) => i);
   private waiting: (() => void) | undefined;
-  private digest: ((hex: string) => void) | undefined;
+  private digest: ((hex: string | Error) => void) | undefined;
   private failure: Error | undefined;
   private ended = false;
   /** The slot data is being gathered in (small pieces go to the worker as one message), and how full it is. */
@@ -40,7 +40,14 @@ export class ContentHash {
       }
       if (m.digest !== undefined) this.digest?.(m.digest);
     });
-    this.worker.on('error', (e) => (this.failure = e));
+    // A worker that dies must not leave a caller waiting for a slot or the digest forever.
+    this.worker.on('error', (e) => {
+      this.failure = e;
+      const w = this.waiting;
+      this.waiting = undefined;
+      w?.();
+      this.digest?.(e);
+    });
     this.worker.postMessage({ ring: this.ring, slot: SLOT });
   }
 
@@ -78,8 +85,8 @@ export class ContentHash {
   /** The hex sha256 of everything given; ends the worker. */
   async hex(): Promise<string> {
     if (this.failure) throw this.failure;
-    const out = await new Promise<string>((resolve) => {
-      this.digest = resolve;
+    const out = await new Promise<string>((resolve, reject) => {
+      this.digest = (d) => (d instanceof Error ? reject(d) : resolve(d));
       this.post();
       this.worker.postMessage({ digest: true });
     });

@@ -25,7 +25,7 @@ export interface WriteResult {
   sent?: string;
   /** Bytes of data written (holes excluded). */
   dataBytes: number;
-  /** The holes left unwritten (mode `skip`), merged and in order. */
+  /** The holes left unwritten (mode `skip`), merged and in order, when `recordHoles` asked for them. */
   holes: { offset: number; length: number }[];
 }
 
@@ -41,6 +41,8 @@ export async function writeSparse(
   options: {
     start: number;
     holes: HoleMode;
+    /** Lists the holes left unwritten in the result (one entry per hole: only where they are needed). */
+    recordHoles?: boolean;
     hash?: boolean;
     limit?: number;
     signal?: AbortSignal;
@@ -81,9 +83,9 @@ export async function writeSparse(
             await writeZeros(out, f.offset, f.length);
           } else {
             await out.flush();
-            const last = holes.at(-1);
+            const last = options.recordHoles ? holes.at(-1) : undefined;
             if (last && last.offset + last.length === f.offset) last.length += f.length;
-            else holes.push({ offset: f.offset, length: f.length });
+            else if (options.recordHoles) holes.push({ offset: f.offset, length: f.length });
           }
           options.onProgress?.(f.offset + f.length - options.start);
         } else {

@@ -57,6 +57,16 @@ test('the data commands from the CLI: clone, snap, wipe, download and upload', (
     assert.equal(toFifo.code, 2);
     assert.match(toFifo.stderr, /is not a regular file: refused \[INVALID_ARGUMENT\]/);
     assert.ok((await lstat(fifo)).isFIFO());
+    // A range is refused there too, before the daemon sends anything (opening a FIFO to append would hang).
+    const rangeToFifo = await k('vol', 'download', 'default/src.img', fifo, '--offset', '0', '--length', '1M');
+    assert.equal(rangeToFifo.code, 2);
+    assert.ok((await lstat(fifo)).isFIFO());
+    // A range without --sparse leaves the whole file allocated, also holes an earlier cut-off download left.
+    const resumed = path.join(dir, 'resumed.img');
+    ok(await k('vol', 'download', 'default/src.img', resumed, '--sparse', '--length', '16M'), 'first half, sparse');
+    ok(await k('vol', 'download', 'default/src.img', resumed, '--offset', '16M'), 'second half');
+    assert.equal(await sha256File(resumed), sum);
+    assert.ok((await allocated(resumed)) >= 32 * MiB, 'the resumed file is allocated whole');
     const missing = await k('vol', 'upload', 'default/src.img', path.join(dir, 'missing.img'));
     assert.equal(missing.code, 3);
     assert.match(missing.stderr, /missing.img: no such file or directory \[NOT_FOUND\]/);

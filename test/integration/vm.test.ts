@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../../src/host/exec.js';
 import type { VmBody } from '../../src/api/vm-schemas.js';
@@ -241,6 +241,15 @@ test('a guest that floods its console cannot fill the disk: the log is cut to it
         assert.ok(size <= 256 * 1024, `console log is ${size} bytes`);
         assert.ok(t.logs.some((l) => l.includes('vm loud: console log cut')), t.logs.join('\n'));
         assert.match((await readFile(log, 'utf8')).trimEnd(), /FLOOD-DONE$/);
+        // qemu's own log is cut too: its stderr appends (O_APPEND, 02000 in fdinfo's octal flags), so
+        // what qemu writes after a cut lands at the new end, not past a hole.
+        const flags = /^flags:\s+([0-7]+)$/m.exec(await readFile(`/proc/${vm.pid}/fdinfo/2`, 'utf8'))?.[1];
+        assert.ok(flags && (parseInt(flags, 8) & 0o2000) !== 0, `qemu's stderr flags: ${flags}`);
+        const qemuLog = path.join(t.home, 'vms', vm.uuid, 'qemu.log');
+        await appendFile(qemuLog, 'q'.repeat(600 * 1024));
+        await new Promise((r) => setTimeout(r, 1500));
+        assert.ok((await stat(qemuLog)).size <= 256 * 1024, `qemu log is ${(await stat(qemuLog)).size} bytes`);
+        assert.ok(t.logs.some((l) => l.includes('vm loud: qemu log cut')), t.logs.join('\n'));
       } finally {
         await killAll(t);
         await guest?.cleanup();

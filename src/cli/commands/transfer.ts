@@ -75,6 +75,8 @@ export function transferCommands(vol: Command, globals: () => GlobalOptions): vo
       const offset = bytesOption(o.offset, 'offset');
       const length = bytesOption(o.length, 'length');
       const partial = offset !== undefined || length !== undefined;
+      // The local target is checked before the daemon starts streaming.
+      await FileWriter.checkTarget(file, !partial).catch(localFileError(file));
       const dl = await connect(globals()).download(pool, volume, { ...(offset !== undefined ? { offset } : {}), ...(length !== undefined ? { length } : {}) });
       const bar = byteBar(`download ${pool}/${volume}`, dl.length, globals().json === true);
       // A range goes into the file at its own offsets, so a resumed download completes the same file.
@@ -83,10 +85,13 @@ export function transferCommands(vol: Command, globals: () => GlobalOptions): vo
       try {
         // A range may land on old content, whose holes must become zeros; a new file's holes are left
         // as they are, and allocated afterwards unless --sparse.
-        const written = await writeSparse(writer, dl.frames, { start: dl.offset, holes: partial ? 'zero' : 'skip', hash: o.verify === true, onProgress: (d) => bar.update(d) });
+        const written = await writeSparse(writer, dl.frames, { start: dl.offset, holes: partial ? 'zero' : 'skip', recordHoles: !partial && !o.sparse, hash: o.verify === true, onProgress: (d) => bar.update(d) });
         await writer.sync();
-        if (!partial || written.end > (await writer.fh.stat()).size) await writer.fh.truncate(written.end);
-        if (!partial && !o.sparse) await allocateHoles(writer, file, written.end, written.holes);
+        const size = (await writer.fh.stat()).size;
+        if (!partial || written.end > size) await writer.fh.truncate(written.end);
+        // Without --sparse the whole file ends up allocated, also the holes an earlier, cut-off
+        // download of it left before this range.
+        if (!o.sparse && (partial || written.holes.length > 0)) await allocateHoles(writer, file, partial ? Math.max(size, written.end) : written.end, written.holes);
         bar.stop();
         const out = { volume: `${pool}/${volume}`, file, offset: dl.offset, length: dl.length, format: dl.format, sha256: written.sent, verified: written.sha256 !== undefined, dataBytes: written.dataBytes };
         if (globals().json) return printJson(out);

@@ -1,8 +1,9 @@
 import { open, stat } from 'node:fs/promises';
 
 /**
- * A VM's serial console log: qemu appends to it (O_APPEND, `append=on`), kvmpool reads it from an offset
- * and keeps it bounded, so a guest that floods its console cannot fill the daemon's home.
+ * A VM's logs, its serial console and qemu's own output: qemu appends to them (O_APPEND: `append=on`
+ * for the console, the flags of the file qemu's stderr is), kvmpool reads the console from an offset and
+ * keeps both bounded, so neither a guest that floods its console nor a chatty qemu fills the daemon's home.
  */
 
 /** At most this much is returned per read. */

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { KvmpoolError } from '../../model/errors.js';
 import { QEMU, qemuArgs, type QemuSpec } from '../../host/qemu-system.js';
@@ -51,7 +51,8 @@ export class VmProcess {
    * and reports what it said.
    */
   static async launch(spec: QemuSpec, logFile: string, spawned: (pid: number) => void): Promise<VmProcess> {
-    const log = await open(logFile, 'w');
+    // O_APPEND: qemu's writes always land at the end, so the daemon can cut the log while qemu runs.
+    const log = await open(logFile, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
     let child;
     try {
       child = spawn(QEMU, qemuArgs(spec), { detached: true, stdio: ['ignore', log.fd, log.fd] });

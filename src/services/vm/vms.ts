@@ -213,14 +213,15 @@ export class VmService {
     return readLog(path.join(this.vmDir(this.record(name)), 'console.log'), offset);
   }
 
-  /** Keeps the console logs of running VMs under the limit (a timer calls it). */
-  async trimConsoles(): Promise<void> {
+  /** Keeps the logs of running VMs (the guest's console, qemu's own output) under the limit (a timer calls it). */
+  async trimLogs(): Promise<void> {
     for (const name of this.running.keys()) {
       const rec = this.ctx.store.getVm(name);
       if (!rec) continue;
-      const file = path.join(this.vmDir(rec), 'console.log');
-      if (await trimLog(file, this.limits.consoleBytes, this.limits.consoleBytes / 4).catch(() => false)) {
-        this.ctx.log(`vm ${name}: console log cut to its last ${this.limits.consoleBytes / 4} bytes`);
+      for (const [file, what] of [['console.log', 'console log'], ['qemu.log', 'qemu log']] as const) {
+        if (await trimLog(path.join(this.vmDir(rec), file), this.limits.consoleBytes, this.limits.consoleBytes / 4).catch(() => false)) {
+          this.ctx.log(`vm ${name}: ${what} cut to its last ${this.limits.consoleBytes / 4} bytes`);
+        }
       }
     }
   }
@@ -269,7 +270,7 @@ export class VmService {
    * line) are found again; the others are marked stopped with the reason; autostart VMs start.
    */
   async startup(): Promise<void> {
-    this.trimmer = setInterval(() => void this.trimConsoles(), TRIM_INTERVAL_MS);
+    this.trimmer = setInterval(() => void this.trimLogs(), TRIM_INTERVAL_MS);
     this.trimmer.unref();
     for (const rec of this.ctx.store.listVms()) {
       try {

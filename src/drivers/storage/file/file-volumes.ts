@@ -91,8 +91,16 @@ export async function readFileVolume(dir: string, name: string, known?: KnownVol
   }
   const recorded = known && known.identity === base.identity && known.format !== 'unknown' ? known.format : undefined;
   const format = recorded ?? (await sniffFormat(file));
-  // A raw file read as raw is its bytes: qemu-img info would only give back its size.
-  if (recorded === 'raw') return withReflinkSnapshots({ ...base, format, capacity: st.size }, reflinkSnapshots ?? (await reflinkSnapshotNames(dir, name)).length);
+  // A raw file read as raw is its bytes: qemu-img info would only give back its size (rounded up to
+  // 512 bytes), so opening it is the whole check.
+  if (recorded === 'raw') {
+    const readable = await open(file, 'r').then(
+      async (fh) => (await fh.close(), true),
+      () => false,
+    );
+    if (!readable) return { ...base, format, capacity: known?.facts?.capacity ?? st.size, unreadable: true, warnings: ['cannot open it'] };
+    return withReflinkSnapshots({ ...base, format, capacity: st.size }, reflinkSnapshots ?? (await reflinkSnapshotNames(dir, name)).length);
+  }
   let image: qemuImg.ImageInfo;
   try {
     image = await qemuImg.info(file, format);
@@ -103,7 +111,7 @@ export async function readFileVolume(dir: string, name: string, known?: KnownVol
     if (recorded) return { ...base, format: recorded, capacity: known?.facts?.capacity ?? st.size, unreadable: true, warnings: [why] };
     return { ...base, format: 'unknown', capacity: st.size, warnings: [why] };
   }
-  const facts: VolumeFacts = { ...base, format, capacity: image.virtualSize };
+  const facts: VolumeFacts = { ...base, format, capacity: format === 'raw' ? st.size : image.virtualSize };
   if (image.snapshots > 0) facts.snapshots = image.snapshots;
   if (format === 'raw') withReflinkSnapshots(facts, reflinkSnapshots ?? (await reflinkSnapshotNames(dir, name)).length);
   if (image.dataFile !== undefined) {
