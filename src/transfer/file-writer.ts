@@ -3,6 +3,10 @@ import { lstat, open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { KvmpoolError } from '../model/errors.js';
 import { alignedBuffer, BLOCK, CHUNK, openDirect, releaseAligned } from './aligned.js';
 
+function notRegular(path: string): KvmpoolError {
+  return new KvmpoolError('INVALID_ARGUMENT', `${path} is not a regular file: refused`, { path });
+}
+
 /** One of the two buffers data is gathered in, and the write still running from it. */
 interface Slot {
   buf: Buffer;
@@ -36,18 +40,23 @@ export class FileWriter {
    */
   static async checkTarget(path: string, create: boolean): Promise<void> {
     const there = await (create ? lstat(path) : stat(path)).catch(() => undefined);
-    if (there && !there.isFile() && !(create && there.isSymbolicLink())) throw new KvmpoolError('INVALID_ARGUMENT', `${path} is not a regular file: refused`, { path });
+    if (there && !there.isFile() && !(create && there.isSymbolicLink())) throw notRegular(path);
   }
 
-  /** Opens `path` (see checkTarget); with `create` as a new file. */
-  static async open(path: string, create: boolean): Promise<FileWriter> {
-    await FileWriter.checkTarget(path, create);
-    if (create) await rm(path, { force: true });
+  /**
+   * Opens `path`; with `create` as a new file, replacing a file or symlink there (anything else is
+   * refused, never removed). Without `create` it may be a block device (an LV being uploaded to),
+   * unless `regularFile` asks for a regular file (a user's local file), checked on what was opened.
+   */
+  static async open(path: string, create: boolean, options: { regularFile?: boolean } = {}): Promise<FileWriter> {
+    if (create) {
+      await FileWriter.checkTarget(path, true);
+      await rm(path, { force: true });
+    }
     const fh = await open(path, create ? 'wx' : 'r+', 0o600);
-    // Checked again on what was opened: the path may have changed since.
-    if (!(await fh.stat()).isFile()) {
+    if (options.regularFile && !(await fh.stat()).isFile()) {
       await fh.close();
-      throw new KvmpoolError('INVALID_ARGUMENT', `${path} is not a regular file: refused`, { path });
+      throw notRegular(path);
     }
     const direct = await openDirect(path, constants.O_WRONLY);
     const bufs = direct ? [await alignedBuffer(path), await alignedBuffer(path)] : [];

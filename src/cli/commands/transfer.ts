@@ -81,7 +81,7 @@ export function transferCommands(vol: Command, globals: () => GlobalOptions): vo
       const bar = byteBar(`download ${pool}/${volume}`, dl.length, globals().json === true);
       // A range goes into the file at its own offsets, so a resumed download completes the same file.
       if (partial) await (await open(file, 'a', 0o600).catch(localFileError(file))).close();
-      const writer = await FileWriter.open(file, !partial).catch(localFileError(file));
+      const writer = await FileWriter.open(file, !partial, { regularFile: true }).catch(localFileError(file));
       try {
         // A range may land on old content, whose holes must become zeros; a new file's holes are left
         // as they are, and allocated afterwards unless --sparse.
