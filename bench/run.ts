@@ -235,67 +235,53 @@ async function main(): Promise<void> {
     // download and upload of the same volume (CLI against virsh), each the median of three
     process.stderr.write('download and upload...\n');
     const local = path.join(work, 'local.img');
+    /** A download's median time, and how much of the local file it allocated (removed after each run). */
+    const downloads = async (fn: () => Promise<unknown>) => {
+      let allocated = 0;
+      const time = await median3(fn, async () => {
+        allocated = await blocks(local);
+        await rm(local);
+      });
+      return { time, allocated };
+    };
+    /**
+     * An upload's median time, each run into a new, empty volume made outside the timing (replacing the
+     * content of the last run would also time how fast the file system frees it), and the allocation.
+     */
+    const uploads = async (target: { file: string; create: () => Promise<unknown>; remove: () => Promise<unknown> }, fn: () => Promise<unknown>) => {
+      let allocated = 0;
+      await target.create();
+      const time = await median3(fn, async () => {
+        allocated = await blocks(target.file);
+        await target.remove();
+        await target.create();
+      });
+      await target.remove();
+      return { time, allocated };
+    };
+    const kvmpoolVolume = (name: string, capacity: number) => ({
+      file: path.join(pools.ext, name),
+      create: () => client.call('createVolume', { params: { pool: 'ext' }, body: { name, capacity } }),
+      remove: () => client.call('deleteVolume', { params: { pool: 'ext', volume: name } }),
+    });
+    const libvirtVolume = (peer: Libvirt, name: string, capacity: number) => ({
+      file: path.join(pools.ext, name),
+      create: () => peer.virsh('vol-create-as', lv('ext'), name, String(capacity), '--format', 'raw'),
+      remove: () => peer.virsh('vol-delete', name, '--pool', lv('ext')),
+    });
+    const alloc = (ours: number, theirs: number | undefined) => `${formatSize(ours)}${theirs !== undefined ? ` / - / ${formatSize(theirs)}` : ''}`;
+
     for (const sparse of [false, true]) {
-      const mode = sparse ? ' --sparse' : '';
-      let kAlloc = 0;
-      const kt = await median3(
-        () => k('vol', 'download', 'ext/src.img', local, ...(sparse ? ['--sparse'] : [])),
-        async () => {
-          kAlloc = await blocks(local);
-          await rm(local);
-        },
-      );
-      let vAlloc = 0;
-      const vt = libvirt
-        ? await median3(
-            () => libvirt.virsh('vol-download', 'src.img', local, '--pool', lv('ext'), ...(sparse ? ['--sparse'] : [])),
-            async () => {
-              vAlloc = await blocks(local);
-              await rm(local);
-            },
-          )
-        : undefined;
-      report({ operation: `download 2 GiB raw (1 GiB written)${mode}, both sides`, kvmpool: kt, ...(vt !== undefined ? { libvirt: vt } : {}), allocated: `${formatSize(kAlloc)}${libvirt ? ` / - / ${formatSize(vAlloc)}` : ''}` });
+      const flag = sparse ? ['--sparse'] : [];
+      const ours = await downloads(() => k('vol', 'download', 'ext/src.img', local, ...flag));
+      const theirs = libvirt ? await downloads(() => libvirt.virsh('vol-download', 'src.img', local, '--pool', lv('ext'), ...flag)) : undefined;
+      report({ operation: `download 2 GiB raw (1 GiB written)${sparse ? ' --sparse' : ''}, both sides`, kvmpool: ours.time, ...(theirs ? { libvirt: theirs.time } : {}), allocated: alloc(ours.allocated, theirs?.allocated) });
     }
     await k('vol', 'download', 'ext/src.img', local, '--sparse');
-    // Every upload goes into a new, empty volume (made outside the timing): replacing the content of
-    // the last run would also time how fast the file system frees it.
-    const createUp = () => client.call('createVolume', { params: { pool: 'ext' }, body: { name: 'up.img', capacity: 2 * GiB } });
-    const deleteUp = () => client.call('deleteVolume', { params: { pool: 'ext', volume: 'up.img' } });
-    await createUp();
-    let kuAlloc = 0;
-    const ku = await median3(
-      () => k('vol', 'upload', 'ext/up.img', local),
-      async () => {
-        kuAlloc = await blocks(path.join(pools.ext, 'up.img'));
-        await deleteUp();
-        await createUp();
-      },
-    );
-    await deleteUp();
+    const up = await uploads(kvmpoolVolume('up.img', 2 * GiB), () => k('vol', 'upload', 'ext/up.img', local));
     for (const sparse of [false, true]) {
-      let vt: number | undefined;
-      let vAlloc = 0;
-      if (libvirt) {
-        const create = () => libvirt.virsh('vol-create-as', lv('ext'), 'vup.img', String(2 * GiB), '--format', 'raw');
-        const remove = () => libvirt.virsh('vol-delete', 'vup.img', '--pool', lv('ext'));
-        await create();
-        vt = await median3(
-          () => libvirt.virsh('vol-upload', 'vup.img', local, '--pool', lv('ext'), ...(sparse ? ['--sparse'] : [])),
-          async () => {
-            vAlloc = await blocks(path.join(pools.ext, 'vup.img'));
-            await remove();
-            await create();
-          },
-        );
-        await remove();
-      }
-      report({
-        operation: `upload 2 GiB raw (1 GiB written), against virsh${sparse ? ' --sparse' : ''}`,
-        kvmpool: ku,
-        ...(vt !== undefined ? { libvirt: vt } : {}),
-        allocated: `${formatSize(kuAlloc)}${libvirt ? ` / - / ${formatSize(vAlloc)}` : ''}`,
-      });
+      const theirs = libvirt ? await uploads(libvirtVolume(libvirt, 'vup.img', 2 * GiB), () => libvirt.virsh('vol-upload', 'vup.img', local, '--pool', lv('ext'), ...(sparse ? ['--sparse'] : []))) : undefined;
+      report({ operation: `upload 2 GiB raw (1 GiB written), against virsh${sparse ? ' --sparse' : ''}`, kvmpool: up.time, ...(theirs ? { libvirt: theirs.time } : {}), allocated: alloc(up.allocated, theirs?.allocated) });
     }
     await rm(local);
 
@@ -305,35 +291,15 @@ async function main(): Promise<void> {
       const dense = path.join(pools.ext, 'dense.img');
       await makeSource(dense, GiB, GiB);
       await refresh('ext');
-      const kd = await median3(() => k('vol', 'download', 'ext/dense.img', local, '--sparse'), () => rm(local));
+      const kd = (await downloads(() => k('vol', 'download', 'ext/dense.img', local, '--sparse'))).time;
       await k('vol', 'download', 'ext/dense.img', local, '--sparse');
-      const createTarget = () => client.call('createVolume', { params: { pool: 'ext' }, body: { name: 'dense2.img', capacity: GiB } });
-      const deleteTarget = () => client.call('deleteVolume', { params: { pool: 'ext', volume: 'dense2.img' } });
-      await createTarget();
-      const ku = await median3(
-        () => k('vol', 'upload', 'ext/dense2.img', local),
-        async () => {
-          await deleteTarget();
-          await createTarget();
-        },
-      );
-      await deleteTarget();
+      const ku = (await uploads(kvmpoolVolume('dense2.img', GiB), () => k('vol', 'upload', 'ext/dense2.img', local))).time;
       let vd: number | undefined;
       let vu: number | undefined;
       if (libvirt) {
-        const create = () => libvirt.virsh('vol-create-as', lv('ext'), 'vdense2.img', String(GiB), '--format', 'raw');
-        const remove = () => libvirt.virsh('vol-delete', 'vdense2.img', '--pool', lv('ext'));
-        await create();
-        vu = await median3(
-          () => libvirt.virsh('vol-upload', 'vdense2.img', local, '--pool', lv('ext')),
-          async () => {
-            await remove();
-            await create();
-          },
-        );
-        await remove();
+        vu = (await uploads(libvirtVolume(libvirt, 'vdense2.img', GiB), () => libvirt.virsh('vol-upload', 'vdense2.img', local, '--pool', lv('ext')))).time;
         await rm(local);
-        vd = await median3(() => libvirt.virsh('vol-download', 'dense.img', local, '--pool', lv('ext')), () => rm(local));
+        vd = (await downloads(() => libvirt.virsh('vol-download', 'dense.img', local, '--pool', lv('ext')))).time;
       }
       await rm(local, { force: true });
       report({ operation: `download 1 GiB of non-zero data (${Math.round(GiB / MiB / kd)} MiB/s)`, kvmpool: kd, ...(vd !== undefined ? { libvirt: vd } : {}) });

@@ -87,11 +87,13 @@ export function transferCommands(vol: Command, globals: () => GlobalOptions): vo
         // as they are, and allocated afterwards unless --sparse.
         const written = await writeSparse(writer, dl.frames, { start: dl.offset, holes: partial ? 'zero' : 'skip', recordHoles: !partial && !o.sparse, hash: o.verify === true, onProgress: (d) => bar.update(d) });
         await writer.sync();
+        // A new file ends where the content ends; a range may end inside a longer file.
         const size = (await writer.fh.stat()).size;
-        if (!partial || written.end > size) await writer.fh.truncate(written.end);
+        const end = partial ? Math.max(size, written.end) : written.end;
+        if (size < end) await writer.fh.truncate(end);
         // Without --sparse the whole file ends up allocated, also the holes an earlier, cut-off
         // download of it left before this range.
-        if (!o.sparse && (partial || written.holes.length > 0)) await allocateHoles(writer, file, partial ? Math.max(size, written.end) : written.end, written.holes);
+        if (!o.sparse && (partial || written.holes.length > 0)) await allocateHoles(writer, file, end, written.holes);
         bar.stop();
         const out = { volume: `${pool}/${volume}`, file, offset: dl.offset, length: dl.length, format: dl.format, sha256: written.sent, verified: written.sha256 !== undefined, dataBytes: written.dataBytes };
         if (globals().json) return printJson(out);
