@@ -1,4 +1,4 @@
-import type { OpContext } from '../../src/drivers/storage/driver.js';
+import type { OpContext } from '../../src/model/op-context.js';
 
 /** An operation context for driver calls in tests; records progress reports. */
 export function opContext(signal?: AbortSignal): OpContext & { reports: [number, number][] } {

@@ -2,7 +2,7 @@ import * as iproute from '../../host/iproute.js';
 import type { IpLink } from '../../host/iproute.js';
 import { errors } from '../../model/errors.js';
 import type { NetworkDefinition, UplinkChanges } from '../../model/network-types.js';
-import type { Reverter } from '../../services/reverter.js';
+import type { Reverter } from '../../model/reverter.js';
 import type { NetworkStartOptions } from './driver.js';
 import { claimName, deleteOwned, isOwned, networkAlias } from './owned-links.js';
 import { checkApiAddress, checkUplink, moveUplinkToBridge, returnUplink } from './uplink.js';

@@ -1,6 +1,6 @@
 import type { IpLink } from '../../host/iproute.js';
 import type { NetworkDefinition, NetworkKind, PortDefinition, UplinkChanges } from '../../model/network-types.js';
-import type { Reverter } from '../../services/reverter.js';
+import type { Reverter } from '../../model/reverter.js';
 
 /** How a network is being started. */
 export interface NetworkStartOptions {

@@ -2,7 +2,7 @@ import * as iproute from '../../host/iproute.js';
 import type { IpLink } from '../../host/iproute.js';
 import { KvmpoolError, errors } from '../../model/errors.js';
 import type { UplinkChanges } from '../../model/network-types.js';
-import type { Reverter } from '../../services/reverter.js';
+import type { Reverter } from '../../model/reverter.js';
 
 /**
  * Checks that `uplink` can join a network: it exists, and is neither a bond's slave nor a port of a

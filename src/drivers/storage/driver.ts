@@ -1,13 +1,9 @@
+import type { OpContext } from '../../model/op-context.js';
+export type { OpContext };
 import type { Capabilities, PoolTraits } from '../../model/capabilities.js';
 import type { Extent } from '../../transfer/sparse-reader.js';
 import type { CreateFormat, PoolDefinition, PoolStatus, PoolType, Prealloc, SnapshotInfo, ThinPoolUsage, VolumeFacts, WipeAlgorithm } from '../../model/types.js';
 
-/** Passed to every driver call: cancellation, a logger, and a progress sink for long work. */
-export interface OpContext {
-  signal: AbortSignal;
-  log: (message: string) => void;
-  progress: (done: number, total: number) => void;
-}
 
 /** What `createVolume` gets, already validated by the service. */
 export interface VolumeSpec {

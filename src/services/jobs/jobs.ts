@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { KvmpoolError, errors, toKvmpoolError } from '../../model/errors.js';
 import type { JobInfo } from '../../model/types.js';
 import type { Store } from '../../state/store.js';
-import type { OpContext } from '../../drivers/storage/driver.js';
+import type { OpContext } from '../../model/op-context.js';
 import type { EventBus } from '../events.js';
 
 const PROGRESS_EVENT_INTERVAL_MS = 200;

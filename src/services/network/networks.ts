@@ -11,7 +11,7 @@ import { createPortLinks, deletePortLinks, portAttached, portLinkState } from '.
 import { putOnUplink } from '../../drivers/network/uplink.js';
 import { tapsInUse } from '../../host/open-files.js';
 import type { ServiceContext } from '../context.js';
-import { Reverter } from '../reverter.js';
+import { Reverter } from '../../model/reverter.js';
 
 /** What `define` accepts. */
 export interface DefineNetworkInput {

@@ -9,7 +9,7 @@ import { createPortLinks, deletePortLinks, portAttached, portLinkState } from '.
 import { isOwned, networkAlias } from '../../drivers/network/owned-links.js';
 import { tapsInUse } from '../../host/open-files.js';
 import type { ServiceContext } from '../context.js';
-import { Reverter } from '../reverter.js';
+import { Reverter } from '../../model/reverter.js';
 import { networkLock, type NetworkService } from './networks.js';
 
 /** What `create` accepts. */

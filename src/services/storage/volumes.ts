@@ -5,7 +5,7 @@ import { parseSize, roundUp } from '../../model/sizes.js';
 import { CREATE_FORMATS, PREALLOC_MODES, type CreateFormat, type JobInfo, type Prealloc, type VolumeFacts, type VolumeInfo } from '../../model/types.js';
 import type { PoolRecord, VolumeRecord } from '../../state/store.js';
 import type { OpContext, StorageDriver, VolumeSpec } from '../../drivers/storage/driver.js';
-import { Reverter } from '../reverter.js';
+import { Reverter } from '../../model/reverter.js';
 import { JOURNAL_CREATE, JOURNAL_RENAME, VolumeAccess, known, volumeLock } from './volume-access.js';
 
 /** What `create` accepts (sizes as bytes or strings like `10G`). */

@@ -1,13 +1,14 @@
 /**
  * Collects undo steps of a multi-step change. Register each undo right after its step succeeds; on
- * failure call `revert()`, which runs them in reverse, best effort, and never hides the original error.
+ * failure call `revert(cause)`, which runs them in reverse, best effort, and never hides the original
+ * error: an undo that fails is logged together with the error that made the change fail.
  */
 export class Reverter {
-  private readonly undos: { what: string; fn: () => Promise<void> | void }[] = [];
+  private readonly undos: { what: string; fn: () => Promise<unknown> | unknown }[] = [];
 
   constructor(private readonly log: (message: string) => void = () => {}) {}
 
-  add(what: string, fn: () => Promise<void> | void): void {
+  add(what: string, fn: () => Promise<unknown> | unknown): void {
     this.undos.push({ what, fn });
   }
 
@@ -16,13 +17,15 @@ export class Reverter {
     this.undos.length = 0;
   }
 
-  async revert(): Promise<void> {
+  /** Runs the undos in reverse; `cause` is the error that made the change fail (named in the log). */
+  async revert(cause?: unknown): Promise<void> {
+    const after = cause === undefined ? '' : ` (after: ${messageOf(cause)})`;
     while (this.undos.length > 0) {
       const { what, fn } = this.undos.pop()!;
       try {
         await fn();
       } catch (e) {
-        this.log(`revert: could not ${what}: ${e instanceof Error ? e.message : String(e)}`);
+        this.log(`revert: could not ${what}: ${messageOf(e)}${after}`);
       }
     }
   }
@@ -35,8 +38,12 @@ export class Reverter {
       r.success();
       return out;
     } catch (e) {
-      await r.revert();
+      await r.revert(e);
       throw e;
     }
   }
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
