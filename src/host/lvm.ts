@@ -1,162 +1,23 @@
 import { KvmpoolError, errors } from '../model/errors.js';
 import { HostCommandError, run, type ExecOptions } from './exec.js';
+import { LV_FIELDS, parseLvs, parsePvmoveProgress, parsePvs, parseVgs, PV_FIELDS, VG_FIELDS, type LvInfo, type PvInfo, type VgInfo } from './lvm-report.js';
 
 /**
- * LVM through its JSON reports (`--reportformat json`, sizes in bytes) and argv commands. Commands
- * answer prompts with --yes only where the caller already decided (removal, wiping); a prompt
- * otherwise fails (stdin is closed).
+ * LVM through argv commands and its JSON reports (`--reportformat json`, sizes in bytes, parsed in
+ * lvm-report.ts): pure argv builders (`*Args`) and functions that each run one `lvm` command.
+ * Commands answer prompts with --yes only where the caller already decided (removal, wiping); a
+ * prompt otherwise fails (stdin is closed). Steps that belong together (a PV and its VG, a pvmove and
+ * its abort) are composed by the logical pool driver.
  */
+
+/** What the reports say (parsed in lvm-report.ts). */
+export type { LvInfo, PvInfo, VgInfo } from './lvm-report.js';
 
 const REPORT = ['--reportformat', 'json', '--units', 'b', '--nosuffix'];
 /** LVM commands can be slow on busy hosts; pvmove and large zeroing much slower (they get their own). */
 const TIMEOUT = 5 * 60_000;
-
-export interface PvInfo {
-  name: string;
-  vg: string;
-  size: number;
-  free: number;
-}
-
-export interface VgInfo {
-  name: string;
-  size: number;
-  free: number;
-  extentSize: number;
-  tags: string[];
-  /** One of its PVs is missing (vg_attr's fourth character is `p`). */
-  partial: boolean;
-}
-
-export interface LvInfo {
-  name: string;
-  vg: string;
-  path: string;
-  size: number;
-  /** LVM's segment type: linear, striped, raid1, thin, thin-pool, snapshot, ... */
-  segtype: string;
-  uuid: string;
-  tags: string[];
-  /** The thin pool of a thin volume. */
-  pool?: string;
-  /** The origin of a snapshot. */
-  origin?: string;
-  dataPercent?: number;
-  metadataPercent?: number;
-  stripes: number;
-  active: boolean;
-  open: boolean;
-  /** A copy-on-write snapshot that ran out of room (lv_attr's fifth character is `I`). */
-  invalid: boolean;
-  created: string;
-}
-
-type Row = Record<string, string>;
-
-/** The rows of one report (`pv`, `vg` or `lv`) of LVM's JSON output. */
-function parseReport(json: string, kind: 'pv' | 'vg' | 'lv'): Row[] {
-  const parsed = JSON.parse(json) as { report?: Record<string, Row[]>[] };
-  return (parsed.report ?? []).flatMap((r) => r[kind] ?? []);
-}
-
-const tags = (s: string | undefined) => (s ? s.split(',').filter((t) => t !== '') : []);
-const percent = (s: string | undefined) => (s === undefined || s === '' ? undefined : Number(s));
-
-function toPv(r: Row): PvInfo {
-  return { name: r['pv_name']!, vg: r['vg_name'] ?? '', size: Number(r['pv_size']), free: Number(r['pv_free']) };
-}
-
-function toVg(r: Row): VgInfo {
-  return { name: r['vg_name']!, size: Number(r['vg_size']), free: Number(r['vg_free']), extentSize: Number(r['vg_extent_size']), tags: tags(r['vg_tags']), partial: r['vg_attr']?.[3] === 'p' };
-}
-
-function toLv(r: Row): LvInfo {
-  const lv: LvInfo = {
-    name: r['lv_name']!,
-    vg: r['vg_name']!,
-    path: r['lv_path'] || `/dev/${r['vg_name']}/${r['lv_name']}`,
-    size: Number(r['lv_size']),
-    segtype: r['segtype'] ?? '',
-    uuid: r['lv_uuid'] ?? '',
-    tags: tags(r['lv_tags']),
-    stripes: Number(r['stripes'] || 1),
-    active: r['lv_active'] === 'active',
-    open: r['lv_device_open'] === 'open',
-    invalid: r['lv_attr']?.[4] === 'I',
-    created: r['lv_time'] ?? '',
-  };
-  if (r['pool_lv']) lv.pool = r['pool_lv'];
-  if (r['origin']) lv.origin = r['origin'];
-  const data = percent(r['data_percent']);
-  if (data !== undefined) lv.dataPercent = data;
-  const meta = percent(r['metadata_percent']);
-  if (meta !== undefined) lv.metadataPercent = meta;
-  return lv;
-}
-
-async function lvm(args: string[], options: ExecOptions = {}): Promise<string> {
-  const { stdout } = await run('lvm', args, { timeoutMs: TIMEOUT, ...options }).catch((e: unknown) => {
-    throw classifyLvm(e);
-  });
-  return stdout;
-}
-
-/** NO_SPACE for a VG or thin pool that is out of extents; other failures stay HOST_COMMAND_FAILED. */
-function classifyLvm(e: unknown): unknown {
-  if (!(e instanceof HostCommandError) || e.code !== 'HOST_COMMAND_FAILED') return e;
-  const stderr = e.details.stderr;
-  if (/Insufficient (free )?(space|extents)|not enough free space|Volume group "[^"]+" has insufficient free space/i.test(stderr)) {
-    return new KvmpoolError('NO_SPACE', 'not enough free space in the volume group', { ...e.details }, { cause: e });
-  }
-  return e;
-}
-
-export async function pvs(): Promise<PvInfo[]> {
-  return parseReport(await lvm(['pvs', ...REPORT, '-o', 'pv_name,vg_name,pv_size,pv_free']), 'pv').map(toPv);
-}
-
-/** The VG, or undefined when it does not exist. */
-export async function vg(name: string): Promise<VgInfo | undefined> {
-  const rows = parseReport(await lvm(['vgs', ...REPORT, '-o', 'vg_name,vg_attr,vg_size,vg_free,vg_extent_size,vg_tags']), 'vg');
-  return rows.map(toVg).find((v) => v.name === name);
-}
-
-const LV_FIELDS = 'lv_name,vg_name,lv_path,lv_size,lv_attr,segtype,lv_uuid,lv_tags,pool_lv,origin,data_percent,metadata_percent,stripes,lv_active,lv_device_open,lv_time';
-
-/** The visible LVs of a VG (not the hidden parts of thin pools, RAID images and mirrors). */
-export async function lvs(vgName: string): Promise<LvInfo[]> {
-  return parseReport(await lvm(['lvs', ...REPORT, '-o', LV_FIELDS, vgName]), 'lv').map(toLv);
-}
-
-/** Makes devices PVs and a VG of them, tagged; on failure no PV label it wrote is left. */
-export async function createVg(name: string, devices: string[], tag: string): Promise<void> {
-  try {
-    await lvm(['pvcreate', '--yes', ...devices]);
-    await lvm(['vgcreate', '--addtag', tag, name, ...devices]);
-  } catch (e) {
-    for (const d of devices) await lvm(['pvremove', '--yes', d]).catch(() => undefined);
-    throw e;
-  }
-}
-
-/** Removes a VG and the PV labels of its devices; fails (no prompt is answered) if it still has LVs. */
-export async function removeVg(name: string, devices: string[]): Promise<void> {
-  await lvm(['vgremove', name]);
-  if (devices.length > 0) await lvm(['pvremove', '--yes', ...devices]);
-}
-
-export async function extendVg(name: string, device: string): Promise<void> {
-  await lvm(['pvcreate', '--yes', device]);
-  await lvm(['vgextend', name, device]).catch(async (e: unknown) => {
-    await lvm(['pvremove', '--yes', device]).catch(() => undefined);
-    throw e;
-  });
-}
-
-export async function reduceVg(name: string, device: string): Promise<void> {
-  await lvm(['vgreduce', name, device]);
-  await lvm(['pvremove', '--yes', device]);
-}
+const PVMOVE_TIMEOUT = 24 * 3600_000;
+const MERGE_TIMEOUT = 60 * 60_000;
 
 /** How to make an LV. Sizes in bytes (LVM rounds up to whole extents). */
 export type LvSpec =
@@ -165,87 +26,142 @@ export type LvSpec =
   | { kind: 'thin'; pool: string }
   | { kind: 'thin-pool' };
 
-/** Creates an LV of `size` bytes, tagged; its first blocks are zeroed and old signatures wiped. */
-export async function createLv(vgName: string, name: string, size: number, spec: LvSpec, tag: string, options: ExecOptions = {}): Promise<void> {
-  const shape: Record<LvSpec['kind'], () => string[]> = {
-    linear: () => (spec.kind === 'linear' && spec.stripes && spec.stripes > 1 ? ['--stripes', String(spec.stripes), ...(spec.stripeSize ? ['--stripesize', `${spec.stripeSize / 1024}k`] : [])] : []),
-    raid1: () => (spec.kind === 'raid1' ? ['--type', 'raid1', '--mirrors', String(spec.mirrors), '--nosync'] : []),
-    thin: () => (spec.kind === 'thin' ? ['--type', 'thin', '--thinpool', spec.pool] : []),
-    'thin-pool': () => ['--type', 'thin-pool'],
-  };
+// ---- argv builders ------------------------------------------------------------------------------
+
+/** argv for the PV report. */
+export function pvsArgs(): string[] {
+  return ['pvs', ...REPORT, '-o', PV_FIELDS.join(',')];
+}
+
+/** argv for the report of every VG. */
+export function vgsArgs(): string[] {
+  return ['vgs', ...REPORT, '-o', VG_FIELDS.join(',')];
+}
+
+/** argv for the report of the visible LVs of a VG (not the hidden parts of thin pools, RAID images and mirrors). */
+export function lvsArgs(vg: string): string[] {
+  return ['lvs', ...REPORT, '-o', LV_FIELDS.join(','), vg];
+}
+
+/** argv that makes devices PVs (an old signature is wiped without asking: the caller decided). */
+export function pvcreateArgs(devices: readonly string[]): string[] {
+  return ['pvcreate', '--yes', ...devices];
+}
+
+/** argv that removes the PV labels of devices. */
+export function pvremoveArgs(devices: readonly string[]): string[] {
+  return ['pvremove', '--yes', ...devices];
+}
+
+/** argv for a VG of PVs, tagged. */
+export function vgcreateArgs(vg: string, devices: readonly string[], tag: string): string[] {
+  return ['vgcreate', '--addtag', tag, vg, ...devices];
+}
+
+/** argv that removes a VG; no prompt is answered, so it fails while the VG has LVs. */
+export function vgremoveArgs(vg: string): string[] {
+  return ['vgremove', vg];
+}
+
+/** argv that adds a PV to a VG. */
+export function vgextendArgs(vg: string, device: string): string[] {
+  return ['vgextend', vg, device];
+}
+
+/** argv that takes an empty PV out of its VG. */
+export function vgreduceArgs(vg: string, device: string): string[] {
+  return ['vgreduce', vg, device];
+}
+
+/** argv for an LV of `size` bytes, tagged; its first blocks are zeroed and old signatures wiped. */
+export function lvcreateArgs(vg: string, name: string, size: number, spec: LvSpec, tag: string): string[] {
+  const shape =
+    spec.kind === 'linear' ? (spec.stripes && spec.stripes > 1 ? ['--stripes', String(spec.stripes), ...(spec.stripeSize ? ['--stripesize', `${spec.stripeSize / 1024}k`] : [])] : [])
+    : spec.kind === 'raid1' ? ['--type', 'raid1', '--mirrors', String(spec.mirrors), '--nosync']
+    : spec.kind === 'thin' ? ['--type', 'thin', '--thinpool', spec.pool]
+    : ['--type', 'thin-pool'];
   const sizeArgs = spec.kind === 'thin' ? ['--virtualsize', `${size}b`] : ['--size', `${size}b`];
   // A new thin volume reads as zeros; a thin pool zeroes the blocks it provisions (no data of a deleted
   // volume shows through); other LVs get their first blocks zeroed and old signatures wiped.
   const clean = { thin: [], 'thin-pool': ['--zero', 'y'], linear: ['--wipesignatures', 'y', '--zero', 'y'], raid1: ['--wipesignatures', 'y', '--zero', 'y'] }[spec.kind];
-  await lvm(['lvcreate', '--yes', ...clean, '--addtag', tag, '--name', name, ...sizeArgs, ...shape[spec.kind](), vgName], options);
-  // A full thin pool fails the write at once (ENOSPC) instead of queueing it for a minute.
-  if (spec.kind === 'thin-pool') {
-    await lvm(['lvchange', '--errorwhenfull', 'y', `${vgName}/${name}`]).catch(async (e: unknown) => {
-      await removeLv(vgName, name).catch(() => undefined);
-      throw e;
-    });
-  }
+  return ['lvcreate', '--yes', ...clean, '--addtag', tag, '--name', name, ...sizeArgs, ...shape, vg];
 }
 
-/** A snapshot of `origin`: thin (no size, instant, shares the thin pool) or classic copy-on-write of `size` bytes. */
-export async function snapshotLv(vgName: string, origin: string, name: string, size: number | undefined, tag: string): Promise<void> {
+/** argv that makes a full thin pool fail writes at once (ENOSPC) instead of queueing them for a minute. */
+export function errorWhenFullArgs(vg: string, pool: string): string[] {
+  return ['lvchange', '--errorwhenfull', 'y', `${vg}/${pool}`];
+}
+
+/** argv for a snapshot of `origin`: thin without `size`, copy-on-write with room for `size` bytes of changes. */
+export function snapshotArgs(vg: string, origin: string, name: string, size: number | undefined, tag: string): string[] {
   // A thin snapshot is skipped at activation by default: -K activates it anyway, -ky keeps it so.
   const sizeArgs = size !== undefined ? ['--size', `${size}b`] : ['--setactivationskip', 'n'];
-  await lvm(['lvcreate', '--yes', '--snapshot', '--addtag', tag, '--name', name, ...sizeArgs, `${vgName}/${origin}`]);
+  return ['lvcreate', '--yes', '--snapshot', '--addtag', tag, '--name', name, ...sizeArgs, `${vg}/${origin}`];
 }
 
-/** Merges a snapshot back into its origin (the snapshot is consumed); waits for the merge. */
-export async function mergeSnapshot(vgName: string, snapshot: string): Promise<void> {
-  await lvm(['lvconvert', '--merge', `${vgName}/${snapshot}`], { timeoutMs: 60 * 60_000 });
+/** argv that merges a snapshot back into its origin (the snapshot is consumed). */
+export function mergeArgs(vg: string, snapshot: string): string[] {
+  return ['lvconvert', '--merge', `${vg}/${snapshot}`];
 }
 
-export async function removeLv(vgName: string, name: string): Promise<void> {
-  await lvm(['lvremove', '--yes', `${vgName}/${name}`]);
+/** argv that removes an LV. */
+export function lvremoveArgs(vg: string, name: string): string[] {
+  return ['lvremove', '--yes', `${vg}/${name}`];
 }
 
-export async function renameLv(vgName: string, from: string, to: string): Promise<void> {
-  await lvm(['lvrename', vgName, from, to]);
+/** argv that renames an LV. */
+export function lvrenameArgs(vg: string, from: string, to: string): string[] {
+  return ['lvrename', vg, from, to];
 }
 
-/** Resizes an LV to `size` bytes; without `shrink` it only grows (lvextend refuses a smaller size). */
-export async function resizeLv(vgName: string, name: string, size: number, shrink: boolean): Promise<void> {
-  await lvm([shrink ? 'lvresize' : 'lvextend', ...(shrink ? ['--yes', '--force'] : []), '--size', `${size}b`, `${vgName}/${name}`]);
+/** argv that resizes an LV to `size` bytes; without `shrink` it only grows (lvextend refuses a smaller size). */
+export function resizeArgs(vg: string, name: string, size: number, shrink: boolean): string[] {
+  return [shrink ? 'lvresize' : 'lvextend', ...(shrink ? ['--yes', '--force'] : []), '--size', `${size}b`, `${vg}/${name}`];
 }
 
-export async function activateLv(vgName: string, name: string, active: boolean): Promise<void> {
-  await lvm(['lvchange', '--activate', active ? 'y' : 'n', `${vgName}/${name}`]);
+/** argv that extends an LV (a thin pool) by `bytes`. */
+export function extendByArgs(vg: string, name: string, bytes: number): string[] {
+  return ['lvextend', '--size', `+${bytes}b`, `${vg}/${name}`];
 }
 
-/** Extends an LV (a thin pool) by `bytes`. */
-export async function extendLvBy(vgName: string, name: string, bytes: number): Promise<void> {
-  await lvm(['lvextend', '--size', `+${bytes}b`, `${vgName}/${name}`]);
+/** argv that activates or deactivates one LV. */
+export function activateArgs(vg: string, name: string, active: boolean): string[] {
+  return ['lvchange', '--activate', active ? 'y' : 'n', `${vg}/${name}`];
 }
+
+/** argv that adds and removes tags of an LV. */
+export function changeTagsArgs(vg: string, name: string, add: readonly string[], remove: readonly string[]): string[] {
+  return ['lvchange', ...add.flatMap((t) => ['--addtag', t]), ...remove.flatMap((t) => ['--deltag', t]), `${vg}/${name}`];
+}
+
+/** argv that lets a PV take new extents, or not. */
+export function allocatableArgs(device: string, allocatable: boolean): string[] {
+  return ['pvchange', '--allocatable', allocatable ? 'y' : 'n', device];
+}
+
+/** argv that moves every extent off a PV, atomically, reporting progress every second. */
+export function pvmoveArgs(device: string): string[] {
+  return ['pvmove', '--atomic', '--interval', '1', device];
+}
+
+/** argv that aborts a move off a PV (the extents stay where they were). */
+export function abortPvmoveArgs(device: string): string[] {
+  return ['pvmove', '--abort', device];
+}
+
+// ---- failures and names -------------------------------------------------------------------------
 
 /**
- * Moves every extent off `device` to the other PVs of its VG, online and atomically; `onPercent`
- * follows the progress. The device takes no new extents meanwhile. A cancel (the signal) aborts the
- * move of this device only: the extents stay where they were, and the device is allocatable again.
+ * NO_SPACE for a VG or thin pool that is out of extents (`Volume group "vg" has insufficient free space
+ * (136 extents): 1024 required.`); other failures stay as they are.
  */
-export async function moveExtents(device: string, onPercent: (p: number) => void, signal?: AbortSignal): Promise<void> {
-  await lvm(['pvchange', '--allocatable', 'n', device]);
-  try {
-    await lvm(['pvmove', '--atomic', '--interval', '1', device], {
-      timeoutMs: 24 * 3600_000,
-      ...(signal ? { signal } : {}),
-      onStdout: (chunk) => {
-        const all = [...chunk.matchAll(/Moved:\s*(\d+(?:\.\d+)?)%/g)];
-        const last = all.at(-1);
-        if (last) onPercent(Number(last[1]));
-      },
-    });
-  } catch (e) {
-    if (!(e instanceof HostCommandError && /No data to move/i.test(e.details.stderr))) {
-      if (signal?.aborted) await lvm(['pvmove', '--abort', device]).catch(() => undefined);
-      await lvm(['pvchange', '--allocatable', 'y', device]).catch(() => undefined);
-      if (signal?.aborted) throw new KvmpoolError('CANCELLED', `moving the data off ${device} was cancelled; it stays where it was`, { device });
-      throw e;
-    }
+export function classify(e: unknown): unknown {
+  if (!(e instanceof HostCommandError) || e.code !== 'HOST_COMMAND_FAILED') return e;
+  const stderr = e.details.stderr;
+  if (/Insufficient (free )?(space|extents)|not enough free space|Volume group "[^"]+" has insufficient free space/i.test(stderr)) {
+    return new KvmpoolError('NO_SPACE', 'not enough free space in the volume group', { ...e.details }, { cause: e });
   }
+  return e;
 }
 
 /** A problem with a name LVM would refuse for a VG or LV, or undefined when it is fine. */
@@ -266,7 +182,135 @@ export function checkLvmName(what: string, name: string): string {
   return name;
 }
 
+// ---- one command each ---------------------------------------------------------------------------
+
+async function lvm(args: string[], options: ExecOptions = {}): Promise<string> {
+  const { stdout } = await run('lvm', args, { timeoutMs: TIMEOUT, ...options }).catch((e: unknown) => {
+    throw classify(e);
+  });
+  return stdout;
+}
+
+/** Every PV of the host. */
+export async function pvs(): Promise<PvInfo[]> {
+  return parsePvs(await lvm(pvsArgs()));
+}
+
+/** The VG, or undefined when it does not exist. */
+export async function vg(name: string): Promise<VgInfo | undefined> {
+  return parseVgs(await lvm(vgsArgs())).find((v) => v.name === name);
+}
+
+/** The visible LVs of a VG. */
+export async function lvs(vgName: string): Promise<LvInfo[]> {
+  return parseLvs(await lvm(lvsArgs(vgName)));
+}
+
+/** Makes devices PVs. */
+export async function pvcreate(devices: readonly string[]): Promise<void> {
+  await lvm(pvcreateArgs(devices));
+}
+
+/** Removes the PV labels of devices. */
+export async function pvremove(devices: readonly string[]): Promise<void> {
+  await lvm(pvremoveArgs(devices));
+}
+
+/** Makes a VG of PVs, tagged. */
+export async function vgcreate(name: string, devices: readonly string[], tag: string): Promise<void> {
+  await lvm(vgcreateArgs(name, devices, tag));
+}
+
+/** Removes a VG (its PVs keep their labels); fails if it still has LVs. */
+export async function vgremove(name: string): Promise<void> {
+  await lvm(vgremoveArgs(name));
+}
+
+/** Adds a PV to a VG. */
+export async function vgextend(name: string, device: string): Promise<void> {
+  await lvm(vgextendArgs(name, device));
+}
+
+/** Takes an empty PV out of its VG (it stays a PV). */
+export async function vgreduce(name: string, device: string): Promise<void> {
+  await lvm(vgreduceArgs(name, device));
+}
+
+/** Creates an LV of `size` bytes, tagged (see `lvcreateArgs`); NO_SPACE when the VG or thin pool is too small. */
+export async function lvcreate(vgName: string, name: string, size: number, spec: LvSpec, tag: string, options: ExecOptions = {}): Promise<void> {
+  await lvm(lvcreateArgs(vgName, name, size, spec, tag), options);
+}
+
+/** Makes a full thin pool fail writes at once instead of queueing them. */
+export async function setErrorWhenFull(vgName: string, pool: string): Promise<void> {
+  await lvm(errorWhenFullArgs(vgName, pool));
+}
+
+/** A snapshot of `origin`: thin (no size, instant, shares the thin pool) or classic copy-on-write of `size` bytes. */
+export async function snapshotLv(vgName: string, origin: string, name: string, size: number | undefined, tag: string): Promise<void> {
+  await lvm(snapshotArgs(vgName, origin, name, size, tag));
+}
+
+/** Merges a snapshot back into its origin (the snapshot is consumed); waits for the merge. */
+export async function mergeSnapshot(vgName: string, snapshot: string): Promise<void> {
+  await lvm(mergeArgs(vgName, snapshot), { timeoutMs: MERGE_TIMEOUT });
+}
+
+/** Removes an LV. */
+export async function removeLv(vgName: string, name: string): Promise<void> {
+  await lvm(lvremoveArgs(vgName, name));
+}
+
+/** Renames an LV. */
+export async function renameLv(vgName: string, from: string, to: string): Promise<void> {
+  await lvm(lvrenameArgs(vgName, from, to));
+}
+
+/** Resizes an LV to `size` bytes; without `shrink` it only grows. */
+export async function resizeLv(vgName: string, name: string, size: number, shrink: boolean): Promise<void> {
+  await lvm(resizeArgs(vgName, name, size, shrink));
+}
+
+/** Activates or deactivates one LV. */
+export async function activateLv(vgName: string, name: string, active: boolean): Promise<void> {
+  await lvm(activateArgs(vgName, name, active));
+}
+
+/** Extends an LV (a thin pool) by `bytes`. */
+export async function extendLvBy(vgName: string, name: string, bytes: number): Promise<void> {
+  await lvm(extendByArgs(vgName, name, bytes));
+}
+
 /** Adds and removes tags of an LV. */
-export async function changeTags(vgName: string, name: string, add: string[], remove: string[]): Promise<void> {
-  await lvm(['lvchange', ...add.flatMap((t) => ['--addtag', t]), ...remove.flatMap((t) => ['--deltag', t]), `${vgName}/${name}`]);
+export async function changeTags(vgName: string, name: string, add: readonly string[], remove: readonly string[]): Promise<void> {
+  await lvm(changeTagsArgs(vgName, name, add, remove));
+}
+
+/** Lets a PV take new extents, or not. */
+export async function setAllocatable(device: string, allocatable: boolean): Promise<void> {
+  await lvm(allocatableArgs(device, allocatable));
+}
+
+/**
+ * Moves every extent off `device` to the other PVs of its VG, online and atomically; `onPercent`
+ * follows the progress. A PV without data is done at once (`No data to move for vg`). A cancel (the
+ * signal) stops waiting, not the move: the caller aborts it (`abortPvmove`).
+ */
+export async function pvmove(device: string, onPercent: (percent: number) => void, signal?: AbortSignal): Promise<void> {
+  const options: ExecOptions = {
+    timeoutMs: PVMOVE_TIMEOUT,
+    ...(signal ? { signal } : {}),
+    onStdout: (chunk) => {
+      const p = parsePvmoveProgress(chunk);
+      if (p !== undefined) onPercent(p);
+    },
+  };
+  await lvm(pvmoveArgs(device), options).catch((e: unknown) => {
+    if (!(e instanceof HostCommandError && /No data to move/i.test(e.details.stderr))) throw e;
+  });
+}
+
+/** Aborts the move off `device`: the extents not yet moved stay where they were. */
+export async function abortPvmove(device: string): Promise<void> {
+  await lvm(abortPvmoveArgs(device));
 }

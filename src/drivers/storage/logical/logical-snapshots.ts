@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { KvmpoolError, errors } from '../../../model/errors.js';
 import type { PoolDefinition, SnapshotInfo, VolumeFacts } from '../../../model/types.js';
+import { Reverter } from '../../../model/reverter.js';
 import * as lvm from '../../../host/lvm.js';
 import type { LvInfo } from '../../../host/lvm.js';
+import type { OpContext } from '../driver.js';
 import { isSnapshotOf, SNAP_NAME_TAG, SNAP_OF_TAG, SNAP_TAG, TAG, vgOf } from './logical-names.js';
 
 /**
@@ -47,18 +49,17 @@ async function find(def: PoolDefinition, vol: VolumeFacts, name: string): Promis
 }
 
 /** Takes a snapshot: thin for a thin volume without `size`, copy-on-write with room for `size` bytes of changes otherwise. */
-export async function createLvSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string, size: number | undefined): Promise<SnapshotInfo> {
+export async function createLvSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string, size: number | undefined, ctx: OpContext): Promise<SnapshotInfo> {
   lvm.checkLvmName('snapshot', name);
   if (size === undefined && vol.kind !== 'thin') throw errors.invalid(`a snapshot of ${vol.kind ?? 'this'} volume ${vol.name} is copy-on-write: give its size (--size)`);
   if ((await snapshotLvs(def, vol)).some((s) => nameOf(s) === name)) throw errors.exists('snapshot', `${def.name}/${vol.name}@${name}`);
   const lvName = `ksnap_${randomBytes(6).toString('hex')}`;
-  await lvm.snapshotLv(vgOf(def), vol.name, lvName, size, TAG);
-  try {
-    await lvm.changeTags(vgOf(def), lvName, [SNAP_TAG, `${SNAP_NAME_TAG}${name}`, `${SNAP_OF_TAG}${vol.identity}`], [TAG]);
-  } catch (e) {
-    await lvm.removeLv(vgOf(def), lvName).catch(() => undefined);
-    throw e;
-  }
+  const vg = vgOf(def);
+  await Reverter.run(ctx.log, async (r) => {
+    await lvm.snapshotLv(vg, vol.name, lvName, size, TAG);
+    r.add(`remove snapshot LV ${vg}/${lvName}`, () => lvm.removeLv(vg, lvName));
+    await lvm.changeTags(vg, lvName, [SNAP_TAG, `${SNAP_NAME_TAG}${name}`, `${SNAP_OF_TAG}${vol.identity}`], [TAG]);
+  });
   return info(await find(def, vol, name), vol.capacity);
 }
 
@@ -66,7 +67,7 @@ export async function createLvSnapshot(def: PoolDefinition, vol: VolumeFacts, na
  * Makes the volume's content the snapshot's: LVM merges the snapshot into its origin (consuming it),
  * then the snapshot is taken again under the same name, so it stays as the contract says.
  */
-export async function revertLvSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string): Promise<void> {
+export async function revertLvSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string, ctx: OpContext): Promise<void> {
   const lv = await find(def, vol, name);
   if (lv.invalid) {
     throw new KvmpoolError('INVALID_ARGUMENT', `snapshot ${vol.name}@${name} ran out of its ${lv.size} bytes of room for changes and is no longer valid: delete it`, { snapshot: name });
@@ -74,24 +75,20 @@ export async function revertLvSnapshot(def: PoolDefinition, vol: VolumeFacts, na
   if (lv.segtype === 'thin') {
     // The snapshot's copy is taken first (a thin snapshot of it), so a failure never loses it.
     const copy = `ksnap_${randomBytes(6).toString('hex')}`;
-    await lvm.snapshotLv(vgOf(def), lv.name, copy, undefined, SNAP_TAG);
-    await lvm.changeTags(vgOf(def), copy, [`${SNAP_OF_TAG}${vol.identity}`], []).catch(async (e: unknown) => {
-      await lvm.removeLv(vgOf(def), copy).catch(() => undefined);
-      throw e;
+    const vg = vgOf(def);
+    await Reverter.run(ctx.log, async (r) => {
+      await lvm.snapshotLv(vg, lv.name, copy, undefined, SNAP_TAG);
+      r.add(`remove the snapshot's copy ${vg}/${copy}`, () => lvm.removeLv(vg, copy));
+      await lvm.changeTags(vg, copy, [`${SNAP_OF_TAG}${vol.identity}`], []);
+      await lvm.mergeSnapshot(vg, lv.name);
     });
-    try {
-      await lvm.mergeSnapshot(vgOf(def), lv.name);
-    } catch (e) {
-      await lvm.removeLv(vgOf(def), copy).catch(() => undefined);
-      throw e;
-    }
     // The copy's origin was the merged snapshot: it is now a snapshot of the volume by content, kept under the name.
     await lvm.changeTags(vgOf(def), copy, [`${SNAP_NAME_TAG}${name}`], []);
     return;
   }
   // A copy-on-write snapshot cannot be copied: it is merged, then taken again with the same room.
   await lvm.mergeSnapshot(vgOf(def), lv.name);
-  await createLvSnapshot(def, vol, name, lv.size);
+  await createLvSnapshot(def, vol, name, lv.size, ctx);
 }
 
 export async function deleteLvSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { errors } from '../../../model/errors.js';
+import { Reverter } from '../../../model/reverter.js';
 import type { PoolDefinition, VolumeFacts } from '../../../model/types.js';
 import * as lvm from '../../../host/lvm.js';
 import type { LvInfo, LvSpec } from '../../../host/lvm.js';
@@ -100,7 +101,7 @@ export async function createLvVolume(def: PoolDefinition, spec: VolumeSpec, ctx:
   if (all.some((lv) => lv.name === spec.name)) throw errors.exists('volume', `${def.name}/${spec.name}`);
   const shape = await shapeOf(def, spec, all);
   ctx.progress(0, spec.capacity);
-  await lvm.createLv(vgOf(def), spec.name, spec.capacity, shape, TAG, { signal: ctx.signal });
+  await lvm.lvcreate(vgOf(def), spec.name, spec.capacity, shape, TAG, { signal: ctx.signal });
   ctx.progress(spec.capacity, spec.capacity);
   return readLvVolume(def, spec.name);
 }
@@ -154,14 +155,13 @@ export async function copyIntoLv(def: PoolDefinition, source: CopySource, target
   const all = await lvm.lvs(vgOf(def));
   if (all.some((lv) => lv.name === target.name)) throw errors.exists('volume', `${def.name}/${target.name}`);
   const thin = all.some(isOwnThinPool);
-  await lvm.createLv(vgOf(def), target.name, source.capacity, thin ? { kind: 'thin', pool: THIN_POOL } : { kind: 'linear' }, TAG);
-  try {
-    await convertInto(source, `/dev/${vgOf(def)}/${target.name}`, thin, ctx);
-    return await readLvVolume(def, target.name);
-  } catch (e) {
-    await lvm.removeLv(vgOf(def), target.name).catch(() => undefined);
-    throw e;
-  }
+  const vg = vgOf(def);
+  return Reverter.run(ctx.log, async (r) => {
+    await lvm.lvcreate(vg, target.name, source.capacity, thin ? { kind: 'thin', pool: THIN_POOL } : { kind: 'linear' }, TAG);
+    r.add(`remove LV ${vg}/${target.name}`, () => lvm.removeLv(vg, target.name));
+    await convertInto(source, `/dev/${vg}/${target.name}`, thin, ctx);
+    return readLvVolume(def, target.name);
+  });
 }
 
 /** Where a whole-volume upload goes: a new LV of the volume's size and kind, swapped in by `commitLvUpload`. */
@@ -177,7 +177,7 @@ export async function lvUploadStage(def: PoolDefinition, vol: VolumeFacts): Prom
   if (leftover && !leftover.tags.includes(STAGE_TAG)) throw errors.inUse(`an LV named ${name} is in the way of the upload`, { lv: name });
   if (leftover) await lvm.removeLv(vg, name);
   const thin = vol.kind === 'thin';
-  await lvm.createLv(vg, name, vol.capacity, thin ? { kind: 'thin', pool: THIN_POOL } : { kind: 'linear' }, STAGE_TAG);
+  await lvm.lvcreate(vg, name, vol.capacity, thin ? { kind: 'thin', pool: THIN_POOL } : { kind: 'linear' }, STAGE_TAG);
   return { path: `/dev/${vg}/${name}`, create: false, zeroHoles: !thin };
 }
 
@@ -190,13 +190,12 @@ export async function commitLvUpload(def: PoolDefinition, vol: VolumeFacts, stag
   // Past the upload's end the volume reads as zeros, as a file volume grown to its capacity would.
   if (vol.kind !== 'thin') await zeroRange(staged, end, vol.capacity);
   const old = `${vol.name}${OLD_SUFFIX}`;
-  await lvm.renameLv(vg, vol.name, old);
-  try {
+  // commitUpload gets no operation context to log a failed undo to; the next start repairs a swap left half way (repairUploadSwaps).
+  await Reverter.run(() => {}, async (r) => {
+    await lvm.renameLv(vg, vol.name, old);
+    r.add(`rename ${vg}/${old} back to ${vol.name}`, () => lvm.renameLv(vg, old, vol.name));
     await lvm.renameLv(vg, stage, vol.name);
-  } catch (e) {
-    await lvm.renameLv(vg, old, vol.name).catch(() => undefined);
-    throw e;
-  }
+  });
   await lvm.changeTags(vg, vol.name, [TAG], [STAGE_TAG]);
   await lvm.removeLv(vg, old);
   return readLvVolume(def, vol.name);

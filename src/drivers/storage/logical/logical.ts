@@ -4,7 +4,8 @@ import type { PoolDefinition, PoolStatus, ThinPoolUsage } from '../../../model/t
 import type { Capabilities } from '../../../model/capabilities.js';
 import { assertDeviceEmpty, assertDeviceFree, blockDeviceSize, sameDevice, wipeSignatures } from '../../../host/blockdev.js';
 import * as lvm from '../../../host/lvm.js';
-import type { StorageDriver } from '../driver.js';
+import { Reverter } from '../../../model/reverter.js';
+import type { OpContext, StorageDriver } from '../driver.js';
 import { isOwn, isOwnThinPool, TAG, THIN_POOL, vgOf } from './logical-names.js';
 import * as volumes from './logical-volumes.js';
 import { wipeBlockVolume } from '../block/block-data.js';
@@ -61,7 +62,7 @@ export const logicalDriver: StorageDriver = {
     if (devices.length === 0) {
       // Adopting a VG the user names: nothing of it is changed, only a thin pool may be added.
       if (!existing) throw new KvmpoolError('NOT_FOUND', `volume group ${vg} does not exist (give --source devices to build one)`, { vg });
-      return (await ensureThinPool(def)) ? [BUILT_THIN] : [];
+      return (await Reverter.run(ctx.log, (r) => ensureThinPool(def, r))) ? [BUILT_THIN] : [];
     }
     if (existing) {
       if (options.built?.includes(`${BUILT_VG}${vg}`) && existing.tags.includes(TAG)) return [];
@@ -70,13 +71,16 @@ export const logicalDriver: StorageDriver = {
     for (const device of devices) await checkNewPv(device, options.overwrite === true);
     if (options.overwrite) for (const device of devices) await wipeSignatures(device);
     ctx.log(`creating volume group ${vg} on ${devices.join(', ')}`);
-    await lvm.createVg(vg, devices, TAG);
-    try {
-      await ensureThinPool(def);
-    } catch (e) {
-      await lvm.removeVg(vg, devices).catch(() => undefined);
-      throw e;
-    }
+    // On failure no PV label written here is left: one PV at a time, each undone on its own.
+    await Reverter.run(ctx.log, async (r) => {
+      for (const device of devices) {
+        await lvm.pvcreate([device]);
+        r.add(`remove the PV label of ${device}`, () => lvm.pvremove([device]));
+      }
+      await lvm.vgcreate(vg, devices, TAG);
+      r.add(`remove volume group ${vg}`, () => lvm.vgremove(vg));
+      await ensureThinPool(def, r);
+    });
     return [`${BUILT_VG}${vg}`];
   },
 
@@ -120,7 +124,8 @@ export const logicalDriver: StorageDriver = {
     }
     if (ownVg) {
       const devices = (await lvm.pvs()).filter((pv) => pv.vg === vg).map((pv) => pv.name);
-      await lvm.removeVg(vg, devices);
+      await lvm.vgremove(vg);
+      if (devices.length > 0) await lvm.pvremove(devices);
     }
   },
 
@@ -143,7 +148,11 @@ export const logicalDriver: StorageDriver = {
     const vg = vgOf(def);
     await checkNewPv(device, false);
     ctx.log(`adding ${device} to volume group ${vg}`);
-    await lvm.extendVg(vg, device);
+    await Reverter.run(ctx.log, async (r) => {
+      await lvm.pvcreate([device]);
+      r.add(`remove the PV label of ${device}`, () => lvm.pvremove([device]));
+      await lvm.vgextend(vg, device);
+    });
   },
 
   async checkShrink(def, device) {
@@ -165,9 +174,10 @@ export const logicalDriver: StorageDriver = {
     const used = pv ? pv.size - pv.free : 0;
     ctx.progress(0, used);
     ctx.log(`moving ${used} bytes off ${device}`);
-    await lvm.moveExtents(device, (p) => ctx.progress(Math.round((p / 100) * used), used), ctx.signal);
+    await moveExtentsOff(device, (p) => ctx.progress(Math.round((p / 100) * used), used), ctx);
     ctx.progress(used, used);
-    await lvm.reduceVg(vg, device);
+    await lvm.vgreduce(vg, device);
+    await lvm.pvremove([device]);
   },
 
   async status(def, detail = true): Promise<PoolStatus> {
@@ -207,9 +217,9 @@ export const logicalDriver: StorageDriver = {
   },
   copyVolume: (def, source, target, _traits, ctx) => volumes.copyIntoLv(def, source, target, ctx),
   listSnapshots: (def, vol) => listLvSnapshots(def, vol),
-  createSnapshot: (def, vol, name, _ctx, options) => createLvSnapshot(def, vol, name, options?.size),
-  revertSnapshot: async (def, vol, name) => {
-    await revertLvSnapshot(def, vol, name);
+  createSnapshot: (def, vol, name, ctx, options) => createLvSnapshot(def, vol, name, options?.size, ctx),
+  revertSnapshot: async (def, vol, name, ctx) => {
+    await revertLvSnapshot(def, vol, name, ctx);
     return volumes.readLvVolume(def, vol.name);
   },
   deleteSnapshot: (def, vol, name) => deleteLvSnapshot(def, vol, name),
@@ -224,15 +234,39 @@ export const logicalDriver: StorageDriver = {
   },
 };
 
-/** Makes the thin pool the definition asks for, unless it exists; true when it made one. */
-async function ensureThinPool(def: PoolDefinition): Promise<boolean> {
+/** Makes the thin pool the definition asks for, unless it exists; true when it made one (its undo is in `r`). */
+async function ensureThinPool(def: PoolDefinition, r: Reverter): Promise<boolean> {
   const size = def.source?.thinPool;
   if (size === undefined) return false;
-  const existing = (await lvm.lvs(vgOf(def))).find((lv) => lv.name === THIN_POOL);
-  if (existing && !existing.tags.includes(TAG)) throw errors.exists('LV', `${vgOf(def)}/${THIN_POOL} (not kvmpool's)`);
+  const vg = vgOf(def);
+  const existing = (await lvm.lvs(vg)).find((lv) => lv.name === THIN_POOL);
+  if (existing && !existing.tags.includes(TAG)) throw errors.exists('LV', `${vg}/${THIN_POOL} (not kvmpool's)`);
   if (existing) return false;
-  await lvm.createLv(vgOf(def), THIN_POOL, size, { kind: 'thin-pool' }, TAG);
+  await lvm.lvcreate(vg, THIN_POOL, size, { kind: 'thin-pool' }, TAG);
+  r.add(`remove thin pool ${vg}/${THIN_POOL}`, () => lvm.removeLv(vg, THIN_POOL));
+  // A full thin pool fails the write at once (ENOSPC) instead of queueing it for a minute.
+  await lvm.setErrorWhenFull(vg, THIN_POOL);
   return true;
+}
+
+/**
+ * Moves every extent off `device` to the other PVs of its VG, online and atomically. The device takes
+ * no new extents meanwhile, and stays so once empty (it leaves the VG next). On failure it takes
+ * extents again; a cancel aborts the move of this device only: the extents stay where they were.
+ */
+async function moveExtentsOff(device: string, onPercent: (p: number) => void, ctx: OpContext): Promise<void> {
+  await Reverter.run(ctx.log, async (r) => {
+    await lvm.setAllocatable(device, false);
+    r.add(`let ${device} take extents again`, () => lvm.setAllocatable(device, true));
+    try {
+      await lvm.pvmove(device, onPercent, ctx.signal);
+    } catch (e) {
+      if (!ctx.signal.aborted) throw e;
+      // The move goes on without the command that waited for it: stopped before the device is allocatable again.
+      r.add(`abort the move off ${device}`, () => lvm.abortPvmove(device));
+      throw new KvmpoolError('CANCELLED', `moving the data off ${device} was cancelled; it stays where it was`, { device }, { cause: e });
+    }
+  });
 }
 
 /** The thin pool's usage, and over-commit: the thin volumes' sizes over the pool's. */
