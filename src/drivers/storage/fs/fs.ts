@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { KvmpoolError, errors } from '../../../model/errors.js';
 import { checkDevicePath } from '../../../model/paths.js';
+import { Reverter } from '../../../model/reverter.js';
 import type { FsFormat, PoolDefinition, PoolStatus } from '../../../model/types.js';
 import { assertDeviceEmpty, assertDeviceFree, blockDeviceSize, fileSystemOn, sameDevice, wipeSignatures } from '../../../host/blockdev.js';
 import { fsUsage } from '../../../host/fs-usage.js';
@@ -50,15 +51,14 @@ export const fsDriver: StorageDriver = {
     if (target && !target.isDirectory()) throw errors.invalid(`target '${def.target}' exists and is not a directory`, { target: def.target });
     if (options.overwrite) await wipeSignatures(device);
     ctx.log(`making ${format} on ${device}`);
-    try {
+    return Reverter.run(ctx.log, async (r) => {
+      // Registered before mkfs: one that fails part way may have written a signature already.
+      r.add(`wipe the signatures on ${device}`, () => wipeSignatures(device));
       await makeFileSystem(device, format);
       const made = await fileSystemOn(device);
       if (!made) throw new KvmpoolError('INTERNAL', `mkfs left no file system on ${device}`);
       return [`${UUID}${made.uuid}`, ...(await makeTargetDir(def.target))];
-    } catch (e) {
-      await wipeSignatures(device).catch(() => undefined);
-      throw e;
-    }
+    });
   },
 
   async start(def) {
