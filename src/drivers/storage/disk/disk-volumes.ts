@@ -2,8 +2,10 @@ import { KvmpoolError, errors } from '../../../model/errors.js';
 import type { PoolDefinition, VolumeFacts } from '../../../model/types.js';
 import { assertDeviceFree, wipeSignatures } from '../../../host/blockdev.js';
 import { processesUsing } from '../../../host/open-files.js';
+import { Reverter } from '../../../model/reverter.js';
 import * as parts from '../../../host/partitions.js';
 import type { Partition, PartitionTable } from '../../../host/partitions.js';
+import { addPartitionAt, deletePartitionNumber, readDiskTable, withTable } from './disk-table.js';
 import { convertInto, zeroRange } from '../block/block-data.js';
 import type { CloneTarget, CopySource, OpContext, VolumeSpec } from '../driver.js';
 
@@ -14,7 +16,7 @@ export const diskOf = (def: PoolDefinition): string => def.source!.devices![0]!;
 
 /** The disk's table; POOL_NOT_BUILT when it has none. */
 export async function table(def: PoolDefinition): Promise<PartitionTable> {
-  const t = await parts.readTable(diskOf(def));
+  const t = await readDiskTable(diskOf(def));
   if (!t) throw new KvmpoolError('POOL_NOT_BUILT', `${diskOf(def)} has no partition table (run 'pool build')`, { pool: def.name });
   return t;
 }
@@ -63,15 +65,6 @@ function checkName(t: PartitionTable, disk: string, name: string, next: number):
   if (name !== expected) throw errors.invalid(`on a dos partition table volumes are named by their partition: the next one is '${expected}'`, { name, expected });
 }
 
-/** One change of a disk's partition table at a time (each reads the table, then writes it). */
-const tableLocks = new Map<string, Promise<unknown>>();
-async function withTable<T>(disk: string, work: () => Promise<T>): Promise<T> {
-  const before = tableLocks.get(disk) ?? Promise.resolve();
-  const mine = before.then(work, work);
-  tableLocks.set(disk, mine.catch(() => undefined));
-  return mine;
-}
-
 /** Creates a partition of at least `capacity` bytes (rounded up to 1 MiB) in the first free extent it fits. */
 export async function createPartition(def: PoolDefinition, spec: VolumeSpec, ctx: OpContext): Promise<VolumeFacts> {
   if (spec.format !== 'raw') throw errors.notSupported(`volumes of a disk pool are raw partitions, not ${spec.format}`);
@@ -91,25 +84,23 @@ async function addVolume(def: PoolDefinition, spec: VolumeSpec, ctx: OpContext):
   const extent = parts.freeExtents(t, ALIGN).find((e) => e.size >= size);
   if (!extent) throw new KvmpoolError('NO_SPACE', `no free extent of ${size} bytes on ${disk}`, { pool: def.name, needed: size });
   ctx.progress(0, size);
-  const number = await parts.addPartition(disk, t, extent.start, size, spec.name);
-  try {
+  return Reverter.run(ctx.log, async (r) => {
+    const number = await addPartitionAt(disk, t, extent.start, size, spec.name);
+    r.add(`delete partition ${number} of ${disk}`, () => deletePartitionNumber(disk, number));
     const made = await readPartition(def, spec.name);
     // What an earlier partition there left (a file system, a PV label) must not show through.
     await wipeSignatures(made.path);
     await zeroRange(made.path, 0, Math.min(ALIGN, made.capacity));
     ctx.progress(size, size);
     return made;
-  } catch (e) {
-    await parts.deletePartition(disk, number).catch(() => undefined);
-    throw e;
-  }
+  });
 }
 
 export async function deletePartition(def: PoolDefinition, vol: VolumeFacts): Promise<void> {
   await withTable(diskOf(def), async () => {
     const p = (await table(def)).partitions.find((x) => x.node === vol.path);
     if (!p) throw errors.notFound('volume', `${def.name}/${vol.name}`);
-    await parts.deletePartition(diskOf(def), p.number);
+    await deletePartitionNumber(diskOf(def), p.number);
   });
 }
 
@@ -126,14 +117,12 @@ export async function partitionUsers(vol: VolumeFacts): Promise<string[]> {
 /** A full copy into a new partition through qemu-img convert (written in place, O_DIRECT); removed again on failure. */
 export async function copyIntoPartition(def: PoolDefinition, source: CopySource, target: CloneTarget, ctx: OpContext): Promise<VolumeFacts> {
   if (target.format !== 'raw') throw errors.notSupported('volumes of a disk pool are raw partitions: copy with --format raw');
-  const made = await createPartition(def, { name: target.name, format: 'raw', capacity: source.capacity, prealloc: 'off' }, ctx);
-  try {
+  return Reverter.run(ctx.log, async (r) => {
+    const made = await createPartition(def, { name: target.name, format: 'raw', capacity: source.capacity, prealloc: 'off' }, ctx);
+    r.add(`delete partition ${made.path}`, () => deletePartition(def, made));
     await convertInto(source, made.path, false, ctx);
     return made;
-  } catch (e) {
-    await deletePartition(def, made).catch(() => undefined);
-    throw e;
-  }
+  });
 }
 
 /** An upload into a partition is written in place; past its end, the partition is zeroed. */

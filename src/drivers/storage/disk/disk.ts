@@ -8,6 +8,7 @@ import type { StorageDriver } from '../driver.js';
 import * as volumes from './disk-volumes.js';
 import { wipeBlockVolume } from '../block/block-data.js';
 import { ALIGN, diskOf } from './disk-volumes.js';
+import { readDiskTable } from './disk-table.js';
 
 /** How build records the table it wrote (by the table's id), so delete removes only that one. */
 const BUILT_LABEL = 'label:';
@@ -73,7 +74,7 @@ export const diskDriver: StorageDriver = {
     const size = await blockDeviceSize(disk).catch(() => undefined);
     const empty = { capacity: 0, allocation: 0, available: 0 };
     if (size === undefined) return { state: 'degraded', reason: `disk ${disk} is missing`, ...empty };
-    const t = await parts.readTable(disk).catch(() => undefined);
+    const t = await readDiskTable(disk).catch(() => undefined);
     if (!t) return { state: 'degraded', reason: `disk ${disk} has no partition table`, ...empty };
     const allocation = t.partitions.reduce((n, p) => n + p.size, 0);
     const free = parts.freeExtents(t, ALIGN);
