@@ -4,7 +4,7 @@ import { errors } from '../../model/errors.js';
 import type { NetworkDefinition, UplinkChanges } from '../../model/network-types.js';
 import type { Reverter } from '../../model/reverter.js';
 import type { NetworkStartOptions } from './driver.js';
-import { claimName, deleteOwned, isOwned, networkAlias } from './owned-links.js';
+import { claimName, isOwned, networkAlias } from './owned-links.js';
 import { checkApiAddress, checkUplink, moveUplinkToBridge, returnUplink } from './uplink.js';
 
 /** Start, stop and drift of a network's bridge, with the uplink as one of its ports (bridge and vlan-aware kinds). */
@@ -19,14 +19,26 @@ export function checkShared(def: NetworkDefinition, others: readonly NetworkDefi
   }
 }
 
-/** Creates the bridge (or adopts kvmpool's own from an earlier start) and sets it up. */
+/** Creates the bridge (or adopts kvmpool's own from an earlier start), marks it as the network's and sets it up. */
 export async function createBridge(def: NetworkDefinition, host: readonly IpLink[], options: { mtu?: number; mac?: string; vlanFiltering?: boolean }, r: Reverter): Promise<void> {
   const alias = networkAlias(def.name);
   if (!claimName([...host], def.bridge, alias)) {
-    await iproute.addBridge(def.bridge, { ...options, alias });
-    r.add(`delete bridge ${def.bridge}`, () => deleteOwned(def.bridge, alias));
+    await iproute.addBridge(def.bridge, options);
+    // Undone marked or not: a bridge left without the mark would be foreign to kvmpool forever.
+    r.add(`delete bridge ${def.bridge}`, () => iproute.deleteLink(def.bridge));
+    await iproute.setAlias(def.bridge, alias);
+    if (options.mtu) await pinMtu(def.bridge, options.mtu);
   }
   await iproute.setUp(def.bridge, true);
+}
+
+/**
+ * A bridge follows its smallest port's MTU unless its MTU was changed by hand; the kernel ignores a
+ * change to the MTU it already has, so step off it and back: from then on the MTU stays.
+ */
+async function pinMtu(bridge: string, mtu: number): Promise<void> {
+  await iproute.setMtu(bridge, mtu === 68 ? 69 : mtu - 1);
+  await iproute.setMtu(bridge, mtu);
 }
 
 /**

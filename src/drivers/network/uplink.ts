@@ -1,7 +1,7 @@
 import * as iproute from '../../host/iproute.js';
 import type { IpLink } from '../../host/iproute.js';
 import { KvmpoolError, errors } from '../../model/errors.js';
-import type { UplinkChanges } from '../../model/network-types.js';
+import type { MovedAddress, MovedRoute, UplinkChanges } from '../../model/network-types.js';
 import type { Reverter } from '../../model/reverter.js';
 
 /**
@@ -44,7 +44,7 @@ export async function checkApiAddress(uplink: string, apiHosts: readonly string[
 export async function moveUplinkToBridge(uplink: IpLink, bridge: string, r: Reverter): Promise<UplinkChanges> {
   const name = uplink.ifname;
   const addresses = await iproute.addresses(name);
-  const routes = await iproute.routes(name);
+  const routes = await routesThrough(name);
   const broughtUp = !uplink.flags.includes('UP');
   if (uplink.master !== bridge) {
     await iproute.setMaster(name, bridge);
@@ -58,7 +58,7 @@ export async function moveUplinkToBridge(uplink: IpLink, bridge: string, r: Reve
   // Removing an address also removes the routes through it: one undo puts both back, in order.
   r.add(`put the addresses and routes back on ${name}`, () => failIfAny(putOnUplink(name, changes)));
   // Secondaries first: removing a primary may take its secondaries with it.
-  for (const a of [...addresses].reverse()) await iproute.deleteAddress(name, a);
+  for (const a of [...addresses].reverse()) await deleteAddressIfThere(name, a);
   for (const a of addresses) await iproute.addAddress(bridge, a);
   for (const route of routes) await iproute.addRoute(bridge, route);
   return changes;
@@ -73,7 +73,7 @@ export async function returnUplink(uplink: string, bridge: IpLink | undefined, c
   const link = await iproute.link(uplink);
   if (!link) return [];
   const carried: UplinkChanges = bridge
-    ? { addresses: await iproute.addresses(bridge.ifname), routes: await iproute.routes(bridge.ifname), broughtUp: changes?.broughtUp ?? false }
+    ? { addresses: await iproute.addresses(bridge.ifname), routes: await routesThrough(bridge.ifname), broughtUp: changes?.broughtUp ?? false }
     : (changes ?? { addresses: [], routes: [], broughtUp: false });
   if (bridge && link.master === bridge.ifname) await iproute.setMaster(uplink, null);
   const failed = await putOnUplink(uplink, carried);
@@ -90,6 +90,19 @@ export async function putOnUplink(uplink: string, changes: Pick<UplinkChanges, '
   }
   for (const route of changes.routes) await iproute.addRoute(uplink, route).catch((e: Error) => failed.push(`route ${route.dst}: ${e.message}`));
   return failed;
+}
+
+/** Routes through `dev` that an address move would lose, both families; routes without a gateway first (a gateway may be reachable only through one). */
+async function routesThrough(dev: string): Promise<MovedRoute[]> {
+  const all = [...(await iproute.routes(dev, 'inet')), ...(await iproute.routes(dev, 'inet6'))];
+  return all.sort((a, b) => Number(a.gateway !== undefined) - Number(b.gateway !== undefined));
+}
+
+/** Deletes an address; one that is gone already (a secondary leaves with its primary) is not an error. */
+async function deleteAddressIfThere(dev: string, a: MovedAddress): Promise<void> {
+  await iproute.deleteAddress(dev, a).catch(async (e: unknown) => {
+    if ((await iproute.addresses(dev)).some((x) => x.address === a.address)) throw e;
+  });
 }
 
 async function failIfAny(failures: Promise<string[]>): Promise<void> {

@@ -50,8 +50,10 @@ export const vlanDriver: NetworkDriver = {
     const sub = subInterface(def);
     const alias = networkAlias(def.name);
     if (!claimName(host, sub, alias)) {
-      await iproute.addVlan(uplink.ifname, sub, def.vlan!, alias);
-      r.add(`delete ${sub}`, () => deleteOwned(sub, alias));
+      await iproute.addVlan(uplink.ifname, sub, def.vlan!);
+      // Undone marked or not: an interface left without the mark would be foreign to kvmpool forever.
+      r.add(`delete ${sub}`, () => iproute.deleteLink(sub));
+      await iproute.setAlias(sub, alias);
     }
     await iproute.setMaster(sub, def.bridge);
     await iproute.setUp(sub, true);
