@@ -1,4 +1,6 @@
-import type { OperationId } from './operations.js';
+import type { Static, TSchema } from 'typebox';
+import type { Operations, OperationId } from './operations.js';
+import type { StorageTypes } from '../drivers/storage/storage-types.js';
 import type { PoolService } from '../services/storage/pools.js';
 import type { VolumeService } from '../services/storage/volumes.js';
 import type { JobManager } from '../services/jobs/jobs.js';
@@ -22,21 +24,26 @@ export interface ApiServices {
   vms: VmService;
   vmDevices: VmDeviceService;
   jobs: JobManager;
+  storageTypes: StorageTypes;
   version: string;
 }
 
-/** What a handler gets: validated path parameters, query and body. */
-export interface HandlerInput {
-  params: Record<string, string>;
-  query: Record<string, unknown>;
-  body: Record<string, unknown>;
+/** The static type of one part (`params`, `query`, `body`) of an operation; `{}` when it has none. */
+type Part<O, P extends string> = O extends { [K in P]: infer S extends TSchema } ? Static<S> : Record<string, never>;
+
+/** What a handler gets: path parameters, query and body, validated against the operation's schemas. */
+export interface HandlerInput<K extends OperationId> {
+  params: Part<Operations[K], 'params'>;
+  query: Part<Operations[K], 'query'>;
+  body: Part<Operations[K], 'body'>;
 }
 
-/** A handler's answer: the status (the operation's first response code when omitted) and the body. */
-export interface HandlerOutput {
-  status?: number;
-  body?: unknown;
-}
+type Responses<K extends OperationId> = Operations[K]['responses'];
 
-/** One handler per operation id. */
-export type Handlers = Record<OperationId, (input: HandlerInput) => Promise<HandlerOutput>>;
+/** A handler's answer: one of the operation's statuses (its first when omitted) and that status's body. */
+export type HandlerOutput<K extends OperationId> = {
+  [S in keyof Responses<K>]: { status?: S; body?: Responses<K>[S] extends TSchema ? Static<Responses<K>[S]> : never };
+}[keyof Responses<K>];
+
+/** One handler per operation id, typed by its schemas. */
+export type Handlers = { [K in OperationId]: (input: HandlerInput<K>) => Promise<HandlerOutput<K>> };

@@ -4,19 +4,18 @@ import { nullable } from './nullable.js';
 
 /** JSON schemas of the network and port API. */
 
-const literals = <T extends readonly string[]>(values: T) => Type.Enum(values);
 const VlanId = Type.Integer({ minimum: 1, maximum: 4094 });
 const Ifname = Type.String({ minLength: 1, maxLength: 64 });
 
 export const Network = Type.Object({
   name: Type.String(),
-  kind: literals(NETWORK_KINDS),
+  kind: Type.Enum(NETWORK_KINDS),
   bridge: Type.String(),
   uplink: nullable(Type.String()),
   vlan: nullable(Type.Integer()),
   mtu: Type.Optional(Type.Integer()),
   autostart: Type.Boolean(),
-  state: literals(NETWORK_STATES),
+  state: Type.Enum(NETWORK_STATES),
   drift: Type.Optional(Type.Array(Type.String())),
   vlanDevice: Type.Optional(Type.String()),
   ports: Type.Integer({ minimum: 0 }),
@@ -40,7 +39,7 @@ export const DefineNetwork = Type.Object(
 export const Port = Type.Object({
   name: Type.String(),
   network: Type.String(),
-  type: literals(PORT_TYPES),
+  type: Type.Enum(PORT_TYPES),
   ifname: Type.String(),
   peer: nullable(Type.String()),
   mac: Type.String(),
@@ -49,7 +48,7 @@ export const Port = Type.Object({
   trunk: nullable(Type.Array(VlanId)),
   native: Type.Optional(VlanId),
   usedBy: nullable(Type.String()),
-  state: literals(['up', 'down', 'missing'] as const),
+  state: Type.Enum(['up', 'down', 'missing'] as const),
   attached: Type.Boolean(),
 });
 export type PortBody = Static<typeof Port>;

@@ -1,6 +1,7 @@
 /** Method and path of every API operation: what a client needs at run time (no schemas, so it loads fast). */
 export const routes = {
   version: { method: 'GET', path: '/api/v1' },
+  listStorageTypes: { method: 'GET', path: '/api/v1/storage-types' },
   listPools: { method: 'GET', path: '/api/v1/pools' },
   definePool: { method: 'POST', path: '/api/v1/pools' },
   getPool: { method: 'GET', path: '/api/v1/pools/:pool' },

@@ -1,9 +1,10 @@
-import { Type, type Static } from 'typebox';
-import { CLONE_METHODS, FS_FORMATS, JOB_STATES, PARTITION_LABELS, POOL_STATES, POOL_TYPES, PREALLOC_MODES, WIPE_ALGORITHMS } from '../model/types.js';
+import { Type, type Static, type TSchema, type TUnsafe } from 'typebox';
+import { JOB_STATES } from '../model/job-types.js';
+import { PREALLOC_MODES, SNAPSHOT_KINDS, WIPE_ALGORITHMS } from '../model/volume-types.js';
+import type { VolumeOptionsBody } from './pool-schemas.js';
 
 /** JSON schemas of the API, declared once: validation, types, OpenAPI and the client all use them. */
 
-const literals = <T extends readonly string[]>(values: T) => Type.Enum(values);
 const Bytes = Type.Integer({ minimum: 0, description: 'bytes' });
 /** A size in bytes, or a string with a binary unit (`10G`). */
 const Size = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1, maxLength: 64 })]);
@@ -13,59 +14,6 @@ export const ErrorBody = Type.Object({
 });
 
 const DevicePath = Type.String({ minLength: 1, maxLength: 4096 });
-
-const PoolSource = Type.Object({
-  devices: Type.Optional(Type.Array(Type.String())),
-  fsFormat: Type.Optional(literals(FS_FORMATS)),
-  label: Type.Optional(literals(PARTITION_LABELS)),
-  vg: Type.Optional(Type.String()),
-  thinPool: Type.Optional(Bytes),
-  thinAutoExtend: Type.Optional(Type.Boolean()),
-});
-
-export const Pool = Type.Object({
-  name: Type.String(),
-  type: literals(POOL_TYPES),
-  target: Type.String(),
-  autostart: Type.Boolean(),
-  source: Type.Optional(PoolSource),
-  state: literals(POOL_STATES),
-  reason: Type.Optional(Type.String()),
-  built: Type.Boolean(),
-  capacity: Bytes,
-  allocation: Bytes,
-  available: Bytes,
-  volumes: Type.Integer({ minimum: 0 }),
-  devices: Type.Optional(Type.Array(Type.Object({ path: Type.String(), size: Bytes, free: Bytes }))),
-  freeExtents: Type.Optional(Type.Array(Type.Object({ start: Bytes, size: Bytes }))),
-  thin: Type.Optional(
-    Type.Object({ name: Type.String(), size: Bytes, dataPercent: Type.Number(), metadataPercent: Type.Number(), overcommit: Type.Number() }),
-  ),
-});
-export type PoolBody = Static<typeof Pool>;
-
-export const DefinePool = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 512 }),
-    type: Type.String({ minLength: 1, maxLength: 32 }),
-    target: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
-    autostart: Type.Optional(Type.Boolean()),
-    source: Type.Optional(
-      Type.Object(
-        {
-          devices: Type.Optional(Type.Array(DevicePath, { minItems: 1, maxItems: 64 })),
-          fsFormat: Type.Optional(literals(FS_FORMATS)),
-          label: Type.Optional(literals(PARTITION_LABELS)),
-          vg: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-          thinPool: Type.Optional(Size),
-          thinAutoExtend: Type.Optional(Type.Boolean()),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-  },
-  { additionalProperties: false },
-);
 
 export const Volume = Type.Object({
   name: Type.String(),
@@ -82,6 +30,7 @@ export const Volume = Type.Object({
   busy: Type.Optional(Type.String()),
   backingFile: Type.Optional(Type.String()),
   backingFormat: Type.Optional(Type.String()),
+  backingVolume: Type.Optional(Type.String()),
   backingOutsidePool: Type.Optional(Type.Boolean()),
   unreadable: Type.Optional(Type.Boolean()),
   snapshots: Type.Optional(Type.Integer()),
@@ -90,27 +39,28 @@ export const Volume = Type.Object({
 });
 export type VolumeBody = Static<typeof Volume>;
 
-export const CreateVolume = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 512 }),
-    capacity: Size,
-    format: Type.Optional(Type.String({ maxLength: 32 })),
-    prealloc: Type.Optional(literals(PREALLOC_MODES)),
-    clusterSize: Type.Optional(Size),
-    lazyRefcounts: Type.Optional(Type.Boolean()),
-    thin: Type.Optional(Type.Boolean()),
-    stripes: Type.Optional(Type.Integer({ minimum: 1, maximum: 128 })),
-    stripeSize: Type.Optional(Size),
-    mirrors: Type.Optional(Type.Integer({ minimum: 0, maximum: 16 })),
-  },
-  { additionalProperties: false },
-);
+const CreateVolumeCommon = {
+  name: Type.String({ minLength: 1, maxLength: 512 }),
+  capacity: Size,
+  format: Type.Optional(Type.String({ maxLength: 32 })),
+  prealloc: Type.Optional(Type.Enum(PREALLOC_MODES)),
+  clusterSize: Type.Optional(Size),
+  lazyRefcounts: Type.Optional(Type.Boolean()),
+};
+/** What `POST /pools/{pool}/volumes` takes: the common fields, and the volume options of the pool's type. */
+const CreateVolumeCommonSchema = Type.Object(CreateVolumeCommon);
+export type CreateVolumeBody = Static<typeof CreateVolumeCommonSchema> & VolumeOptionsBody;
+
+/** The create body for the types a daemon knows (`options`: every type's volume options, see volumeOptionProperties). */
+export function createVolumeSchema(options: Record<string, TSchema>): TUnsafe<CreateVolumeBody> {
+  return Type.Unsafe<CreateVolumeBody>(Type.Object({ ...options, ...CreateVolumeCommon }, { additionalProperties: false }));
+}
 
 export const Job = Type.Object({
   id: Type.String(),
   kind: Type.String(),
   target: Type.String(),
-  state: literals(JOB_STATES),
+  state: Type.Enum(JOB_STATES),
   progress: Type.Object({ done: Bytes, total: Bytes }),
   created: Type.String(),
   finished: Type.Optional(Type.String()),
@@ -141,7 +91,7 @@ export const Snapshot = Type.Object({
   created: Type.String(),
   capacity: Bytes,
   allocation: Type.Optional(Bytes),
-  kind: literals(['internal', 'reflink', 'thin', 'cow'] as const),
+  kind: Type.Enum(SNAPSHOT_KINDS),
   invalid: Type.Optional(Type.Boolean()),
 });
 export type SnapshotBody = Static<typeof Snapshot>;
@@ -151,8 +101,9 @@ export const CloneVolume = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 512 }),
     pool: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
     format: Type.Optional(Type.String({ maxLength: 32 })),
-    method: Type.Optional(literals(CLONE_METHODS)),
+    /** auto, copy, or an instant method of the pool type (see GET /storage-types). */
+    method: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   },
   { additionalProperties: false },
 );
-export const WipeVolume = Type.Object({ algorithm: Type.Optional(literals(WIPE_ALGORITHMS)), verify: Type.Optional(Type.Boolean()), force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+export const WipeVolume = Type.Object({ algorithm: Type.Optional(Type.Enum(WIPE_ALGORITHMS)), verify: Type.Optional(Type.Boolean()), force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });

@@ -5,7 +5,7 @@ import type { EventBus } from '../services/events.js';
 import type { Metrics } from '../services/metrics.js';
 import { KvmpoolError } from '../model/errors.js';
 import { errorResponse } from './errors.js';
-import { operations, type OperationId } from './operations.js';
+import { buildOperations, type OperationId } from './operations.js';
 import type { ApiServices, Handlers } from './handlers.js';
 import { poolHandlers } from './routes/pools.js';
 import { volumeHandlers } from './routes/volumes.js';
@@ -31,8 +31,9 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     logger: false,
     routerOptions: { maxParamLength: 2048 },
     bodyLimit: 1024 * 1024,
-    // Unknown fields are an error, not silently dropped: a typo must not change what happens.
-    ajv: { customOptions: { removeAdditional: false } },
+    // Unknown fields are an error, not silently dropped: a typo must not change what happens. A
+    // discriminated union (a pool's settings by its type) is checked against its own branch only.
+    ajv: { customOptions: { removeAdditional: false, discriminator: true } },
   });
   await app.register(swagger, {
     openapi: { info: { title: 'kvmpool', version: o.version, description: 'Storage pools and volumes of a KVM host' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } }, security: [{ bearer: [] }] },
@@ -61,10 +62,11 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     }
   });
 
+  const operations = buildOperations(o.storageTypes.list());
   const handlers: Handlers = { ...poolHandlers(o), ...volumeHandlers(o), ...snapshotHandlers(o), ...networkHandlers(o), ...vmHandlers(o), ...jobHandlers(o) };
   for (const id of Object.keys(operations) as OperationId[]) {
     const def = operations[id];
-    const handler = handlers[id];
+    const handler = handlers[id] as (input: { params: unknown; query: unknown; body: unknown }) => Promise<{ status?: number | string | symbol; body?: unknown }>;
     const firstStatus = Number(Object.keys(def.responses)[0]);
     app.route({
       method: def.method,
@@ -78,17 +80,16 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
         ...('body' in def ? { body: def.body } : {}),
         response: def.responses,
       },
-      // A POST without a body means "no options".
+      // A POST without a body means "no options". A pool of a type this daemon lacks is refused by the
+      // registry (unknown, or planned and NOT_SUPPORTED) before the union of known types is checked.
       preValidation: async (req) => {
         if ('body' in def && req.body === undefined) req.body = {};
+        if (id === 'definePool') o.storageTypes.get(String((req.body as { type?: unknown }).type ?? ''));
       },
+      // The route's schemas validated params, query and body: the handler gets them typed.
       handler: async (req, reply) => {
-        const out = await handler({
-          params: (req.params ?? {}) as Record<string, string>,
-          query: (req.query ?? {}) as Record<string, unknown>,
-          body: (req.body ?? {}) as Record<string, unknown>,
-        });
-        const status = out.status ?? firstStatus;
+        const out = await handler({ params: req.params ?? {}, query: req.query ?? {}, body: req.body ?? {} });
+        const status = Number(out.status ?? firstStatus);
         if (status === 204) return reply.status(204).send();
         return reply.status(status).send(out.body);
       },

@@ -4,9 +4,8 @@ import { nullable } from './nullable.js';
 
 /** JSON schemas of the VM API. */
 
-const literals = <T extends readonly string[]>(values: T) => Type.Enum(values);
 const Size = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1, maxLength: 64 })]);
-const Disk = Type.Object({ pool: Type.String(), volume: Type.String(), bus: literals(DISK_BUSES), readonly: Type.Boolean() });
+const Disk = Type.Object({ pool: Type.String(), volume: Type.String(), bus: Type.Enum(DISK_BUSES), readonly: Type.Boolean() });
 const Nic = Type.Object({ network: Type.String(), port: Type.String() });
 
 export const Vm = Type.Object({
@@ -19,11 +18,11 @@ export const Vm = Type.Object({
   kernel: Type.Optional(Type.String()),
   initrd: Type.Optional(Type.String()),
   append: Type.Optional(Type.String()),
-  boot: Type.Optional(literals(['disk', 'cdrom'] as const)),
+  boot: Type.Optional(Type.Enum(['disk', 'cdrom'] as const)),
   autostart: Type.Boolean(),
-  state: literals(VM_STATES),
+  state: Type.Enum(VM_STATES),
   reason: Type.Optional(Type.String()),
-  accelerator: nullable(literals(['kvm', 'tcg'] as const)),
+  accelerator: nullable(Type.Enum(['kvm', 'tcg'] as const)),
   pid: nullable(Type.Integer()),
   started: Type.Optional(Type.String()),
 });
@@ -61,10 +60,10 @@ export const AttachNic = NicInput;
 export const DetachDisk = Type.Object({ pool: Type.String(), volume: Type.String() }, { additionalProperties: false });
 
 export const AttachInfoQuery = Type.Object(
-  { as: Type.Optional(literals(['qemu', 'libvirt'] as const)), bus: Type.Optional(literals(DISK_BUSES)), readonly: Type.Optional(Type.Boolean()) },
+  { as: Type.Optional(Type.Enum(['qemu', 'libvirt'] as const)), bus: Type.Optional(Type.Enum(DISK_BUSES)), readonly: Type.Optional(Type.Boolean()) },
   { additionalProperties: false },
 );
-export const PortAttachInfoQuery = Type.Object({ as: Type.Optional(literals(['qemu', 'libvirt'] as const)) }, { additionalProperties: false });
+export const PortAttachInfoQuery = Type.Object({ as: Type.Optional(Type.Enum(['qemu', 'libvirt'] as const)) }, { additionalProperties: false });
 export const AttachInfo = Type.Object({ as: Type.String(), args: Type.Optional(Type.Array(Type.String())), text: Type.String() });
 
 /** Fields of VMs that answers always carry (null when the VM is not running). */

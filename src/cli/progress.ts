@@ -1,7 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { KvmpoolClient } from '../client/client.js';
 import { KvmpoolError, isErrorCode } from '../model/errors.js';
-import type { JobInfo } from '../model/types.js';
+import type { JobInfo } from '../model/job-types.js';
 import { formatSize } from '../model/sizes.js';
 
 /** A progress bar of bytes (done / total, rate, ETA) on stderr; a no-op unless stderr is a terminal and not `quiet`. */
@@ -42,7 +42,7 @@ export function byteBar(label: string, total: number, quiet: boolean): ByteBar {
 export async function followJob(client: KvmpoolClient, job: JobInfo, quiet: boolean): Promise<JobInfo> {
   const bar = byteBar(`${job.kind} ${job.target}`, 0, quiet);
   const onSigint = () => {
-    void client.call('cancelJob', { params: { id: job.id } }).catch(() => undefined);
+    void client.api.cancelJob({ params: { id: job.id } }).catch((e: unknown) => process.stderr.write(`kvmpool: could not cancel job ${job.id}: ${e instanceof Error ? e.message : String(e)}\n`));
   };
   process.once('SIGINT', onSigint);
   try {

@@ -2,41 +2,55 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Static, TSchema } from 'typebox';
 import { KvmpoolError, isErrorCode } from '../model/errors.js';
-import type { JobInfo } from '../model/types.js';
-import type { operations } from '../api/operations.js';
+import type { JobInfo } from '../model/job-types.js';
+import type { Operations } from '../api/operations.js';
 import { routes, type OperationId } from '../api/routes-table.js';
-import type { KvmpoolEvent } from '../services/events.js';
+import type { KvmpoolEvent } from '../model/event-types.js';
 import { SPARSE_CONTENT_TYPE } from '../model/sparse-stream.js';
 import { writeWindowed } from '../transfer/windowed-write.js';
 
 /** Where the daemon is: its unix socket, or a URL with a bearer token. */
 export type ClientTarget = { socketPath: string } | { url: string; token: string };
 
-/** Arguments of one call: path parameters, query and body as the operation declares them. */
-export interface CallArgs {
-  params?: Record<string, string>;
-  query?: Record<string, string | number | boolean | undefined>;
-  body?: unknown;
+/** The static type of one part of an operation (`params`, `query`, `body`); never when it has none. */
+type Part<O, P extends string> = O extends { [K in P]: infer S extends TSchema } ? Static<S> : never;
+
+/** Arguments of one call: path parameters, query and body, typed by the operation's schemas. */
+export interface CallArgs<K extends OperationId> {
+  params?: Part<Operations[K], 'params'>;
+  query?: Part<Operations[K], 'query'>;
+  body?: Part<Operations[K], 'body'>;
 }
 
-type Responses<K extends OperationId> = (typeof operations)[K]['responses'];
+type Responses<K extends OperationId> = Operations[K]['responses'];
 /** The body type of an operation's responses (a union when it has several). */
 export type ResultOf<K extends OperationId> = { [S in keyof Responses<K>]: Responses<K>[S] extends TSchema ? Static<Responses<K>[S]> : never }[keyof Responses<K>];
 
+/** One typed method per operation. */
+export type ApiMethods = { [K in OperationId]: (args?: CallArgs<K>) => Promise<ResultOf<K>> };
+
 /** Typed HTTP client of the kvmpool API, shared by the CLI, the web UI and tests. */
 export class KvmpoolClient {
-  constructor(private readonly target: ClientTarget) {}
+  /** Every operation as a method: `client.api.getPool({ params: { pool } })`. */
+  readonly api: ApiMethods;
+
+  constructor(private readonly target: ClientTarget) {
+    const methods: Partial<Record<OperationId, (args?: CallArgs<OperationId>) => Promise<unknown>>> = {};
+    for (const id of Object.keys(routes) as OperationId[]) methods[id] = (args) => this.call(id, args);
+    this.api = methods as ApiMethods;
+  }
 
   /** Calls an operation by id; kvmpool errors come back as KvmpoolError with the daemon's code. */
-  async call<K extends OperationId>(id: K, args: CallArgs = {}): Promise<ResultOf<K>> {
+  async call<K extends OperationId>(id: K, args: CallArgs<K> = {}): Promise<ResultOf<K>> {
     const op = routes[id];
+    const params = (args.params ?? {}) as Record<string, string | undefined>;
     const path = op.path.replace(/:(\w+)/g, (_, name: string) => {
-      const value = args.params?.[name];
+      const value = params[name];
       if (value === undefined) throw new KvmpoolError('INVALID_ARGUMENT', `missing parameter ${name}`);
       return encodeURIComponent(value);
     });
     const query = new URLSearchParams();
-    for (const [k, v] of Object.entries(args.query ?? {})) if (v !== undefined) query.set(k, String(v));
+    for (const [k, v] of Object.entries((args.query ?? {}) as Record<string, unknown>)) if (v !== undefined) query.set(k, String(v));
     const qs = query.size > 0 ? `?${query}` : '';
     const body = op.method === 'GET' || op.method === 'DELETE' ? undefined : JSON.stringify(args.body ?? {});
     const res = await this.request(op.method, path + qs, body);

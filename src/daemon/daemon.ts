@@ -7,14 +7,22 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { KvmpoolError } from '../model/errors.js';
 import { Store } from '../state/store.js';
+import { SecretStore } from '../state/secrets.js';
 import { bootId } from '../host/boot-id.js';
+import type { AnyStorageType } from '../drivers/storage/driver.js';
+import { PLANNED_TYPES, STORAGE_TYPES } from '../drivers/storage/registry.js';
+import { StorageTypes } from '../drivers/storage/storage-types.js';
 import { EventBus } from '../services/events.js';
 import { JobManager } from '../services/jobs/jobs.js';
 import { LockManager } from '../services/locks.js';
 import { Metrics } from '../services/metrics.js';
+import { PoolGate } from '../services/storage/pool-gate.js';
 import { PoolService } from '../services/storage/pools.js';
+import { recoverVolumes } from '../services/storage/recover.js';
+import { VolumeRecords } from '../services/storage/volume-records.js';
+import { VolumeRules } from '../services/storage/volume-rules.js';
+import { VolumeWork } from '../services/storage/volume-work.js';
 import { VolumeService } from '../services/storage/volumes.js';
-import { VolumeAccess } from '../services/storage/volume-access.js';
 import { VolumeDataService } from '../services/storage/volume-data.js';
 import { SnapshotService } from '../services/storage/snapshots.js';
 import { TransferService } from '../services/storage/transfers.js';
@@ -22,6 +30,8 @@ import { NetworkService } from '../services/network/networks.js';
 import { PortService } from '../services/network/ports.js';
 import { DEFAULT_CONSOLE_BYTES, VmService } from '../services/vm/vms.js';
 import { VmDeviceService } from '../services/vm/vm-hotplug.js';
+import { VmDiskView } from '../services/vm/vm-disks.js';
+import { VmTracker } from '../services/vm/vm-tracker.js';
 import type { ServiceContext } from '../services/context.js';
 import { buildApi } from '../api/server.js';
 import { ensureHome, loadOrCreateToken, resolveHome, type HomePaths } from './home.js';
@@ -35,6 +45,8 @@ export interface DaemonOptions {
   log?: (message: string) => void;
   /** Size at which a VM's console log is cut (default 16 MiB). */
   vmConsoleBytes?: number;
+  /** Storage types besides this build's (a test's own). */
+  storageTypes?: readonly AnyStorageType[];
 }
 
 /** A running daemon. */
@@ -65,23 +77,27 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const store = new Store(paths.database);
   const events = new EventBus();
   const metrics = new Metrics();
-  const ctx: ServiceContext = { store, events, locks: new LockManager(), jobs: new JobManager(store, events, log), metrics, log, bootId: await bootId() };
-  const access = new VolumeAccess(ctx);
-  const volumes = new VolumeService(access);
-  const pools = new PoolService(ctx, volumes, access);
-  const data = new VolumeDataService(access, volumes);
-  const snapshots = new SnapshotService(access);
-  const transfers = new TransferService(access);
+  const storageTypes = new StorageTypes([...STORAGE_TYPES, ...(options.storageTypes ?? [])], PLANNED_TYPES);
+  const jobs = new JobManager(store, events, log);
+  const ctx: ServiceContext = { store, secrets: new SecretStore(paths.secrets), events, locks: new LockManager(), jobs, metrics, storageTypes, log, bootId: await bootId() };
+  const work = new VolumeWork(ctx, new PoolGate(ctx), new VolumeRecords(ctx), new VolumeRules(ctx));
+  const volumes = new VolumeService(work);
+  const pools = new PoolService(work);
+  const data = new VolumeDataService(work);
+  const snapshots = new SnapshotService(work);
+  const transfers = new TransferService(work);
   const networks = new NetworkService(ctx, () => (options.listen ? [listenHost(options.listen)] : []));
   const ports = new PortService(ctx, networks);
-  const vms = new VmService(ctx, paths.vms, volumes, ports, { consoleBytes: options.vmConsoleBytes ?? DEFAULT_CONSOLE_BYTES });
+  const tracker = new VmTracker(ctx);
+  const vms = new VmService(ctx, paths.vms, volumes, ports, tracker, { consoleBytes: options.vmConsoleBytes ?? DEFAULT_CONSOLE_BYTES });
   const vmDevices = new VmDeviceService(vms, volumes, ports);
-  access.vms = vms;
+  work.rules.vms = new VmDiskView(ctx, tracker);
   metrics.poolGauges(async () => (await pools.list()).filter((p) => p.state !== 'inactive'));
 
-  const interrupted = store.failInterruptedJobs(new Date().toISOString());
+  const interrupted = store.jobs.failInterrupted(new Date().toISOString());
   if (interrupted > 0) log(`${interrupted} job(s) were interrupted by the last stop`);
-  await volumes.recover();
+  await recoverVolumes(ctx, work.gate, work.records);
+  await ports.recover();
   if (firstStart) await createDefaultPool(pools, paths, log);
   await pools.startup();
   await networks.startup();
@@ -90,7 +106,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   maintenance.unref();
 
   const token = await loadOrCreateToken(paths.token);
-  const app = await buildApi({ pools, volumes, data, snapshots, transfers, networks, ports, vms, vmDevices, jobs: ctx.jobs, events, metrics, token, version: VERSION, log });
+  const app = await buildApi({ pools, volumes, data, snapshots, transfers, networks, ports, vms, vmDevices, jobs, storageTypes, events, metrics, token, version: VERSION, log });
   await rm(paths.socket, { force: true });
   await app.listen({ path: paths.socket });
   await chmod(paths.socket, 0o600);
@@ -111,7 +127,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       closed = true;
       clearInterval(maintenance);
       vms.close();
-      await ctx.jobs.shutdown();
+      await jobs.shutdown();
       if (tcpServer) {
         tcpServer.closeAllConnections();
         await new Promise<void>((resolve) => tcpServer!.close(() => resolve()));

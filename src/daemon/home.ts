@@ -23,6 +23,8 @@ export interface HomePaths {
   pools: string;
   /** One directory per VM (by uuid): its QMP socket, console log and qemu's own log. */
   vms: string;
+  /** Secrets of pools (mode 0700; each secret a file of mode 0600). */
+  secrets: string;
 }
 
 /** The home directory: `--home`, else KVMPOOL_HOME, else `var/` in the checkout. */
@@ -35,6 +37,7 @@ export function resolveHome(explicit?: string): HomePaths {
     token: path.join(home, 'token'),
     pools: path.join(home, 'pools'),
     vms: path.join(home, 'vms'),
+    secrets: path.join(home, 'secrets'),
   };
 }
 

@@ -1,6 +1,9 @@
 import { errors } from '../model/errors.js';
-import type { FsFormat } from '../model/types.js';
 import { run } from './exec.js';
+
+/** File systems kvmpool makes (for fs pools). */
+export const FS_FORMATS = ['ext4', 'xfs', 'btrfs'] as const;
+export type FsFormat = (typeof FS_FORMATS)[number];
 
 /** The smallest device each file system's mkfs accepts (xfs: 300 MB; btrfs: its own minimum). */
 const MIN_FS_SIZE: Record<FsFormat, number> = {

@@ -17,8 +17,12 @@ test('argv builders match the golden argv file', () => {
   assert.deepEqual(resizeArgs('/p/a.img', 'raw', 2048, false), golden['resize-grow']);
   assert.deepEqual(resizeArgs('/p/a.img', 'raw', 1024, true), golden['resize-shrink']);
   assert.deepEqual(checkArgs('/p/b.qcow2'), golden['check']);
-  assert.deepEqual(convertArgs({ source: '/a/s.img', sourceFormat: 'raw', target: '/b/t.qcow2', targetFormat: 'qcow2', direct: true }), golden['convert-direct']);
-  assert.deepEqual(convertArgs({ source: '/a/s.qcow2', sourceFormat: 'qcow2', target: '/b/t.img', targetFormat: 'raw', direct: false }), golden['convert-cached']);
+  assert.deepEqual(convertArgs({ source: { access: { kind: 'file', path: '/a/s.img' }, format: 'raw' }, target: '/b/t.qcow2', targetFormat: 'qcow2', direct: true }), golden['convert-direct']);
+  assert.deepEqual(convertArgs({ source: { access: { kind: 'file', path: '/a/s.qcow2' }, format: 'qcow2' }, target: '/b/t.img', targetFormat: 'raw', direct: false }), golden['convert-cached']);
+  const rbd = { kind: 'rbd', pool: 'vms', image: 'a,b', monitors: ['127.0.0.1:3300', '[::1]'], user: 'kvmpool', key: { file: '/home/secrets/k' } } as const;
+  assert.deepEqual(convertArgs({ source: { access: rbd, format: 'raw' }, target: '/b/t.img', targetFormat: 'raw', direct: false }), golden['convert-rbd']);
+  const iscsi = { kind: 'iscsi', portal: '127.0.0.1:3260', target: 'iqn.2026-12.test:t', lun: 1, user: 'u', password: { file: '/s/p' } } as const;
+  assert.deepEqual(convertArgs({ source: { access: iscsi, format: 'raw' }, target: '/b/t.img', targetFormat: 'raw', direct: false }), golden['convert-iscsi']);
   assert.deepEqual(overlayArgs('/p/.vm.qcow2.kvmpool-part', 'base.qcow2', 'qcow2', 1048576), golden['overlay']);
   assert.deepEqual(snapshotArgs('create', '/p/a,b.qcow2', 'snap1'), golden['snapshot-create']);
   assert.deepEqual(mapArgs('/p/a.img', 'raw'), golden['map']);
@@ -26,6 +30,14 @@ test('argv builders match the golden argv file', () => {
 
 test('every argv names the format explicitly (-f, -O/-F, or driver= in image options)', () => {
   for (const argv of Object.values(golden)) assert.ok(argv.includes('-f') || argv.some((a) => a.startsWith('driver=')), argv.join(' '));
+});
+
+test('secrets are handed to qemu-img as files, never as values on the command line', () => {
+  for (const [name, argv] of Object.entries(golden).filter(([n]) => n.startsWith('convert-rbd') || n.startsWith('convert-iscsi'))) {
+    const objects = argv.filter((a, i) => argv[i - 1] === '--object');
+    assert.ok(objects.length > 0 && objects.every((o) => /^secret,id=[\w-]+,file=\//.test(o)), name);
+    assert.ok(!argv.some((a) => /password=|key=[^-]/.test(a)), name);
+  }
 });
 
 test('image options escape commas in paths', () => {

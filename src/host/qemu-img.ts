@@ -1,6 +1,8 @@
+import { isLocal, type VolumeAccess } from '../model/access.js';
 import { KvmpoolError } from '../model/errors.js';
-import type { CreateFormat, Prealloc } from '../model/types.js';
+import type { CreateFormat, Prealloc } from '../model/volume-types.js';
 import { run, type ExecOptions } from './exec.js';
+import { accessSecrets, dottedOptions, protocolNode, secretObjectArg } from './qemu-access.js';
 
 /** What `createArgs` needs. */
 export interface CreateSpec {
@@ -158,10 +160,25 @@ export function classify(err: unknown): unknown {
   return err;
 }
 
+/** An image qemu-img reads: a volume's access and its format. */
+export interface ImageSource {
+  access: VolumeAccess;
+  format: string;
+}
+
+/**
+ * The arguments naming a source image: a local file or device with its format (`-f FMT PATH`), or a
+ * protocol volume as image options with its secrets as objects read from their files.
+ */
+export function sourceArgs(source: ImageSource): { options: string[]; image: string } {
+  if (isLocal(source.access)) return { options: ['-f', source.format], image: source.access.path };
+  const objects = accessSecrets(source.access, 'src').flatMap((s) => ['--object', secretObjectArg(s)]);
+  return { options: [...objects, '--image-opts'], image: dottedOptions({ driver: source.format, file: protocolNode(source.access, 'src') }).join(',') };
+}
+
 /** What `convertArgs` needs. */
 export interface ConvertSpec {
-  source: string;
-  sourceFormat: string;
+  source: ImageSource;
   target: string;
   targetFormat: CreateFormat;
   /** Write with O_DIRECT (cache=none) where the target file system allows it. */
@@ -180,7 +197,8 @@ export interface ConvertSpec {
 export function convertArgs(spec: ConvertSpec): string[] {
   const opts = spec.targetFormat === 'qcow2' ? ['-o', ['compat=1.1', ...(spec.clusterSize ? [`cluster_size=${spec.clusterSize}`] : [])].join(',')] : [];
   const inPlace = spec.existing ? ['-n', ...(spec.targetIsZero ? ['--target-is-zero'] : [])] : [];
-  return ['convert', '-p', '-W', '-m', '16', ...inPlace, ...(spec.direct ? ['-t', 'none'] : []), '-f', spec.sourceFormat, '-O', spec.targetFormat, ...opts, spec.source, spec.target];
+  const source = sourceArgs(spec.source);
+  return ['convert', '-p', '-W', '-m', '16', ...inPlace, ...(spec.direct ? ['-t', 'none'] : []), ...source.options, '-O', spec.targetFormat, ...opts, source.image, spec.target];
 }
 
 /** The last percentage in `qemu-img convert -p` output (`    (12.34/100%)\r`), or undefined. */

@@ -9,8 +9,8 @@ const spec: QemuSpec = {
   memoryMiB: 512,
   accelerator: 'kvm',
   disks: [
-    { ref: 'p/root.qcow2', path: '/srv/p/root.qcow2', format: 'qcow2', block: false, bus: 'virtio', readonly: false, direct: true, discard: true, bootIndex: 1 },
-    { ref: 'vg/db', path: '/dev/vg/db', format: 'raw', block: true, bus: 'scsi', readonly: true, direct: false, discard: false },
+    { ref: 'p/root.qcow2', access: { kind: 'file', path: '/srv/p/root.qcow2' }, format: 'qcow2', bus: 'virtio', readonly: false, direct: true, discard: true, bootIndex: 1 },
+    { ref: 'vg/db', access: { kind: 'block', path: '/dev/vg/db' }, format: 'raw', bus: 'scsi', readonly: true, direct: false, discard: false },
   ],
   nics: [{ ref: 'lan/web1', ifname: 'kv0011aabb', mac: '52:54:00:00:00:01' }],
   kernel: '/boot/vmlinuz',
@@ -47,4 +47,28 @@ test('TCG gets no -cpu host; node names are stable per volume', () => {
   assert.ok(!qemuArgs({ ...spec, accelerator: 'tcg' }).includes('-cpu'));
   assert.equal(diskNode('p/a'), diskNode('p/a'));
   assert.notEqual(diskNode('p/a'), diskNode('p/b'));
+});
+
+test('protocol disks: an RBD image and an iSCSI LUN as -blockdev, their secrets as objects read from files', () => {
+  const args = qemuArgs({
+    ...spec,
+    disks: [
+      { ref: 'ceph/vm1', access: { kind: 'rbd', pool: 'vms', namespace: 'ns', image: 'vm1', monitors: ['10.9.0.1:3300', '10.9.0.2'], user: 'kvmpool', key: { file: '/var/kvmpool/secrets/pools/ceph/key' } }, format: 'raw', bus: 'virtio', readonly: false, direct: true, discard: true },
+      { ref: 'san/lun1', access: { kind: 'iscsi', portal: '10.9.0.3:3260', target: 'iqn.2026-12.test:t', lun: 1, user: 'u', password: { file: '/s/chap' } }, format: 'raw', bus: 'scsi', readonly: false, direct: true, discard: false },
+    ],
+  });
+  const objects = after(args, '-object');
+  assert.deepEqual(objects, [`secret,id=${diskNode('ceph/vm1')}-key,file=/var/kvmpool/secrets/pools/ceph/key`, `secret,id=${diskNode('san/lun1')}-password,file=/s/chap`]);
+  const [rbd, , iscsi] = after(args, '-blockdev').map((b) => JSON.parse(b) as Record<string, unknown>);
+  assert.deepEqual(rbd, {
+    driver: 'rbd', pool: 'vms', namespace: 'ns', image: 'vm1', server: [{ host: '10.9.0.1', port: '3300' }, { host: '10.9.0.2', port: '3300' }], user: 'kvmpool',
+    'auth-client-required': ['cephx'], 'key-secret': `${diskNode('ceph/vm1')}-key`,
+    'node-name': `${diskNode('ceph/vm1')}-file`, 'read-only': false, cache: { direct: true, 'no-flush': false }, discard: 'unmap',
+  });
+  assert.deepEqual(iscsi, {
+    driver: 'iscsi', transport: 'tcp', portal: '10.9.0.3:3260', target: 'iqn.2026-12.test:t', lun: 1, user: 'u', 'password-secret': `${diskNode('san/lun1')}-password`,
+    'node-name': `${diskNode('san/lun1')}-file`, 'read-only': false, cache: { direct: true, 'no-flush': false },
+  });
+  // Objects come before the nodes that name them.
+  assert.ok(args.indexOf('-object') < args.indexOf('-blockdev'));
 });

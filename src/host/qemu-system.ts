@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { isLocal, type VolumeAccess } from '../model/access.js';
 import type { DiskBus } from '../model/vm-types.js';
+import { accessSecrets, escape, protocolNode, secretObjectArg, type QemuSecret } from './qemu-access.js';
 
 /** The qemu binary VMs run with. */
 export const QEMU = 'qemu-system-x86_64';
@@ -8,10 +10,9 @@ export const QEMU = 'qemu-system-x86_64';
 export interface QemuDisk {
   /** `POOL/VOLUME`: names the disk's nodes and device, the same in every qemu that has it. */
   ref: string;
-  path: string;
+  /** How qemu reaches the volume's bytes (a file, a device, a protocol), as its driver says. */
+  access: VolumeAccess;
   format: 'raw' | 'qcow2';
-  /** A block device (LV, partition) rather than a file. */
-  block: boolean;
   bus: DiskBus;
   readonly: boolean;
   /** The storage takes O_DIRECT: cache=none with native AIO; else the page cache and thread AIO. */
@@ -54,16 +55,21 @@ export const diskDeviceId = (ref: string) => `dev-${short(ref)}`;
 export const nicNetdevId = (ref: string) => `net-${short(ref)}`;
 export const nicDeviceId = (ref: string) => `nic-${short(ref)}`;
 
+/** The secret objects a disk's protocol needs (created before its -blockdev, deleted after it). */
+export function diskSecrets(d: QemuDisk): QemuSecret[] {
+  return accessSecrets(d.access, diskNode(d.ref));
+}
+
 /** The two -blockdev layers of a disk (protocol, then format), as QMP blockdev-add takes them. */
 export function diskBlockdevs(d: QemuDisk): Record<string, unknown>[] {
   const node = diskNode(d.ref);
   const protocol = {
-    driver: d.block ? 'host_device' : 'file',
-    filename: d.path,
+    ...protocolNode(d.access, node),
     'node-name': `${node}-file`,
     'read-only': d.readonly,
     cache: { direct: d.direct, 'no-flush': false },
-    aio: d.direct ? 'native' : 'threads',
+    // Native AIO is for local files and devices opened with O_DIRECT.
+    ...(isLocal(d.access) ? { aio: d.direct ? 'native' : 'threads' } : {}),
     ...(d.discard ? { discard: 'unmap' } : {}),
   };
   const format = {
@@ -98,9 +104,6 @@ export function nicDevice(n: QemuNic): Record<string, unknown> {
   return { driver: 'virtio-net-pci', netdev: nicNetdevId(n.ref), mac: n.mac, id: nicDeviceId(n.ref) };
 }
 
-/** A qemu option value with its commas doubled (qemu's escape). */
-const escape = (value: string) => value.replace(/,/g, ',,');
-
 /**
  * The qemu command line of a VM. It starts paused (-S): the daemon connects to QMP, then continues it,
  * so no event is missed. Disks and devices are JSON (-blockdev, -device), as hot-plug gives them to QMP.
@@ -127,6 +130,7 @@ export function qemuArgs(s: QemuSpec): string[] {
   // One virtio-scsi controller always: SCSI disks can then be hot-plugged too.
   args.push('-device', JSON.stringify({ driver: 'virtio-scsi-pci', id: 'scsi0' }));
   for (const d of s.disks) {
+    for (const secret of diskSecrets(d)) args.push('-object', secretObjectArg(secret));
     for (const b of diskBlockdevs(d)) args.push('-blockdev', JSON.stringify(b));
     args.push('-device', JSON.stringify(diskDevice(d)));
   }

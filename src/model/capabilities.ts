@@ -1,37 +1,75 @@
-/** Capabilities as data: what each volume supports, per pool type, format and what the pool's storage can do. */
+/** Capabilities as data: what a volume can do, by format, by what its pool's storage can do, and by its state. */
 
 /**
- * Volume features kvmpool can offer. The API lists the ones a volume supports; the service checks them.
- * `clone` is a full copy (any method that reads the volume); `clone-reflink` shares extents (instant);
- * `clone-linked` makes a qcow2 overlay backed by the volume (instant).
+ * Volume features kvmpool can offer. `clone` is a full copy (read through the volume's access);
+ * `clone-METHOD` is an instant clone by a method the pool type declares (reflink, linked, ...);
+ * `snapshot` takes, lists and deletes snapshots, `revert` goes back to one.
  */
-export const VOLUME_FEATURES = ['delete', 'resize', 'shrink', 'rename', 'clone', 'clone-reflink', 'clone-linked', 'snapshot', 'wipe', 'upload', 'download'] as const;
-export type VolumeFeature = (typeof VOLUME_FEATURES)[number];
+export const BASE_FEATURES = ['delete', 'resize', 'shrink', 'rename', 'clone', 'snapshot', 'revert', 'wipe', 'upload', 'download'] as const;
+export type VolumeFeature = (typeof BASE_FEATURES)[number] | `clone-${string}`;
 
-/** Per-format feature lists. Formats not listed support nothing (listed, never changed). */
-export type CapabilityTable = Record<string, readonly VolumeFeature[]>;
+/**
+ * States that take features away while they last (refused with IN_USE): the volume has snapshots,
+ * backs other volumes (linked clones), is a disk of a VM, of a running VM, or a writable disk of one.
+ */
+export const VOLUME_STATES = ['snapshots', 'backing', 'attached', 'running', 'writing'] as const;
+export type VolumeState = (typeof VOLUME_STATES)[number];
+
+/** What the states of one volume are, with what each is about (for messages). */
+export type VolumeStates = Partial<Record<VolumeState, string>>;
+
+/** What a volume of one format can do, and what each state withholds. */
+export interface FormatCapabilities {
+  features: readonly VolumeFeature[];
+  withheld: Readonly<Record<VolumeState, readonly VolumeFeature[]>>;
+}
 
 /** What a pool's storage can do, probed when it starts. */
 export interface PoolTraits {
   /** The file system shares extents between files (FICLONE): instant clones and snapshots. */
   reflink: boolean;
-  /** Files can be opened with O_DIRECT (copies bypass the page cache). */
+  /** Files can be opened with O_DIRECT (copies and VMs bypass the page cache). */
   directIO: boolean;
 }
 
 /**
- * A driver's capability tables: always, in addition where the storage has reflink, and in addition
- * for volumes of a kind (`byKind`, e.g. thin LVs clone instantly).
+ * A pool type's complete capability table: per format, per state; what the storage adds where it has
+ * a trait (reflink); what volumes of a kind add (thin LVs clone instantly). Formats not listed can do
+ * nothing (they are listed, never changed).
  */
-export interface Capabilities {
-  base: CapabilityTable;
-  reflink: CapabilityTable;
-  byKind?: CapabilityTable;
+export interface CapabilityTable {
+  formats: Readonly<Record<string, FormatCapabilities>>;
+  traits?: { reflink?: Readonly<Record<string, readonly VolumeFeature[]>> };
+  kinds?: Readonly<Record<string, readonly VolumeFeature[]>>;
 }
 
-/** Features of a volume with the given format (and kind) on storage with `traits`, before state-dependent restrictions. */
-export function featuresFor(caps: Capabilities, traits: PoolTraits, format: string, kind?: string): VolumeFeature[] {
-  const extra = traits.reflink ? (caps.reflink[format] ?? []) : [];
-  const ofKind = kind !== undefined ? (caps.byKind?.[kind] ?? []) : [];
-  return [...new Set([...(caps.base[format] ?? []), ...extra, ...ofKind])];
+/** A format's capabilities: `features`, and what each state withholds (states not named withhold nothing). */
+export function format(features: readonly VolumeFeature[], withheld: Partial<Record<VolumeState, readonly VolumeFeature[]>> = {}): FormatCapabilities {
+  const all = Object.fromEntries(VOLUME_STATES.map((s) => [s, withheld[s] ?? []])) as Record<VolumeState, readonly VolumeFeature[]>;
+  return { features, withheld: all };
+}
+
+/** What a volume of `fmt` (and `kind`) can do on storage with `traits`, in no particular state. */
+export function featuresFor(table: CapabilityTable, traits: PoolTraits, fmt: string, kind?: string): VolumeFeature[] {
+  const base = table.formats[fmt]?.features ?? [];
+  const extra = traits.reflink ? (table.traits?.reflink?.[fmt] ?? []) : [];
+  const ofKind = kind !== undefined && base.length > 0 ? (table.kinds?.[kind] ?? []) : [];
+  return [...new Set([...base, ...extra, ...ofKind])];
+}
+
+/** The state that withholds `feature` from a volume of `fmt` in `states`, if any. */
+export function withholdingState(table: CapabilityTable, fmt: string, states: VolumeStates, feature: VolumeFeature): VolumeState | undefined {
+  const caps = table.formats[fmt];
+  if (!caps) return undefined;
+  return VOLUME_STATES.find((s) => states[s] !== undefined && withholds(caps.withheld[s], feature));
+}
+
+/** `clone` in a withheld list stands for every clone method too. */
+function withholds(list: readonly VolumeFeature[], feature: VolumeFeature): boolean {
+  return list.includes(feature) || (feature.startsWith('clone-') && list.includes('clone'));
+}
+
+/** What a volume can do now: its features less what its states withhold. */
+export function currentFeatures(table: CapabilityTable, traits: PoolTraits, fmt: string, kind: string | undefined, states: VolumeStates): VolumeFeature[] {
+  return featuresFor(table, traits, fmt, kind).filter((f) => withholdingState(table, fmt, states, f) === undefined);
 }

@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   HOST_COMMAND_FAILED: { status: 500, exit: 11 },
   HOST_COMMAND_TIMEOUT: { status: 504, exit: 12 },
   UNAVAILABLE: { status: 503, exit: 14 },
+  /** The storage refused the credentials of a pool (a wrong key or password); not the API's own token. */
+  AUTH_FAILED: { status: 502, exit: 16 },
   INTERNAL: { status: 500, exit: 1 },
 } as const;
 

@@ -22,17 +22,28 @@ export function validateName(kind: 'pool' | 'volume' | 'network' | 'port' | 'vm'
   return name;
 }
 
+declare const checked: unique symbol;
+
+/** A volume reference `POOL/VOLUME` whose names were checked: made only by `volumeRef` and `parseVolumeRef`. */
+export type VolumeRef = { readonly pool: string; readonly volume: string } & { readonly [checked]: true };
+
+/** Checks a pool and a volume name and makes them a reference. */
+export function volumeRef(pool: unknown, volume: unknown): VolumeRef {
+  return { pool: validateName('pool', pool), volume: validateName('volume', volume) } as VolumeRef;
+}
+
+/** `POOL/VOLUME` as people write it. */
+export const refText = (r: { pool: string; volume: string }): string => `${r.pool}/${r.volume}`;
+
 /** A volume reference `POOL/VOLUME`, split and validated. */
-export function parseVolumeRef(ref: string): { pool: string; volume: string } {
+export function parseVolumeRef(ref: string): VolumeRef {
   const slash = ref.indexOf('/');
   if (slash < 0) throw errors.invalid(`invalid volume '${printable(ref)}': expected POOL/VOLUME`, { ref });
-  const pool = validateName('pool', ref.slice(0, slash));
-  const volume = validateName('volume', ref.slice(slash + 1));
-  return { pool, volume };
+  return volumeRef(ref.slice(0, slash), ref.slice(slash + 1));
 }
 
 /** A snapshot reference `POOL/VOLUME@SNAP` (`@SNAP` optional where `snapRequired` is false). */
-export function parseSnapshotRef(ref: string, snapRequired = true): { pool: string; volume: string; snapshot?: string } {
+export function parseSnapshotRef(ref: string, snapRequired = true): VolumeRef & { snapshot?: string } {
   const at = ref.lastIndexOf('@');
   if (at < 0) {
     if (snapRequired) throw errors.invalid(`invalid snapshot '${printable(ref)}': expected POOL/VOLUME@SNAPSHOT`, { ref });

@@ -1,12 +1,7 @@
 import { EventEmitter } from 'node:events';
+import type { KvmpoolEvent } from '../model/event-types.js';
 
-/** An event for subscribers (SSE clients, metrics, logs). `subject` is a kvmpool name: POOL, POOL/VOLUME, a job id. */
-export interface KvmpoolEvent {
-  type: string;
-  subject: string;
-  time: string;
-  data?: unknown;
-}
+export type { KvmpoolEvent };
 
 /** In-process event bus. */
 export class EventBus {

@@ -2,13 +2,16 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as qemuImg from '../../src/host/qemu-img.js';
 import { run } from '../../src/host/exec.js';
-import type { PoolDefinition } from '../../src/model/types.js';
-import type { StorageDriver } from '../../src/drivers/storage/driver.js';
+import type { PoolDefinition } from '../../src/model/pool-types.js';
+import type { StorageDriver, VolumeSpec } from '../../src/drivers/storage/driver.js';
 import { opContext } from '../helpers/context.js';
 
 /** What a driver's test file hands the suite. */
 export interface ConformanceFixture {
-  driver: StorageDriver;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  driver: StorageDriver<any, any>;
+  /** Volume options of the type that every volume of the suite gets, unless fully preallocated (thin LVs). */
+  createOptions?: Record<string, unknown>;
   /** A definition of a fresh pool (not built) and a cleanup that removes everything it made. */
   makePool(): Promise<{ def: PoolDefinition; cleanup: () => Promise<void> }>;
   /** Checks that go beyond the driver's reach, each with the reason, e.g. `{ qcow2: 'LVs are raw only' }`. */
@@ -16,6 +19,11 @@ export interface ConformanceFixture {
 }
 
 const MiB = 1024 * 1024;
+
+/** A volume spec with the fixture's volume options (none for a fully preallocated volume: it is thick). */
+function specOf(fx: ConformanceFixture, s: Omit<VolumeSpec, 'options'>): VolumeSpec {
+  return { ...s, options: s.prealloc === 'full' ? {} : (fx.createOptions ?? {}) };
+}
 
 /**
  * The shared storage driver suite: every driver runs it. Each test builds and starts its own pool and
@@ -51,7 +59,7 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
   });
 
   withPool('a sparse raw volume has its capacity and allocates almost nothing', async (def) => {
-    const v = await d.createVolume(def, { name: 'sparse.img', format: 'raw', capacity: 64 * MiB, prealloc: 'off' }, opContext());
+    const v = await d.volumes!.create(def, specOf(fx, { name: 'sparse.img', format: 'raw', capacity: 64 * MiB, prealloc: 'off' }), opContext());
     assert.equal(v.format, 'raw');
     assert.equal(v.capacity, 64 * MiB);
     assert.ok(v.allocation < MiB, `allocation ${v.allocation}`);
@@ -63,7 +71,7 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
     'a fully preallocated raw volume is allocated, with progress up to its size',
     async (def) => {
       const ctx = opContext();
-      const v = await d.createVolume(def, { name: 'full.img', format: 'raw', capacity: 32 * MiB, prealloc: 'full' }, ctx);
+      const v = await d.volumes!.create(def, specOf(fx, { name: 'full.img', format: 'raw', capacity: 32 * MiB, prealloc: 'full' }), ctx);
       assert.ok(v.allocation >= 32 * MiB, `allocation ${v.allocation}`);
       assert.deepEqual(ctx.reports.at(-1), [32 * MiB, 32 * MiB]);
     },
@@ -74,7 +82,7 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
     'qcow2 volumes are compat 1.1 with the asked cluster size and pass qemu-img check',
     async (def) => {
       for (const prealloc of ['off', 'metadata', 'falloc', 'full'] as const) {
-        const v = await d.createVolume(def, { name: `q-${prealloc}.qcow2`, format: 'qcow2', capacity: 16 * MiB, prealloc, clusterSize: 128 * 1024, lazyRefcounts: true }, opContext());
+        const v = await d.volumes!.create(def, specOf(fx, { name: `q-${prealloc}.qcow2`, format: 'qcow2', capacity: 16 * MiB, prealloc, clusterSize: 128 * 1024, lazyRefcounts: true }), opContext());
         assert.equal(v.format, 'qcow2');
         assert.equal(v.capacity, 16 * MiB);
         const check = await qemuImg.check(v.path);
@@ -91,8 +99,8 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
   );
 
   withPool('creating over an existing name fails with ALREADY_EXISTS and keeps the volume', async (def) => {
-    const first = await d.createVolume(def, { name: 'a.img', format: 'raw', capacity: MiB, prealloc: 'off' }, opContext());
-    await assert.rejects(d.createVolume(def, { name: 'a.img', format: 'raw', capacity: 2 * MiB, prealloc: 'off' }, opContext()), { code: 'ALREADY_EXISTS' });
+    const first = await d.volumes!.create(def, specOf(fx, { name: 'a.img', format: 'raw', capacity: MiB, prealloc: 'off' }), opContext());
+    await assert.rejects(d.volumes!.create(def, specOf(fx, { name: 'a.img', format: 'raw', capacity: 2 * MiB, prealloc: 'off' }), opContext()), { code: 'ALREADY_EXISTS' });
     const again = await d.volumeInfo(def, undefined, 'a.img');
     assert.equal(again.capacity, first.capacity);
     assert.equal(again.identity, first.identity);
@@ -103,7 +111,7 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
     async (def) => {
       const ac = new AbortController();
       const ctx = opContext(ac.signal);
-      const created = d.createVolume(def, { name: 'big.img', format: 'raw', capacity: 4096 * MiB, prealloc: 'full' }, ctx);
+      const created = d.volumes!.create(def, specOf(fx, { name: 'big.img', format: 'raw', capacity: 4096 * MiB, prealloc: 'full' }), ctx);
       setTimeout(() => ac.abort(), 150);
       await assert.rejects(created, { code: 'CANCELLED' });
       assert.deepEqual(await d.listVolumes(def, new Map()), []);
@@ -115,36 +123,36 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
   withPool('resize grows, and shrinks only when asked', async (def) => {
     for (const format of ['raw', 'qcow2'] as const) {
       if (format === 'qcow2' && fx.skip?.qcow2) continue;
-      const v = await d.createVolume(def, { name: `r.${format}`, format, capacity: 8 * MiB, prealloc: 'off' }, opContext());
-      const grown = await d.resizeVolume(def, v, 24 * MiB, false, opContext());
+      const v = await d.volumes!.create(def, specOf(fx, { name: `r.${format}`, format, capacity: 8 * MiB, prealloc: 'off' }), opContext());
+      const grown = await d.resize!.resize(def, v, 24 * MiB, false, opContext());
       assert.equal(grown.capacity, 24 * MiB);
       assert.equal((await d.volumeInfo(def, undefined, v.name)).capacity, 24 * MiB);
       if (fx.skip?.shrink) continue;
-      await assert.rejects(d.resizeVolume(def, grown, 4 * MiB, false, opContext()), { code: 'HOST_COMMAND_FAILED' });
-      const shrunk = await d.resizeVolume(def, grown, 4 * MiB, true, opContext());
+      await assert.rejects(d.resize!.resize(def, grown, 4 * MiB, false, opContext()), { code: 'HOST_COMMAND_FAILED' });
+      const shrunk = await d.resize!.resize(def, grown, 4 * MiB, true, opContext());
       assert.equal(shrunk.capacity, 4 * MiB);
     }
   }, fx.skip?.['resize']);
 
   withPool('rename keeps identity and never replaces another volume', async (def) => {
-    const a = await d.createVolume(def, { name: 'a.img', format: 'raw', capacity: MiB, prealloc: 'off' }, opContext());
-    const b = await d.createVolume(def, { name: 'b.img', format: 'raw', capacity: 2 * MiB, prealloc: 'off' }, opContext());
-    await assert.rejects(d.renameVolume(def, a, 'b.img', opContext()), { code: 'ALREADY_EXISTS' });
+    const a = await d.volumes!.create(def, specOf(fx, { name: 'a.img', format: 'raw', capacity: MiB, prealloc: 'off' }), opContext());
+    const b = await d.volumes!.create(def, specOf(fx, { name: 'b.img', format: 'raw', capacity: 2 * MiB, prealloc: 'off' }), opContext());
+    await assert.rejects(d.rename!.rename(def, a, 'b.img', opContext()), { code: 'ALREADY_EXISTS' });
     assert.equal((await d.volumeInfo(def, undefined, 'b.img')).identity, b.identity);
-    const renamed = await d.renameVolume(def, a, 'c.img', opContext());
+    const renamed = await d.rename!.rename(def, a, 'c.img', opContext());
     assert.equal(renamed.identity, a.identity);
     assert.deepEqual((await d.listVolumes(def, new Map())).map((x) => x.name).sort(), ['b.img', 'c.img']);
   }, fx.skip?.['rename']);
 
   withPool('delete removes the volume; its info is then NOT_FOUND', async (def) => {
-    const v = await d.createVolume(def, { name: 'gone.img', format: 'raw', capacity: MiB, prealloc: 'off' }, opContext());
-    await d.deleteVolume(def, v, opContext());
+    const v = await d.volumes!.create(def, specOf(fx, { name: 'gone.img', format: 'raw', capacity: MiB, prealloc: 'off' }), opContext());
+    await d.volumes!.delete(def, v, opContext());
     await assert.rejects(d.volumeInfo(def, undefined, 'gone.img'), { code: 'NOT_FOUND' });
     assert.deepEqual(await d.listVolumes(def, new Map()), []);
   });
 
   withPool('a volume is free until a process opens it', async (def) => {
-    const v = await d.createVolume(def, { name: 'open.img', format: 'raw', capacity: MiB, prealloc: 'off' }, opContext());
+    const v = await d.volumes!.create(def, specOf(fx, { name: 'open.img', format: 'raw', capacity: MiB, prealloc: 'off' }), opContext());
     assert.deepEqual(await d.volumeUsers(def, v), []);
     const { spawn } = await import('node:child_process');
     const holder = spawn(process.execPath, ['-e', `require('fs').openSync(${JSON.stringify(v.path)}, 'r'); console.log('open'); setTimeout(() => {}, 30000)`], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -163,11 +171,11 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
     try {
       const created = await d.build(def, opContext());
       await d.start(def, opContext());
-      const v = await d.createVolume(def, { name: 'x.img', format: 'raw', capacity: MiB, prealloc: 'off' }, opContext());
+      const v = await d.volumes!.create(def, specOf(fx, { name: 'x.img', format: 'raw', capacity: MiB, prealloc: 'off' }), opContext());
       await d.stop(def, opContext());
       await assert.rejects(d.delete(def, created, opContext()), { code: 'POOL_NOT_EMPTY' });
       await d.start(def, opContext());
-      await d.deleteVolume(def, v, opContext());
+      await d.volumes!.delete(def, v, opContext());
       await d.stop(def, opContext());
       await d.delete(def, created, opContext());
       await assert.rejects(d.start(def, opContext()), { code: 'POOL_NOT_BUILT' });
@@ -195,12 +203,13 @@ export function storageDataConformance(name: string, fx: ConformanceFixture): vo
   const traits = { reflink: false, directIO: true };
 
   withPool('a copy keeps content and converts formats', async (def) => {
-    const src = await d.createVolume(def, { name: 'src.img', format: 'raw', capacity: 8 * MiB, prealloc: 'off' }, opContext());
+    const src = await d.volumes!.create(def, specOf(fx, { name: 'src.img', format: 'raw', capacity: 8 * MiB, prealloc: 'off' }), opContext());
     await run('qemu-io', ['-f', 'raw', '-c', 'write -P 5 1M 1M', src.path]);
     const ctx = opContext();
     // A pool without qcow2 copies into its own format.
     const format = fx.skip?.qcow2 ? 'raw' : 'qcow2';
-    const q = await d.copyVolume(def, { path: src.path, format: 'raw', capacity: src.capacity }, { name: `copy.${format}`, format }, { ...traits, ...(await d.probe(def)) }, ctx);
+    const probed = { ...traits, ...(await d.probe(def)) };
+    const q = await d.copy!.copyInto(def, { access: d.access(def, src, probed), format: 'raw', capacity: src.capacity }, { name: `copy.${format}`, format }, probed, ctx);
     assert.equal(q.format, format);
     assert.equal(q.capacity, 8 * MiB);
     await run('qemu-img', ['compare', '-q', '-f', 'raw', '-F', format, src.path, q.path]);
@@ -210,9 +219,9 @@ export function storageDataConformance(name: string, fx: ConformanceFixture): vo
   withPool(
     'a linked clone reads through to its source',
     async (def) => {
-      const src = await d.createVolume(def, { name: 'base.qcow2', format: 'qcow2', capacity: 8 * MiB, prealloc: 'off' }, opContext());
+      const src = await d.volumes!.create(def, specOf(fx, { name: 'base.qcow2', format: 'qcow2', capacity: 8 * MiB, prealloc: 'off' }), opContext());
       await run('qemu-io', ['-f', 'qcow2', '-c', 'write -P 6 0 1M', src.path]);
-      const overlay = await d.cloneVolume(def, await d.volumeInfo(def, undefined, 'base.qcow2'), { name: 'vm.qcow2', format: 'qcow2' }, 'linked', opContext());
+      const overlay = await d.clones!['linked']!.clone(def, await d.volumeInfo(def, undefined, 'base.qcow2'), { name: 'vm.qcow2', format: 'qcow2' }, opContext());
       assert.equal(overlay.backingFile, 'base.qcow2');
       await run('qemu-io', ['-f', 'qcow2', '-c', 'read -P 6 0 1M', overlay.path]);
     },
@@ -222,42 +231,42 @@ export function storageDataConformance(name: string, fx: ConformanceFixture): vo
   withPool(
     'qcow2 snapshots: create, list, revert, delete',
     async (def) => {
-      const v = await d.createVolume(def, { name: 's.qcow2', format: 'qcow2', capacity: 8 * MiB, prealloc: 'off' }, opContext());
+      const v = await d.volumes!.create(def, specOf(fx, { name: 's.qcow2', format: 'qcow2', capacity: 8 * MiB, prealloc: 'off' }), opContext());
       await run('qemu-io', ['-f', 'qcow2', '-c', 'write -P 1 0 64k', v.path]);
-      const snap = await d.createSnapshot(def, v, 'one', opContext());
+      const snap = await d.snapshots!.create(def, v, 'one', opContext(), {});
       assert.equal(snap.name, 'one');
       await run('qemu-io', ['-f', 'qcow2', '-c', 'write -P 2 0 64k', v.path]);
-      await d.revertSnapshot(def, await d.volumeInfo(def, undefined, 's.qcow2'), 'one', opContext());
+      await d.snapshots!.revert(def, await d.volumeInfo(def, undefined, 's.qcow2'), 'one', opContext());
       await run('qemu-io', ['-f', 'qcow2', '-c', 'read -P 1 0 64k', v.path]);
-      assert.deepEqual((await d.listSnapshots(def, v)).map((s) => s.name), ['one']);
-      await d.deleteSnapshot(def, v, 'one', opContext());
-      assert.deepEqual(await d.listSnapshots(def, v), []);
-      await assert.rejects(d.deleteSnapshot(def, v, 'one', opContext()), { code: 'NOT_FOUND' });
+      assert.deepEqual((await d.snapshots!.list(def, v)).map((s) => s.name), ['one']);
+      await d.snapshots!.delete(def, v, 'one', opContext());
+      assert.deepEqual(await d.snapshots!.list(def, v), []);
+      await assert.rejects(d.snapshots!.delete(def, v, 'one', opContext()), { code: 'NOT_FOUND' });
     },
     fx.skip?.qcow2,
   );
 
   withPool('wipe leaves zeros and verifies', async (def) => {
-    const v = await d.createVolume(def, { name: 'w.img', format: 'raw', capacity: 4 * MiB, prealloc: 'off' }, opContext());
+    const v = await d.volumes!.create(def, specOf(fx, { name: 'w.img', format: 'raw', capacity: 4 * MiB, prealloc: 'off' }), opContext());
     await run('qemu-io', ['-f', 'raw', '-c', 'write -P 9 0 4M', v.path]);
-    await d.wipeVolume(def, await d.volumeInfo(def, undefined, 'w.img'), 'zero', true, opContext());
+    await d.wipe!.wipe(def, await d.volumeInfo(def, undefined, 'w.img'), 'zero', true, opContext());
     await run('qemu-io', ['-f', 'raw', '-c', 'read -P 0 0 4M', v.path]);
   });
 
   withPool('data extents cover the volume; a staged upload replaces it', async (def) => {
-    const v = await d.createVolume(def, { name: 'u.img', format: 'raw', capacity: 4 * MiB, prealloc: 'off' }, opContext());
+    const v = await d.volumes!.create(def, specOf(fx, { name: 'u.img', format: 'raw', capacity: 4 * MiB, prealloc: 'off' }), opContext());
     await run('qemu-io', ['-f', 'raw', '-c', 'write -P 3 1M 64k', v.path]);
-    const extents = await d.dataExtents(def, v);
+    const extents = await d.transfers!.dataExtents(def, v);
     assert.equal(extents.reduce((n, e) => n + e.length, 0), 4 * MiB);
     assert.ok(extents.some((e) => e.data && e.start <= MiB && e.start + e.length >= MiB + 65536));
     // Old data past the end of the upload must not show through (storage staged in place).
     await run('qemu-io', ['-f', 'raw', '-c', 'write -P 3 3M 64k', v.path]);
-    const stage = await d.uploadStage(def, v);
-    if (stage.create) await run('truncate', ['-s', String(2 * MiB), stage.path]);
+    const stage = await d.transfers!.stage(def, v);
+    if (stage.create) await run('truncate', ['-s', String(2 * MiB), stage.access.path]);
     // What the service does for storage that does not read as zeros: holes are written.
     const zeros = stage.zeroHoles ? ['-c', `write -z 64k ${2 * MiB - 65536}`] : [];
-    await run('qemu-io', ['-f', 'raw', '-c', 'write -P 4 0 64k', ...zeros, stage.path]);
-    const after = await d.commitUpload(def, v, stage.path, 2 * MiB, false);
+    await run('qemu-io', ['-f', 'raw', '-c', 'write -P 4 0 64k', ...zeros, stage.access.path]);
+    const after = await d.transfers!.commit(def, v, stage, 2 * MiB, false, opContext());
     assert.equal(after.capacity, 4 * MiB, 'a smaller upload keeps the capacity');
     await run('qemu-io', ['-f', 'raw', '-c', 'read -P 4 0 64k', '-c', 'read -P 0 1M 64k', '-c', 'read -P 0 3M 64k', after.path]);
   });

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { KvmpoolEvent } from '../../src/services/events.js';
-import { KvmpoolClient } from '../../src/client/client.js';
+import type { KvmpoolEvent } from '../../src/model/event-types.js';
+import { KvmpoolClient, type CallArgs, type ResultOf } from '../../src/client/client.js';
+import type { OperationId } from '../../src/api/routes-table.js';
 import { startDaemon, type Daemon, type DaemonOptions } from '../../src/daemon/daemon.js';
 import { tempDir } from './tmp.js';
 
@@ -92,4 +93,12 @@ export async function recordEvents(client: KvmpoolClient): Promise<EventRecorder
       await stream;
     },
   };
+}
+
+/**
+ * Calls an operation with arguments as any client might send them (bad input included): the typed
+ * client would refuse to compile them, the daemon must refuse them at run time.
+ */
+export function rawCall<K extends OperationId>(client: KvmpoolClient, id: K, args: { params?: Record<string, string>; query?: Record<string, unknown>; body?: unknown }): Promise<ResultOf<K>> {
+  return client.call(id, args as CallArgs<K>);
 }

@@ -4,12 +4,12 @@ import { chmod, mkdir, readdir, symlink, writeFile, link, stat } from 'node:fs/p
 import path from 'node:path';
 import { run } from '../../src/host/exec.js';
 import { Store } from '../../src/state/store.js';
-import { startPool, withDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { rawCall, startPool, withDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 const MiB = 1024 * 1024;
 
 const pool = (t: TestDaemon, name = 'p', target?: string) => startPool(t, name, target);
-const create = (t: TestDaemon, pool: string, body: Record<string, unknown>) => t.client.call('createVolume', { params: { pool }, body });
+const create = (t: TestDaemon, pool: string, body: Record<string, unknown>) => rawCall(t.client, 'createVolume', { params: { pool }, body });
 
 /** Runs `body` with a PATH whose qemu-img fails `info` (as a broken or missing tool would). */
 async function withBrokenQemuInfo<T>(dir: string, body: () => Promise<T>): Promise<T> {
@@ -171,8 +171,8 @@ test('a create cut off after its volume appeared is recorded on the next start; 
     const key = (await t.client.call('getVolume', { params: { pool: 'p', volume: 'old.img' } })).key;
     await t.daemon.close();
     const store = new Store(path.join(t.home, 'kvmpool.db'));
-    store.addJournal('volume.create', { pool: 'p', name: 'done.img', format: 'raw' }, new Date().toISOString());
-    store.addJournal('volume.rename', { pool: 'p', from: 'old.img', to: 'new.img' }, new Date().toISOString());
+    store.journal.add('volume.create', { pool: 'p', name: 'done.img', format: 'raw' }, new Date().toISOString());
+    store.journal.add('volume.rename', { pool: 'p', from: 'old.img', to: 'new.img' }, new Date().toISOString());
     store.close();
     await run('qemu-img', ['create', '-q', '-f', 'raw', path.join(target, 'done.img'), '2M']);
     await link(path.join(target, 'old.img'), path.join(target, 'new.img'));

@@ -5,12 +5,12 @@ import { mkdir, readdir, stat, symlink, writeFile, copyFile, open } from 'node:f
 import path from 'node:path';
 import { run } from '../../src/host/exec.js';
 import type { VolumeBody } from '../../src/api/schemas.js';
-import { startPool, withDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { rawCall, startPool, withDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 const MiB = 1024 * 1024;
 
 const pool = (t: TestDaemon, name = 'p') => startPool(t, name);
-const create = (t: TestDaemon, pool: string, body: Record<string, unknown>) => t.client.call('createVolume', { params: { pool }, body });
+const create = (t: TestDaemon, pool: string, body: Record<string, unknown>) => rawCall(t.client, 'createVolume', { params: { pool }, body });
 const volumes = async (t: TestDaemon, pool: string) => (await t.client.call('listVolumes', { params: { pool } })).map((v) => v.name).sort();
 
 test('first start makes the default pool, built, running and autostarted', () =>
@@ -275,7 +275,7 @@ test('autostart pools start with the daemon; others stay stopped after a reboot'
     const { Store } = await import('../../src/state/store.js');
     await t.daemon.close();
     const store = new Store(path.join(t.home, 'kvmpool.db'));
-    for (const name of ['auto', 'manual']) store.updatePool(name, { bootId: 'an-earlier-boot' });
+    for (const name of ['auto', 'manual']) store.pools.update(name, { bootId: 'an-earlier-boot' });
     store.close();
     await t.restart();
     assert.equal((await t.client.call('getPool', { params: { pool: 'auto' } })).state, 'running');
@@ -288,7 +288,7 @@ test('a create interrupted by a crash is discarded from the journal on the next 
     await t.daemon.close();
     const { Store } = await import('../../src/state/store.js');
     const store = new Store(path.join(t.home, 'kvmpool.db'));
-    store.addJournal('volume.create', { pool: 'p', name: 'half.img' }, new Date().toISOString());
+    store.journal.add('volume.create', { pool: 'p', name: 'half.img' }, new Date().toISOString());
     store.close();
     await writeFile(path.join(target, '.half.img.kvmpool-part'), Buffer.alloc(4096, 1));
     await t.restart();
@@ -337,7 +337,7 @@ test('bad input is refused with a clear code and leaves nothing behind', () =>
       [{ name: 'q', type: 'dir', target }, 'IN_USE'],
       [{ name: 'q', type: 'dir', target: path.join(target, 'sub') }, 'IN_USE'],
     ];
-    for (const [body, code] of pools) await assert.rejects(t.client.call('definePool', { body }), { code }, JSON.stringify(body));
+    for (const [body, code] of pools) await assert.rejects(rawCall(t.client, 'definePool', { body }), { code }, JSON.stringify(body));
     // a symlink into a system directory is judged by where it leads
     await symlink('/etc', path.join(t.home, 'etc-link'));
     await assert.rejects(t.client.call('definePool', { body: { name: 'q', type: 'dir', target: path.join(t.home, 'etc-link', 'pool') } }), { code: 'INVALID_ARGUMENT' });

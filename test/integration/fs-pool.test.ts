@@ -31,7 +31,8 @@ test('an xfs fs pool: build formats, start mounts safely, clones are reflinks, s
       await run('dd', ['if=/dev/urandom', `of=${(vol as { path: string }).path}`, 'bs=1M', 'count=16', 'conv=notrunc', 'status=none']);
       const { job } = await t.client.call('cloneVolume', { params: { pool: 'f', volume: 'src.img' }, body: { name: 'clone.img' } });
       const done = await t.client.waitJob(job.id);
-      assert.deepEqual(done.result, { volume: 'f/clone.img', method: 'reflink' });
+      const made = done.result as { volume: { pool: string; name: string }; method: string };
+      assert.deepEqual({ volume: `${made.volume.pool}/${made.volume.name}`, method: made.method }, { volume: 'f/clone.img', method: 'reflink' });
       await run('cmp', [(vol as { path: string }).path, path.join(t.home, 'mnt', 'f', 'clone.img')]);
 
       // A process holding a volume open keeps the pool from stopping.

@@ -10,12 +10,12 @@ import { localExtents, readSparse } from '../../src/transfer/sparse-reader.js';
 import { writeSparse } from '../../src/transfer/sparse-writer.js';
 import { FileWriter } from '../../src/transfer/file-writer.js';
 import type { VolumeBody } from '../../src/api/schemas.js';
-import { recordEvents, withDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { rawCall, recordEvents, withDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { allocated, sameContent, sha256File, writePattern } from '../helpers/image.js';
 
 const MiB = 1024 * 1024;
 
-const create = async (t: TestDaemon, body: Record<string, unknown>) => (await t.client.call('createVolume', { params: { pool: 'default' }, body })) as VolumeBody;
+const create = async (t: TestDaemon, body: Record<string, unknown>) => (await rawCall(t.client, 'createVolume', { params: { pool: 'default' }, body })) as VolumeBody;
 const vol = (t: TestDaemon, volume: string) => t.client.call('getVolume', { params: { pool: 'default', volume } });
 
 /** Downloads a volume into a local file (sparse), returning the end frame's sha256. */

@@ -3,21 +3,25 @@ import assert from 'node:assert/strict';
 import { readdir, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { JobBody, VolumeBody } from '../../src/api/schemas.js';
-import { startPool, withDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { rawCall, startPool, withDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { mountReflinkFs } from '../helpers/xfs.js';
 import { allocated, qemuReads, qemuWrite, sameContent, sha256File, writePattern } from '../helpers/image.js';
 
 const MiB = 1024 * 1024;
 
 const pool = (t: TestDaemon, name: string, target: string) => startPool(t, name, target);
-const create = async (t: TestDaemon, pool: string, body: Record<string, unknown>) => (await t.client.call('createVolume', { params: { pool }, body })) as VolumeBody;
+const create = async (t: TestDaemon, pool: string, body: Record<string, unknown>) => (await rawCall(t.client, 'createVolume', { params: { pool }, body })) as VolumeBody;
 const vol = (t: TestDaemon, pool: string, volume: string) => t.client.call('getVolume', { params: { pool, volume } });
 
 async function clone(t: TestDaemon, pool: string, volume: string, body: Record<string, unknown>): Promise<JobBody> {
-  const { job } = await t.client.call('cloneVolume', { params: { pool, volume }, body });
+  const { job } = await rawCall(t.client, 'cloneVolume', { params: { pool, volume }, body });
   return t.client.waitJob(job.id);
 }
-const result = (j: JobBody) => j.result as { volume: string; method: string };
+/** A clone job's result (the new volume and the method) as `POOL/VOLUME` and the method. */
+const result = (j: JobBody) => {
+  const r = j.result as { volume: VolumeBody; method: string };
+  return { volume: `${r.volume.pool}/${r.volume.name}`, method: r.method };
+};
 
 /** A 64 MiB raw volume with 16 MiB written in two places (the rest holes). */
 async function sparseSource(t: TestDaemon, pool: string, name = 'src.img'): Promise<VolumeBody> {
@@ -171,7 +175,7 @@ test('wipe: zero leaves zeros (and a sparse volume sparse), random verifies, qco
   withDaemon(async (t) => {
     await pool(t, 'a', path.join(t.home, 'a'));
     const wipe = async (volume: string, algorithm: string, verify = true) => {
-      const { job } = await t.client.call('wipeVolume', { params: { pool: 'a', volume }, body: { algorithm, verify } });
+      const { job } = await rawCall(t.client, 'wipeVolume', { params: { pool: 'a', volume }, body: { algorithm, verify } });
       const end = await t.client.waitJob(job.id);
       assert.equal(end.state, 'succeeded', `${volume} ${algorithm}: ${JSON.stringify(end.error)}`);
       return end;
@@ -205,5 +209,5 @@ test('wipe: zero leaves zeros (and a sparse volume sparse), random verifies, qco
     assert.equal(qv.capacity, 16 * MiB);
     assert.equal(qv.key, q.key);
     assert.ok(await qemuReads(q.path, 'qcow2', 0, 4 * MiB, 0));
-    await assert.rejects(t.client.call('wipeVolume', { params: { pool: 'a', volume: 'q.qcow2' }, body: { algorithm: 'shred' } }), { code: 'INVALID_ARGUMENT' });
+    await assert.rejects(rawCall(t.client, 'wipeVolume', { params: { pool: 'a', volume: 'q.qcow2' }, body: { algorithm: 'shred' } }), { code: 'INVALID_ARGUMENT' });
   }));

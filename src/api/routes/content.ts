@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { Type } from 'typebox';
 import { SPARSE_CONTENT_TYPE } from '../../model/sparse-stream.js';
 import { errors } from '../../model/errors.js';
+import { volumeRef } from '../../model/names.js';
 import { denseToSparse, sparseToDense } from '../../transfer/dense.js';
 import { writeWindowed } from '../../transfer/windowed-write.js';
 import type { TransferService } from '../../services/storage/transfers.js';
@@ -33,7 +34,7 @@ export function registerContent(app: FastifyInstance, transfers: TransferService
   app.get(url, { schema: { summary: "Download a volume's bytes", tags: ['volumes'], operationId: 'downloadVolume', params: VolumeParams, querystring: ContentQuery } }, async (req, reply) => {
     const { pool, volume } = req.params as { pool: string; volume: string };
     const q = req.query as { offset?: number; length?: number };
-    const prepared = await transfers.download(pool, volume, { ...(q.offset !== undefined ? { offset: q.offset } : {}), ...(q.length !== undefined ? { length: q.length } : {}) });
+    const prepared = await transfers.download(volumeRef(pool, volume), { ...(q.offset !== undefined ? { offset: q.offset } : {}), ...(q.length !== undefined ? { length: q.length } : {}) });
     const sparse = (req.headers.accept ?? '').includes(SPARSE_CONTENT_TYPE);
     reply.hijack();
     const res = reply.raw;
@@ -70,7 +71,7 @@ export function registerContent(app: FastifyInstance, transfers: TransferService
       const stream = req.body as IncomingMessage;
       if (typeof stream?.[Symbol.asyncIterator] !== 'function') throw errors.invalid(`upload with content type ${SPARSE_CONTENT_TYPE} or application/octet-stream`);
       const frames = type === SPARSE_CONTENT_TYPE ? (stream as AsyncIterable<Buffer>) : denseToSparse(stream as AsyncIterable<Buffer>, q.offset ?? 0);
-      return transfers.upload(pool, volume, frames, {
+      return transfers.upload(volumeRef(pool, volume), frames, {
         ...(q.offset !== undefined ? { offset: q.offset } : {}),
         ...(q.grow !== undefined ? { grow: q.grow } : {}),
         ...(q.force !== undefined ? { force: q.force } : {}),

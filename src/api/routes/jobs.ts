@@ -4,7 +4,7 @@ import type { ApiServices, Handlers } from '../handlers.js';
 export function jobHandlers(s: ApiServices): Pick<Handlers, 'listJobs' | 'getJob' | 'cancelJob'> {
   return {
     listJobs: async () => ({ body: s.jobs.list() }),
-    getJob: async ({ params }) => ({ body: s.jobs.get(params['id']!) }),
-    cancelJob: async ({ params }) => ({ body: s.jobs.cancel(params['id']!) }),
+    getJob: async ({ params }) => ({ body: s.jobs.get(params.id) }),
+    cancelJob: async ({ params }) => ({ body: s.jobs.cancel(params.id) }),
   };
 }

@@ -1,25 +1,24 @@
-import type { CreateVolumeInput } from '../../services/storage/volumes.js';
-import type { CloneInput } from '../../services/storage/volume-data.js';
+import { volumeRef } from '../../model/names.js';
 import type { ApiServices, Handlers } from '../handlers.js';
 
-/** Handlers of the volume operations. */
-export function volumeHandlers(s: ApiServices): Pick<Handlers, 'listVolumes' | 'createVolume' | 'getVolume' | 'deleteVolume' | 'resizeVolume' | 'renameVolume' | 'cloneVolume' | 'wipeVolume'> {
+type VolumeOps = 'listVolumes' | 'createVolume' | 'getVolume' | 'deleteVolume' | 'resizeVolume' | 'renameVolume' | 'cloneVolume' | 'wipeVolume';
+
+/** Handlers of the volume operations; a volume reference is checked once, here. */
+export function volumeHandlers(s: ApiServices): Pick<Handlers, VolumeOps> {
   return {
-    listVolumes: async ({ params }) => ({ body: await s.volumes.list(params['pool']!) }),
+    listVolumes: async ({ params }) => ({ body: await s.volumes.list(params.pool) }),
     createVolume: async ({ params, body }) => {
-      const out = await s.volumes.create(params['pool']!, body as unknown as CreateVolumeInput);
+      const out = await s.volumes.create(params.pool, body);
       return 'job' in out ? { status: 202, body: out } : { status: 201, body: out.volume };
     },
-    getVolume: async ({ params }) => ({ body: await s.volumes.info(params['pool']!, params['volume']!) }),
+    getVolume: async ({ params }) => ({ body: await s.volumes.info(volumeRef(params.pool, params.volume)) }),
     deleteVolume: async ({ params, query }) => {
-      await s.volumes.delete(params['pool']!, params['volume']!, query['force'] === true);
+      await s.volumes.delete(volumeRef(params.pool, params.volume), query.force === true);
       return {};
     },
-    resizeVolume: async ({ params, body }) => ({
-      body: await s.volumes.resize(params['pool']!, params['volume']!, body['capacity'] as number | string, body['shrink'] === true, body['force'] === true),
-    }),
-    renameVolume: async ({ params, body }) => ({ body: await s.volumes.rename(params['pool']!, params['volume']!, String(body['name']), body['force'] === true) }),
-    cloneVolume: async ({ params, body }) => ({ body: { job: await s.data.clone(params['pool']!, params['volume']!, body as unknown as CloneInput) } }),
-    wipeVolume: async ({ params, body }) => ({ body: { job: await s.data.wipe(params['pool']!, params['volume']!, body['algorithm'] as string | undefined, body['verify'] === true, body['force'] === true) } }),
+    resizeVolume: async ({ params, body }) => ({ body: await s.volumes.resize(volumeRef(params.pool, params.volume), body.capacity, body.shrink === true, body.force === true) }),
+    renameVolume: async ({ params, body }) => ({ body: await s.volumes.rename(volumeRef(params.pool, params.volume), body.name, body.force === true) }),
+    cloneVolume: async ({ params, body }) => ({ body: { job: await s.data.clone(volumeRef(params.pool, params.volume), body) } }),
+    wipeVolume: async ({ params, body }) => ({ body: { job: await s.data.wipe(volumeRef(params.pool, params.volume), body.algorithm, body.verify === true, body.force === true) } }),
   };
 }

@@ -1,15 +1,13 @@
 import type { Command } from 'commander';
-import { errors } from '../../model/errors.js';
+import { DISK_BUSES } from '../../model/vm-types.js';
+import { choice } from '../choice.js';
 import { parsePortRef, parseVolumeRef } from '../../model/names.js';
 import { connect, type GlobalOptions } from '../connect.js';
 import { printJson } from '../output.js';
 
 type Globals = () => GlobalOptions;
 
-function format(as: string): 'qemu' | 'libvirt' {
-  if (as !== 'qemu' && as !== 'libvirt') throw errors.invalid(`unknown format '${as}': expected qemu or libvirt`, { as });
-  return as;
-}
+const format = (as: string) => choice(['qemu', 'libvirt'] as const, as, 'format');
 
 /** `kvmpool vol attach-info` and `kvmpool port attach-info`: how another tool uses a volume or port. */
 export function attachInfoCommands(vol: Command, port: Command, globals: Globals): void {
@@ -23,8 +21,8 @@ export function attachInfoCommands(vol: Command, port: Command, globals: Globals
     .option('--readonly', 'read-only')
     .action(async (ref: string, o: { as: string; bus: string; readonly?: boolean }) => {
       const { pool, volume } = parseVolumeRef(ref);
-      const query = { as: format(o.as), bus: o.bus, ...(o.readonly ? { readonly: true } : {}) };
-      print(await connect(globals()).call('volumeAttachInfo', { params: { pool, volume }, query: query as never }));
+      const query = { as: format(o.as), bus: choice(DISK_BUSES, o.bus, 'bus'), ...(o.readonly ? { readonly: true } : {}) };
+      print(await connect(globals()).api.volumeAttachInfo({ params: { pool, volume }, query }));
     });
 
   port
@@ -33,6 +31,6 @@ export function attachInfoCommands(vol: Command, port: Command, globals: Globals
     .option('--as <format>', 'qemu or libvirt', 'qemu')
     .action(async (ref: string, o: { as: string }) => {
       const { network, port: name } = parsePortRef(ref);
-      print(await connect(globals()).call('portAttachInfo', { params: { network, port: name }, query: { as: format(o.as) } }));
+      print(await connect(globals()).api.portAttachInfo({ params: { network, port: name }, query: { as: format(o.as) } }));
     });
 }

@@ -11,7 +11,7 @@ export function jobCommands(program: Command, globals: () => GlobalOptions): voi
     .command('list')
     .description('list recent jobs')
     .action(async () => {
-      const jobs = await connect(globals()).call('listJobs');
+      const jobs = await connect(globals()).api.listJobs();
       if (globals().json) return printJson(jobs);
       printTable(['ID', 'KIND', 'TARGET', 'STATE', 'PROGRESS', 'CREATED'], jobs.map((j) => [j.id, j.kind, j.target, j.state, progress(j), j.created]));
     });
@@ -19,12 +19,12 @@ export function jobCommands(program: Command, globals: () => GlobalOptions): voi
   job
     .command('show <id>')
     .description('show a job')
-    .action(async (id: string) => show(globals(), await connect(globals()).call('getJob', { params: { id } })));
+    .action(async (id: string) => show(globals(), await connect(globals()).api.getJob({ params: { id } })));
 
   job
     .command('cancel <id>')
     .description('cancel a running job')
-    .action(async (id: string) => show(globals(), await connect(globals()).call('cancelJob', { params: { id } })));
+    .action(async (id: string) => show(globals(), await connect(globals()).api.cancelJob({ params: { id } })));
 }
 
 function progress(j: JobBody): string {

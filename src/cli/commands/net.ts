@@ -28,14 +28,14 @@ export function networkCommands(program: Command, globals: Globals): void {
         ...(o.mtu !== undefined ? { mtu: integer(o.mtu) } : {}),
         ...(o.autostart ? { autostart: true } : {}),
       };
-      show(globals(), await connect(globals()).call('defineNetwork', { body: body as never }));
+      show(globals(), await connect(globals()).api.defineNetwork({ body }));
     });
 
   net
     .command('list')
     .description('list networks')
     .action(async () => {
-      const nets = await connect(globals()).call('listNetworks');
+      const nets = await connect(globals()).api.listNetworks();
       if (globals().json) return printJson(nets);
       printTable(
         ['NAME', 'KIND', 'STATE', 'BRIDGE', 'UPLINK', 'VLAN', 'PORTS', 'AUTOSTART'],
@@ -46,25 +46,25 @@ export function networkCommands(program: Command, globals: Globals): void {
   net
     .command('info <name>')
     .description('show a network')
-    .action(async (name: string) => show(globals(), await connect(globals()).call('getNetwork', { params: { network: name } })));
+    .action(async (name: string) => show(globals(), await connect(globals()).api.getNetwork({ params: { network: name } })));
 
   net
     .command('start <name>')
     .description("create the network's interfaces; an uplink hands its addresses and routes to the bridge")
     .option('--force', 'also when the uplink carries the address the API listens on')
-    .action(async (name: string, o: { force?: boolean }) => show(globals(), await connect(globals()).call('startNetwork', { params: { network: name }, body: { force: o.force === true } })));
+    .action(async (name: string, o: { force?: boolean }) => show(globals(), await connect(globals()).api.startNetwork({ params: { network: name }, body: { force: o.force === true } })));
 
   net
     .command('stop <name>')
     .description("remove the network's interfaces and give the uplink its addresses back (refused with ports in use unless --force)")
     .option('--force', 'also with ports in use')
-    .action(async (name: string, o: { force?: boolean }) => show(globals(), await connect(globals()).call('stopNetwork', { params: { network: name }, body: { force: o.force === true } })));
+    .action(async (name: string, o: { force?: boolean }) => show(globals(), await connect(globals()).api.stopNetwork({ params: { network: name }, body: { force: o.force === true } })));
 
   net
     .command('undefine <name>')
     .description('forget a stopped network and its ports')
     .action(async (name: string) => {
-      await connect(globals()).call('undefineNetwork', { params: { network: name } });
+      await connect(globals()).api.undefineNetwork({ params: { network: name } });
       if (globals().json) printJson({ name, undefined: true });
       else process.stdout.write(`network ${name} undefined\n`);
     });
@@ -73,7 +73,7 @@ export function networkCommands(program: Command, globals: Globals): void {
     .command('autostart <name>')
     .description('start the network when the daemon starts (--off to stop doing so)')
     .option('--off', 'do not autostart')
-    .action(async (name: string, o: { off?: boolean }) => show(globals(), await connect(globals()).call('patchNetwork', { params: { network: name }, body: { autostart: !o.off } })));
+    .action(async (name: string, o: { off?: boolean }) => show(globals(), await connect(globals()).api.patchNetwork({ params: { network: name }, body: { autostart: !o.off } })));
 }
 
 /** A whole number from the command line (the API checks the range). */

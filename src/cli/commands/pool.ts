@@ -1,11 +1,25 @@
 import type { Command } from 'commander';
-import type { PoolBody } from '../../api/schemas.js';
+import type { PoolBody } from '../../api/pool-schemas.js';
+import type { DefinePoolBody } from '../../api/pool-schemas.js';
+import { errors } from '../../model/errors.js';
+import type { KvmpoolClient } from '../../client/client.js';
 import { connect, type GlobalOptions } from '../connect.js';
-import type { JobInfo } from '../../model/types.js';
 import { followJob } from '../progress.js';
 import { formatSize, printFields, printJson, printTable, sizeWithBytes } from '../output.js';
+import { readTypeFlags, typeFlags } from '../type-flags.js';
 
 type Globals = () => GlobalOptions;
+
+/** The settings of a `type` pool from the flags after the command's own: the daemon says which flags the type has. */
+async function definitionBody(client: KvmpoolClient, name: string, o: { type: string; target?: string; autostart?: boolean }, extra: string[]): Promise<DefinePoolBody> {
+  const types = await client.api.listStorageTypes();
+  const t = types.find((x) => x.name === o.type);
+  // An unknown (or planned) type is for the daemon to refuse, with its code; it has no settings here.
+  const source = t ? await readTypeFlags(extra, typeFlags(t, 'source'), `${t.name} pools`) : {};
+  if (!t && extra.length > 0) throw errors.invalid(`unknown option '${extra[0]}'`);
+  // The daemon checks the settings against the type's schema: here they are only gathered.
+  return { name, type: o.type, ...(o.target ? { target: o.target } : {}), ...(Object.keys(source).length > 0 ? { source } : {}), ...(o.autostart ? { autostart: true } : {}) } as DefinePoolBody;
+}
 
 /** `kvmpool pool ...` */
 export function poolCommands(program: Command, globals: Globals): void {
@@ -13,34 +27,38 @@ export function poolCommands(program: Command, globals: Globals): void {
 
   pool
     .command('define <name>')
-    .description('define a pool')
-    .requiredOption('--type <type>', 'pool type: dir, fs, logical, disk')
-    .option('--target <path>', 'where volumes appear: a directory for dir and fs pools (logical: /dev/VG, disk: /dev)')
-    .option('--source <devices>', 'block device(s), comma-separated: one for fs and disk, one or more for logical')
-    .option('--fs-format <fs>', 'fs pools: the file system build makes (ext4, xfs, btrfs; default ext4)')
-    .option('--label <label>', 'disk pools: the partition table build makes (gpt, dos; default gpt)')
-    .option('--vg <name>', 'logical pools: the volume group (default: the pool name; without --source an existing one is adopted)')
-    .option('--thin-pool <size>', 'logical pools: size of the thin pool build makes (for thin volumes)')
-    .option('--thin-auto-extend', 'logical pools: grow the thin pool from free space in the volume group when it is 80% full')
+    .description("define a pool; the type's own settings are flags too (see 'kvmpool pool types')")
+    .requiredOption('--type <type>', 'pool type (see kvmpool pool types)')
+    .option('--target <path>', 'where volumes appear: a directory for dir and fs pools (derived for the others)')
     .option('--autostart', 'start the pool when the daemon starts')
-    .action(async (name: string, o: { type: string; target?: string; source?: string; fsFormat?: string; label?: string; vg?: string; thinPool?: string; thinAutoExtend?: boolean; autostart?: boolean }) => {
-      const source = {
-        ...(o.source ? { devices: o.source.split(',').map((d) => d.trim()).filter((d) => d !== '') } : {}),
-        ...(o.fsFormat ? { fsFormat: o.fsFormat } : {}),
-        ...(o.label ? { label: o.label } : {}),
-        ...(o.vg ? { vg: o.vg } : {}),
-        ...(o.thinPool ? { thinPool: o.thinPool } : {}),
-        ...(o.thinAutoExtend ? { thinAutoExtend: true } : {}),
-      };
-      const body = { name, type: o.type, ...(o.target ? { target: o.target } : {}), ...(Object.keys(source).length > 0 ? { source } : {}), ...(o.autostart ? { autostart: true } : {}) };
-      show(globals(), await connect(globals()).call('definePool', { body: body as never }));
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (name: string, o: { type: string; target?: string; autostart?: boolean }, cmd: Command) => {
+      const client = connect(globals());
+      show(globals(), await client.api.definePool({ body: await definitionBody(client, name, o, cmd.args.slice(1)) }));
+    });
+
+  pool
+    .command('types')
+    .description('pool types this daemon has: their settings (flags of pool define), volume options (of vol create) and features')
+    .action(async () => {
+      const types = await connect(globals()).api.listStorageTypes();
+      if (globals().json) return printJson(types);
+      for (const t of types) {
+        process.stdout.write(`${t.name}: ${t.summary}\n`);
+        for (const [part, title] of [['source', 'pool define'], ['volumeOptions', 'vol create']] as const) {
+          for (const f of typeFlags(t, part)) process.stdout.write(`  ${title} --${f.flag}${f.kind === 'boolean' ? '' : ' <value>'}  ${f.description}\n`);
+        }
+        const methods = t.cloneMethods.map((m) => m.name).join(', ');
+        process.stdout.write(`  formats: ${t.createFormats.join(', ') || '-'}; clone methods: ${methods || '-'}; verbs: ${t.verbs.join(', ')}\n`);
+      }
     });
 
   pool
     .command('list')
     .description('list pools')
     .action(async () => {
-      const pools = await connect(globals()).call('listPools');
+      const pools = await connect(globals()).api.listPools();
       if (globals().json) return printJson(pools);
       printTable(
         ['NAME', 'TYPE', 'STATE', 'AUTOSTART', 'CAPACITY', 'ALLOCATION', 'AVAILABLE', 'VOLUMES', 'TARGET'],
@@ -51,7 +69,7 @@ export function poolCommands(program: Command, globals: Globals): void {
   pool
     .command('info <name>')
     .description('show a pool')
-    .action(async (name: string) => show(globals(), await connect(globals()).call('getPool', { params: { pool: name } })));
+    .action(async (name: string) => show(globals(), await connect(globals()).api.getPool({ params: { pool: name } })));
 
   const verbs = [
     ['start', 'startPool', 'start a pool'],
@@ -61,27 +79,27 @@ export function poolCommands(program: Command, globals: Globals): void {
     pool
       .command(`${verb} <name>`)
       .description(description)
-      .action(async (name: string) => show(globals(), await connect(globals()).call(id, { params: { pool: name } })));
+      .action(async (name: string) => show(globals(), await connect(globals()).api[id]({ params: { pool: name } })));
   }
 
   pool
     .command('build <name>')
     .description("make the pool's storage: a directory (dir), a file system (fs), a volume group (logical), a partition table (disk)")
     .option('--overwrite', 'also on a device that already carries a file system, partition table or LVM signature (its data is lost)')
-    .action(async (name: string, o: { overwrite?: boolean }) => show(globals(), await connect(globals()).call('buildPool', { params: { pool: name }, body: { overwrite: o.overwrite === true } })));
+    .action(async (name: string, o: { overwrite?: boolean }) => show(globals(), await connect(globals()).api.buildPool({ params: { pool: name }, body: { overwrite: o.overwrite === true } })));
 
   pool
     .command('extend <name> <device>')
-    .description('add a device to a logical pool (its volume group grows)')
-    .action(async (name: string, device: string) => show(globals(), await connect(globals()).call('extendPool', { params: { pool: name }, body: { device } })));
+    .description('add a device to a pool (logical: its volume group grows)')
+    .action(async (name: string, device: string) => show(globals(), await connect(globals()).api.extendPool({ params: { pool: name }, body: { device } })));
 
   pool
     .command('shrink <name> <device>')
-    .description('move the data off a device while volumes stay in use, then remove it from a logical pool (a job with progress)')
+    .description('move the data off a device while volumes stay in use, then remove it from the pool (a job with progress)')
     .action(async (name: string, device: string) => {
       const client = connect(globals());
-      const { job } = await client.call('shrinkPool', { params: { pool: name }, body: { device } });
-      const end = await followJob(client, job as JobInfo, globals().json === true);
+      const { job } = await client.api.shrinkPool({ params: { pool: name }, body: { device } });
+      const end = await followJob(client, job, globals().json === true);
       if (globals().json) return printJson(end);
       process.stdout.write(`${device} removed from pool ${name}\n`);
     });
@@ -90,19 +108,19 @@ export function poolCommands(program: Command, globals: Globals): void {
     .command('stop <name>')
     .description('stop a pool (refused while volumes are in use unless --force)')
     .option('--force', 'stop even if volumes are in use')
-    .action(async (name: string, o: { force?: boolean }) => show(globals(), await connect(globals()).call('stopPool', { params: { pool: name }, body: { force: o.force === true } })));
+    .action(async (name: string, o: { force?: boolean }) => show(globals(), await connect(globals()).api.stopPool({ params: { pool: name }, body: { force: o.force === true } })));
 
   pool
     .command('delete <name>')
     .description('remove what build made; refused while volumes exist unless --force (kvmpool deletes only its own volumes)')
     .option('--force', "delete the pool's kvmpool-created volumes first")
-    .action(async (name: string, o: { force?: boolean }) => show(globals(), await connect(globals()).call('deletePool', { params: { pool: name }, body: { force: o.force === true } })));
+    .action(async (name: string, o: { force?: boolean }) => show(globals(), await connect(globals()).api.deletePool({ params: { pool: name }, body: { force: o.force === true } })));
 
   pool
     .command('undefine <name>')
     .description('forget a stopped pool (its storage stays)')
     .action(async (name: string) => {
-      await connect(globals()).call('undefinePool', { params: { pool: name } });
+      await connect(globals()).api.undefinePool({ params: { pool: name } });
       if (globals().json) printJson({ name, undefined: true });
       else process.stdout.write(`pool ${name} undefined\n`);
     });
@@ -111,8 +129,11 @@ export function poolCommands(program: Command, globals: Globals): void {
     .command('autostart <name>')
     .description('start the pool when the daemon starts (--off to stop doing so)')
     .option('--off', 'do not autostart')
-    .action(async (name: string, o: { off?: boolean }) => show(globals(), await connect(globals()).call('patchPool', { params: { pool: name }, body: { autostart: !o.off } })));
+    .action(async (name: string, o: { off?: boolean }) => show(globals(), await connect(globals()).api.patchPool({ params: { pool: name }, body: { autostart: !o.off } })));
 }
+
+/** A setting as one line: lists joined, sizes as they are. */
+const settingText = (v: unknown) => (Array.isArray(v) ? v.join(', ') : String(v));
 
 function show(g: GlobalOptions, p: PoolBody): void {
   if (g.json) return printJson(p);
@@ -122,9 +143,8 @@ function show(g: GlobalOptions, p: PoolBody): void {
     ['state', p.state],
     ['reason', p.reason],
     ['target', p.target],
-    ['source', p.source?.devices?.join(', ')],
-    ['file system', p.source?.fsFormat],
-    ['volume group', p.source?.vg],
+    ...Object.entries(p.source).map(([k, v]): [string, string] => [k, settingText(v)]),
+    ['secrets', p.secrets.length > 0 ? `${p.secrets.join(', ')} (kept apart, never shown)` : undefined],
     ['built', p.built ? 'yes' : 'no'],
     ['autostart', p.autostart ? 'yes' : 'no'],
     ['capacity', sizeWithBytes(p.capacity)],

@@ -36,14 +36,14 @@ export function portCommands(program: Command, globals: Globals): void {
         ...(o.ifname ? { ifname: o.ifname } : {}),
         ...(o.peer ? { peer: o.peer } : {}),
       };
-      show(globals(), await connect(globals()).call('createPort', { params: { network }, body: body as never }));
+      show(globals(), await connect(globals()).api.createPort({ params: { network }, body }));
     });
 
   port
     .command('list <network>')
     .description("list a network's ports")
     .action(async (network: string) => {
-      const ports = await connect(globals()).call('listPorts', { params: { network: validateName('network', network) } });
+      const ports = await connect(globals()).api.listPorts({ params: { network: validateName('network', network) } });
       if (globals().json) return printJson(ports);
       printTable(
         ['NAME', 'TYPE', 'IFNAME', 'PEER', 'MAC', 'VLANS', 'STATE', 'USED BY'],
@@ -56,7 +56,7 @@ export function portCommands(program: Command, globals: Globals): void {
     .description('show a port NET/PORT')
     .action(async (ref: string) => {
       const { network, port: name } = parsePortRef(ref);
-      show(globals(), await connect(globals()).call('getPort', { params: { network, port: name } }));
+      show(globals(), await connect(globals()).api.getPort({ params: { network, port: name } }));
     });
 
   port
@@ -65,7 +65,7 @@ export function portCommands(program: Command, globals: Globals): void {
     .option('--force', 'also while in use')
     .action(async (ref: string, o: { force?: boolean }) => {
       const { network, port: name } = parsePortRef(ref);
-      await connect(globals()).call('deletePort', { params: { network, port: name }, query: o.force ? { force: true } : {} });
+      await connect(globals()).api.deletePort({ params: { network, port: name }, query: o.force ? { force: true } : {} });
       if (globals().json) printJson({ network, name, deleted: true });
       else process.stdout.write(`port ${network}/${name} deleted\n`);
     });

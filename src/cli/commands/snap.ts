@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { parseSnapshotRef } from '../../model/names.js';
-import type { JobInfo } from '../../model/types.js';
 import { connect, type GlobalOptions } from '../connect.js';
 import { formatSize, printJson, printTable } from '../output.js';
 import { followJob } from '../progress.js';
@@ -15,7 +14,7 @@ export function snapshotCommands(program: Command, globals: () => GlobalOptions)
     .option('--size <size>', 'logical pools: room for changes of a copy-on-write snapshot (thin snapshots need none)')
     .action(async (ref: string, o: { size?: string }) => {
       const { pool, volume, snapshot } = parseSnapshotRef(ref);
-      const s = await connect(globals()).call('createSnapshot', { params: { pool, volume }, body: { name: snapshot!, ...(o.size ? { size: o.size } : {}) } });
+      const s = await connect(globals()).api.createSnapshot({ params: { pool, volume }, body: { name: snapshot!, ...(o.size ? { size: o.size } : {}) } });
       if (globals().json) return printJson(s);
       process.stdout.write(`snapshot ${pool}/${volume}@${s.name} created (${s.kind})\n`);
     });
@@ -25,7 +24,7 @@ export function snapshotCommands(program: Command, globals: () => GlobalOptions)
     .description("list a volume's snapshots")
     .action(async (ref: string) => {
       const { pool, volume } = parseSnapshotRef(ref, false);
-      const snaps = await connect(globals()).call('listSnapshots', { params: { pool, volume } });
+      const snaps = await connect(globals()).api.listSnapshots({ params: { pool, volume } });
       if (globals().json) return printJson(snaps);
       printTable(['NAME', 'CREATED', 'CAPACITY', 'ALLOCATION', 'KIND'], snaps.map((s) => [s.name, s.created, formatSize(s.capacity), s.allocation === undefined ? '-' : formatSize(s.allocation), s.invalid ? `${s.kind} (invalid: ran out of room)` : s.kind]));
     });
@@ -36,8 +35,8 @@ export function snapshotCommands(program: Command, globals: () => GlobalOptions)
     .action(async (ref: string) => {
       const { pool, volume, snapshot } = parseSnapshotRef(ref);
       const client = connect(globals());
-      const { job } = await client.call('revertSnapshot', { params: { pool, volume, snapshot: snapshot! } });
-      const end = await followJob(client, job as JobInfo, globals().json === true);
+      const { job } = await client.api.revertSnapshot({ params: { pool, volume, snapshot: snapshot! } });
+      const end = await followJob(client, job, globals().json === true);
       if (globals().json) return printJson(end);
       process.stdout.write(`volume ${pool}/${volume} reverted to ${snapshot}\n`);
     });
@@ -47,7 +46,7 @@ export function snapshotCommands(program: Command, globals: () => GlobalOptions)
     .description('delete a snapshot')
     .action(async (ref: string) => {
       const { pool, volume, snapshot } = parseSnapshotRef(ref);
-      await connect(globals()).call('deleteSnapshot', { params: { pool, volume, snapshot: snapshot! } });
+      await connect(globals()).api.deleteSnapshot({ params: { pool, volume, snapshot: snapshot! } });
       if (globals().json) return printJson({ snapshot: `${pool}/${volume}@${snapshot}`, deleted: true });
       process.stdout.write(`snapshot ${pool}/${volume}@${snapshot} deleted\n`);
     });

@@ -57,14 +57,14 @@ export function vmCommands(program: Command, globals: Globals): void {
         ...(o.boot ? { boot: o.boot } : {}),
         ...(o.autostart ? { autostart: true } : {}),
       };
-      show(globals(), await client().call('defineVm', { body: body as never }));
+      show(globals(), await client().api.defineVm({ body }));
     });
 
   vm
     .command('list')
     .description('list VMs')
     .action(async () => {
-      const vms = await client().call('listVms');
+      const vms = await client().api.listVms();
       if (globals().json) return printJson(vms);
       printTable(
         ['NAME', 'STATE', 'CPUS', 'MEMORY', 'DISKS', 'NICS', 'ACCEL', 'PID'],
@@ -72,21 +72,21 @@ export function vmCommands(program: Command, globals: Globals): void {
       );
     });
 
-  vm.command('info <name>').description('show a VM').action(async (name: string) => show(globals(), await client().call('getVm', { params: { vm: name } })));
-  vm.command('start <name>').description('start a VM').action(async (name: string) => show(globals(), await client().call('startVm', { params: { vm: name } })));
-  vm.command('kill <name>').description('end a VM at once').action(async (name: string) => show(globals(), await client().call('killVm', { params: { vm: name } })));
+  vm.command('info <name>').description('show a VM').action(async (name: string) => show(globals(), await client().api.getVm({ params: { vm: name } })));
+  vm.command('start <name>').description('start a VM').action(async (name: string) => show(globals(), await client().api.startVm({ params: { vm: name } })));
+  vm.command('kill <name>').description('end a VM at once').action(async (name: string) => show(globals(), await client().api.killVm({ params: { vm: name } })));
 
   vm
     .command('stop <name>')
     .description('ask the guest to power down (ACPI); kill it after --timeout seconds')
     .option('--timeout <s>', 'seconds to wait for the guest', '60')
-    .action(async (name: string, o: { timeout: string }) => show(globals(), await client().call('stopVm', { params: { vm: name }, body: { timeout: integer(o.timeout) } })));
+    .action(async (name: string, o: { timeout: string }) => show(globals(), await client().api.stopVm({ params: { vm: name }, body: { timeout: integer(o.timeout) } })));
 
   vm
     .command('undefine <name>')
     .description('forget a stopped VM (its volumes stay; its ports are free again)')
     .action(async (name: string) => {
-      await client().call('undefineVm', { params: { vm: name } });
+      await client().api.undefineVm({ params: { vm: name } });
       if (globals().json) printJson({ name, undefined: true });
       else process.stdout.write(`vm ${name} undefined\n`);
     });
@@ -97,31 +97,26 @@ export function vmCommands(program: Command, globals: Globals): void {
     .option('--follow', 'keep printing until interrupted or the VM stops')
     .action(async (name: string, o: { follow?: boolean }) => followConsole(client(), validateName('vm', name), o.follow === true));
 
-  const device = [
-    ['attach-disk', 'attachDisk', 'attach POOL/VOL[,bus=..][,readonly] as a disk (hot-plugged when running)', 'disk'],
-    ['detach-disk', 'detachDisk', 'detach the disk POOL/VOL (hot-unplugged when running)', 'disk'],
-    ['attach-nic', 'attachNic', 'attach the port NET/PORT as a NIC (hot-plugged when running)', 'nic'],
-    ['detach-nic', 'detachNic', 'detach the NIC NET/PORT (hot-unplugged when running)', 'nic'],
-  ] as const;
-  for (const [verb, id, description, kind] of device) {
-    vm.command(`${verb} <name> <ref>`)
-      .description(description)
-      .action(async (name: string, ref: string) => {
-        const body = kind === 'disk' ? (id === 'attachDisk' ? parseDiskSpec(ref) : parseVolumeRef(ref)) : parsePortRef(ref);
-        show(globals(), await client().call(id, { params: { vm: name }, body: body as never }));
-      });
-  }
+  const device = (verb: string, description: string, call: (vm: string, ref: string) => Promise<VmBody>) =>
+    vm.command(`${verb} <name> <ref>`).description(description).action(async (name: string, ref: string) => show(globals(), await call(name, ref)));
+  device('attach-disk', 'attach POOL/VOL[,bus=..][,readonly] as a disk (hot-plugged when running)', (name, ref) => client().api.attachDisk({ params: { vm: name }, body: parseDiskSpec(ref) }));
+  device('detach-disk', 'detach the disk POOL/VOL (hot-unplugged when running)', (name, ref) => {
+    const { pool, volume } = parseVolumeRef(ref);
+    return client().api.detachDisk({ params: { vm: name }, body: { pool, volume } });
+  });
+  device('attach-nic', 'attach the port NET/PORT as a NIC (hot-plugged when running)', (name, ref) => client().api.attachNic({ params: { vm: name }, body: parsePortRef(ref) }));
+  device('detach-nic', 'detach the NIC NET/PORT (hot-unplugged when running)', (name, ref) => client().api.detachNic({ params: { vm: name }, body: parsePortRef(ref) }));
 }
 
 async function followConsole(c: KvmpoolClient, name: string, follow: boolean): Promise<void> {
   let offset = 0;
   for (;;) {
-    const out = await c.call('vmConsole', { params: { vm: name }, query: { offset } });
+    const out = await c.api.vmConsole({ params: { vm: name }, query: { offset } });
     if (out.data) process.stdout.write(out.data);
     offset = out.offset;
     if (!follow) return;
     if (out.data === '') {
-      const info = await c.call('getVm', { params: { vm: name } });
+      const info = await c.api.getVm({ params: { vm: name } });
       if (info.state !== 'running' && info.state !== 'paused') return;
       await new Promise((r) => setTimeout(r, 300));
     }

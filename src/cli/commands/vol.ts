@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
-import type { VolumeBody } from '../../api/schemas.js';
+import type { CreateVolumeBody, VolumeBody } from '../../api/schemas.js';
 import { parseVolumeRef, validateName } from '../../model/names.js';
-import type { JobInfo } from '../../model/types.js';
+import { PREALLOC_MODES, WIPE_ALGORITHMS } from '../../model/volume-types.js';
+import type { KvmpoolClient } from '../../client/client.js';
+import { choice } from '../choice.js';
 import { connect, type GlobalOptions } from '../connect.js';
+import { readTypeFlags, typeFlags } from '../type-flags.js';
 import { formatSize, printFields, printJson, printTable, sizeWithBytes } from '../output.js';
 import { followJob } from '../progress.js';
 import { transferCommands } from './transfer.js';
@@ -15,35 +18,30 @@ export function volumeCommands(program: Command, globals: Globals): void {
 
   vol
     .command('create <pool/vol>')
-    .description('create a volume (preallocated ones run as a job with a progress bar)')
+    .description("create a volume (preallocated ones run as a job with a progress bar); a pool type's volume options are flags too (see 'kvmpool pool types')")
     .requiredOption('--size <size>', 'capacity: bytes or 512M, 10G, 1.5T')
     .option('--format <format>', 'raw or qcow2', 'raw')
     .option('--prealloc <mode>', 'off, metadata (qcow2), falloc or full', 'off')
     .option('--cluster-size <size>', 'qcow2 cluster size (512 to 2M)')
     .option('--lazy-refcounts', 'qcow2: defer refcount updates')
-    .option('--thin', "logical pools: a thin volume in the pool's thin pool (may over-commit)")
-    .option('--stripes <n>', 'logical pools: stripe over n devices', (v) => Number.parseInt(v, 10))
-    .option('--stripe-size <size>', 'logical pools: stripe size (with --stripes)')
-    .option('--mirrors <n>', 'logical pools: raid1 with n extra copies', (v) => Number.parseInt(v, 10))
-    .action(async (ref: string, o: { size: string; format: string; prealloc: string; clusterSize?: string; lazyRefcounts?: boolean; thin?: boolean; stripes?: number; stripeSize?: string; mirrors?: number }) => {
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (ref: string, o: { size: string; format: string; prealloc: string; clusterSize?: string; lazyRefcounts?: boolean }, cmd: Command) => {
       const { pool, volume } = parseVolumeRef(ref);
       const client = connect(globals());
-      const body = {
+      const body: CreateVolumeBody = {
         name: volume,
         capacity: o.size,
         format: o.format,
-        prealloc: o.prealloc,
+        prealloc: choice(PREALLOC_MODES, o.prealloc, 'preallocation'),
         ...(o.clusterSize ? { clusterSize: o.clusterSize } : {}),
         ...(o.lazyRefcounts ? { lazyRefcounts: true } : {}),
-        ...(o.thin ? { thin: true } : {}),
-        ...(o.stripes !== undefined ? { stripes: o.stripes } : {}),
-        ...(o.stripeSize ? { stripeSize: o.stripeSize } : {}),
-        ...(o.mirrors !== undefined ? { mirrors: o.mirrors } : {}),
+        ...(await volumeOptions(client, cmd.args.slice(1))),
       };
-      const out = await client.call('createVolume', { params: { pool }, body });
+      const out = await client.api.createVolume({ params: { pool }, body });
       if ('job' in out) {
-        await followJob(client, out.job as JobInfo, globals().json === true);
-        return show(globals(), await client.call('getVolume', { params: { pool, volume } }));
+        await followJob(client, out.job, globals().json === true);
+        return show(globals(), await client.api.getVolume({ params: { pool, volume } }));
       }
       show(globals(), out);
     });
@@ -52,7 +50,7 @@ export function volumeCommands(program: Command, globals: Globals): void {
     .command('list <pool>')
     .description("list a pool's volumes")
     .action(async (pool: string) => {
-      const vols = await connect(globals()).call('listVolumes', { params: { pool: validateName('pool', pool) } });
+      const vols = await connect(globals()).api.listVolumes({ params: { pool: validateName('pool', pool) } });
       if (globals().json) return printJson(vols);
       printTable(
         ['NAME', 'FORMAT', 'CAPACITY', 'ALLOCATION', 'NOTES', 'PATH'],
@@ -65,7 +63,7 @@ export function volumeCommands(program: Command, globals: Globals): void {
     .description('show a volume')
     .action(async (ref: string) => {
       const { pool, volume } = parseVolumeRef(ref);
-      show(globals(), await connect(globals()).call('getVolume', { params: { pool, volume } }));
+      show(globals(), await connect(globals()).api.getVolume({ params: { pool, volume } }));
     });
 
   vol
@@ -74,7 +72,7 @@ export function volumeCommands(program: Command, globals: Globals): void {
     .option('--force', 'also delete a volume kvmpool did not create')
     .action(async (ref: string, o: { force?: boolean }) => {
       const { pool, volume } = parseVolumeRef(ref);
-      await connect(globals()).call('deleteVolume', { params: { pool, volume }, query: { force: o.force ? true : undefined } });
+      await connect(globals()).api.deleteVolume({ params: { pool, volume }, query: { force: o.force ? true : undefined } });
       if (globals().json) printJson({ volume: `${pool}/${volume}`, deleted: true });
       else process.stdout.write(`volume ${pool}/${volume} deleted\n`);
     });
@@ -88,7 +86,7 @@ export function volumeCommands(program: Command, globals: Globals): void {
     .action(async (ref: string, o: { size: string; shrink?: boolean; force?: boolean }) => {
       const { pool, volume } = parseVolumeRef(ref);
       const body = { capacity: o.size, shrink: o.shrink === true, force: o.force === true };
-      show(globals(), await connect(globals()).call('resizeVolume', { params: { pool, volume }, body }));
+      show(globals(), await connect(globals()).api.resizeVolume({ params: { pool, volume }, body }));
     });
 
   vol
@@ -97,7 +95,7 @@ export function volumeCommands(program: Command, globals: Globals): void {
     .option('--force', 'rename a volume kvmpool did not create')
     .action(async (ref: string, newName: string, o: { force?: boolean }) => {
       const { pool, volume } = parseVolumeRef(ref);
-      show(globals(), await connect(globals()).call('renameVolume', { params: { pool, volume }, body: { name: newName, force: o.force === true } }));
+      show(globals(), await connect(globals()).api.renameVolume({ params: { pool, volume }, body: { name: newName, force: o.force === true } }));
     });
 
   volumeDataCommands(vol, globals);
@@ -116,14 +114,13 @@ export function volumeDataCommands(vol: Command, globals: Globals): void {
       const { pool, volume } = parseVolumeRef(ref);
       const client = connect(globals());
       const body = { name: newName, method: o.method, ...(o.to ? { pool: o.to } : {}), ...(o.format ? { format: o.format } : {}) };
-      const { job } = await client.call('cloneVolume', { params: { pool, volume }, body });
-      const end = await followJob(client, job as JobInfo, globals().json === true);
-      const result = end.result as { volume: string; method: string };
-      const target = parseVolumeRef(result.volume);
-      const info = await client.call('getVolume', { params: { pool: target.pool, volume: target.volume } });
-      if (globals().json) return printJson({ ...info, method: result.method });
-      process.stdout.write(`cloned ${pool}/${volume} to ${result.volume} (${result.method})\n`);
-      show(globals(), info);
+      const { job } = await client.api.cloneVolume({ params: { pool, volume }, body });
+      const end = await followJob(client, job, globals().json === true);
+      // A clone job's result is the new volume and the method used (services/storage/volume-data.ts).
+      const result = end.result as { volume: VolumeBody; method: string };
+      if (globals().json) return printJson({ ...result.volume, method: result.method });
+      process.stdout.write(`cloned ${pool}/${volume} to ${result.volume.pool}/${result.volume.name} (${result.method})\n`);
+      show(globals(), result.volume);
     });
 
   vol
@@ -135,11 +132,19 @@ export function volumeDataCommands(vol: Command, globals: Globals): void {
     .action(async (ref: string, o: { algorithm: string; verify?: boolean; force?: boolean }) => {
       const { pool, volume } = parseVolumeRef(ref);
       const client = connect(globals());
-      const { job } = await client.call('wipeVolume', { params: { pool, volume }, body: { algorithm: o.algorithm, verify: o.verify === true, force: o.force === true } });
-      const end = await followJob(client, job as JobInfo, globals().json === true);
+      const body = { algorithm: choice(WIPE_ALGORITHMS, o.algorithm, 'wipe algorithm'), verify: o.verify === true, force: o.force === true };
+      const { job } = await client.api.wipeVolume({ params: { pool, volume }, body });
+      const end = await followJob(client, job, globals().json === true);
       if (globals().json) return printJson(end.result);
       process.stdout.write(`volume ${pool}/${volume} wiped (${o.algorithm}${o.verify ? ', verified' : ''})\n`);
     });
+}
+
+/** The volume options given as flags: every pool type's, as the daemon lists them (the pool's type decides which apply). */
+async function volumeOptions(client: KvmpoolClient, args: string[]): Promise<Record<string, unknown>> {
+  if (args.length === 0) return {};
+  const flags = new Map((await client.api.listStorageTypes()).flatMap((t) => typeFlags(t, 'volumeOptions')).map((f) => [f.flag, f]));
+  return readTypeFlags(args, [...flags.values()], 'volumes');
 }
 
 function notes(v: VolumeBody): string {

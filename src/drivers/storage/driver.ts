@@ -1,23 +1,172 @@
+import type { Static, TObject } from 'typebox';
+import type { AccessInfo, LocalAccess } from '../../model/access.js';
+import type { CapabilityTable, PoolTraits } from '../../model/capabilities.js';
 import type { OpContext } from '../../model/op-context.js';
-export type { OpContext };
-import type { Capabilities, PoolTraits } from '../../model/capabilities.js';
+import type { PoolDefinition, PoolSource, PoolStatus, ThinPoolUsage } from '../../model/pool-types.js';
+import type { CreateFormat, Prealloc, SnapshotInfo, VolumeFacts, WipeAlgorithm } from '../../model/volume-types.js';
 import type { Extent } from '../../transfer/sparse-reader.js';
-import type { CreateFormat, PoolDefinition, PoolStatus, PoolType, Prealloc, SnapshotInfo, ThinPoolUsage, VolumeFacts, WipeAlgorithm } from '../../model/types.js';
 
+export type { OpContext };
 
-/** What `createVolume` gets, already validated by the service. */
-export interface VolumeSpec {
+/**
+ * A storage pool type: everything about it lives in its folder and this declaration; the registry
+ * (registry.ts) lists it. The API, the store and the CLI learn its settings from `source`, the
+ * service checks `capabilities` before calling a verb, and a verb group the type lacks is absent.
+ */
+export interface StorageType<N extends string = string, S extends TObject = TObject, O extends TObject = TObject> {
+  name: N;
+  /** One line for people (CLI help, the storage-types listing). */
+  summary: string;
+  /** The pool's settings (`source` in the API and the store). Fields named in `secrets` are write-only. */
+  source: S;
+  secrets: readonly (keyof Static<S> & string)[];
+  /** Volume create options of this type (`thin`, `stripes`, ...). */
+  volumeOptions: O;
+  /**
+   * CLI flags of fields whose flag is not their name in kebab case (`fsFormat` is --fs-format), by
+   * field. A secret field `x` is read from the file given as --x-file (`-`: standard input).
+   */
+  flags?: Readonly<Record<string, string>>;
+  /** Whether the user gives the target directory (`directory`) or the type derives it (/dev/VG). */
+  target: 'directory' | 'derived';
+  capabilities: CapabilityTable;
+  driver: StorageDriver<Static<S>, Static<O>>;
+}
+
+/** A storage type of any settings, as the registry and services hold them (its settings were checked against its schema). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyStorageType = Omit<StorageType, 'driver' | 'secrets'> & { secrets: readonly string[]; driver: StorageDriver<any, any> };
+
+/**
+ * What a pool type does on the host. It knows the host, never the database or HTTP.
+ *
+ * Contracts: the service validates input against the type's schema, checks capabilities, holds the
+ * locks and records state; a driver call that fails leaves the host as it found it (it reverts its
+ * own partial work); drivers never remove storage that the service did not name.
+ *
+ * Lifecycle, listing and access are always there; every other group is optional and absent when the
+ * type cannot do it (the service answers NOT_SUPPORTED from the capability table).
+ */
+export interface StorageDriver<S = PoolSource, O = Record<string, unknown>> {
+  /** Whether volumes can be listed while the pool is stopped (a dir can; an unmounted fs cannot). */
+  readonly listsWhenStopped: boolean;
+
+  /** Checks the settings beyond their schema (paths, devices) and fills in defaults and the target; throws INVALID_ARGUMENT. */
+  validate(def: PoolDefinition<S>): Promise<PoolDefinition<S>>;
+  /** What of the host the pool takes: no two pools may share a device or a name, or nest their directories. */
+  resources(def: PoolDefinition<S>): PoolResources;
+  /**
+   * Makes the pool's storage; returns what it created so `delete` can remove exactly that. A device
+   * that already carries data is refused with DEVICE_NOT_EMPTY unless `overwrite`.
+   */
+  build(def: PoolDefinition<S>, ctx: OpContext, options?: BuildOptions): Promise<string[]>;
+  /** Makes the pool usable; refuses when it is not built. */
+  start(def: PoolDefinition<S>, ctx: OpContext): Promise<void>;
+  /** Makes the pool unusable (unmount, deactivate); volumes stay. */
+  stop(def: PoolDefinition<S>, ctx: OpContext): Promise<void>;
+  /** Removes what `build` created (`created`); never anything else. */
+  delete(def: PoolDefinition<S>, created: string[], ctx: OpContext): Promise<void>;
+  /** Health and usage of a started pool; without `detail` only what says whether it is usable (cheap, checked per operation). */
+  status(def: PoolDefinition<S>, detail?: boolean): Promise<PoolStatus>;
+  /** What the started pool's storage can do (reflink, O_DIRECT). */
+  probe(def: PoolDefinition<S>): Promise<PoolTraits>;
+  /** Periodic care of a running pool (logical: the thin pool's fill level, and its growth when asked). */
+  maintain?(def: PoolDefinition<S>): Promise<MaintenanceReport | undefined>;
+
+  /** Reads all volumes; `known` keeps formats recorded by kvmpool so they are never re-guessed. */
+  listVolumes(def: PoolDefinition<S>, known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]>;
+  /** Reads one volume; NOT_FOUND when it is gone. */
+  volumeInfo(def: PoolDefinition<S>, known: KnownVolume | undefined, name: string): Promise<VolumeFacts>;
+  /** Host processes that hold this volume open (a VM, a copy); empty when free. */
+  volumeUsers(def: PoolDefinition<S>, vol: VolumeFacts): Promise<string[]>;
+  /** How the volume's bytes are reached (a file, a device, a protocol), for transfers, copies and VMs. */
+  access(def: PoolDefinition<S>, vol: VolumeFacts, traits: PoolTraits): AccessInfo;
+
+  /** Create and delete (features `delete`, and creating volumes of `formats`). */
+  volumes?: {
+    readonly formats: readonly CreateFormat[];
+    create(def: PoolDefinition<S>, spec: VolumeSpec<O>, ctx: OpContext): Promise<VolumeFacts>;
+    delete(def: PoolDefinition<S>, vol: VolumeFacts, ctx: OpContext): Promise<void>;
+    /** Removes what a create cut short by a crash left behind (from the journal, on start). */
+    discardPartial?(def: PoolDefinition<S>, name: string): Promise<void>;
+  };
+  /** Features `resize` (grow) and `shrink`. */
+  resize?: {
+    resize(def: PoolDefinition<S>, vol: VolumeFacts, capacity: number, shrink: boolean, ctx: OpContext): Promise<VolumeFacts>;
+  };
+  /** Feature `rename`. */
+  rename?: {
+    rename(def: PoolDefinition<S>, vol: VolumeFacts, newName: string, ctx: OpContext): Promise<VolumeFacts>;
+    /** Completes a rename cut short by a crash (from the journal, on start). */
+    finish?(def: PoolDefinition<S>, from: string, to: string): Promise<void>;
+  };
+  /** Features `snapshot` and `revert`. */
+  snapshots?: {
+    list(def: PoolDefinition<S>, vol: VolumeFacts): Promise<SnapshotInfo[]>;
+    /** `size`: room of a copy-on-write snapshot (where the type has them). */
+    create(def: PoolDefinition<S>, vol: VolumeFacts, name: string, ctx: OpContext, options: { size?: number }): Promise<SnapshotInfo>;
+    /** Makes the volume's content the snapshot's again; the snapshot stays. */
+    revert(def: PoolDefinition<S>, vol: VolumeFacts, name: string, ctx: OpContext): Promise<VolumeFacts>;
+    delete(def: PoolDefinition<S>, vol: VolumeFacts, name: string, ctx: OpContext): Promise<void>;
+  };
+  /** Instant clones inside the pool, by method name (feature `clone-NAME`), in the order `auto` tries them. */
+  clones?: Readonly<Record<string, CloneMethod<S>>>;
+  /** A full copy into a new volume of this pool, from any volume qemu-img reads (the target side of feature `clone`). */
+  copy?: {
+    copyInto(def: PoolDefinition<S>, source: CopySource, target: CloneTarget, traits: PoolTraits, ctx: OpContext): Promise<VolumeFacts>;
+  };
+  /** Features `upload` and `download`. */
+  transfers?: {
+    /** Where the volume's data is (the rest reads as zeros), so transfers skip holes. */
+    dataExtents(def: PoolDefinition<S>, vol: VolumeFacts): Promise<Extent[]>;
+    /** Where a whole-volume upload is staged: written by the service, then given to `commit` or `discard`. */
+    stage(def: PoolDefinition<S>, vol: VolumeFacts): Promise<UploadStage>;
+    /** Validates a staged upload that ends at byte `end` and makes it the volume's content. */
+    commit(def: PoolDefinition<S>, vol: VolumeFacts, stage: UploadStage, end: number, grow: boolean, ctx: OpContext): Promise<VolumeFacts>;
+    /** Removes a staged upload that failed or was cancelled. */
+    discard(def: PoolDefinition<S>, vol: VolumeFacts, stage: UploadStage): Promise<void>;
+  };
+  /** Feature `wipe`: overwrites the content (zeros, random bytes, or discarded blocks); `verify` reads it back. */
+  wipe?: {
+    wipe(def: PoolDefinition<S>, vol: VolumeFacts, algorithm: WipeAlgorithm, verify: boolean, ctx: OpContext): Promise<VolumeFacts>;
+  };
+  /** The pool grows and shrinks by devices (logical: vgextend, pvmove + vgreduce). */
+  devices?: {
+    /** Adds the device; returns the settings that now name it. */
+    extend(def: PoolDefinition<S>, device: string, ctx: OpContext): Promise<S>;
+    /** Checks that a device can leave the pool (its data fits elsewhere); throws the reason. */
+    checkShrink(def: PoolDefinition<S>, device: string): Promise<void>;
+    /** Moves the data off a device, online, and removes it from the pool; returns the settings without it. */
+    shrink(def: PoolDefinition<S>, device: string, ctx: OpContext): Promise<S>;
+  };
+}
+
+/** Host resources a pool takes (devices and names by equality, directories by nesting). */
+export interface PoolResources {
+  directories?: string[];
+  devices?: string[];
+  /** Names in a namespace of the host, as `KIND:NAME` (`vg:vg0`). */
+  names?: string[];
+}
+
+/** An instant clone method a pool type declares (reflink, linked, a thin snapshot, RBD layering...). */
+export interface CloneMethod<S = PoolSource> {
+  /** What it does, for people. */
+  summary: string;
+  /** The clone's format: the source's, or the one the method makes (a linked clone is a qcow2 overlay). */
+  format: 'source' | CreateFormat;
+  clone(def: PoolDefinition<S>, source: VolumeFacts, target: CloneTarget, ctx: OpContext): Promise<VolumeFacts>;
+}
+
+/** What `create` gets, already validated by the service; `options` are the type's volume options. */
+export interface VolumeSpec<O = Record<string, unknown>> {
   name: string;
   format: CreateFormat;
   capacity: number;
   prealloc: Prealloc;
   clusterSize?: number;
   lazyRefcounts?: boolean;
-  /** Logical pools: a thin volume (in the pool's thin pool), striped over `stripes` devices, or raid1 with `mirrors` copies besides the first. */
-  thin?: boolean;
-  stripes?: number;
-  stripeSize?: number;
-  mirrors?: number;
+  options: O;
 }
 
 /** What a volume is known as before the driver looks at it again (from the store). */
@@ -29,92 +178,9 @@ export interface KnownVolume {
   facts?: VolumeFacts;
 }
 
-/**
- * A storage pool driver: knows the host, never the database or HTTP.
- *
- * Contracts: the service validates input, holds the locks and records state; a driver call that fails
- * leaves the host as it found it (it cleans up its own partial work). Drivers never remove storage that
- * the service did not name.
- */
-export interface StorageDriver {
-  readonly type: PoolType;
-  /** Volume features per format, and what reflink storage adds. */
-  readonly capabilities: Capabilities;
-  /** Formats `createVolume` accepts. */
-  readonly createFormats: readonly CreateFormat[];
-  /** Whether volumes can be listed while the pool is stopped (a dir can; an unmounted fs cannot). */
-  readonly listsWhenStopped: boolean;
-
-  /** Checks a definition's type-specific fields (target, sources); throws INVALID_ARGUMENT. */
-  validate(def: PoolDefinition): Promise<PoolDefinition>;
-  /**
-   * Makes the pool's storage; returns what it created so `delete` can remove exactly that. A device
-   * that already carries data (a file system, partition table, LVM signature) is refused with
-   * DEVICE_NOT_EMPTY unless `overwrite`.
-   */
-  build(def: PoolDefinition, ctx: OpContext, options?: BuildOptions): Promise<string[]>;
-  /** Makes the pool usable; refuses when it is not built. */
-  start(def: PoolDefinition, ctx: OpContext): Promise<void>;
-  /** Makes the pool unusable (unmount, deactivate); volumes stay. */
-  stop(def: PoolDefinition, ctx: OpContext): Promise<void>;
-  /** Removes what `build` created (`created`); never anything else. */
-  delete(def: PoolDefinition, created: string[], ctx: OpContext): Promise<void>;
-  /** Periodic care of a running pool (logical: the thin pool's fill level, and its growth when asked). */
-  maintain?(def: PoolDefinition): Promise<MaintenanceReport | undefined>;
-  /** Adds a device to the pool's storage (logical: vgextend). */
-  extendPool?(def: PoolDefinition, device: string, ctx: OpContext): Promise<void>;
-  /** Checks that a device can leave the pool (its data fits elsewhere); throws the reason. */
-  checkShrink?(def: PoolDefinition, device: string): Promise<void>;
-  /** Moves the data off a device, online, and removes it from the pool (logical: pvmove, vgreduce). */
-  shrinkPool?(def: PoolDefinition, device: string, ctx: OpContext): Promise<void>;
-  /** Health and usage of a started pool; without `detail` only what says whether it is usable (cheap, checked per operation). */
-  status(def: PoolDefinition, detail?: boolean): Promise<PoolStatus>;
-  /** What the started pool's storage can do (reflink, O_DIRECT). */
-  probe(def: PoolDefinition): Promise<PoolTraits>;
-
-  /** Reads all volumes; `known` keeps formats recorded by kvmpool so they are never re-guessed. */
-  listVolumes(def: PoolDefinition, known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]>;
-  /** Reads one volume; NOT_FOUND when it is gone. */
-  volumeInfo(def: PoolDefinition, known: KnownVolume | undefined, name: string): Promise<VolumeFacts>;
-  createVolume(def: PoolDefinition, spec: VolumeSpec, ctx: OpContext): Promise<VolumeFacts>;
-  deleteVolume(def: PoolDefinition, vol: VolumeFacts, ctx: OpContext): Promise<void>;
-  resizeVolume(def: PoolDefinition, vol: VolumeFacts, capacity: number, shrink: boolean, ctx: OpContext): Promise<VolumeFacts>;
-  renameVolume(def: PoolDefinition, vol: VolumeFacts, newName: string, ctx: OpContext): Promise<VolumeFacts>;
-  /** Host processes that hold this volume open (a VM, a copy); empty when free. */
-  volumeUsers(def: PoolDefinition, vol: VolumeFacts): Promise<string[]>;
-  /** Removes what a create interrupted by a crash left behind (called from the journal on start). */
-  discardPartial(def: PoolDefinition, name: string): Promise<void>;
-  /** Completes a rename interrupted by a crash (called from the journal on start). */
-  finishRename(def: PoolDefinition, from: string, to: string): Promise<void>;
-
-  /** An instant clone inside the pool: shared extents (`reflink`) or a qcow2 overlay (`linked`). */
-  cloneVolume(def: PoolDefinition, source: VolumeFacts, target: CloneTarget, method: 'reflink' | 'linked', ctx: OpContext): Promise<VolumeFacts>;
-  /** A full, sparse-preserving copy of `source` (any pool, any format qemu-img reads) into a new volume. */
-  copyVolume(def: PoolDefinition, source: CopySource, target: CloneTarget, traits: PoolTraits, ctx: OpContext): Promise<VolumeFacts>;
-
-  listSnapshots(def: PoolDefinition, vol: VolumeFacts): Promise<SnapshotInfo[]>;
-  /** `size`: room of a copy-on-write snapshot (logical pools; a thin snapshot needs none). */
-  createSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string, ctx: OpContext, options?: { size?: number }): Promise<SnapshotInfo>;
-  /** Makes the volume's content the snapshot's again; the snapshot stays. */
-  revertSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string, ctx: OpContext): Promise<VolumeFacts>;
-  deleteSnapshot(def: PoolDefinition, vol: VolumeFacts, name: string, ctx: OpContext): Promise<void>;
-
-  /** Where the volume's data is (the rest reads as zeros), so transfers skip holes. */
-  dataExtents(def: PoolDefinition, vol: VolumeFacts): Promise<Extent[]>;
-  /** Where a whole-volume upload is staged: written by the service, then given to `commitUpload` or `discardUpload`. */
-  uploadStage(def: PoolDefinition, vol: VolumeFacts): Promise<UploadStage>;
-  /** Validates a staged upload that ends at byte `end` and makes it the volume's content. */
-  commitUpload(def: PoolDefinition, vol: VolumeFacts, staged: string, end: number, grow: boolean): Promise<VolumeFacts>;
-  /** Removes a staged upload that failed or was cancelled. */
-  discardUpload(def: PoolDefinition, vol: VolumeFacts, staged: string): Promise<void>;
-
-  /** Overwrites the volume's content (zeros, random bytes, or discarded blocks); `verify` reads it back. */
-  wipeVolume(def: PoolDefinition, vol: VolumeFacts, algorithm: WipeAlgorithm, verify: boolean, ctx: OpContext): Promise<VolumeFacts>;
-}
-
-/** A staged upload: a file to create (`create`), or storage the driver made; holes need zeros unless it reads as zeros. */
+/** A staged upload: local storage to write (a file to create, or storage the driver made); holes need zeros unless it reads as zeros. */
 export interface UploadStage {
-  path: string;
+  access: LocalAccess;
   create: boolean;
   zeroHoles: boolean;
 }
@@ -140,9 +206,9 @@ export interface CloneTarget {
   format: CreateFormat;
 }
 
-/** What a copy reads: a volume's path and format (and size, for progress). */
+/** What a copy reads: any volume, through its access, with its format (and size, for progress). */
 export interface CopySource {
-  path: string;
+  access: AccessInfo;
   format: string;
   capacity: number;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { KvmpoolError, errors, toKvmpoolError } from '../../model/errors.js';
-import type { JobInfo } from '../../model/types.js';
+import type { JobInfo } from '../../model/job-types.js';
 import type { Store } from '../../state/store.js';
 import type { OpContext } from '../../model/op-context.js';
 import type { EventBus } from '../events.js';
@@ -37,7 +37,7 @@ export class JobManager {
       log: (m) => this.log(`job ${info.id} ${kind} ${target}: ${m}`),
       progress: (done, total) => this.progress(job, done, total),
     };
-    this.store.putJob(info);
+    this.store.jobs.put(info);
     this.running.set(info.id, job);
     this.events.emit('job.started', info.id, { ...info });
     job.done = work(ctx).then(
@@ -60,13 +60,13 @@ export class JobManager {
   get(id: string): JobInfo {
     const live = this.running.get(id);
     if (live) return { ...live.info, progress: { ...live.info.progress } };
-    const stored = this.store.getJob(id);
+    const stored = this.store.jobs.get(id);
     if (!stored) throw errors.notFound('job', id);
     return stored;
   }
 
   list(): JobInfo[] {
-    return this.store.listJobs().map((j) => (this.running.has(j.id) ? this.get(j.id) : j));
+    return this.store.jobs.list().map((j) => (this.running.has(j.id) ? this.get(j.id) : j));
   }
 
   /** Asks a running job to stop; the job ends as `cancelled` once its work has cleaned up. */
@@ -107,7 +107,7 @@ export class JobManager {
     info.finished = new Date().toISOString();
     if (error) info.error = { code: state === 'cancelled' ? 'CANCELLED' : error.code, message: state === 'cancelled' ? 'cancelled' : error.message, details: error.details };
     if (result !== undefined) info.result = result;
-    this.store.putJob(info);
+    this.store.jobs.put(info);
     this.running.delete(info.id);
     this.events.emit('job.finished', info.id, { ...info });
   }

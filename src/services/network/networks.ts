@@ -1,5 +1,3 @@
-import * as iproute from '../../host/iproute.js';
-import type { IpLink } from '../../host/iproute.js';
 import { KvmpoolError, errors } from '../../model/errors.js';
 import { validateIfname, validateMtu, validateVlanId } from '../../model/ifnames.js';
 import { validateName } from '../../model/names.js';
@@ -9,9 +7,10 @@ import { networkDriver } from '../../drivers/network/registry.js';
 import { claimName, networkAlias } from '../../drivers/network/owned-links.js';
 import { createPortLinks, deletePortLinks, portAttached, portLinkState } from '../../drivers/network/port-links.js';
 import { putOnUplink } from '../../drivers/network/uplink.js';
-import { tapsInUse } from '../../host/open-files.js';
+import { networkHost, type IpLink } from '../../drivers/network/host-state.js';
 import type { ServiceContext } from '../context.js';
 import { Reverter } from '../../model/reverter.js';
+import { announce, operate } from '../operation.js';
 
 /** What `define` accepts. */
 export interface DefineNetworkInput {
@@ -51,25 +50,24 @@ export class NetworkService {
       ...(input.mtu !== undefined ? { mtu: validateMtu(input.mtu) } : {}),
       autostart: input.autostart ?? false,
     };
-    return this.ctx.locks.with('networks', 'define', async () => {
-      if (this.ctx.store.getNetwork(name)) throw errors.exists('network', name);
-      const host = await iproute.links();
-      driver.validate(def, this.ctx.store.listNetworks(), host);
+    return operate(this.ctx, 'network.define', ['networks'], async () => {
+      if (this.ctx.store.networks.get(name)) throw errors.exists('network', name);
+      const host = await networkHost.links();
+      driver.validate(def, this.ctx.store.networks.list(), host);
       claimName(host, def.bridge, networkAlias(name));
-      this.ctx.store.putNetwork({ ...def, active: false, bootId: null, changes: null, created: new Date().toISOString() });
-      this.ctx.events.emit('network.defined', name);
-      this.ctx.log(`network ${name}: defined (${def.kind}, bridge ${def.bridge}${def.uplink ? `, uplink ${def.uplink}` : ''})`);
+      this.ctx.store.networks.put({ ...def, active: false, bootId: null, changes: null, created: new Date().toISOString() });
+      announce(this.ctx, 'network.defined', name, `network ${name}: defined (${def.kind}, bridge ${def.bridge}${def.uplink ? `, uplink ${def.uplink}` : ''})`);
       return this.info(name);
     });
   }
 
   async list(): Promise<NetworkInfo[]> {
-    const host = await iproute.links();
-    return this.ctx.store.listNetworks().map((n) => this.describe(n, host));
+    const host = await networkHost.links();
+    return this.ctx.store.networks.list().map((n) => this.describe(n, host));
   }
 
   async info(name: string): Promise<NetworkInfo> {
-    return this.describe(this.record(name), await iproute.links());
+    return this.describe(this.record(name), await networkHost.links());
   }
 
   /**
@@ -77,24 +75,23 @@ export class NetworkService {
    * so a start cut short by a crash is finished at the next daemon start; a start that fails is undone.
    */
   async start(name: string, force = false): Promise<NetworkInfo> {
-    await this.ctx.locks.with(networkLock(name), 'start', async () => {
+    await operate(this.ctx, 'network.start', [networkLock(name)], async () => {
       const rec = this.record(name);
       if (rec.active && rec.bootId === this.ctx.bootId) return;
       const driver = networkDriver(rec.kind);
-      driver.validate(rec, this.ctx.store.listNetworks().filter((n) => n.name !== name), await iproute.links());
-      this.ctx.store.putNetwork({ ...rec, active: true, bootId: this.ctx.bootId, changes: null });
+      driver.validate(rec, this.ctx.store.networks.list().filter((n) => n.name !== name), await networkHost.links());
+      this.ctx.store.networks.put({ ...rec, active: true, bootId: this.ctx.bootId, changes: null });
       try {
         const changes = await this.bringUp(rec, force);
-        this.ctx.store.putNetwork({ ...rec, active: true, bootId: this.ctx.bootId, changes: { ...changes, forced: force } });
+        this.ctx.store.networks.put({ ...rec, active: true, bootId: this.ctx.bootId, changes: { ...changes, forced: force } });
       } catch (e) {
         // What this start made is undone; what an earlier, cut-short start left goes too.
-        const failed = await driver.stop(rec, null).catch((err: Error) => [err.message]);
+        const failed = await driver.stop(rec, null).catch((err: unknown) => [err instanceof Error ? err.message : String(err)]);
         if (failed.length > 0) this.ctx.log(`network ${name}: cleaning up after a failed start: ${failed.join('; ')}`);
-        this.ctx.store.putNetwork({ ...rec, active: false, changes: null });
+        this.ctx.store.networks.put({ ...rec, active: false, changes: null });
         throw e;
       }
-      this.ctx.events.emit('network.started', name);
-      this.ctx.log(`network ${name}: started`);
+      announce(this.ctx, 'network.started', name, `network ${name}: started`);
     });
     return this.info(name);
   }
@@ -104,7 +101,7 @@ export class NetworkService {
     const driver = networkDriver(rec.kind);
     return Reverter.run(this.ctx.log, async (r) => {
       const changes = await driver.start(rec, { apiHosts: this.apiHosts(), force }, r);
-      const ports = this.ctx.store.listPorts(rec.name);
+      const ports = this.ctx.store.ports.list(rec.name);
       for (const port of ports) {
         if (await createPortLinks(port, rec.bridge, port.mtu ?? rec.mtu)) r.add(`delete port ${port.ifname}`, () => deletePortLinks(port));
         await driver.plugPort(rec, port, ports);
@@ -115,13 +112,13 @@ export class NetworkService {
 
   /** Removes the network's interfaces; refused while a port is in use unless `force`. */
   async stop(name: string, force = false): Promise<NetworkInfo> {
-    await this.ctx.locks.with(networkLock(name), 'stop', async () => {
+    await operate(this.ctx, 'network.stop', [networkLock(name)], async () => {
       const rec = this.record(name);
       if (!rec.active) return;
-      const ports = this.ctx.store.listPorts(name);
+      const ports = this.ctx.store.ports.list(name);
       if (!force) {
-        const host = await iproute.links();
-        const held = await tapsInUse();
+        const host = await networkHost.links();
+        const held = await networkHost.tapsInUse();
         const busy = ports.filter((p) => p.usedBy || portAttached(p, host, held));
         if (busy.length > 0) {
           throw errors.inUse(`network '${name}' has ports in use: ${busy.map((p) => `${p.name}${p.usedBy ? ` (${p.usedBy})` : ''}`).join(', ')} (use force to stop anyway)`, {
@@ -132,34 +129,32 @@ export class NetworkService {
       }
       for (const port of ports) await deletePortLinks(port);
       const failed = await networkDriver(rec.kind).stop(rec, rec.changes);
-      this.ctx.store.putNetwork({ ...rec, active: false, changes: null });
+      this.ctx.store.networks.put({ ...rec, active: false, changes: null });
       if (failed.length > 0) {
         this.ctx.log(`network ${name}: stopped, but the uplink did not get everything back: ${failed.join('; ')}`);
         this.ctx.events.emit('network.error', name, { message: 'the uplink did not get everything back', failed });
       }
-      this.ctx.events.emit('network.stopped', name);
-      this.ctx.log(`network ${name}: stopped`);
+      announce(this.ctx, 'network.stopped', name, `network ${name}: stopped`);
     });
     return this.info(name);
   }
 
   async setAutostart(name: string, autostart: boolean): Promise<NetworkInfo> {
-    await this.ctx.locks.with(networkLock(name), 'autostart', async () => {
-      this.ctx.store.putNetwork({ ...this.record(name), autostart });
+    await operate(this.ctx, 'network.autostart', [networkLock(name)], async () => {
+      this.ctx.store.networks.put({ ...this.record(name), autostart });
     });
     return this.info(name);
   }
 
   /** Forgets a stopped network and its ports. */
   async undefine(name: string): Promise<void> {
-    await this.ctx.locks.with(networkLock(name), 'undefine', async () => {
+    await operate(this.ctx, 'network.undefine', [networkLock(name)], async () => {
       const rec = this.record(name);
       if (rec.active) throw new KvmpoolError('NETWORK_ACTIVE', `network '${name}' is running: stop it first`, { network: name });
-      const used = this.ctx.store.listPorts(name).filter((p) => p.usedBy);
+      const used = this.ctx.store.ports.list(name).filter((p) => p.usedBy);
       if (used.length > 0) throw errors.inUse(`ports of network '${name}' are given to ${used.map((p) => p.usedBy).join(', ')}`, { network: name });
-      this.ctx.store.deleteNetwork(name);
-      this.ctx.events.emit('network.undefined', name);
-      this.ctx.log(`network ${name}: undefined`);
+      this.ctx.store.networks.delete(name);
+      announce(this.ctx, 'network.undefined', name, `network ${name}: undefined`);
     });
   }
 
@@ -169,13 +164,13 @@ export class NetworkService {
    * last start was) and the others are marked stopped.
    */
   async startup(): Promise<void> {
-    for (const rec of this.ctx.store.listNetworks()) {
+    for (const rec of this.ctx.store.networks.list()) {
       try {
         if (rec.active && rec.bootId === this.ctx.bootId) await this.repair(rec);
         else if (rec.autostart) {
-          if (rec.active) this.ctx.store.putNetwork({ ...rec, active: false });
+          if (rec.active) this.ctx.store.networks.put({ ...rec, active: false });
           await this.start(rec.name, rec.changes?.forced === true);
-        } else if (rec.active) this.ctx.store.putNetwork({ ...rec, active: false, changes: null });
+        } else if (rec.active) this.ctx.store.networks.put({ ...rec, active: false, changes: null });
       } catch (e) {
         this.ctx.log(`network ${rec.name}: could not be brought back: ${e instanceof Error ? e.message : String(e)}`);
         this.ctx.events.emit('network.error', rec.name, { message: e instanceof Error ? e.message : String(e) });
@@ -184,8 +179,8 @@ export class NetworkService {
   }
 
   private async repair(rec: NetworkRecord): Promise<void> {
-    await this.ctx.locks.with(networkLock(rec.name), 'repair', async () => {
-      const host = await iproute.links();
+    await operate(this.ctx, 'network.repair', [networkLock(rec.name)], async () => {
+      const host = await networkHost.links();
       const drift = [...networkDriver(rec.kind).drift(rec, host), ...this.portDrift(rec, host)];
       if (drift.length === 0) return;
       this.ctx.log(`network ${rec.name}: drifted: ${drift.join('; ')}`);
@@ -195,12 +190,12 @@ export class NetworkService {
       if (rec.uplink && rec.changes && !host.some((l) => l.ifname === rec.bridge)) await putOnUplink(rec.uplink, rec.changes);
       const changes = await this.bringUp(rec, rec.changes?.forced === true);
       const moved = changes.addresses.length > 0 || !rec.changes ? changes : rec.changes;
-      this.ctx.store.putNetwork({ ...rec, changes: { ...moved, forced: rec.changes?.forced === true } });
+      this.ctx.store.networks.put({ ...rec, changes: { ...moved, forced: rec.changes?.forced === true } });
     });
   }
 
   private portDrift(rec: NetworkRecord, host: readonly IpLink[]): string[] {
-    return this.ctx.store.listPorts(rec.name).flatMap((p) => {
+    return this.ctx.store.ports.list(rec.name).flatMap((p) => {
       const state = portLinkState(p, host, rec.bridge);
       return state === 'up' ? [] : [`port ${p.name} (${p.ifname}) is ${state === 'missing' ? 'missing' : 'not up on the bridge'}`];
     });
@@ -215,13 +210,13 @@ export class NetworkService {
       state: !rec.active ? 'inactive' : drift.length > 0 ? 'degraded' : 'running',
       ...(drift.length > 0 ? { drift } : {}),
       ...(driver.vlanDevice ? { vlanDevice: driver.vlanDevice(rec) } : {}),
-      ports: this.ctx.store.listPorts(rec.name).length,
+      ports: this.ctx.store.ports.list(rec.name).length,
     };
   }
 
   /** The stored record of a network; NOT_FOUND otherwise. */
   record(name: string): NetworkRecord {
-    const rec = this.ctx.store.getNetwork(validateName('network', name));
+    const rec = this.ctx.store.networks.get(validateName('network', name));
     if (!rec) throw errors.notFound('network', name);
     return rec;
   }

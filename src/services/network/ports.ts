@@ -1,4 +1,3 @@
-import * as iproute from '../../host/iproute.js';
 import { KvmpoolError, errors } from '../../model/errors.js';
 import { MAX_IFNAME_BYTES, hostSideMac, parseVlanList, randomIfname, randomMac, validateIfname, validateMac, validateMtu, validateVlanId } from '../../model/ifnames.js';
 import { validateName } from '../../model/names.js';
@@ -6,10 +5,11 @@ import { PORT_TYPES, type PortDefinition, type PortInfo, type PortType } from '.
 import type { PortRecord } from '../../state/store.js';
 import { networkDriver } from '../../drivers/network/registry.js';
 import { createPortLinks, deletePortLinks, portAttached, portLinkState } from '../../drivers/network/port-links.js';
-import { isOwned, networkAlias } from '../../drivers/network/owned-links.js';
-import { tapsInUse } from '../../host/open-files.js';
+import { deleteOwned, isOwned, networkAlias, portAlias } from '../../drivers/network/owned-links.js';
+import { networkHost } from '../../drivers/network/host-state.js';
 import type { ServiceContext } from '../context.js';
 import { Reverter } from '../../model/reverter.js';
+import { announce, journaled, operate } from '../operation.js';
 import { networkLock, type NetworkService } from './networks.js';
 
 /** What `create` accepts. */
@@ -24,6 +24,9 @@ export interface CreatePortInput {
   ifname?: string;
   peer?: string;
 }
+
+/** Journal kind of a port being created: its interfaces are removed after a crash unless it was recorded. */
+export const JOURNAL_PORT_CREATE = 'port.create';
 
 /** Prefix of generated port interface names (`kv` + 8 hex digits). */
 const IFNAME_PREFIX = 'kv';
@@ -51,16 +54,16 @@ export class PortService {
     if (wantedPeer && type !== 'veth') throw errors.invalid('only veth ports have a peer', { peer: wantedPeer });
 
     // The network's lock, and the one of all ports: names and MACs are unique across networks.
-    await this.ctx.locks.with(networkLock(network), 'port.create', () => this.ctx.locks.with('ports', 'port.create', async () => {
+    await operate(this.ctx, 'port.create', [networkLock(network), 'ports'], async () => {
       const net = this.networks.record(network);
       const driver = networkDriver(net.kind);
       driver.validatePort(net, vlans);
       if (!net.active) throw new KvmpoolError('NETWORK_NOT_ACTIVE', `network '${network}' is not running: start it first`, { network });
-      const host = await iproute.links();
+      const host = await networkHost.links();
       if (!isOwned(host.find((l) => l.ifname === net.bridge), networkAlias(network))) {
         throw new KvmpoolError('NETWORK_NOT_ACTIVE', `network '${network}' has lost its bridge ${net.bridge} (see net info): restart the daemon or the network`, { network });
       }
-      const all = this.ctx.store.listPorts();
+      const all = this.ctx.store.ports.list();
       if (all.some((p) => p.network === network && p.name === name)) throw errors.exists('port', `${network}/${name}`);
       const taken = new Set([...host.map((l) => l.ifname), ...all.flatMap((p) => [p.ifname, p.peer ?? ''])]);
       const ifname = wantedIfname ?? unused(taken, () => randomIfname(IFNAME_PREFIX));
@@ -81,23 +84,24 @@ export class PortService {
         ...vlans,
         created: new Date().toISOString(),
       };
-      await Reverter.run(this.ctx.log, async (r) => {
-        await createPortLinks(port, net.bridge, mtu ?? net.mtu);
-        r.add(`delete port ${ifname}`, () => deletePortLinks(port));
-        const ports = [...this.ctx.store.listPorts(network), port];
-        await driver.plugPort(net, port, ports);
-        this.ctx.store.putPort(port);
-      });
-      this.ctx.events.emit('port.created', `${network}/${name}`, { ifname });
-      this.ctx.log(`port ${network}/${name}: created (${type} ${ifname})`);
-    }));
+      await journaled(this.ctx, JOURNAL_PORT_CREATE, { network, name, ifname }, () =>
+        Reverter.run(this.ctx.log, async (r) => {
+          await createPortLinks(port, net.bridge, mtu ?? net.mtu);
+          r.add(`delete port ${ifname}`, () => deletePortLinks(port));
+          const ports = [...this.ctx.store.ports.list(network), port];
+          await driver.plugPort(net, port, ports);
+          this.ctx.store.ports.put(port);
+        }),
+      );
+      announce(this.ctx, 'port.created', `${network}/${name}`, `port ${network}/${name}: created (${type} ${ifname})`, { ifname });
+    });
     return this.info(network, name);
   }
 
   async list(network: string): Promise<PortInfo[]> {
     const net = this.networks.record(network);
-    const [host, held] = [await iproute.links(), await tapsInUse()];
-    return this.ctx.store.listPorts(network).map((p) => ({ ...strip(p), state: portLinkState(p, host, net.bridge), attached: portAttached(p, host, held) }));
+    const [host, held] = [await networkHost.links(), await networkHost.tapsInUse()];
+    return this.ctx.store.ports.list(network).map((p) => ({ ...strip(p), state: portLinkState(p, host, net.bridge), attached: portAttached(p, host, held) }));
   }
 
   async info(network: string, name: string): Promise<PortInfo> {
@@ -108,29 +112,47 @@ export class PortService {
 
   /** Deletes a port and its interfaces; refused while it is in use unless `force`. */
   async delete(network: string, name: string, force = false): Promise<void> {
-    await this.ctx.locks.with(networkLock(network), 'port.delete', async () => {
+    await operate(this.ctx, 'port.delete', [networkLock(network)], async () => {
       const net = this.networks.record(network);
-      const port = this.ctx.store.listPorts(network).find((p) => p.name === name);
+      const port = this.ctx.store.ports.list(network).find((p) => p.name === name);
       if (!port) throw errors.notFound('port', `${network}/${name}`);
-      if (!force && (port.usedBy || portAttached(port, await iproute.links(), await tapsInUse()))) {
+      if (!force && (port.usedBy || portAttached(port, await networkHost.links(), await networkHost.tapsInUse()))) {
         throw errors.inUse(`port ${network}/${name} is in use${port.usedBy ? ` by ${port.usedBy}` : ''} (use force to delete it anyway)`, { port: `${network}/${name}`, usedBy: port.usedBy });
       }
       await deletePortLinks(port);
-      this.ctx.store.deletePort(network, name);
-      if (net.active) await networkDriver(net.kind).portRemoved(net, this.ctx.store.listPorts(network));
-      this.ctx.events.emit('port.deleted', `${network}/${name}`);
-      this.ctx.log(`port ${network}/${name}: deleted`);
+      this.ctx.store.ports.delete(network, name);
+      if (net.active) await networkDriver(net.kind).portRemoved(net, this.ctx.store.ports.list(network));
+      announce(this.ctx, 'port.deleted', `${network}/${name}`, `port ${network}/${name}: deleted`);
     });
+  }
+
+  /**
+   * Repairs what a crash interrupted, from the journal (on daemon start): the interfaces of a port whose
+   * create was cut short before it was recorded are removed (only kvmpool's, by their alias).
+   */
+  async recover(): Promise<void> {
+    for (const entry of this.ctx.store.journal.list().filter((e) => e.kind === JOURNAL_PORT_CREATE)) {
+      const { network, name, ifname } = entry.data as { network?: string; name?: string; ifname?: string };
+      try {
+        if (network && name && ifname && !this.ctx.store.ports.list(network).some((p) => p.name === name)) {
+          await deleteOwned(ifname, portAlias(network, name));
+          this.ctx.log(`recover: removed the interfaces of port ${network}/${name}, whose create was interrupted`);
+        }
+      } catch (e) {
+        this.ctx.log(`recover: ${entry.kind} ${JSON.stringify(entry.data)}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      this.ctx.store.journal.remove(entry.id);
+    }
   }
 
   /** Records who uses a port (a VM), or that nobody does (null); a port has one user at a time. */
   async setUsedBy(network: string, name: string, user: string | null): Promise<void> {
-    await this.ctx.locks.with(networkLock(network), 'port.use', async () => {
-      const port = this.ctx.store.listPorts(network).find((p) => p.name === name);
+    await operate(this.ctx, 'port.use', [networkLock(network)], async () => {
+      const port = this.ctx.store.ports.list(network).find((p) => p.name === name);
       if (!port) throw errors.notFound('port', `${network}/${name}`);
       if (user && port.usedBy && port.usedBy !== user) throw errors.inUse(`port ${network}/${name} is used by ${port.usedBy}`, { usedBy: port.usedBy });
       const { usedBy: _u, ...rest } = port;
-      this.ctx.store.putPort(user ? { ...rest, usedBy: user } : rest);
+      this.ctx.store.ports.put(user ? { ...rest, usedBy: user } : rest);
     });
   }
 }

@@ -1,63 +1,49 @@
 import { KvmpoolError, errors } from '../../model/errors.js';
-import { validateName } from '../../model/names.js';
-import { checkDevicePath, isInside } from '../../model/paths.js';
-import type { JobInfo, PoolDefinition, PoolInfo, PoolSource, PoolStatus, PoolType } from '../../model/types.js';
-import { parseSize } from '../../model/sizes.js';
-import type { PoolRecord } from '../../state/store.js';
-import { storageDriver } from '../../drivers/storage/registry.js';
-import type { OpContext, StorageDriver } from '../../drivers/storage/driver.js';
+import { checkDevicePath } from '../../model/paths.js';
+import type { JobInfo } from '../../model/job-types.js';
+import type { OpContext } from '../../model/op-context.js';
+import type { PoolInfo, PoolStatus } from '../../model/pool-types.js';
+import { Reverter } from '../../model/reverter.js';
+import type { PoolRecord, VolumeRecord } from '../../state/store.js';
 import type { ServiceContext } from '../context.js';
-import type { VolumeService } from './volumes.js';
-import type { VolumeAccess } from './volume-access.js';
+import { announce, operate } from '../operation.js';
+import { assertApart, newDefinition, type DefinePoolInput } from './pool-definitions.js';
+import type { ActivePool } from './pool-gate.js';
+import { reconcile } from './reconcile.js';
+import type { VolumeWork } from './volume-work.js';
 
-/** What `define` accepts. */
-export interface DefinePoolInput {
-  name: string;
-  type: string;
-  /** Required for dir and fs pools; block pools derive it (/dev/VG, /dev). */
-  target?: string;
-  autostart?: boolean;
-  source?: Omit<PoolSource, 'thinPool'> & { thinPool?: number | string };
-}
-
-/** Pool types whose target is a directory of image files (targets of two such pools must not overlap). */
-const FILE_POOL_TYPES: readonly PoolType[] = ['dir', 'fs', 'netfs'];
+export type { DefinePoolInput };
 
 /** Lock name of a pool's lifecycle. */
 export const poolLock = (pool: string) => `pool:${pool}`;
 
-/** Pool lifecycle: define, build, start, stop, refresh, delete, undefine, autostart. */
+/** Pool lifecycle: define, build, start, stop, refresh, delete, undefine, autostart, devices. */
 export class PoolService {
-  constructor(
-    private readonly ctx: ServiceContext,
-    private readonly volumes: VolumeService,
-    private readonly access: VolumeAccess,
-  ) {}
+  private readonly ctx: ServiceContext;
 
+  constructor(private readonly w: VolumeWork) {
+    this.ctx = w.ctx;
+  }
+
+  /** Defines a pool; its secrets go to the secret store, never to the store or an answer. */
   async define(input: DefinePoolInput): Promise<PoolInfo> {
-    return this.ctx.metrics.observe('pool.define', async () => {
-      const name = validateName('pool', input.name);
-      const driver = storageDriver(input.type);
-      const def = await driver.validate({
-        name,
-        type: driver.type,
-        target: input.target ?? '',
-        autostart: input.autostart ?? false,
-        ...(input.source ? { source: parseSource(input.source) } : {}),
+    return operate(this.ctx, 'pool.define', ['pools'], async () => {
+      const { def, secrets } = await newDefinition(this.ctx, input);
+      if (this.ctx.store.pools.get(def.name)) throw errors.exists('pool', def.name);
+      assertApart(this.ctx, def, this.ctx.store.pools.list());
+      await Reverter.run(this.ctx.log, async (r) => {
+        await this.ctx.secrets.put('pools', def.name, secrets);
+        r.add(`remove the secrets of pool ${def.name}`, () => this.ctx.secrets.remove('pools', def.name));
+        const { secrets: _files, ...rest } = def;
+        this.ctx.store.pools.insert({ ...rest, secretFields: Object.keys(secrets), built: null, active: false, bootId: null, created: new Date().toISOString() });
       });
-      return this.ctx.locks.with('pools', 'define', async () => {
-        if (this.ctx.store.getPool(name)) throw errors.exists('pool', name);
-        for (const p of this.ctx.store.listPools()) assertApart(def, p);
-        this.ctx.store.insertPool({ ...def, built: null, active: false, bootId: null, created: new Date().toISOString() });
-        this.ctx.events.emit('pool.defined', name);
-        this.ctx.log(`pool ${name}: defined (${def.type} at ${def.target})`);
-        return this.info(name);
-      });
+      announce(this.ctx, 'pool.defined', def.name, `pool ${def.name}: defined (${def.type} at ${def.target})`);
+      return this.info(def.name);
     });
   }
 
   async list(): Promise<PoolInfo[]> {
-    return Promise.all(this.ctx.store.listPools().map((p) => this.describe(p)));
+    return Promise.all(this.ctx.store.pools.list().map((p) => this.describe(p)));
   }
 
   async info(name: string): Promise<PoolInfo> {
@@ -65,34 +51,34 @@ export class PoolService {
   }
 
   async build(name: string, options: { overwrite?: boolean } = {}): Promise<PoolInfo> {
-    return this.lifecycle(name, 'build', async (rec, driver, op) => {
-      if (rec.active) throw new KvmpoolError('POOL_ACTIVE', `pool '${name}' is running: stop it before building it again`, { pool: name });
-      const created = await driver.build(rec, op, { overwrite: options.overwrite === true, built: rec.built });
+    return this.lifecycle(name, 'build', async (p, op) => {
+      if (p.rec.active) throw new KvmpoolError('POOL_ACTIVE', `pool '${name}' is running: stop it before building it again`, { pool: name });
+      const created = await p.driver.build(p.def, op, { overwrite: options.overwrite === true, built: p.rec.built });
       // Keep the first record of what build made (a second build of an existing target creates
       // nothing), unless this build made something new over it.
-      const keep = rec.built && rec.built.length > 0 && (created.length === 0 || !options.overwrite);
-      this.ctx.store.updatePool(name, { built: keep ? rec.built : created });
+      const keep = p.rec.built && p.rec.built.length > 0 && (created.length === 0 || !options.overwrite);
+      this.ctx.store.pools.update(name, { built: keep ? p.rec.built : created });
     });
   }
 
   async start(name: string): Promise<PoolInfo> {
-    return this.lifecycle(name, 'start', async (rec, driver, op) => {
-      if (rec.active) return;
-      await driver.start(rec, op);
-      this.ctx.store.updatePool(name, { active: true, bootId: this.ctx.bootId });
-      await this.access.probe(rec);
-      await this.volumes.reconcile(rec);
+    return this.lifecycle(name, 'start', async (p, op) => {
+      if (p.rec.active) return;
+      await p.driver.start(p.def, op);
+      this.ctx.store.pools.update(name, { active: true, bootId: this.ctx.bootId });
+      await this.w.gate.probe(p);
+      await reconcile(this.ctx, this.w.records, p);
     });
   }
 
   async stop(name: string, force = false): Promise<PoolInfo> {
-    return this.lifecycle(name, 'stop', async (rec, driver, op) => {
-      if (!rec.active) return;
-      const reopen = this.access.closePool(name);
+    return this.lifecycle(name, 'stop', async (p, op) => {
+      if (!p.rec.active) return;
+      const reopen = this.w.gate.close(name);
       try {
-        if (!force) await this.volumes.assertNoneInUse(rec);
-        await driver.stop(rec, op);
-        this.ctx.store.updatePool(name, { active: false });
+        if (!force) await this.assertNoneInUse(p);
+        await p.driver.stop(p.def, op);
+        this.ctx.store.pools.update(name, { active: false });
       } finally {
         reopen();
       }
@@ -102,37 +88,35 @@ export class PoolService {
   /** Adds a device to a pool (logical: a new PV of its VG). */
   async extend(name: string, device: string): Promise<PoolInfo> {
     const dev = checkDevicePath(device);
-    return this.lifecycle(name, 'extend', async (rec, driver, op) => {
-      if (!driver.extendPool) throw errors.notSupported(`pools of type ${rec.type} do not grow by devices`);
-      for (const p of this.ctx.store.listPools()) {
-        if (p.source?.devices?.includes(dev)) throw errors.inUse(`device ${dev} belongs to pool '${p.name}'`, { pool: p.name, device: dev });
+    return this.lifecycle(name, 'extend', async (p, op) => {
+      if (!p.driver.devices) throw errors.notSupported(`pools of type ${p.rec.type} do not grow by devices`);
+      for (const other of this.ctx.store.pools.list()) {
+        const o = this.w.gate.view(other);
+        if (o.driver.resources(o.def).devices?.includes(dev)) throw errors.inUse(`device ${dev} belongs to pool '${other.name}'`, { pool: other.name, device: dev });
       }
-      await driver.extendPool(rec, dev, op);
-      this.ctx.store.updatePool(name, { source: { ...rec.source, devices: [...(rec.source?.devices ?? []), dev] } });
+      this.ctx.store.pools.update(name, { source: await p.driver.devices.extend(p.def, dev, op) });
     });
   }
 
-  /** Moves the data off a device online and removes it from the pool, as a job (logical: pvmove, vgreduce). */
+  /** Moves the data off a device online and removes it from the pool, as a job whose result is the pool (logical: pvmove, vgreduce). */
   async shrink(name: string, device: string): Promise<JobInfo> {
     const dev = checkDevicePath(device);
-    const rec = this.record(name);
-    const driver = storageDriver(rec.type);
-    if (!driver.shrinkPool || !driver.checkShrink) throw errors.notSupported(`pools of type ${rec.type} do not shrink by devices`);
+    const p = this.w.gate.view(this.record(name));
+    const devices = p.driver.devices;
+    if (!devices) throw errors.notSupported(`pools of type ${p.rec.type} do not shrink by devices`);
     const release = this.ctx.locks.tryAcquire(poolLock(name), 'shrink', `pool ${name}`);
     try {
-      await driver.checkShrink(rec, dev);
+      await devices.checkShrink(p.def, dev);
     } catch (e) {
       release();
       throw e;
     }
     return this.ctx.jobs.start('pool.shrink', `${name} ${dev}`, async (op) => {
       try {
-        await this.ctx.metrics.observe('pool.shrink', () => driver.shrinkPool!(rec, dev, op));
-        const current = this.record(name);
-        this.ctx.store.updatePool(name, { source: { ...current.source, devices: (current.source?.devices ?? []).filter((d) => d !== dev) } });
-        this.ctx.events.emit('pool.shrink', name, { device: dev });
-        this.ctx.log(`pool ${name}: ${dev} removed`);
-        return { pool: name, device: dev };
+        const source = await this.ctx.metrics.observe('pool.shrink', () => devices.shrink(p.def, dev, op));
+        this.ctx.store.pools.update(name, { source });
+        announce(this.ctx, 'pool.shrink', name, `pool ${name}: ${dev} removed`, { device: dev });
+        return this.info(name);
       } finally {
         release();
       }
@@ -144,19 +128,13 @@ export class PoolService {
    * `pool.thin.warning`) and grows when the pool asks for it (`pool.thin.extended`). Failures are logged.
    */
   async maintain(name?: string): Promise<void> {
-    for (const rec of this.ctx.store.listPools().filter((p) => p.active && (name === undefined || p.name === name))) {
-      const driver = storageDriver(rec.type);
-      if (!driver.maintain) continue;
+    for (const rec of this.ctx.store.pools.list().filter((p) => p.active && (name === undefined || p.name === name))) {
+      const p = this.w.gate.view(rec);
+      if (!p.driver.maintain) continue;
       try {
-        const report = await driver.maintain(rec);
-        if (report?.warning) {
-          this.ctx.events.emit('pool.thin.warning', rec.name, { reason: report.warning, thin: report.thin });
-          this.ctx.log(`pool ${rec.name}: ${report.warning}`);
-        }
-        if (report?.extended) {
-          this.ctx.events.emit('pool.thin.extended', rec.name, { by: report.extended });
-          this.ctx.log(`pool ${rec.name}: thin pool grown by ${report.extended} bytes`);
-        }
+        const report = await p.driver.maintain(p.def);
+        if (report?.warning) announce(this.ctx, 'pool.thin.warning', rec.name, `pool ${rec.name}: ${report.warning}`, { reason: report.warning, thin: report.thin });
+        if (report?.extended) announce(this.ctx, 'pool.thin.extended', rec.name, `pool ${rec.name}: thin pool grown by ${report.extended} bytes`, { by: report.extended });
       } catch (e) {
         this.ctx.log(`pool ${rec.name}: maintenance failed: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -164,55 +142,46 @@ export class PoolService {
   }
 
   async refresh(name: string): Promise<PoolInfo> {
-    return this.lifecycle(name, 'refresh', async (rec) => {
+    return this.lifecycle(name, 'refresh', async () => {
       await this.maintain(name);
-      await this.access.inPool(name, async () => {
-        await this.access.probe(rec);
-        await this.volumes.reconcile(rec);
+      await this.w.gate.inPool(name, async (p) => {
+        await this.w.gate.probe(p);
+        await reconcile(this.ctx, this.w.records, p);
       });
     });
   }
 
   /** Removes what build made. Refused while the pool runs, and while it holds volumes unless `force` (then kvmpool's own volumes go first). */
   async delete(name: string, force = false): Promise<PoolInfo> {
-    return this.lifecycle(name, 'delete', async (rec, driver, op) => {
-      if (rec.active) throw new KvmpoolError('POOL_ACTIVE', `pool '${name}' is running: stop it first`, { pool: name });
+    return this.lifecycle(name, 'delete', async (p, op) => {
+      if (p.rec.active) throw new KvmpoolError('POOL_ACTIVE', `pool '${name}' is running: stop it first`, { pool: name });
       // A pool that cannot list its volumes while stopped (an unmounted file system) goes by its records.
-      const present = driver.listsWhenStopped ? await this.volumes.readAll(rec).catch(() => []) : this.ctx.store.listVolumes(name);
-      if (present.length > 0 && force && !driver.listsWhenStopped) {
-        throw new KvmpoolError('POOL_NOT_EMPTY', `pool '${name}' holds ${present.length} volume(s): start it, delete them, stop it, then delete the pool`, {
-          pool: name,
-          volumes: present.map((v) => v.name),
-        });
+      const present = p.driver.listsWhenStopped ? await reconcile(this.ctx, this.w.records, p).catch(() => []) : this.ctx.store.volumes.list(name);
+      if (present.length > 0 && (!force || !p.driver.listsWhenStopped)) {
+        const how = force ? 'start it, delete them, stop it, then delete the pool' : 'delete them or use --force';
+        throw new KvmpoolError('POOL_NOT_EMPTY', `pool '${name}' holds ${present.length} volume(s): ${how}`, { pool: name, volumes: present.map((v) => v.name) });
       }
-      if (present.length > 0 && !force) {
-        throw new KvmpoolError('POOL_NOT_EMPTY', `pool '${name}' holds ${present.length} volume(s): delete them or use --force`, {
-          pool: name,
-          volumes: present.map((v) => v.name),
-        });
-      }
-      if (force) await this.volumes.deleteManaged(rec, present, op);
-      await driver.delete(rec, rec.built ?? [], op);
-      this.ctx.store.updatePool(name, { built: null });
+      if (force) await this.deleteManaged(p, present, op);
+      await p.driver.delete(p.def, p.rec.built ?? [], op);
+      this.ctx.store.pools.update(name, { built: null });
     });
   }
 
+  /** Forgets a stopped pool and its secrets; its storage stays. */
   async undefine(name: string): Promise<void> {
-    await this.ctx.metrics.observe('pool.undefine', () =>
-      this.ctx.locks.with(poolLock(name), 'undefine', async () => {
-        const rec = this.record(name);
-        if (rec.active) throw new KvmpoolError('POOL_ACTIVE', `pool '${name}' is running: stop it first`, { pool: name });
-        this.access.closePool(name)();
-        this.ctx.store.deletePool(name);
-        this.ctx.events.emit('pool.undefined', name);
-        this.ctx.log(`pool ${name}: undefined`);
-      }),
-    );
+    await operate(this.ctx, 'pool.undefine', [poolLock(name)], async () => {
+      const rec = this.record(name);
+      if (rec.active) throw new KvmpoolError('POOL_ACTIVE', `pool '${name}' is running: stop it first`, { pool: name });
+      this.w.gate.close(name)();
+      this.ctx.store.pools.delete(name);
+      await this.ctx.secrets.remove('pools', name);
+      announce(this.ctx, 'pool.undefined', name, `pool ${name}: undefined`);
+    });
   }
 
   async setAutostart(name: string, autostart: boolean): Promise<PoolInfo> {
     this.record(name);
-    this.ctx.store.updatePool(name, { autostart });
+    this.ctx.store.pools.update(name, { autostart });
     return this.info(name);
   }
 
@@ -221,17 +190,17 @@ export class PoolService {
    * restart within the same boot. Failures are logged; the pool stays inactive.
    */
   async startup(): Promise<void> {
-    for (const rec of this.ctx.store.listPools()) {
+    for (const rec of this.ctx.store.pools.list()) {
       const resume = rec.active && rec.bootId === this.ctx.bootId;
-      if (rec.active && !resume) this.ctx.store.updatePool(rec.name, { active: false });
+      if (rec.active && !resume) this.ctx.store.pools.update(rec.name, { active: false });
       if (!rec.autostart && !resume) continue;
       try {
-        this.ctx.store.updatePool(rec.name, { active: false });
+        this.ctx.store.pools.update(rec.name, { active: false });
         await this.start(rec.name);
       } catch (e) {
         // It should be running: keep it so, and let its state say what is wrong (degraded, with the
         // reason) until its storage is back.
-        this.ctx.store.updatePool(rec.name, { active: true, bootId: this.ctx.bootId });
+        this.ctx.store.pools.update(rec.name, { active: true, bootId: this.ctx.bootId });
         this.ctx.log(`pool ${rec.name}: could not start: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
@@ -239,50 +208,41 @@ export class PoolService {
 
   /** The stored record of a pool, or NOT_FOUND. */
   record(name: string): PoolRecord {
-    const rec = this.ctx.store.getPool(name);
+    const rec = this.ctx.store.pools.get(name);
     if (!rec) throw errors.notFound('pool', name);
     return rec;
   }
 
-  private async lifecycle(name: string, verb: string, body: (rec: PoolRecord, driver: StorageDriver, op: OpContext) => Promise<void>): Promise<PoolInfo> {
-    return this.ctx.metrics.observe(`pool.${verb}`, async () => {
-      await this.ctx.locks.with(poolLock(name), verb, async () => {
-        const rec = this.record(name);
-        const op: OpContext = { signal: new AbortController().signal, log: (m) => this.ctx.log(`pool ${name}: ${m}`), progress: () => {} };
-        await body(rec, storageDriver(rec.type), op);
+  /** Deletes the volumes kvmpool created (pool delete --force); foreign ones stay. */
+  private async deleteManaged(p: ActivePool, vols: VolumeRecord[], op: OpContext): Promise<void> {
+    for (const v of vols.filter((x) => x.managed)) {
+      await this.w.locked(p.rec.name, v.name, 'delete', false, async () => {
+        await this.w.rules.assertFree(p, this.w.rules.describe(p, v));
+        await p.driver.volumes!.delete(p.def, v.facts, op);
+        this.w.records.forget(p.rec.name, v);
       });
-      this.ctx.events.emit(`pool.${verb}`, name);
-      this.ctx.log(`pool ${name}: ${verb}`);
-      return this.info(name);
+    }
+  }
+
+  /** IN_USE when any volume of the pool is busy or open (pool stop). */
+  private async assertNoneInUse(p: ActivePool): Promise<void> {
+    for (const v of this.ctx.store.volumes.list(p.rec.name)) await this.w.rules.assertFree(p, this.w.rules.describe(p, v), true);
+  }
+
+  private async lifecycle(name: string, verb: string, body: (p: ActivePool, op: OpContext) => Promise<void>): Promise<PoolInfo> {
+    await operate(this.ctx, `pool.${verb}`, [poolLock(name)], async () => {
+      const p = this.w.gate.view(this.record(name));
+      const op: OpContext = { signal: new AbortController().signal, log: (m) => this.ctx.log(`pool ${name}: ${m}`), progress: () => {} };
+      await body(p, op);
     });
+    announce(this.ctx, `pool.${verb}`, name, `pool ${name}: ${verb}`);
+    return this.info(name);
   }
 
   private async describe(rec: PoolRecord): Promise<PoolInfo> {
-    const def: PoolDefinition = { name: rec.name, type: rec.type, target: rec.target, autostart: rec.autostart, ...(rec.source ? { source: rec.source } : {}) };
-    const status: PoolStatus = rec.active ? await storageDriver(rec.type).status(def) : { state: 'inactive', capacity: 0, allocation: 0, available: 0 };
-    return { ...def, ...status, built: rec.built !== null, volumes: this.ctx.store.countVolumes(rec.name) };
+    const p = this.w.gate.view(rec);
+    const status: PoolStatus = rec.active ? await p.driver.status(p.def) : { state: 'inactive', capacity: 0, allocation: 0, available: 0 };
+    const { built, active: _a, bootId: _b, created: _c, secretFields, ...def } = rec;
+    return { ...def, ...status, secrets: secretFields, built: built !== null, volumes: this.ctx.store.volumes.count(rec.name) };
   }
-}
-
-/** A definition's source with its thin pool size in bytes. */
-function parseSource(input: NonNullable<DefinePoolInput['source']>): PoolSource {
-  const { thinPool, ...rest } = input;
-  return { ...rest, ...(thinPool !== undefined ? { thinPool: parseSize(thinPool) } : {}) };
-}
-
-/** IN_USE when two pools would share storage: overlapping directories of file pools, or a device. */
-function assertApart(def: PoolDefinition, other: PoolDefinition): void {
-  if (FILE_POOL_TYPES.includes(def.type) && FILE_POOL_TYPES.includes(other.type) && (isInside(other.target, def.target) || isInside(def.target, other.target))) {
-    throw errors.inUse(`target ${def.target} overlaps pool '${other.name}' (${other.target})`, { pool: other.name, target: other.target });
-  }
-  const shared = (def.source?.devices ?? []).find((d) => other.source?.devices?.includes(d));
-  if (shared) throw errors.inUse(`device ${shared} belongs to pool '${other.name}'`, { pool: other.name, device: shared });
-  if (def.type === 'logical' && other.type === 'logical' && def.source?.vg === other.source?.vg) {
-    throw errors.inUse(`volume group ${def.source?.vg} belongs to pool '${other.name}'`, { pool: other.name, vg: def.source?.vg });
-  }
-}
-
-/** POOL_NOT_ACTIVE for `name`. */
-export function notActive(name: string): KvmpoolError {
-  return new KvmpoolError('POOL_NOT_ACTIVE', `pool '${name}' is not running: start it first`, { pool: name });
 }

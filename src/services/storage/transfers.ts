@@ -1,11 +1,16 @@
 import { KvmpoolError, errors } from '../../model/errors.js';
+import { localPath } from '../../model/access.js';
 import { detectFormat } from '../../host/image-magic.js';
-import type { JobInfo, VolumeInfo } from '../../model/types.js';
+import type { VolumeRef } from '../../model/names.js';
+import type { JobInfo } from '../../model/job-types.js';
+import type { VolumeInfo } from '../../model/volume-types.js';
+import type { UploadStage } from '../../drivers/storage/driver.js';
 import { readSparse } from '../../transfer/sparse-reader.js';
 import { writeSparse } from '../../transfer/sparse-writer.js';
 import { FileWriter } from '../../transfer/file-writer.js';
-import type { VolumeAccess } from './volume-access.js';
-import { volumeLock } from './volume-access.js';
+import { announce } from '../operation.js';
+import { volumeLock } from './volume-records.js';
+import type { VolumeWork } from './volume-work.js';
 
 /** A byte range of a volume: from `offset`, `length` bytes (to the end when omitted). */
 export interface Range {
@@ -42,20 +47,22 @@ export interface UploadResult {
 export class TransferService {
   private readonly ctx;
 
-  constructor(private readonly access: VolumeAccess) {
-    this.ctx = access.ctx;
+  constructor(private readonly w: VolumeWork) {
+    this.ctx = w.ctx;
   }
 
   /** Prepares a download of the volume's bytes (as stored: a qcow2 downloads as its qcow2 file). */
-  async download(pool: string, name: string, range: Range): Promise<PreparedDownload> {
-    const rec = await this.access.activePool(pool);
-    const leave = this.access.enter(pool);
+  async download(ref: VolumeRef, range: Range): Promise<PreparedDownload> {
+    const { pool, volume: name } = ref;
+    const p = await this.w.gate.active(pool);
+    const leave = this.w.gate.enter(pool);
     let release = () => {};
     try {
       release = await this.ctx.locks.acquire(volumeLock(pool, name), 'download');
-      const vol = await this.access.read(rec, name);
-      this.access.require(vol, 'download', false, false);
-      const extents = await this.access.driver(rec).dataExtents(rec, vol);
+      const vol = await this.w.read(p, name);
+      this.w.rules.require(p, vol, 'download', false, false);
+      const source = localPath(this.w.access(p, vol).access, 'download');
+      const extents = await p.driver.transfers!.dataExtents(p.def, vol);
       const size = extents.reduce((end, e) => Math.max(end, e.start + e.length), 0);
       const offset = range.offset ?? 0;
       const length = range.length ?? size - offset;
@@ -73,7 +80,7 @@ export class TransferService {
       done.catch(() => undefined);
       const frames = async function* (this: TransferService) {
         try {
-          yield* readSparse(vol.path, offset, length, { extents, signal: controller.signal, onProgress: (d) => progress(d) });
+          yield* readSparse(source, offset, length, { extents, signal: controller.signal, onProgress: (d) => progress(d) });
           finished();
           this.ctx.log(`volume ${pool}/${name}: downloaded ${length} bytes from ${offset}`);
         } catch (e) {
@@ -99,24 +106,27 @@ export class TransferService {
    * to a staged file, validated, and swapped in, so a failed or cancelled upload changes nothing. With
    * an `offset` (a partial or resumed transfer) a raw volume is written in place.
    */
-  async upload(pool: string, name: string, frames: AsyncIterable<Buffer>, options: { offset?: number; grow?: boolean; force?: boolean }): Promise<UploadResult> {
+  async upload(ref: VolumeRef, frames: AsyncIterable<Buffer>, options: { offset?: number; grow?: boolean; force?: boolean }): Promise<UploadResult> {
+    const { pool, volume: name } = ref;
     const inPlace = options.offset !== undefined;
-    const { job, done } = await this.access.volumeJob(
+    const { job, done } = await this.w.volumeJob(
       pool,
       name,
       'upload',
       { kind: 'volume.upload', target: `${pool}/${name}` },
-      async (rec, vol) => {
-        this.access.require(vol, 'upload', options.force === true, true);
-        await this.access.assertFree(rec, vol);
+      async (p, vol) => {
+        this.w.rules.require(p, vol, 'upload', options.force === true, true);
+        await this.w.rules.assertFree(p, vol);
         if (inPlace && vol.format !== 'raw') throw errors.notSupported(`partial uploads write in place, which only raw volumes allow (${pool}/${name} is ${vol.format})`);
       },
-      async (rec, vol, op) => {
-        const driver = this.access.driver(rec);
-        const stage = inPlace ? { path: vol.path, create: false, zeroHoles: true } : await driver.uploadStage(rec, vol);
-        const target = stage.path;
+      async (p, vol, op) => {
+        const transfers = p.driver.transfers!;
+        const here = this.w.access(p, vol).access;
+        localPath(here, 'upload');
+        const stage: UploadStage = inPlace ? { access: here as UploadStage['access'], create: false, zeroHoles: true } : await transfers.stage(p.def, vol);
+        const target = stage.access.path;
         const out = await FileWriter.open(target, stage.create).catch(async (e: unknown) => {
-          if (!inPlace) await driver.discardUpload(rec, vol, target);
+          if (!inPlace) await transfers.discard(p.def, vol, stage);
           throw e;
         });
         try {
@@ -134,14 +144,13 @@ export class TransferService {
           await out.sync();
           if (inPlace && written.end > (await out.fh.stat()).size) await out.fh.truncate(written.end);
           await out.close();
-          const facts = inPlace ? await driver.volumeInfo(rec, { name, format: vol.format, identity: vol.identity }, name) : await driver.commitUpload(rec, vol, target, written.end, options.grow === true);
-          const volume = this.access.update(rec, vol, facts);
-          this.ctx.events.emit('volume.uploaded', `${pool}/${name}`, { sha256: written.sha256, end: written.end });
-          this.ctx.log(`volume ${pool}/${name}: uploaded ${written.dataBytes} bytes of data (sha256 ${written.sha256})`);
+          const facts = inPlace ? await p.driver.volumeInfo(p.def, { name, format: vol.format, identity: vol.identity }, name) : await transfers.commit(p.def, vol, stage, written.end, options.grow === true, op);
+          const volume = this.w.update(p, vol, facts);
+          announce(this.ctx, 'volume.uploaded', `${pool}/${name}`, `volume ${pool}/${name}: uploaded ${written.dataBytes} bytes of data (sha256 ${written.sha256})`, { sha256: written.sha256, end: written.end });
           return { volume, written };
         } catch (e) {
-          await out.close().catch(() => undefined);
-          if (!inPlace) await driver.discardUpload(rec, vol, target);
+          await out.close().catch((err: unknown) => this.ctx.log(`volume ${pool}/${name}: closing the upload after "${e instanceof Error ? e.message : String(e)}": ${err instanceof Error ? err.message : String(err)}`));
+          if (!inPlace) await transfers.discard(p.def, vol, stage);
           throw e;
         }
       },

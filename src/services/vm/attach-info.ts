@@ -1,4 +1,6 @@
-import { diskBlockdevs, diskDevice, nicDevice, nicNetdevArg, type QemuDisk, type QemuNic } from '../../host/qemu-system.js';
+import type { VolumeAccess } from '../../model/access.js';
+import { diskBlockdevs, diskDevice, diskSecrets, nicDevice, nicNetdevArg, type QemuDisk, type QemuNic } from '../../host/qemu-system.js';
+import { secretObjectArg } from '../../host/qemu-access.js';
 
 /**
  * What another tool needs to use a volume or a port: qemu arguments, or libvirt domain XML (a `<disk>`
@@ -17,21 +19,67 @@ export interface AttachInfo {
 
 export function diskAttachInfo(d: QemuDisk, as: AttachFormat): AttachInfo {
   if (as === 'qemu') {
-    const args = [...diskBlockdevs(d).flatMap((b) => ['-blockdev', JSON.stringify(b)]), '-device', JSON.stringify(diskDevice(d))];
+    const args = [
+      ...diskSecrets(d).flatMap((s) => ['-object', secretObjectArg(s)]),
+      ...diskBlockdevs(d).flatMap((b) => ['-blockdev', JSON.stringify(b)]),
+      '-device',
+      JSON.stringify(diskDevice(d)),
+    ];
     return { as, args, text: shellLine(args) };
   }
   const scsi = d.bus === 'scsi';
-  const driver = [`name="qemu"`, `type="${d.format}"`, `cache="${d.direct ? 'none' : 'writeback'}"`, `io="${d.direct ? 'native' : 'threads'}"`, ...(d.discard ? ['discard="unmap"'] : [])];
+  const local = d.access.kind === 'file' || d.access.kind === 'block';
+  const io = local ? [`io="${d.direct ? 'native' : 'threads'}"`] : [];
+  const driver = [`name="qemu"`, `type="${d.format}"`, `cache="${d.direct ? 'none' : 'writeback'}"`, ...io, ...(d.discard ? ['discard="unmap"'] : [])];
   const lines = [
-    `<disk type="${d.block ? 'block' : 'file'}" device="disk">`,
+    `<disk type="${diskType(d.access)}" device="disk">`,
     `  <driver ${driver.join(' ')}/>`,
-    `  <source ${d.block ? 'dev' : 'file'}="${xml(d.path)}"/>`,
+    ...sourceXml(d.access, d.ref).map((l) => `  ${l}`),
     // The guest's name of the disk: change it if the domain has one of that name already.
     `  <target dev="${scsi ? 'sda' : 'vda'}" bus="${scsi ? 'scsi' : 'virtio'}"/>`,
     ...(d.readonly ? ['  <readonly/>'] : []),
     '</disk>',
   ];
   return { as, text: `${lines.join('\n')}\n` };
+}
+
+function diskType(a: VolumeAccess): string {
+  return a.kind === 'file' ? 'file' : a.kind === 'block' ? 'block' : 'network';
+}
+
+/**
+ * The `<source>` of a disk; a protocol's names its `<auth>`, a libvirt secret by its usage
+ * (`kvmpool-POOL`): libvirt keeps secrets itself, so the user defines that secret with the pool's key.
+ */
+function sourceXml(a: VolumeAccess, ref: string): string[] {
+  const usage = `kvmpool-${ref.slice(0, ref.indexOf('/'))}`;
+  const auth = (user: string, type: string) => [`  <auth username="${xml(user)}">`, `    <secret type="${type}" usage="${xml(usage)}"/>`, '  </auth>'];
+  switch (a.kind) {
+    case 'file':
+      return [`<source file="${xml(a.path)}"/>`];
+    case 'block':
+      return [`<source dev="${xml(a.path)}"/>`];
+    case 'rbd':
+      return [
+        `<source protocol="rbd" name="${xml([a.pool, a.namespace, a.image].filter((x) => x !== undefined).join('/'))}">`,
+        ...a.monitors.map((m) => `  ${hostXml(m, 3300)}`),
+        ...auth(a.user, 'ceph'),
+        '</source>',
+      ];
+    case 'iscsi':
+      return [
+        `<source protocol="iscsi" name="${xml(`${a.target}/${a.lun}`)}">`,
+        `  ${hostXml(a.portal, 3260)}`,
+        ...(a.initiator ? ['  <initiator>', `    <iqn name="${xml(a.initiator)}"/>`, '  </initiator>'] : []),
+        ...(a.user ? auth(a.user, 'iscsi') : []),
+        '</source>',
+      ];
+  }
+}
+
+function hostXml(address: string, port: number): string {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(address) ?? /^([^:]+)(?::(\d+))?$/.exec(address);
+  return `<host name="${xml(m?.[1] ?? address)}" port="${m?.[2] ?? port}"/>`;
 }
 
 export function nicAttachInfo(n: QemuNic, as: AttachFormat): AttachInfo {

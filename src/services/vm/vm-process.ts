@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
-import { constants, existsSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { KvmpoolError } from '../../model/errors.js';
-import { QEMU, qemuArgs, type QemuSpec } from '../../host/qemu-system.js';
+import { qemuArgs, type QemuSpec } from '../../host/qemu-system.js';
+import { isAlive, isQemuOf, killProcess, qemuLogTail as tail, spawnQemu, type QemuExit } from '../../host/qemu-process.js';
 import { QmpClient, type QmpEvent } from '../../host/qmp.js';
 
 /** How a qemu ended: whether kvmpool asked for it, and why. */
@@ -34,7 +33,7 @@ export class VmProcess {
     private readonly uuid: string,
     private readonly qmp: QmpClient,
     private readonly log: string,
-    childExit?: Promise<{ code: number | null; signal: string | null }>,
+    childExit?: Promise<QemuExit>,
   ) {
     this.exited = new Promise((resolve) => (this.settle = resolve));
     qmp.onEvent = (e) => this.event(e);
@@ -51,22 +50,9 @@ export class VmProcess {
    * and reports what it said.
    */
   static async launch(spec: QemuSpec, logFile: string, spawned: (pid: number) => void): Promise<VmProcess> {
-    // O_APPEND: qemu's writes always land at the end, so the daemon can cut the log while qemu runs.
-    const log = await open(logFile, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_APPEND, 0o600);
-    let child;
-    try {
-      child = spawn(QEMU, qemuArgs(spec), { detached: true, stdio: ['ignore', log.fd, log.fd] });
-    } finally {
-      await log.close();
-    }
-    child.unref();
-    const childExit = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-      child.once('error', () => resolve({ code: null, signal: null }));
-    });
+    const { pid, exited: childExit } = await spawnQemu(qemuArgs(spec), logFile);
     let ended = false;
     void childExit.then(() => (ended = true));
-    const pid = child.pid;
     if (pid === undefined) throw await startFailure(logFile, await childExit);
     spawned(pid);
     let qmp: QmpClient | undefined;
@@ -83,13 +69,7 @@ export class VmProcess {
       return vm;
     } catch (e) {
       qmp?.close();
-      if (!ended) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone meanwhile
-        }
-      }
+      if (!ended) killProcess(pid);
       const exit = await childExit;
       throw e instanceof KvmpoolError && e.code === 'HOST_COMMAND_FAILED' ? e : await startFailure(logFile, exit, e);
     }
@@ -131,13 +111,7 @@ export class VmProcess {
   async kill(): Promise<VmExit> {
     this.requested = true;
     // The pid may be another process's by now if this qemu is gone (and not our child): look first.
-    if (await isQemuOf(this.pid, this.uuid)) {
-      try {
-        process.kill(this.pid, 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-    }
+    if (await isQemuOf(this.pid, this.uuid)) killProcess(this.pid);
     return this.exited;
   }
 
@@ -180,12 +154,13 @@ export class VmProcess {
     if (e.event === 'SHUTDOWN') this.shutdown = { guest: e.data?.['guest'] === true, reason: String(e.data?.['reason'] ?? '') };
   }
 
-  private async watch(childExit?: Promise<{ code: number | null; signal: string | null }>): Promise<void> {
+  private async watch(childExit?: Promise<QemuExit>): Promise<void> {
     let how = '';
     if (childExit) {
       const { code, signal } = await childExit;
       how = signal ? `killed by ${signal}` : `exit status ${code}`;
     } else {
+      // Not our child: its monitor closing says it is ending; then it is gone within moments.
       await this.qmp.closed;
       while (await isAlive(this.pid)) await sleep(POLL_MS);
       how = 'exit status unknown: an earlier daemon started it';
@@ -200,28 +175,10 @@ export class VmProcess {
   }
 }
 
-async function startFailure(logFile: string, exit: { code: number | null; signal: string | null }, cause?: unknown): Promise<KvmpoolError> {
+async function startFailure(logFile: string, exit: QemuExit, cause?: unknown): Promise<KvmpoolError> {
   const words = await tail(logFile);
   const why = words || (cause instanceof Error ? cause.message : 'no message');
   return new KvmpoolError('HOST_COMMAND_FAILED', `qemu exited at once (${exit.signal ?? `status ${exit.code}`}): ${why}`, { log: words, exitCode: exit.code });
-}
-
-/** The last lines qemu wrote (its errors), without timestamps. */
-async function tail(file: string): Promise<string> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text.trim().split('\n').slice(-3).map((l) => l.replace(/^\S+ qemu-system-x86_64: /, '').replace(/^qemu-system-x86_64: /, '')).join(' | ');
-}
-
-/** Alive and not a zombie. */
-async function isAlive(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return stat !== '' && !/^\d+ \(.*\) Z/.test(stat);
-}
-
-async function isQemuOf(pid: number, uuid: string): Promise<boolean> {
-  if (!(await isAlive(pid))) return false;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  return cmdline.split('\0').includes(uuid);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -4,6 +4,7 @@ import { run } from '../../../src/host/exec.js';
 import { diskDriver } from '../../../src/drivers/storage/disk/disk.js';
 import { withDaemon, type TestDaemon } from '../../helpers/daemon.js';
 import { storageDataConformance, storageDriverConformance, type ConformanceFixture } from '../../conformance/storage-driver.js';
+import { capabilityConformance } from '../../conformance/capabilities.js';
 import { blankDisks, disks } from './disks.js';
 
 const MiB = 1024 * 1024;
@@ -13,7 +14,7 @@ const fixture: ConformanceFixture = {
   async makePool() {
     const [a] = disks();
     await blankDisks();
-    const def = await diskDriver.validate({ name: 'conf', type: 'disk', target: '', autostart: false, source: { devices: [a!] } });
+    const def = await diskDriver.validate({ name: 'conf', type: 'disk', target: '', autostart: false, source: { devices: [a!] }, secrets: {} });
     return { def, cleanup: () => blankDisks() };
   },
   skip: {
@@ -27,6 +28,13 @@ const fixture: ConformanceFixture = {
 
 storageDriverConformance('disk', fixture);
 storageDataConformance('disk', fixture);
+capabilityConformance('disk', {
+  async define() {
+    const [a] = disks();
+    await blankDisks();
+    return { body: { name: 'caps', type: 'disk', source: { devices: [a!] } }, cleanup: () => blankDisks() };
+  },
+});
 
 const create = (t: TestDaemon, pool: string, name: string, capacity: string) => t.client.call('createVolume', { params: { pool }, body: { name, capacity } });
 const names = async (t: TestDaemon, pool: string) => (await t.client.call('listVolumes', { params: { pool } })).map((v) => v.name);

@@ -1,20 +1,16 @@
 import { logicalDriver } from '../../../src/drivers/storage/logical/logical.js';
-import type { StorageDriver } from '../../../src/drivers/storage/driver.js';
 import { storageDataConformance, storageDriverConformance, type ConformanceFixture } from '../../conformance/storage-driver.js';
+import { capabilityConformance } from '../../conformance/capabilities.js';
 import { blankDisks, disks } from './disks.js';
 
-/** Every volume the suite makes is thin (sparse) unless it asks for full preallocation (a thick LV). */
-const driver: StorageDriver = {
-  ...logicalDriver,
-  createVolume: (def, spec, ctx) => logicalDriver.createVolume(def, { ...spec, thin: spec.prealloc !== 'full' }, ctx),
-};
-
 const fixture: ConformanceFixture = {
-  driver,
+  driver: logicalDriver,
+  // Volumes are thin (sparse, instant clones) unless fully preallocated: what a user of the pool asks for.
+  createOptions: { thin: true },
   async makePool() {
     const [a, b] = disks();
     await blankDisks();
-    const def = await logicalDriver.validate({ name: 'conf', type: 'logical', target: '', autostart: false, source: { devices: [a!, b!], vg: 'kconf', thinPool: 256 * 1024 ** 2 } });
+    const def = await logicalDriver.validate({ name: 'conf', type: 'logical', target: '', autostart: false, source: { devices: [a!, b!], vg: 'kconf', thinPool: 256 * 1024 ** 2 }, secrets: {} });
     return { def, cleanup: () => blankDisks() };
   },
   skip: {
@@ -25,3 +21,15 @@ const fixture: ConformanceFixture = {
 
 storageDriverConformance('logical', fixture);
 storageDataConformance('logical', fixture);
+
+// Thick and thin volumes differ in what they can do (a thin one clones instantly): both are checked.
+for (const [what, createOptions] of [['thin', { thin: true }], ['thick', {}]] as const) {
+  capabilityConformance(`logical (${what} volumes)`, {
+    createOptions,
+    async define() {
+      const [a, b] = disks();
+      await blankDisks();
+      return { body: { name: 'caps', type: 'logical', source: { devices: [a!, b!], vg: 'kcaps', thinPool: '256M' } }, cleanup: () => blankDisks() };
+    },
+  });
+}

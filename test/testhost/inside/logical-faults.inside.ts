@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../../../src/host/exec.js';
-import type { JobInfo } from '../../../src/model/types.js';
+import type { JobInfo } from '../../../src/model/job-types.js';
 import { recordEvents, withDaemon, type TestDaemon } from '../../helpers/daemon.js';
 import { blankDisks, disks } from './disks.js';
 

@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { run } from '../../../src/host/exec.js';
-import type { JobInfo } from '../../../src/model/types.js';
+import type { JobInfo } from '../../../src/model/job-types.js';
 import type { VolumeBody } from '../../../src/api/schemas.js';
 import { withDaemon, type TestDaemon } from '../../helpers/daemon.js';
 import { FileWriter } from '../../../src/transfer/file-writer.js';
@@ -95,7 +95,8 @@ test('a logical pool: thin over-commit, snapshots, instant clones, striped and r
       const { job: cj } = await t.client.call('cloneVolume', { params: { pool: 'lv', volume: 't0' }, body: { name: 't0-clone' } });
       return t.client.waitJob(cj.id);
     });
-    assert.deepEqual(cloned.result, { volume: 'lv/t0-clone', method: 'reflink' });
+    const made = cloned.result as { volume: { pool: string; name: string }; method: string };
+    assert.deepEqual({ volume: `${made.volume.pool}/${made.volume.name}`, method: made.method }, { volume: 'lv/t0-clone', method: 'reflink' });
     const clone = await vol(t, 't0-clone');
     assert.equal(await sha(clone.path, 32 * MiB), original);
 

@@ -1,5 +1,5 @@
 import { KvmpoolError } from '../../../model/errors.js';
-import type { VolumeFacts, WipeAlgorithm } from '../../../model/types.js';
+import type { VolumeFacts, WipeAlgorithm } from '../../../model/volume-types.js';
 import { run } from '../../../host/exec.js';
 import { fillRange, readRange } from '../../../host/file-io.js';
 import * as qemuImg from '../../../host/qemu-img.js';
@@ -40,7 +40,7 @@ export async function zeroRange(device: string, from: number, to: number): Promi
 /** Copies a source (any format qemu-img reads) into an existing block device, in place and with O_DIRECT. */
 export async function convertInto(source: CopySource, device: string, targetIsZero: boolean, ctx: OpContext): Promise<void> {
   ctx.progress(0, source.capacity);
-  const spec = { source: source.path, sourceFormat: source.format, target: device, targetFormat: 'raw' as const, direct: true, existing: true, targetIsZero };
+  const spec = { source: { access: source.access.access, format: source.format }, target: device, targetFormat: 'raw' as const, direct: true, existing: true, targetIsZero };
   await qemuImg.convert(spec, (p) => ctx.progress(Math.round((p / 100) * source.capacity), source.capacity), { signal: ctx.signal });
   ctx.progress(source.capacity, source.capacity);
 }

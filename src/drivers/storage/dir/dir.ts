@@ -1,20 +1,26 @@
 import { access, constants, stat } from 'node:fs/promises';
+import { Type, type Static } from 'typebox';
 import { KvmpoolError } from '../../../model/errors.js';
-import type { PoolStatus } from '../../../model/types.js';
+import type { PoolStatus } from '../../../model/pool-types.js';
 import { fsUsage } from '../../../host/fs-usage.js';
 import type { StorageDriver } from '../driver.js';
 import { fileVolumeOps } from '../file/file-driver.js';
 import { makeTargetDir, removeTargetDirs, resolveTargetDir } from '../file/target-dir.js';
 
-/** The `dir` pool: a directory of image files. */
-export const dirDriver: StorageDriver = {
-  type: 'dir',
+/** A dir pool has no settings besides its target (nor volume options). */
+export const DirSettings = Type.Object({}, { additionalProperties: false });
+type Settings = Static<typeof DirSettings>;
+
+/** The `dir` pool's driver: a directory of image files. */
+export const dirDriver: StorageDriver<Settings, Settings> = {
   listsWhenStopped: true,
-  ...fileVolumeOps((def) => def.target),
+  ...fileVolumeOps,
 
   async validate(def) {
     return { ...def, target: await resolveTargetDir(def.target) };
   },
+
+  resources: (def) => ({ directories: [def.target] }),
 
   build: (def) => makeTargetDir(def.target),
 

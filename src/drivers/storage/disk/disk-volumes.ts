@@ -1,5 +1,9 @@
 import { KvmpoolError, errors } from '../../../model/errors.js';
-import type { PoolDefinition, VolumeFacts } from '../../../model/types.js';
+import type { PoolDefinition as Definition } from '../../../model/pool-types.js';
+import type { VolumeFacts } from '../../../model/volume-types.js';
+import type { DiskSource } from './disk.js';
+
+type PoolDefinition = Definition<DiskSource>;
 import { assertDeviceFree, wipeSignatures } from '../../../host/blockdev.js';
 import { processesUsing } from '../../../host/open-files.js';
 import { Reverter } from '../../../model/reverter.js';
@@ -12,7 +16,7 @@ import type { CloneTarget, CopySource, OpContext, VolumeSpec } from '../driver.j
 /** Partitions start and end on 1 MiB boundaries (what every tool and disk is happy with). */
 export const ALIGN = 1024 ** 2;
 
-export const diskOf = (def: PoolDefinition): string => def.source!.devices![0]!;
+export const diskOf = (def: PoolDefinition): string => def.source.devices[0]!;
 
 /** The disk's table; POOL_NOT_BUILT when it has none. */
 export async function table(def: PoolDefinition): Promise<PartitionTable> {
@@ -66,12 +70,12 @@ function checkName(t: PartitionTable, disk: string, name: string, next: number):
 }
 
 /** Creates a partition of at least `capacity` bytes (rounded up to 1 MiB) in the first free extent it fits. */
-export async function createPartition(def: PoolDefinition, spec: VolumeSpec, ctx: OpContext): Promise<VolumeFacts> {
+export async function createPartition(def: PoolDefinition, spec: VolumeSpec<object>, ctx: OpContext): Promise<VolumeFacts> {
   if (spec.format !== 'raw') throw errors.notSupported(`volumes of a disk pool are raw partitions, not ${spec.format}`);
   return withTable(diskOf(def), () => addVolume(def, spec, ctx));
 }
 
-async function addVolume(def: PoolDefinition, spec: VolumeSpec, ctx: OpContext): Promise<VolumeFacts> {
+async function addVolume(def: PoolDefinition, spec: VolumeSpec<object>, ctx: OpContext): Promise<VolumeFacts> {
   const t = await table(def);
   const disk = diskOf(def);
   if (t.partitions.some((p) => volumeName(p) === spec.name)) throw errors.exists('volume', `${def.name}/${spec.name}`);
@@ -118,7 +122,7 @@ export async function partitionUsers(vol: VolumeFacts): Promise<string[]> {
 export async function copyIntoPartition(def: PoolDefinition, source: CopySource, target: CloneTarget, ctx: OpContext): Promise<VolumeFacts> {
   if (target.format !== 'raw') throw errors.notSupported('volumes of a disk pool are raw partitions: copy with --format raw');
   return Reverter.run(ctx.log, async (r) => {
-    const made = await createPartition(def, { name: target.name, format: 'raw', capacity: source.capacity, prealloc: 'off' }, ctx);
+    const made = await createPartition(def, { name: target.name, format: 'raw', capacity: source.capacity, prealloc: 'off', options: {} }, ctx);
     r.add(`delete partition ${made.path}`, () => deletePartition(def, made));
     await convertInto(source, made.path, false, ctx);
     return made;

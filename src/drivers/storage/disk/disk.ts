@@ -1,7 +1,7 @@
 import { KvmpoolError, errors } from '../../../model/errors.js';
 import { checkDevicePath } from '../../../model/paths.js';
-import type { PoolStatus } from '../../../model/types.js';
-import type { Capabilities } from '../../../model/capabilities.js';
+import type { PoolStatus } from '../../../model/pool-types.js';
+import { Type, type Static } from 'typebox';
 import { assertDeviceEmpty, assertDeviceFree, blockDeviceSize, wipeSignatures } from '../../../host/blockdev.js';
 import * as parts from '../../../host/partitions.js';
 import type { StorageDriver } from '../driver.js';
@@ -13,26 +13,33 @@ import { readDiskTable } from './disk-table.js';
 /** How build records the table it wrote (by the table's id), so delete removes only that one. */
 const BUILT_LABEL = 'label:';
 
-/** Partitions are raw; they are made, copied into, wiped and transferred, not resized or snapshotted. */
-const DISK_CAPABILITIES: Capabilities = {
-  base: { raw: ['delete', 'clone', 'wipe', 'upload', 'download'] },
-  reflink: {},
-};
+/** Partition tables a disk pool makes. */
+export const PARTITION_LABELS = ['gpt', 'dos'] as const;
+
+/** A disk pool's settings: the whole disk, and the partition table build writes. */
+export const DiskSettings = Type.Object(
+  {
+    devices: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { maxItems: 64, description: 'the whole disk (one)' }),
+    label: Type.Optional(Type.Enum(PARTITION_LABELS, { description: 'the partition table build makes (default gpt)' })),
+  },
+  { additionalProperties: false },
+);
+export type DiskSource = Static<typeof DiskSettings>;
+/** Partitions have no create options of their own. */
+export const DiskVolumeOptions = Type.Object({}, { additionalProperties: false });
 
 /** The `disk` pool: a whole disk with a partition table (gpt or dos); volumes are its partitions. */
-export const diskDriver: StorageDriver = {
-  type: 'disk',
-  capabilities: DISK_CAPABILITIES,
-  createFormats: ['raw'],
+export const diskDriver: StorageDriver<DiskSource, Static<typeof DiskVolumeOptions>> = {
   listsWhenStopped: true,
 
   async validate(def) {
-    const { devices, label, ...other } = def.source ?? {};
+    const { devices, label } = def.source;
     if (devices?.length !== 1) throw errors.invalid('a disk pool needs exactly one whole disk (--source /dev/X)');
-    if (Object.keys(other).length > 0) throw errors.invalid(`a disk pool takes a disk and a partition table type, not ${Object.keys(other).join(', ')}`);
     if (def.target !== '' && def.target !== '/dev') throw errors.invalid("the target of a disk pool is '/dev', where its partitions appear");
     return { ...def, target: '/dev', source: { devices: [checkDevicePath(devices[0])], label: label ?? 'gpt' } };
   },
+
+  resources: (def) => ({ devices: def.source.devices }),
 
   async build(def, _ctx, options = {}) {
     const disk = diskOf(def);
@@ -43,7 +50,7 @@ export const diskDriver: StorageDriver = {
     await assertDeviceFree(disk);
     await assertDeviceEmpty(disk, options.overwrite === true);
     if (options.overwrite) await wipeSignatures(disk);
-    await parts.writeLabel(disk, def.source?.label ?? 'gpt');
+    await parts.writeLabel(disk, def.source.label ?? 'gpt');
     const made = await parts.readTable(disk);
     if (!made) throw new KvmpoolError('INTERNAL', `sfdisk left no partition table on ${disk}`);
     return [`${BUILT_LABEL}${made.id}`];
@@ -51,8 +58,8 @@ export const diskDriver: StorageDriver = {
 
   async start(def) {
     const t = await volumes.table(def);
-    if (t.label !== (def.source?.label ?? 'gpt')) {
-      throw new KvmpoolError('POOL_NOT_BUILT', `${diskOf(def)} has a ${t.label} partition table, pool '${def.name}' expects ${def.source?.label}`, { pool: def.name });
+    if (t.label !== (def.source.label ?? 'gpt')) {
+      throw new KvmpoolError('POOL_NOT_BUILT', `${diskOf(def)} has a ${t.label} partition table, pool '${def.name}' expects ${def.source.label}`, { pool: def.name });
     }
   },
 
@@ -88,38 +95,25 @@ export const diskDriver: StorageDriver = {
 
   listVolumes: (def) => volumes.listPartitions(def),
   volumeInfo: (def, _known, name) => volumes.readPartition(def, name),
-  createVolume: (def, spec, ctx) => volumes.createPartition(def, spec, ctx),
-  deleteVolume: (def, vol) => volumes.deletePartition(def, vol),
-  resizeVolume: async () => {
-    throw errors.notSupported('partitions of a disk pool are not resized');
-  },
-  renameVolume: async () => {
-    throw errors.notSupported('partitions of a disk pool are not renamed');
-  },
   volumeUsers: (_def, vol) => volumes.partitionUsers(vol),
-  discardPartial: async () => {},
-  finishRename: async () => {},
-  cloneVolume: async () => {
-    throw errors.notSupported('partitions have no instant clones: use --method copy');
+  access: (_def, vol) => ({ access: { kind: 'block', path: vol.path }, directIO: true, discard: false }),
+  volumes: {
+    formats: ['raw'],
+    create: (def, spec, ctx) => volumes.createPartition(def, spec, ctx),
+    delete: (def, vol) => volumes.deletePartition(def, vol),
   },
-  copyVolume: (def, source, target, _traits, ctx) => volumes.copyIntoPartition(def, source, target, ctx),
-  listSnapshots: async () => [],
-  createSnapshot: async () => {
-    throw errors.notSupported('partitions have no snapshots');
+  copy: { copyInto: (def, source, target, _traits, ctx) => volumes.copyIntoPartition(def, source, target, ctx) },
+  transfers: {
+    dataExtents: async (_def, vol) => [{ start: 0, length: vol.capacity, data: true }],
+    // No room to stage a second copy: an upload writes the partition in place.
+    stage: async (_def, vol) => ({ access: { kind: 'block', path: vol.path }, create: false, zeroHoles: true }),
+    commit: (def, vol, _stage, end, grow) => volumes.commitPartitionUpload(def, vol, end, grow),
+    discard: async () => {},
   },
-  revertSnapshot: async () => {
-    throw errors.notSupported('partitions have no snapshots');
-  },
-  deleteSnapshot: async () => {
-    throw errors.notSupported('partitions have no snapshots');
-  },
-  dataExtents: async (_def, vol) => [{ start: 0, length: vol.capacity, data: true }],
-  // No room to stage a second copy: an upload writes the partition in place.
-  uploadStage: async (_def, vol) => ({ path: vol.path, create: false, zeroHoles: true }),
-  commitUpload: (def, vol, _staged, end, grow) => volumes.commitPartitionUpload(def, vol, end, grow),
-  discardUpload: async () => {},
-  wipeVolume: async (def, vol, algorithm, verify, ctx) => {
-    await wipeBlockVolume(vol, algorithm, verify, false, ctx);
-    return volumes.readPartition(def, vol.name);
+  wipe: {
+    wipe: async (def, vol, algorithm, verify, ctx) => {
+      await wipeBlockVolume(vol, algorithm, verify, false, ctx);
+      return volumes.readPartition(def, vol.name);
+    },
   },
 };

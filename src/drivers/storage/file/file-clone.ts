@@ -3,10 +3,12 @@ import { copyFile, open, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { PoolTraits } from '../../../model/capabilities.js';
-import type { VolumeFacts } from '../../../model/types.js';
+import type { OpContext } from '../../../model/op-context.js';
+import type { VolumeFacts } from '../../../model/volume-types.js';
 import * as qemuImg from '../../../host/qemu-img.js';
-import type { CloneTarget, CopySource, OpContext } from '../driver.js';
-import { publishPart } from './file-volumes.js';
+import type { CloneMethod, CloneTarget, CopySource } from '../driver.js';
+import { publishPart } from './file-part.js';
+import { readOwnFileVolume } from './file-volumes.js';
 
 /** Probes what the file system under `dir` can do: share extents (FICLONE) and O_DIRECT. */
 export async function probeFileTraits(dir: string): Promise<PoolTraits> {
@@ -28,23 +30,33 @@ export async function probeFileTraits(dir: string): Promise<PoolTraits> {
   }
 }
 
-/**
- * Instant clones: `reflink` shares the source's extents (the clone's allocation is the source's, with
- * no data copied); `linked` makes a qcow2 overlay whose backing file is the source, by relative name.
- */
-export async function cloneFileVolume(dir: string, source: VolumeFacts, target: CloneTarget, method: 'reflink' | 'linked', ctx: OpContext): Promise<VolumeFacts> {
-  return publishPart(dir, target.name, target.format, async (part) => {
-    if (method === 'reflink') await copyFile(source.path, part, constants.COPYFILE_FICLONE_FORCE);
-    else await qemuImg.createOverlay(part, source.name, source.format, source.capacity, { signal: ctx.signal });
-  });
-}
+/** Instant clones of image files in a pool's directory (its target): shared extents, or a qcow2 overlay. */
+export const FILE_CLONE_METHODS: Readonly<Record<'reflink' | 'linked', CloneMethod<unknown>>> = {
+  reflink: {
+    summary: "shares the source's extents (xfs reflink=1, btrfs): instant, no data copied",
+    format: 'source',
+    clone: async (def, source, target) => {
+      await publishPart(def.target, target.name, (part) => copyFile(source.path, part, constants.COPYFILE_FICLONE_FORCE));
+      return readOwnFileVolume(def.target, target.name, target.format);
+    },
+  },
+  linked: {
+    summary: 'a qcow2 overlay backed by the source (by relative name): instant; the source then backs it',
+    format: 'qcow2',
+    clone: async (def, source, target, ctx) => {
+      await publishPart(def.target, target.name, (part) => qemuImg.createOverlay(part, source.name, source.format, source.capacity, { signal: ctx.signal }));
+      return readOwnFileVolume(def.target, target.name, target.format);
+    },
+  },
+};
 
 /** A full copy through qemu-img convert: holes and zero runs stay sparse; progress in bytes of the source. */
-export async function copyFileVolume(dir: string, source: CopySource, target: CloneTarget, traits: PoolTraits, ctx: OpContext): Promise<VolumeFacts> {
-  return publishPart(dir, target.name, target.format, async (part) => {
+export async function copyIntoFile(dir: string, source: CopySource, target: CloneTarget, traits: PoolTraits, ctx: OpContext): Promise<VolumeFacts> {
+  await publishPart(dir, target.name, async (part) => {
     ctx.progress(0, source.capacity);
-    const spec = { source: source.path, sourceFormat: source.format, target: part, targetFormat: target.format, direct: traits.directIO };
+    const spec = { source: { access: source.access.access, format: source.format }, target: part, targetFormat: target.format, direct: traits.directIO };
     await qemuImg.convert(spec, (p) => ctx.progress(Math.round((p / 100) * source.capacity), source.capacity), { signal: ctx.signal });
     ctx.progress(source.capacity, source.capacity);
   });
+  return readOwnFileVolume(dir, target.name, target.format);
 }

@@ -1,20 +1,27 @@
 import { rm } from 'node:fs/promises';
-import type { Capabilities } from '../../../model/capabilities.js';
-import type { PoolDefinition } from '../../../model/types.js';
+import { errors } from '../../../model/errors.js';
+import { format, type CapabilityTable, type VolumeFeature } from '../../../model/capabilities.js';
+import type { PoolDefinition } from '../../../model/pool-types.js';
 import type { StorageDriver } from '../driver.js';
+import { STANDARD_WITHHELD } from '../standard-states.js';
 import * as files from './file-volumes.js';
-import { cloneFileVolume, copyFileVolume, probeFileTraits } from './file-clone.js';
+import { copyIntoFile, FILE_CLONE_METHODS, probeFileTraits } from './file-clone.js';
+import { discardPart } from './file-part.js';
 import { createFileSnapshot, deleteFileSnapshot, listFileSnapshots, revertFileSnapshot } from './file-snapshots.js';
 import { wipeFileVolume } from './file-wipe.js';
 import { commitFileUpload, fileDataExtents, fileUploadStage } from './file-transfer.js';
 
-const READ_ONLY_IMAGE = ['delete', 'rename', 'clone', 'download'] as const;
+const READ_ONLY_IMAGE = format(['delete', 'rename', 'clone', 'download'], STANDARD_WITHHELD);
+const IMAGE: VolumeFeature[] = ['delete', 'resize', 'shrink', 'rename', 'clone', 'clone-linked', 'wipe', 'upload', 'download'];
 
-/** What volumes of the file pools (dir, fs, netfs) support, per format. */
-export const FILE_CAPABILITIES: Capabilities = {
-  base: {
-    raw: ['delete', 'resize', 'shrink', 'rename', 'clone', 'clone-linked', 'wipe', 'upload', 'download'],
-    qcow2: ['delete', 'resize', 'shrink', 'rename', 'clone', 'clone-linked', 'snapshot', 'wipe', 'upload', 'download'],
+/**
+ * What volumes of the file pools (dir, fs, netfs) can do, per format and state. A running qcow2 keeps
+ * `snapshot`: its qemu takes and deletes internal snapshots.
+ */
+export const FILE_CAPABILITIES: CapabilityTable = {
+  formats: {
+    raw: format(IMAGE, STANDARD_WITHHELD),
+    qcow2: format([...IMAGE, 'snapshot', 'revert'], { ...STANDARD_WITHHELD, running: STANDARD_WITHHELD.running.filter((f) => f !== 'snapshot') }),
     qcow: READ_ONLY_IMAGE,
     qed: READ_ONLY_IMAGE,
     vmdk: READ_ONLY_IMAGE,
@@ -22,51 +29,60 @@ export const FILE_CAPABILITIES: Capabilities = {
     vhdx: READ_ONLY_IMAGE,
     vpc: READ_ONLY_IMAGE,
   },
-  reflink: {
-    raw: ['clone-reflink', 'snapshot'],
-    qcow2: ['clone-reflink'],
+  traits: {
+    reflink: { raw: ['clone-reflink', 'snapshot', 'revert'], qcow2: ['clone-reflink'] },
   },
 };
 
-/** The file pool drivers' volume half: every method works on the directory `dirOf(def)`. */
-export type FileVolumeOps = Pick<
-  StorageDriver,
-  | 'capabilities' | 'createFormats' | 'probe' | 'listVolumes' | 'volumeInfo' | 'createVolume' | 'deleteVolume' | 'resizeVolume'
-  | 'renameVolume' | 'volumeUsers' | 'discardPartial' | 'finishRename' | 'cloneVolume' | 'copyVolume' | 'listSnapshots' | 'createSnapshot'
-  | 'revertSnapshot' | 'deleteSnapshot' | 'wipeVolume' | 'dataExtents' | 'uploadStage' | 'commitUpload' | 'discardUpload'
->;
+/** The volume half of the file pool drivers: everything works on the pool's directory, its target. */
+export type FileVolumeOps = Omit<StorageDriver<unknown>, 'listsWhenStopped' | 'validate' | 'resources' | 'build' | 'start' | 'stop' | 'delete' | 'status' | 'maintain' | 'devices'>;
 
-/** Volume operations of a pool whose volumes are image files in one directory. */
-export function fileVolumeOps(dirOf: (def: PoolDefinition) => string): FileVolumeOps {
-  return {
-    capabilities: FILE_CAPABILITIES,
-    createFormats: ['raw', 'qcow2'],
-    probe: (def) => probeFileTraits(dirOf(def)),
-    listVolumes: (def, known) => files.listFileVolumes(dirOf(def), known),
-    volumeInfo: (def, known, name) => files.readFileVolume(dirOf(def), name, known),
-    createVolume: (def, spec, ctx) => files.createFileVolume(dirOf(def), spec, ctx),
-    deleteVolume: (def, vol) => files.deleteFileVolume(dirOf(def), vol),
-    resizeVolume: (def, vol, capacity, shrink, ctx) => files.resizeFileVolume(dirOf(def), vol, capacity, shrink, ctx),
-    renameVolume: (def, vol, newName) => files.renameFileVolume(dirOf(def), vol, newName),
-    volumeUsers: (_def, vol) => files.fileVolumeUsers(vol),
-    discardPartial: (def, name) => files.discardPartialFileVolume(dirOf(def), name),
-    finishRename: (def, from, to) => files.finishFileRename(dirOf(def), from, to),
-    cloneVolume: (def, source, target, method, ctx) => cloneFileVolume(dirOf(def), source, target, method, ctx),
-    copyVolume: (def, source, target, traits, ctx) => copyFileVolume(dirOf(def), source, target, traits, ctx),
-    listSnapshots: (def, vol) => listFileSnapshots(dirOf(def), vol),
-    createSnapshot: (def, vol, name, ctx) => createFileSnapshot(dirOf(def), vol, name, ctx),
-    revertSnapshot: async (def, vol, name, ctx) => {
-      await revertFileSnapshot(dirOf(def), vol, name, ctx);
-      return files.readOwnFileVolume(dirOf(def), vol.name, vol.format);
+/** Volume operations of a pool whose volumes are image files in its target directory. */
+export const fileVolumeOps: FileVolumeOps = {
+  probe: (def) => probeFileTraits(def.target),
+  listVolumes: (def, known) => files.listFileVolumes(def.target, known),
+  volumeInfo: (def, known, name) => files.readFileVolume(def.target, name, known),
+  volumeUsers: (_def, vol) => files.fileVolumeUsers(vol),
+  // Sparse files give discarded blocks back.
+  access: (_def, vol, traits) => ({ access: { kind: 'file', path: vol.path }, directIO: traits.directIO, discard: true }),
+  volumes: {
+    formats: ['raw', 'qcow2'],
+    create: (def, spec, ctx) => files.createFileVolume(def.target, spec, ctx),
+    delete: (def, vol) => files.deleteFileVolume(def.target, vol),
+    discardPartial: (def, name) => discardPart(def.target, name),
+  },
+  resize: { resize: (def, vol, capacity, shrink, ctx) => files.resizeFileVolume(def.target, vol, capacity, shrink, ctx) },
+  rename: {
+    rename: (def, vol, newName) => files.renameFileVolume(def.target, vol, newName),
+    finish: (def, from, to) => files.finishFileRename(def.target, from, to),
+  },
+  snapshots: {
+    list: (def, vol) => listFileSnapshots(def.target, vol),
+    create: async (def, vol, name, ctx, options) => {
+      if (options.size !== undefined) throw errors.invalid('a snapshot size applies to copy-on-write LV snapshots (logical pools)');
+      return createFileSnapshot(def.target, vol, name, ctx);
     },
-    deleteSnapshot: (def, vol, name, ctx) => deleteFileSnapshot(dirOf(def), vol, name, ctx),
+    revert: async (def, vol, name, ctx) => {
+      await revertFileSnapshot(def.target, vol, name, ctx);
+      return files.readOwnFileVolume(def.target, vol.name, vol.format);
+    },
+    delete: (def, vol, name, ctx) => deleteFileSnapshot(def.target, vol, name, ctx),
+  },
+  clones: FILE_CLONE_METHODS,
+  copy: { copyInto: (def, source, target, traits, ctx) => copyIntoFile(def.target, source, target, traits, ctx) },
+  transfers: {
     dataExtents: (_def, vol) => fileDataExtents(vol),
-    uploadStage: async (def, vol) => ({ path: fileUploadStage(dirOf(def), vol), create: true, zeroHoles: false }),
-    commitUpload: (def, vol, staged, end, grow) => commitFileUpload(dirOf(def), vol, staged, end, grow),
-    discardUpload: (_def, _vol, staged) => rm(staged, { force: true }),
-    wipeVolume: async (def, vol, algorithm, verify, ctx) => {
+    stage: async (def, vol) => fileUploadStage(def.target, vol),
+    commit: (def, vol, stage, end, grow) => commitFileUpload(def.target, vol, stage, end, grow),
+    discard: async (_def, _vol, stage) => rm(stage.access.path, { force: true }),
+  },
+  wipe: {
+    wipe: async (def, vol, algorithm, verify, ctx) => {
       await wipeFileVolume(vol, algorithm, verify, ctx);
-      return files.readOwnFileVolume(dirOf(def), vol.name, vol.format);
+      return files.readOwnFileVolume(def.target, vol.name, vol.format);
     },
-  };
-}
+  },
+};
+
+/** A pool definition whose target is the directory of its volumes. */
+export type FilePoolDefinition = PoolDefinition<unknown>;

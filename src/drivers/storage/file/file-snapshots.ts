@@ -2,11 +2,11 @@ import { constants } from 'node:fs';
 import { chmod, copyFile, link, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { KvmpoolError, errors } from '../../../model/errors.js';
-import type { SnapshotInfo, VolumeFacts } from '../../../model/types.js';
+import type { SnapshotInfo, VolumeFacts } from '../../../model/volume-types.js';
 import { readQcow2Snapshots } from '../../../host/qcow2-header.js';
 import * as qemuImg from '../../../host/qemu-img.js';
-import type { OpContext } from '../driver.js';
-import { partPath } from './file-volumes.js';
+import type { OpContext } from '../../../model/op-context.js';
+import { partPath } from './file-part.js';
 
 /**
  * Volume snapshots of file pools. qcow2 volumes keep internal snapshots (qemu-img snapshot). Raw

@@ -2,19 +2,21 @@ import { chmod, open, rename, truncate } from 'node:fs/promises';
 import { detectFormat, MAGIC_BYTES } from '../../../host/image-magic.js';
 import path from 'node:path';
 import { KvmpoolError } from '../../../model/errors.js';
-import type { VolumeFacts } from '../../../model/types.js';
+import type { VolumeFacts } from '../../../model/volume-types.js';
 import * as qemuImg from '../../../host/qemu-img.js';
 import type { Extent } from '../../../transfer/sparse-reader.js';
-import { backingInside, partPath, readOwnFileVolume } from './file-volumes.js';
+import type { UploadStage } from '../driver.js';
+import { partPath } from './file-part.js';
+import { backingInside, readOwnFileVolume } from './file-volumes.js';
 
 /** Where the file's data is (holes found with SEEK_DATA/SEEK_HOLE by qemu-img map on the file's bytes). */
 export async function fileDataExtents(vol: VolumeFacts): Promise<Extent[]> {
   return (await qemuImg.map(vol.path, 'raw')).map((e) => ({ start: e.start, length: e.length, data: e.data }));
 }
 
-/** Where a whole-volume upload is written before it replaces the volume. */
-export function fileUploadStage(dir: string, vol: VolumeFacts): string {
-  return partPath(dir, vol.name);
+/** Where a whole-volume upload is written before it replaces the volume: a new hidden file. */
+export function fileUploadStage(dir: string, vol: VolumeFacts): UploadStage {
+  return { access: { kind: 'file', path: partPath(dir, vol.name) }, create: true, zeroHoles: false };
 }
 
 function refuse(message: string, details: Record<string, unknown> = {}): KvmpoolError {
@@ -28,7 +30,8 @@ function refuse(message: string, details: Record<string, unknown> = {}): Kvmpool
  * must fit the capacity unless `grow`. A smaller image is grown to the capacity. Then it replaces the
  * volume file in one rename. The caller removes the staged file when this throws.
  */
-export async function commitFileUpload(dir: string, vol: VolumeFacts, staged: string, end: number, grow: boolean): Promise<VolumeFacts> {
+export async function commitFileUpload(dir: string, vol: VolumeFacts, stage: UploadStage, end: number, grow: boolean): Promise<VolumeFacts> {
+  const staged = stage.access.path;
   const head = Buffer.alloc(MAGIC_BYTES);
   const fh = await open(staged, 'r');
   await fh.read(head, 0, MAGIC_BYTES, 0).finally(() => fh.close());

@@ -1,34 +1,25 @@
-import { lstat, link, open, readdir, realpath, rm, stat, unlink } from 'node:fs/promises';
+import { lstat, link, open, readdir, realpath, stat, unlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { KvmpoolError, errors } from '../../../model/errors.js';
 import { validateName } from '../../../model/names.js';
 import { isInside } from '../../../model/paths.js';
-import type { VolumeFacts } from '../../../model/types.js';
+import type { VolumeFacts, } from '../../../model/volume-types.js';
 import { detectFormat, MAGIC_BYTES } from '../../../host/image-magic.js';
 import { processesUsing } from '../../../host/open-files.js';
 import * as qemuImg from '../../../host/qemu-img.js';
 import { qcow2Layout, type Qcow2Layout } from '../../../host/qcow2-create.js';
-import type { KnownVolume, OpContext, VolumeSpec } from '../driver.js';
+import type { OpContext } from '../../../model/op-context.js';
+import type { KnownVolume, VolumeSpec } from '../driver.js';
 import { dropReflinkSnapshots, reflinkSnapshotNames, reflinkSnapshotsByVolume, renameReflinkSnapshots } from './file-snapshots.js';
+import { publishPart, VOLUME_MODE } from './file-part.js';
 
 /**
  * Volumes as image files in one directory: shared by the dir, fs and netfs pools, which differ only
- * in how the directory is made available.
- *
- * A volume being created lives under a hidden part name (`.NAME.kvmpool-part`) and appears under its
- * name only when complete (link + unlink, which never replaces an existing file). Volume names cannot
- * start with '.', so hidden files are never listed as volumes.
+ * in how the directory is made available. New volumes appear whole or not at all (file-part.ts).
  */
 
-/** Mode of image files kvmpool creates: only root (and qemu running as root) reads VM disks. */
-const VOLUME_MODE = 0o600;
 const PROGRESS_INTERVAL_MS = 250;
-
-/** Path of a volume's file while it is being created. */
-export function partPath(dir: string, name: string): string {
-  return path.join(dir, `.${name}.kvmpool-part`);
-}
 
 /** How many volumes a listing reads at once (each may start a qemu-img). */
 const LIST_CONCURRENCY = 8;
@@ -125,9 +116,19 @@ export async function readFileVolume(dir: string, name: string, known?: KnownVol
     if (!(await backingInside(dir, image.backingFilename))) {
       facts.backingOutsidePool = true;
       facts.warnings = [`backing file '${image.backingFilename}' lies outside the pool: not followed`];
+    } else {
+      const volume = backingVolumeName(dir, image.backingFilename);
+      if (volume !== undefined) facts.backingVolume = volume;
     }
   }
   return facts;
+}
+
+/** The volume of the pool a backing file names: a file directly in the pool's directory with a volume's name. */
+function backingVolumeName(dir: string, backing: string): string | undefined {
+  const resolved = path.resolve(dir, backing);
+  const name = path.basename(resolved);
+  return path.dirname(resolved) === path.resolve(dir) && isVolumeName(name) ? name : undefined;
 }
 
 /** Raw volumes count their reflink snapshots (qcow2 ones count internal snapshots from qemu-img). */
@@ -171,10 +172,13 @@ export async function createFileVolume(dir: string, spec: VolumeSpec, ctx: OpCon
     const layout = spec.format === 'qcow2' ? qcow2Layout({ size: spec.capacity, clusterSize: spec.clusterSize ?? 65536, lazyRefcounts: spec.lazyRefcounts === true }) : undefined;
     // Sparse raw files and plain qcow2 images are written here: no process to start for them.
     if (spec.format === 'raw' || layout) {
-      return publishPart(dir, spec.name, spec.format, (part) => writeEmptyImage(part, spec.capacity, layout), spec.capacity);
+      const file = await publishPart(dir, spec.name, (part) => writeEmptyImage(part, spec.capacity, layout));
+      // An image written here: its facts are known, only its place on disk is read.
+      const st = await lstat(file);
+      return { name: spec.name, path: file, format: spec.format, capacity: spec.capacity, allocation: st.blocks * 512, identity: `${st.dev}:${st.ino}`, stamp: `${st.size}:${st.mtimeMs}:${st.ctimeMs}` };
     }
   }
-  const facts = await publishPart(dir, spec.name, spec.format, async (part) => {
+  await publishPart(dir, spec.name, async (part) => {
     const poll = writesData ? watchAllocation(part, spec.capacity, ctx) : undefined;
     try {
       await qemuImg
@@ -187,7 +191,7 @@ export async function createFileVolume(dir: string, spec: VolumeSpec, ctx: OpCon
     }
   });
   if (writesData) ctx.progress(spec.capacity, spec.capacity);
-  return facts;
+  return readOwnFileVolume(dir, spec.name, spec.format);
 }
 
 /** A sparse raw file of `size` bytes, or an empty qcow2 image laid out by `layout`. */
@@ -203,36 +207,6 @@ async function writeEmptyImage(file: string, size: number, layout: Qcow2Layout |
   } finally {
     await fh.close();
   }
-}
-
-/**
- * Makes a new volume appear whole or not at all: `fill` writes the volume's file at a hidden part path;
- * then the file gets the volume mode, is synced, and is linked under its name (never replacing a file).
- * On any failure, the part file is removed.
- */
-export async function publishPart(dir: string, name: string, format: string, fill: (part: string) => Promise<void>, capacity?: number): Promise<VolumeFacts> {
-  const final = path.join(dir, name);
-  if (await exists(final)) throw errors.exists('volume', name);
-  const part = partPath(dir, name);
-  await rm(part, { force: true });
-  try {
-    await fill(part);
-    const fh = await open(part, 'r');
-    await fh.chmod(VOLUME_MODE);
-    await fh.sync();
-    await fh.close();
-    await link(part, final).catch((e: NodeJS.ErrnoException) => {
-      throw e.code === 'EEXIST' ? errors.exists('volume', name) : e;
-    });
-    await unlink(part);
-  } catch (e) {
-    await rm(part, { force: true });
-    throw e;
-  }
-  if (capacity === undefined) return readOwnFileVolume(dir, name, format);
-  // An image written here: its facts are known, only its place on disk is read.
-  const st = await lstat(final);
-  return { name, path: final, format, capacity, allocation: st.blocks * 512, identity: `${st.dev}:${st.ino}`, stamp: `${st.size}:${st.mtimeMs}:${st.ctimeMs}` };
 }
 
 /** Reads a volume whose format kvmpool knows (it just wrote the file): the format is never re-detected. */
@@ -298,18 +272,6 @@ export async function finishFileRename(dir: string, from: string, to: string): P
     await unlink(path.join(dir, from));
     await renameReflinkSnapshots(dir, from, to);
   }
-}
-
-/** Removes what an interrupted create left behind. */
-export async function discardPartialFileVolume(dir: string, name: string): Promise<void> {
-  await rm(partPath(dir, name), { force: true });
-}
-
-async function exists(file: string): Promise<boolean> {
-  return lstat(file).then(
-    () => true,
-    () => false,
-  );
 }
 
 async function identityOf(file: string): Promise<string> {

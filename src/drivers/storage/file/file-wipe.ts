@@ -1,10 +1,10 @@
 import { stat } from 'node:fs/promises';
 import { KvmpoolError } from '../../../model/errors.js';
-import type { VolumeFacts, WipeAlgorithm } from '../../../model/types.js';
+import type { VolumeFacts, WipeAlgorithm } from '../../../model/volume-types.js';
 import { fallocate } from '../../../host/fallocate.js';
 import { fillRange, readRange } from '../../../host/file-io.js';
 import * as qemuImg from '../../../host/qemu-img.js';
-import type { OpContext } from '../driver.js';
+import type { OpContext } from '../../../model/op-context.js';
 
 /**
  * Wipes a file volume. Raw: `zero` zeroes in place with fallocate (zero-range keeps a preallocated

@@ -2,7 +2,7 @@ import { mkdir, realpath, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { KvmpoolError, errors } from '../../../model/errors.js';
 import { checkTargetPath } from '../../../model/paths.js';
-import type { PoolDefinition } from '../../../model/types.js';
+import type { PoolDefinition } from '../../../model/pool-types.js';
 
 /** Mode of a directory `build` makes: root lists it, others (qemu as another user) may only traverse. */
 const POOL_DIR_MODE = 0o711;
@@ -29,7 +29,7 @@ export async function makeTargetDir(target: string): Promise<string[]> {
  * Removes the directories `makeTargetDir` created, deepest first; rmdir refuses one that still holds
  * anything. The target must go; a parent that now holds something else (another pool) stays.
  */
-export async function removeTargetDirs(def: PoolDefinition, created: string[]): Promise<void> {
+export async function removeTargetDirs(def: PoolDefinition<unknown>, created: string[]): Promise<void> {
   for (const dir of createdDirs(def.target, created)) {
     const removed = await rmdir(dir).then(
       () => true,

@@ -4,10 +4,11 @@ import path from 'node:path';
 import { KvmpoolError, errors } from '../../../model/errors.js';
 import { checkDevicePath } from '../../../model/paths.js';
 import { Reverter } from '../../../model/reverter.js';
-import type { FsFormat, PoolDefinition, PoolStatus } from '../../../model/types.js';
+import type { PoolDefinition, PoolStatus } from '../../../model/pool-types.js';
+import { Type, type Static } from 'typebox';
 import { assertDeviceEmpty, assertDeviceFree, blockDeviceSize, fileSystemOn, sameDevice, wipeSignatures } from '../../../host/blockdev.js';
 import { fsUsage } from '../../../host/fs-usage.js';
-import { assertFitsFileSystem, makeFileSystem } from '../../../host/mkfs.js';
+import { assertFitsFileSystem, FS_FORMATS, makeFileSystem, type FsFormat } from '../../../host/mkfs.js';
 import { mount, mountAt, mountsOf, umount } from '../../../host/mount.js';
 import type { StorageDriver } from '../driver.js';
 import { fileVolumeOps } from '../file/file-driver.js';
@@ -18,24 +19,36 @@ const MOUNT_OPTIONS = ['nodev', 'nosuid', 'noexec'];
 /** How build records the file system it made, so a later build or delete recognizes it. */
 const UUID = 'uuid:';
 
-const deviceOf = (def: PoolDefinition) => def.source!.devices![0]!;
-const formatOf = (def: PoolDefinition): FsFormat => def.source?.fsFormat ?? 'ext4';
+/** An fs pool's settings: its device, and the file system build makes. */
+export const FsSettings = Type.Object(
+  {
+    devices: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { maxItems: 64, description: 'the block device (one)' }),
+    fsFormat: Type.Optional(Type.Enum(FS_FORMATS, { description: 'the file system build makes (default ext4)' })),
+  },
+  { additionalProperties: false },
+);
+type Settings = Static<typeof FsSettings>;
+/** Volumes of an fs pool have no options of their own. */
+export const FsVolumeOptions = Type.Object({}, { additionalProperties: false });
+
+const deviceOf = (def: PoolDefinition<Settings>) => def.source.devices[0]!;
+const formatOf = (def: PoolDefinition<Settings>): FsFormat => def.source.fsFormat ?? 'ext4';
 
 /**
  * The `fs` pool: a block device with a file system that build makes and start mounts at the target.
  * Its volumes are files, exactly as in a `dir` pool (reflink clones on xfs and btrfs).
  */
-export const fsDriver: StorageDriver = {
-  type: 'fs',
+export const fsDriver: StorageDriver<Settings, Static<typeof FsVolumeOptions>> = {
   listsWhenStopped: false,
-  ...fileVolumeOps((def) => def.target),
+  ...fileVolumeOps,
 
   async validate(def) {
-    const { devices, fsFormat, ...other } = def.source ?? {};
+    const { devices, fsFormat } = def.source;
     if (devices?.length !== 1) throw errors.invalid('an fs pool needs exactly one source device (--source /dev/X)');
-    if (Object.keys(other).length > 0) throw errors.invalid(`an fs pool takes a device and a file system format, not ${Object.keys(other).join(', ')}`);
     return { ...def, target: await resolveTargetDir(def.target), source: { devices: [checkDevicePath(devices[0])], fsFormat: fsFormat ?? 'ext4' } };
   },
+
+  resources: (def) => ({ directories: [def.target], devices: def.source.devices }),
 
   async build(def, ctx, options = {}) {
     const device = deviceOf(def);

@@ -1,4 +1,4 @@
-import type { PoolDefinition } from '../../../model/types.js';
+import type { LogicalDefinition } from './logical-settings.js';
 import { errors } from '../../../model/errors.js';
 import { checkLvmName } from '../../../host/lvm.js';
 
@@ -23,7 +23,8 @@ export const THIN_POOL = 'thinpool';
 /** kvmpool's own thin pool: named THIN_POOL, a thin pool, and tagged (an LV of that name someone else made is not). */
 export const isOwnThinPool = (lv: { name: string; segtype: string; tags: string[] }): boolean => lv.name === THIN_POOL && lv.segtype === 'thin-pool' && lv.tags.includes(TAG);
 
-export const vgOf = (def: PoolDefinition): string => def.source!.vg!;
+/** The pool's volume group (validate names it: the pool's name unless given). */
+export const vgOf = (def: LogicalDefinition): string => def.source.vg ?? def.name;
 
 /** Whether kvmpool made this LV (a volume, its thin pool, a snapshot, an upload stage). */
 export const isOwn = (lv: { tags: string[] }): boolean => lv.tags.some((t) => t === TAG || t === SNAP_TAG || t === STAGE_TAG);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { KvmpoolError, errors } from '../../../model/errors.js';
-import type { PoolDefinition, SnapshotInfo, VolumeFacts } from '../../../model/types.js';
+import type { SnapshotInfo, VolumeFacts } from '../../../model/volume-types.js';
+import type { LogicalDefinition as PoolDefinition } from './logical-settings.js';
 import { Reverter } from '../../../model/reverter.js';
 import * as lvm from '../../../host/lvm.js';
 import type { LvInfo } from '../../../host/lvm.js';

@@ -1,6 +1,8 @@
 import { errors } from '../../../model/errors.js';
+import { parseSize } from '../../../model/sizes.js';
 import { Reverter } from '../../../model/reverter.js';
-import type { PoolDefinition, VolumeFacts } from '../../../model/types.js';
+import type { VolumeFacts } from '../../../model/volume-types.js';
+import type { LogicalDefinition as PoolDefinition, LogicalVolumeOptionsValue } from './logical-settings.js';
 import * as lvm from '../../../host/lvm.js';
 import type { LvInfo, LvSpec } from '../../../host/lvm.js';
 import { processesUsing } from '../../../host/open-files.js';
@@ -72,10 +74,16 @@ export async function readLvVolume(def: PoolDefinition, name: string): Promise<V
 }
 
 /** The LVM shape of a new volume: thin (needs the pool's thin pool), striped, raid1, or linear. */
-async function shapeOf(def: PoolDefinition, spec: VolumeSpec, all: LvInfo[]): Promise<LvSpec> {
-  const layouts = [spec.thin, spec.stripes !== undefined && spec.stripes > 1, spec.mirrors !== undefined && spec.mirrors > 0].filter(Boolean).length;
+async function shapeOf(def: PoolDefinition, spec: VolumeSpec<LogicalVolumeOptionsValue>, all: LvInfo[]): Promise<LvSpec> {
+  const { thin, stripes, mirrors } = spec.options;
+  const layouts = [thin, stripes !== undefined && stripes > 1, mirrors !== undefined && mirrors > 0].filter(Boolean).length;
   if (layouts > 1) throw errors.invalid('a volume is thin, striped or mirrored: choose one');
-  if (spec.thin) {
+  const stripeSize = spec.options.stripeSize === undefined ? undefined : parseSize(spec.options.stripeSize);
+  if (stripeSize !== undefined) {
+    if (stripeSize < 4096 || stripeSize > 512 * 1024 ** 2 || (stripeSize & (stripeSize - 1)) !== 0) throw errors.invalid(`invalid stripe size ${spec.options.stripeSize}: a power of two from 4K to 512M`);
+    if (!stripes || stripes < 2) throw errors.invalid('a stripe size needs --stripes 2 or more');
+  }
+  if (thin) {
     if (!all.some(isOwnThinPool)) {
       throw errors.invalid(`pool '${def.name}' has no thin pool: define it with --thin-pool SIZE`, { pool: def.name });
     }
@@ -83,18 +91,18 @@ async function shapeOf(def: PoolDefinition, spec: VolumeSpec, all: LvInfo[]): Pr
     return { kind: 'thin', pool: THIN_POOL };
   }
   const pvCount = (await lvm.pvs()).filter((pv) => pv.vg === vgOf(def)).length;
-  if (spec.mirrors !== undefined && spec.mirrors > 0) {
-    if (spec.mirrors + 1 > pvCount) throw errors.invalid(`${spec.mirrors + 1} copies need as many devices; pool '${def.name}' has ${pvCount}`, { devices: pvCount });
-    return { kind: 'raid1', mirrors: spec.mirrors };
+  if (mirrors !== undefined && mirrors > 0) {
+    if (mirrors + 1 > pvCount) throw errors.invalid(`${mirrors + 1} copies need as many devices; pool '${def.name}' has ${pvCount}`, { devices: pvCount });
+    return { kind: 'raid1', mirrors };
   }
-  if (spec.stripes !== undefined && spec.stripes > 1) {
-    if (spec.stripes > pvCount) throw errors.invalid(`${spec.stripes} stripes need as many devices; pool '${def.name}' has ${pvCount}`, { devices: pvCount });
-    return { kind: 'linear', stripes: spec.stripes, ...(spec.stripeSize ? { stripeSize: spec.stripeSize } : {}) };
+  if (stripes !== undefined && stripes > 1) {
+    if (stripes > pvCount) throw errors.invalid(`${stripes} stripes need as many devices; pool '${def.name}' has ${pvCount}`, { devices: pvCount });
+    return { kind: 'linear', stripes, ...(stripeSize ? { stripeSize } : {}) };
   }
   return { kind: 'linear' };
 }
 
-export async function createLvVolume(def: PoolDefinition, spec: VolumeSpec, ctx: OpContext): Promise<VolumeFacts> {
+export async function createLvVolume(def: PoolDefinition, spec: VolumeSpec<LogicalVolumeOptionsValue>, ctx: OpContext): Promise<VolumeFacts> {
   checkVolumeLvName(spec.name);
   if (spec.format !== 'raw') throw errors.notSupported(`volumes of a logical pool are raw LVs, not ${spec.format}`, { format: spec.format });
   const all = await lvm.lvs(vgOf(def));
@@ -178,20 +186,20 @@ export async function lvUploadStage(def: PoolDefinition, vol: VolumeFacts): Prom
   if (leftover) await lvm.removeLv(vg, name);
   const thin = vol.kind === 'thin';
   await lvm.lvcreate(vg, name, vol.capacity, thin ? { kind: 'thin', pool: THIN_POOL } : { kind: 'linear' }, STAGE_TAG);
-  return { path: `/dev/${vg}/${name}`, create: false, zeroHoles: !thin };
+  return { access: { kind: 'block', path: `/dev/${vg}/${name}` }, create: false, zeroHoles: !thin };
 }
 
 /** Makes a fully written stage the volume: the old LV is renamed away, the stage takes its name, the old one goes. */
-export async function commitLvUpload(def: PoolDefinition, vol: VolumeFacts, staged: string, end: number, grow: boolean): Promise<VolumeFacts> {
+export async function commitLvUpload(def: PoolDefinition, vol: VolumeFacts, staged: UploadStage, end: number, grow: boolean, ctx: OpContext): Promise<VolumeFacts> {
   if (grow) throw errors.notSupported('an upload into an LV cannot grow it: resize the volume first');
   if (end > vol.capacity) throw errors.invalid(`the upload is ${end} bytes, larger than the volume (${vol.capacity})`);
   const vg = vgOf(def);
   const stage = stageName(vol.name);
   // Past the upload's end the volume reads as zeros, as a file volume grown to its capacity would.
-  if (vol.kind !== 'thin') await zeroRange(staged, end, vol.capacity);
+  if (vol.kind !== 'thin') await zeroRange(staged.access.path, end, vol.capacity);
   const old = `${vol.name}${OLD_SUFFIX}`;
-  // commitUpload gets no operation context to log a failed undo to; the next start repairs a swap left half way (repairUploadSwaps).
-  await Reverter.run(() => {}, async (r) => {
+  // A swap cut short by a crash is repaired on the next start (repairUploadSwaps).
+  await Reverter.run(ctx.log, async (r) => {
     await lvm.renameLv(vg, vol.name, old);
     r.add(`rename ${vg}/${old} back to ${vol.name}`, () => lvm.renameLv(vg, old, vol.name));
     await lvm.renameLv(vg, stage, vol.name);

@@ -1,0 +1,25 @@
+import { format } from '../../../model/capabilities.js';
+import type { StorageType } from '../driver.js';
+import { STANDARD_WITHHELD } from '../standard-states.js';
+import { logicalDriver } from './logical.js';
+import { LogicalSettings, LogicalVolumeOptions } from './logical-settings.js';
+
+/** The `logical` pool type: an LVM volume group; volumes are raw LVs, thin ones clone instantly. */
+const logical: StorageType<'logical', typeof LogicalSettings, typeof LogicalVolumeOptions> = {
+  name: 'logical',
+  summary: 'an LVM volume group (built from devices or adopted); volumes are LVs: linear, striped, raid1, thin',
+  source: LogicalSettings,
+  secrets: [],
+  volumeOptions: LogicalVolumeOptions,
+  flags: { devices: 'source' },
+  target: 'derived',
+  capabilities: {
+    formats: {
+      raw: format(['delete', 'resize', 'shrink', 'rename', 'clone', 'snapshot', 'revert', 'wipe', 'upload', 'download'], STANDARD_WITHHELD),
+    },
+    // A thin LV clones instantly: a thin snapshot shares its blocks.
+    kinds: { thin: ['clone-reflink'] },
+  },
+  driver: logicalDriver,
+};
+export default logical;

@@ -1,0 +1,15 @@
+import type { VolumeFeature, VolumeState } from '../../model/capabilities.js';
+
+/**
+ * What the states of a volume withhold in most pool types: snapshots keep the data (no shrink, no
+ * wipe); a volume that backs others must stay what and where it is; a VM's disk keeps its name; a
+ * running VM's disk is not rewritten under it (grow and download still work, and a copy of a
+ * read-only one); a writable one is not read for a copy while the guest writes.
+ */
+export const STANDARD_WITHHELD: Readonly<Record<VolumeState, readonly VolumeFeature[]>> = {
+  snapshots: ['shrink', 'wipe'],
+  backing: ['delete', 'rename', 'shrink', 'wipe', 'snapshot', 'revert', 'upload'],
+  attached: ['delete', 'rename'],
+  running: ['delete', 'rename', 'shrink', 'wipe', 'snapshot', 'revert', 'upload'],
+  writing: ['clone'],
+};

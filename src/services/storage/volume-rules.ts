@@ -1,0 +1,153 @@
+import { KvmpoolError, errors } from '../../model/errors.js';
+import { currentFeatures, featuresFor, withholdingState, type VolumeFeature, type VolumeState, type VolumeStates } from '../../model/capabilities.js';
+import type { VolumeFacts, VolumeInfo } from '../../model/volume-types.js';
+import type { VolumeRecord } from '../../state/store.js';
+import type { ServiceContext } from '../context.js';
+import type { ActivePool } from './pool-gate.js';
+import { volumeLock } from './volume-records.js';
+import type { VmDisks } from './vm-disks.js';
+
+/** Longest backing chain followed. */
+const MAX_CHAIN = 16;
+
+/** What the volumes of a pool know of each other: by name, and who is backed by whom. */
+interface PoolIndex {
+  byName: (name: string) => VolumeFacts | undefined;
+  backedBy: (name: string) => string[];
+}
+
+/**
+ * What a volume may do now and why not: its features (from its type's capability table, its pool's
+ * storage and its state), the checks before an operation, and the backing chains that must stay
+ * inside the pool.
+ */
+export class VolumeRules {
+  /** Set by the daemon: which VMs have a volume as a disk. */
+  vms?: VmDisks;
+
+  constructor(private readonly ctx: ServiceContext) {}
+
+  /** A volume as the API shows it, its state and features included. */
+  describe(pool: ActivePool, v: VolumeRecord, index: PoolIndex = this.storeIndex(pool.rec.name)): VolumeInfo {
+    const problem = chainProblem(v.facts, index);
+    const facts = problem ? { ...v.facts, backingOutsidePool: true, warnings: [...new Set([...(v.facts.warnings ?? []), problem])] } : v.facts;
+    // A volume that cannot be opened safely (its backing chain leaves the pool, or it cannot be read)
+    // only ever offers delete and rename (still refused while it is in use); others follow its state.
+    const features: VolumeFeature[] =
+      facts.backingOutsidePool || facts.unreadable
+        ? featuresFor(pool.type.capabilities, pool.traits, facts.format, facts.kind).filter((f) => f === 'delete' || f === 'rename')
+        : currentFeatures(pool.type.capabilities, pool.traits, facts.format, facts.kind, this.states(pool.rec.name, facts, index));
+    const info: VolumeInfo = { ...facts, pool: pool.rec.name, key: v.key, managed: v.managed, created: v.created, features };
+    const busy = this.ctx.locks.holder(volumeLock(pool.rec.name, v.name));
+    if (busy) info.busy = busy;
+    return info;
+  }
+
+  /** Describes all volumes of a listing, with one index of them. */
+  describeAll(pool: ActivePool, records: VolumeRecord[]): VolumeInfo[] {
+    const byName = new Map(records.map((r) => [r.name, r.facts]));
+    const backers = new Map<string, string[]>();
+    for (const r of records) if (r.facts.backingVolume) backers.set(r.facts.backingVolume, [...(backers.get(r.facts.backingVolume) ?? []), r.name]);
+    const index: PoolIndex = { byName: (n) => byName.get(n), backedBy: (n) => backers.get(n) ?? [] };
+    return records.map((r) => this.describe(pool, r, index));
+  }
+
+  /** The states a volume is in now, each with what it is about. */
+  states(pool: string, facts: VolumeFacts, index: PoolIndex = this.storeIndex(pool)): VolumeStates {
+    const s: VolumeStates = {};
+    if (facts.snapshots) s.snapshots = `${facts.snapshots} snapshot(s)`;
+    const users = index.backedBy(facts.name);
+    if (users.length > 0) s.backing = users.map((u) => `${pool}/${u}`).join(', ');
+    const vm = this.vms?.definedVmOf(pool, facts.name);
+    if (vm) s.attached = vm;
+    const running = this.vms?.runningVmOf(pool, facts.name);
+    if (running) {
+      s.running = running;
+      if (!this.vms!.readonlyDisk(running, pool, facts.name)) s.writing = running;
+    }
+    return s;
+  }
+
+  /**
+   * Refuses `feature` for the volume: NOT_SUPPORTED when its format, pool or kind cannot do it;
+   * FOREIGN_VOLUME for destructive work on a volume kvmpool did not create, unless `force`; IN_USE
+   * (CANNOT_SHRINK for a shrink) while one of its states withholds it.
+   */
+  require(pool: ActivePool, vol: VolumeInfo, feature: VolumeFeature, force: boolean, destructive: boolean): void {
+    const ref = `${vol.pool}/${vol.name}`;
+    const offered = featuresFor(pool.type.capabilities, pool.traits, vol.format, vol.kind);
+    const broken = vol.backingOutsidePool || vol.unreadable;
+    if (!offered.includes(feature) || (broken && feature !== 'delete' && feature !== 'rename')) {
+      const why =
+        vol.format === 'unknown' ? 'qemu-img cannot identify it, so kvmpool never changes it'
+        : vol.backingOutsidePool ? 'its backing file lies outside the pool'
+        : vol.unreadable ? 'it cannot be read'
+        : `not supported for ${vol.format} volumes in this pool`;
+      throw errors.notSupported(`cannot ${feature} ${ref}: ${why}`, { feature, format: vol.format });
+    }
+    if (destructive && !vol.managed && !force) {
+      throw new KvmpoolError('FOREIGN_VOLUME', `${ref} was not created by kvmpool: pass --force to ${feature} it`, { volume: ref });
+    }
+    const states = this.states(vol.pool, vol);
+    const state = withholdingState(pool.type.capabilities, vol.format, states, feature);
+    if (state) throw stateError(ref, feature, state, states[state]!);
+  }
+
+  /**
+   * IN_USE when a running VM has the volume as a disk, a process has it open or another volume is backed
+   * by it (and, with `checkLock`, when an operation holds it).
+   */
+  async assertFree(pool: ActivePool, vol: VolumeInfo, checkLock = false): Promise<void> {
+    const ref = `${pool.rec.name}/${vol.name}`;
+    if (checkLock && vol.busy) throw errors.inUse(`${ref} is busy: ${vol.busy} in progress`, { operation: vol.busy });
+    const vm = this.vms?.runningVmOf(pool.rec.name, vol.name);
+    if (vm) throw errors.inUse(`${ref} is a disk of running vm ${vm}`, { vm });
+    const users = await pool.driver.volumeUsers(pool.def, vol);
+    if (users.length > 0) throw errors.inUse(`${ref} is in use by ${users.join(', ')}`, { users });
+    const dependents = this.backingUsers(pool.rec.name, vol.name);
+    if (dependents.length > 0) throw errors.inUse(`${ref} is the backing file of ${dependents.join(', ')}`, { users: dependents });
+  }
+
+  /** Volumes of the pool whose backing file is the volume `name`, as `POOL/VOLUME`. */
+  backingUsers(pool: string, name: string): string[] {
+    return this.ctx.store.volumes.backedBy(pool, name).map((v) => `${pool}/${v}`);
+  }
+
+  private storeIndex(pool: string): PoolIndex {
+    return { byName: (n) => this.ctx.store.volumes.get(pool, n)?.facts, backedBy: (n) => this.ctx.store.volumes.backedBy(pool, n) };
+  }
+}
+
+/** The refusal of `feature` while the volume is in `state` (`about`: what the state is about). */
+function stateError(ref: string, feature: VolumeFeature, state: VolumeState, about: string): KvmpoolError {
+  if (feature === 'shrink' && state === 'snapshots') return new KvmpoolError('CANNOT_SHRINK', `${ref} has ${about}: it cannot shrink`, { state });
+  const why: Record<VolumeState, string> = {
+    snapshots: `${ref} has ${about} that keep its data: delete them first`,
+    backing: `${ref} is the backing file of ${about}`,
+    attached: `${ref} is a disk of vm ${about}: detach it first`,
+    running: `${ref} is a disk of running vm ${about}`,
+    writing: `${ref} is a writable disk of running vm ${about}: stop it to ${feature.startsWith('clone') ? 'clone' : feature}`,
+  };
+  return errors.inUse(why[state], { state, ...(state === 'attached' || state === 'running' || state === 'writing' ? { vm: about } : {}) });
+}
+
+/**
+ * Why opening the volume with its backing chain (as resize, copy or a VM would) could read outside
+ * the pool; undefined when every link is a volume of this pool with a recorded, matching format.
+ */
+function chainProblem(facts: VolumeFacts, index: PoolIndex): string | undefined {
+  if (!facts.backingFile) return undefined;
+  const seen = new Set<string>();
+  for (let cur: VolumeFacts = facts; cur.backingFile; ) {
+    const link = `backing file '${cur.backingFile}' of ${cur.name}`;
+    if (cur.backingOutsidePool) return `${link} lies outside the pool: not followed`;
+    if (!cur.backingFormat) return `${link} has no recorded format: not followed`;
+    const next = cur.backingVolume === undefined ? undefined : index.byName(cur.backingVolume);
+    if (!next) return `${link} is not a volume of the pool: not followed`;
+    if (next.format !== cur.backingFormat) return `${link} is recorded as ${cur.backingFormat} but is ${next.format}: not followed`;
+    if (seen.has(next.name) || seen.size >= MAX_CHAIN) return `the backing chain of ${facts.name} loops or is too long`;
+    seen.add(next.name);
+    cur = next;
+  }
+  return undefined;
+}

@@ -1,0 +1,88 @@
+import { validateName } from '../../model/names.js';
+import type { AccessInfo } from '../../model/access.js';
+import type { JobInfo } from '../../model/job-types.js';
+import type { OpContext } from '../../model/op-context.js';
+import type { VolumeFacts, VolumeInfo } from '../../model/volume-types.js';
+import type { ServiceContext } from '../context.js';
+import type { ActivePool, PoolGate } from './pool-gate.js';
+import { volumeLock, type VolumeRecords } from './volume-records.js';
+import type { VolumeRules } from './volume-rules.js';
+
+/**
+ * What the volume services share: the pool gate, the volume records, the rules, and the two ways an
+ * operation holds a volume (inline with its lock, or as a job).
+ */
+export class VolumeWork {
+  constructor(
+    readonly ctx: ServiceContext,
+    readonly gate: PoolGate,
+    readonly records: VolumeRecords,
+    readonly rules: VolumeRules,
+  ) {}
+
+  /** Reads a volume fresh from the host, records it, and describes it (see VolumeRecords.read). */
+  async read(pool: ActivePool, name: string, owner = true): Promise<VolumeInfo> {
+    return this.rules.describe(pool, await this.records.read(pool, name, owner));
+  }
+
+  /** Records new facts of a volume kvmpool just changed, under its key; the caller holds its lock. */
+  update(pool: ActivePool, vol: VolumeInfo, facts: VolumeFacts): VolumeInfo {
+    return this.rules.describe(pool, this.records.update(pool.rec.name, vol, facts));
+  }
+
+  /** How the volume's bytes are reached (its driver says). */
+  access(pool: ActivePool, vol: VolumeFacts): AccessInfo {
+    return pool.driver.access(pool.def, vol, pool.traits);
+  }
+
+  /**
+   * Runs `work` holding the volume's lock for the whole operation. `wait` queues behind other
+   * operations; otherwise a busy volume is IN_USE at once.
+   */
+  async locked<T>(pool: string, name: string, operation: string, wait: boolean, work: () => Promise<T>): Promise<T> {
+    validateName('volume', name);
+    const lock = volumeLock(pool, name);
+    const release = wait ? await this.ctx.locks.acquire(lock, operation) : this.ctx.locks.tryAcquire(lock, operation, `volume ${pool}/${name}`);
+    try {
+      return await work();
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Runs a job on one volume: enters the pool and takes the volume's lock at once (IN_USE when busy),
+   * reads the volume and runs `check` (its refusals are answered here, before any job exists), then
+   * starts `work` as a job. The lock and the pool entry are held until the job ends.
+   */
+  async volumeJob<T>(
+    poolName: string,
+    name: string,
+    operation: string,
+    job: { kind: string; target: string },
+    check: (pool: ActivePool, vol: VolumeInfo) => Promise<void> | void,
+    work: (pool: ActivePool, vol: VolumeInfo, op: OpContext) => Promise<T>,
+  ): Promise<{ job: JobInfo; done: Promise<T> }> {
+    const pool = await this.gate.active(poolName);
+    const leave = this.gate.enter(poolName);
+    let release = () => {};
+    let vol: VolumeInfo;
+    try {
+      release = this.ctx.locks.tryAcquire(volumeLock(poolName, name), operation, `volume ${poolName}/${name}`);
+      vol = await this.read(pool, name);
+      await check(pool, vol);
+    } catch (e) {
+      release();
+      leave();
+      throw e;
+    }
+    const started = this.ctx.jobs.run(job.kind, job.target, (op) =>
+      work(pool, vol, op).finally(() => {
+        release();
+        leave();
+      }),
+    );
+    started.done.catch(() => undefined);
+    return started;
+  }
+}
