@@ -48,8 +48,7 @@ const CreateVolumeCommon = {
   lazyRefcounts: Type.Optional(Type.Boolean()),
 };
 /** What `POST /pools/{pool}/volumes` takes: the common fields, and the volume options of the pool's type. */
-const CreateVolumeCommonSchema = Type.Object(CreateVolumeCommon);
-export type CreateVolumeBody = Static<typeof CreateVolumeCommonSchema> & VolumeOptionsBody;
+export type CreateVolumeBody = Static<ReturnType<typeof Type.Object<typeof CreateVolumeCommon>>> & VolumeOptionsBody;
 
 /** The create body for the types a daemon knows (`options`: every type's volume options, see volumeOptionProperties). */
 export function createVolumeSchema(options: Record<string, TSchema>): TUnsafe<CreateVolumeBody> {

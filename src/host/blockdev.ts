@@ -3,6 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import { KvmpoolError, errors } from '../model/errors.js';
 import { HostCommandError, run } from './exec.js';
 import { outputOf } from './tool-output.js';
+import { absent } from '../model/ignore.js';
 
 /**
  * Block devices through wipefs, blkid and blockdev: pure argv builders, checked parsers, and functions
@@ -91,7 +92,7 @@ export function fileSystemOf(fields: Record<string, string>): { type: string; uu
 
 /** The device's size in bytes; NOT_FOUND when it is missing, INVALID_ARGUMENT when it is not a block device. */
 export async function blockDeviceSize(device: string): Promise<number> {
-  const st = await stat(device).catch(() => undefined);
+  const st = await stat(device).catch(absent);
   if (!st) throw new KvmpoolError('NOT_FOUND', `device ${device} does not exist`, { device });
   if (!st.isBlockDevice()) throw errors.invalid(`${device} is not a block device`, { device });
   const { stdout } = await run('blockdev', sizeArgs(device), { timeoutMs: TIMEOUT });
@@ -156,6 +157,6 @@ export async function fileSystemOn(device: string): Promise<{ type: string; uuid
 
 /** True when both paths name the same block device (by device number: /dev/loop0 and a link to it match). */
 export async function sameDevice(a: string, b: string): Promise<boolean> {
-  const [x, y] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
+  const [x, y] = await Promise.all([stat(a).catch(absent), stat(b).catch(absent)]);
   return x !== undefined && y !== undefined && x.isBlockDevice() && y.isBlockDevice() && x.rdev === y.rdev;
 }

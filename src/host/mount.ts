@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { errors } from '../model/errors.js';
 import { HostCommandError, run } from './exec.js';
 import { outputOf, type JsonObject, type OutputReader } from './tool-output.js';
+import { absent } from '../model/ignore.js';
 
 /** Mounts through findmnt, mount and umount: pure argv builders, a checked parser, one command per function. */
 
@@ -82,7 +83,7 @@ export async function mountsOf(device: string): Promise<MountInfo[]> {
 
 /** Mounts `device` at `target` with the file system `fstype` and `options`; INVALID_ARGUMENT when `target` is no directory. */
 export async function mount(device: string, target: string, fstype: string, options: readonly string[]): Promise<void> {
-  if (!(await stat(target).catch(() => undefined))?.isDirectory()) throw errors.invalid(`mount point ${target} is not a directory`, { target });
+  if (!(await stat(target).catch(absent))?.isDirectory()) throw errors.invalid(`mount point ${target} is not a directory`, { target });
   await run('mount', mountArgs(device, target, fstype, options), { timeoutMs: TIMEOUT });
 }
 

@@ -1,4 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
+import { absent } from '../model/ignore.js';
 
 /** A process that holds a file open. */
 export interface FileUser {
@@ -12,7 +13,7 @@ export interface FileUser {
  * we may not inspect or that exit while we look are skipped.
  */
 export async function processesUsing(path: string): Promise<FileUser[]> {
-  const target = await stat(path).catch(() => undefined);
+  const target = await stat(path).catch(absent);
   if (!target) return [];
   const users: FileUser[] = [];
   const pids = (await readdir('/proc')).filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid);
@@ -20,7 +21,7 @@ export async function processesUsing(path: string): Promise<FileUser[]> {
     pids.map(async (pid) => {
       const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
       for (const fd of fds) {
-        const st = await stat(`/proc/${pid}/fd/${fd}`).catch(() => undefined);
+        const st = await stat(`/proc/${pid}/fd/${fd}`).catch(absent);
         if (st && st.ino === target.ino && st.dev === target.dev) {
           const command = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '?')).trim();
           users.push({ pid: Number(pid), command });
@@ -37,7 +38,7 @@ export async function processesUsing(path: string): Promise<FileUser[]> {
  * its interface in /proc/PID/fdinfo/FD (`iff:`).
  */
 export async function tapsInUse(): Promise<Set<string>> {
-  const tun = await stat('/dev/net/tun').catch(() => undefined);
+  const tun = await stat('/dev/net/tun').catch(absent);
   const names = new Set<string>();
   if (!tun) return names;
   const pids = (await readdir('/proc')).filter((e) => /^\d+$/.test(e));
@@ -45,7 +46,7 @@ export async function tapsInUse(): Promise<Set<string>> {
     pids.map(async (pid) => {
       const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
       for (const fd of fds) {
-        const st = await stat(`/proc/${pid}/fd/${fd}`).catch(() => undefined);
+        const st = await stat(`/proc/${pid}/fd/${fd}`).catch(absent);
         if (!st || st.rdev !== tun.rdev || !st.isCharacterDevice()) continue;
         const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8').catch(() => '');
         const m = /^iff:\s*(\S+)$/m.exec(info);

@@ -4,6 +4,25 @@ import { KvmpoolError } from '../model/errors.js';
 
 const compiled = new WeakMap<TSchema, ReturnType<typeof Compile>>();
 
+function checkerOf(schema: TSchema): ReturnType<typeof Compile> {
+  let check = compiled.get(schema);
+  if (!check) {
+    check = Compile(schema);
+    compiled.set(schema, check);
+  }
+  return check;
+}
+
+/** A row as SQLite gave it, checked against the columns it must have (`what` names the table). */
+export function decodeRow<T extends TSchema>(schema: T, row: unknown, what: string): Static<T> {
+  const check = checkerOf(schema);
+  if (!check.Check(row)) {
+    const first = check.Errors(row)[0];
+    throw malformed(what, first ? `${first.instancePath || '/'} ${first.message}` : 'wrong shape');
+  }
+  return row as Static<T>;
+}
+
 /**
  * Parses a JSON column and checks it against its schema: a row the store cannot trust (edited by hand,
  * written by another version) is an error naming the row, never a value of the wrong shape.
@@ -15,11 +34,7 @@ export function decodeJson<T extends TSchema>(schema: T, text: string, what: str
   } catch (e) {
     throw malformed(what, 'not JSON', e);
   }
-  let check = compiled.get(schema);
-  if (!check) {
-    check = Compile(schema);
-    compiled.set(schema, check);
-  }
+  const check = checkerOf(schema);
   if (!check.Check(value)) {
     const first = check.Errors(value)[0];
     throw malformed(what, first ? `${first.instancePath || '/'} ${first.message}` : 'wrong shape');

@@ -1,24 +1,27 @@
 import type Database from 'better-sqlite3';
 import { Type } from 'typebox';
 import { JOB_STATES, type JobInfo } from '../model/job-types.js';
-import { decodeJson } from './decode.js';
+import { decodeJson, decodeRow } from './decode.js';
 
 const JobError = Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) });
 const Result = Type.Unknown();
 
-interface JobRow { id: string; kind: string; target: string; state: string; done: number; total: number; error: string | null; result: string | null; created: string; finished: string | null }
+const JobRow = Type.Object({
+  id: Type.String(), kind: Type.String(), target: Type.String(), state: Type.String(), done: Type.Number(), total: Type.Number(),
+  error: Type.Union([Type.String(), Type.Null()]), result: Type.Union([Type.String(), Type.Null()]), created: Type.String(), finished: Type.Union([Type.String(), Type.Null()]),
+});
 
 /** Jobs, running and finished. */
 export class JobRepository {
   constructor(private readonly db: Database.Database) {}
 
   list(limit = 200): JobInfo[] {
-    return (this.db.prepare('SELECT * FROM jobs ORDER BY created DESC, id DESC LIMIT ?').all(limit) as JobRow[]).map(toJob);
+    return this.db.prepare('SELECT * FROM jobs ORDER BY created DESC, id DESC LIMIT ?').all(limit).map(toJob);
   }
 
   get(id: string): JobInfo | undefined {
-    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
-    return row && toJob(row);
+    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id);
+    return row === undefined ? undefined : toJob(row);
   }
 
   put(j: JobInfo): void {
@@ -35,7 +38,8 @@ export class JobRepository {
   }
 }
 
-function toJob(r: JobRow): JobInfo {
+function toJob(row: unknown): JobInfo {
+  const r = decodeRow(JobRow, row, 'a job');
   const what = `job ${r.id}`;
   const state = JOB_STATES.find((s) => s === r.state) ?? 'failed';
   const job: JobInfo = { id: r.id, kind: r.kind, target: r.target, state, progress: { done: r.done, total: r.total }, created: r.created };

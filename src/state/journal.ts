@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { Type } from 'typebox';
-import { decodeJson } from './decode.js';
+import { decodeJson, decodeRow } from './decode.js';
 
 /** One entry of the operation journal: a multi-step host change in flight. */
 export interface JournalEntry {
@@ -11,6 +11,7 @@ export interface JournalEntry {
 }
 
 const Data = Type.Record(Type.String(), Type.Unknown());
+const Row = Type.Object({ id: Type.Integer(), kind: Type.String(), data: Type.String(), created: Type.String() });
 
 /** The operation journal: what a crash interrupted is repaired from it on the next start. */
 export class JournalRepository {
@@ -25,11 +26,9 @@ export class JournalRepository {
   }
 
   list(): JournalEntry[] {
-    return (this.db.prepare('SELECT * FROM journal ORDER BY id').all() as { id: number; kind: string; data: string; created: string }[]).map((r) => ({
-      id: r.id,
-      kind: r.kind,
-      data: decodeJson(Data, r.data, `journal entry ${r.id}`),
-      created: r.created,
-    }));
+    return this.db.prepare('SELECT * FROM journal ORDER BY id').all().map((row) => {
+      const r = decodeRow(Row, row, 'a journal entry');
+      return { id: r.id, kind: r.kind, data: decodeJson(Data, r.data, `journal entry ${r.id}`), created: r.created };
+    });
   }
 }

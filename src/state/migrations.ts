@@ -28,8 +28,8 @@ CREATE TABLE IF NOT EXISTS vms (
 CREATE TABLE IF NOT EXISTS journal (
   id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, data TEXT NOT NULL, created TEXT NOT NULL);
 `);
-    const columns = db.prepare('PRAGMA table_info(pools)').all() as { name: string }[];
-    if (!columns.some((c) => c.name === 'source')) db.exec('ALTER TABLE pools ADD COLUMN source TEXT');
+    const columns = db.prepare('PRAGMA table_info(pools)').all();
+    if (!columns.some((c) => (c as { name?: unknown }).name === 'source')) db.exec('ALTER TABLE pools ADD COLUMN source TEXT');
   },
   // 2: volume facts name the volume a backing file is; facts read before that are read again (no stamp).
   (db) => {

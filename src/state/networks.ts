@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { Type } from 'typebox';
 import { NETWORK_KINDS, PORT_TYPES, type NetworkDefinition, type PortDefinition, type UplinkChanges } from '../model/network-types.js';
-import { decodeJson } from './decode.js';
+import { decodeJson, decodeRow } from './decode.js';
 
 /** A network definition plus its run state and what its start changed on the uplink. */
 export interface NetworkRecord extends NetworkDefinition {
@@ -57,20 +57,20 @@ const Port = Type.Object({
   usedBy: Type.Optional(Type.String()),
 });
 
-interface NetworkRow { name: string; definition: string; active: number; boot_id: string | null; changes: string | null; created: string }
-interface PortRow { network: string; name: string; definition: string; created: string }
+const NetworkRow = Type.Object({ name: Type.String(), definition: Type.String(), active: Type.Integer(), boot_id: Type.Union([Type.String(), Type.Null()]), changes: Type.Union([Type.String(), Type.Null()]), created: Type.String() });
+const PortRow = Type.Object({ network: Type.String(), name: Type.String(), definition: Type.String(), created: Type.String() });
 
 /** Network definitions and their state (definitions kept as JSON: the columns are the keys). */
 export class NetworkRepository {
   constructor(private readonly db: Database.Database) {}
 
   list(): NetworkRecord[] {
-    return (this.db.prepare('SELECT * FROM networks ORDER BY name').all() as NetworkRow[]).map(toNetwork);
+    return this.db.prepare('SELECT * FROM networks ORDER BY name').all().map(toNetwork);
   }
 
   get(name: string): NetworkRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM networks WHERE name = ?').get(name) as NetworkRow | undefined;
-    return row && toNetwork(row);
+    const row = this.db.prepare('SELECT * FROM networks WHERE name = ?').get(name);
+    return row === undefined ? undefined : toNetwork(row);
   }
 
   put(n: NetworkRecord): void {
@@ -97,7 +97,10 @@ export class PortRepository {
     const rows = network === undefined
       ? this.db.prepare('SELECT * FROM ports ORDER BY network, name').all()
       : this.db.prepare('SELECT * FROM ports WHERE network = ? ORDER BY name').all(network);
-    return (rows as PortRow[]).map((r) => ({ ...decodeJson(Port, r.definition, `port ${r.network}/${r.name}`), created: r.created }));
+    return rows.map((row) => {
+      const r = decodeRow(PortRow, row, 'a port');
+      return { ...decodeJson(Port, r.definition, `port ${r.network}/${r.name}`), created: r.created };
+    });
   }
 
   put(p: PortRecord): void {
@@ -112,7 +115,8 @@ export class PortRepository {
   }
 }
 
-function toNetwork(r: NetworkRow): NetworkRecord {
+function toNetwork(row: unknown): NetworkRecord {
+  const r = decodeRow(NetworkRow, row, 'a network');
   const what = `network ${r.name}`;
   return {
     ...decodeJson(Definition, r.definition, what),

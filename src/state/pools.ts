@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import type { PoolDefinition } from '../model/pool-types.js';
-import { decodeJson } from './decode.js';
+import { decodeJson, decodeRow } from './decode.js';
 
 /** A pool definition (its secrets aside) plus what kvmpool remembers about it. */
 export interface PoolRecord extends Omit<PoolDefinition, 'secrets'> {
@@ -18,7 +18,11 @@ export interface PoolRecord extends Omit<PoolDefinition, 'secrets'> {
 /** What may change of a pool record after it is defined. */
 export type PoolPatch = Partial<Pick<PoolRecord, 'autostart' | 'built' | 'active' | 'bootId' | 'source'>>;
 
-interface PoolRow { name: string; type: string; target: string; autostart: number; built: string | null; active: number; boot_id: string | null; created: string; source: string | null; secrets: string }
+const PoolRow = Type.Object({
+  name: Type.String(), type: Type.String(), target: Type.String(), autostart: Type.Integer(), built: Type.Union([Type.String(), Type.Null()]),
+  active: Type.Integer(), boot_id: Type.Union([Type.String(), Type.Null()]), created: Type.String(), source: Type.Union([Type.String(), Type.Null()]), secrets: Type.String(),
+});
+type PoolRow = Static<typeof PoolRow>;
 
 const Built = Type.Array(Type.String());
 const SecretFields = Type.Array(Type.String());
@@ -30,12 +34,12 @@ export class PoolRepository {
   constructor(private readonly db: Database.Database) {}
 
   list(): PoolRecord[] {
-    return (this.db.prepare('SELECT * FROM pools ORDER BY name').all() as PoolRow[]).map(toPool);
+    return this.db.prepare('SELECT * FROM pools ORDER BY name').all().map(toPool);
   }
 
   get(name: string): PoolRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM pools WHERE name = ?').get(name) as PoolRow | undefined;
-    return row && toPool(row);
+    const row = this.db.prepare('SELECT * FROM pools WHERE name = ?').get(name);
+    return row === undefined ? undefined : toPool(row);
   }
 
   insert(p: PoolRecord): void {
@@ -45,15 +49,14 @@ export class PoolRepository {
   }
 
   update(name: string, patch: PoolPatch): void {
-    const sets: string[] = [];
-    const values: unknown[] = [];
-    if (patch.autostart !== undefined) (sets.push('autostart = ?'), values.push(patch.autostart ? 1 : 0));
-    if (patch.built !== undefined) (sets.push('built = ?'), values.push(patch.built && JSON.stringify(patch.built)));
-    if (patch.active !== undefined) (sets.push('active = ?'), values.push(patch.active ? 1 : 0));
-    if (patch.bootId !== undefined) (sets.push('boot_id = ?'), values.push(patch.bootId));
-    if (patch.source !== undefined) (sets.push('source = ?'), values.push(JSON.stringify(patch.source)));
-    if (sets.length === 0) return;
-    this.db.prepare(`UPDATE pools SET ${sets.join(', ')} WHERE name = ?`).run(...values, name);
+    const columns: [string, unknown][] = [];
+    if (patch.autostart !== undefined) columns.push(['autostart', patch.autostart ? 1 : 0]);
+    if (patch.built !== undefined) columns.push(['built', patch.built && JSON.stringify(patch.built)]);
+    if (patch.active !== undefined) columns.push(['active', patch.active ? 1 : 0]);
+    if (patch.bootId !== undefined) columns.push(['boot_id', patch.bootId]);
+    if (patch.source !== undefined) columns.push(['source', JSON.stringify(patch.source)]);
+    if (columns.length === 0) return;
+    this.db.prepare(`UPDATE pools SET ${columns.map(([c]) => `${c} = ?`).join(', ')} WHERE name = ?`).run(...columns.map(([, v]) => v), name);
   }
 
   delete(name: string): void {
@@ -61,7 +64,8 @@ export class PoolRepository {
   }
 }
 
-function toPool(r: PoolRow): PoolRecord {
+function toPool(row: unknown): PoolRecord {
+  const r = decodeRow(PoolRow, row, 'a pool');
   const what = `pool ${r.name}`;
   return {
     name: r.name,

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { Type } from 'typebox';
 import { DISK_BUSES, VM_STATES, type VmDefinition, type VmState } from '../model/vm-types.js';
-import { decodeJson } from './decode.js';
+import { decodeJson, decodeRow } from './decode.js';
 
 /** What kvmpool knows of a VM's qemu: enough to find it again after a daemon restart. */
 export interface VmRuntime {
@@ -41,19 +41,19 @@ const Runtime = Type.Object({
   started: Type.Optional(Type.String()),
 });
 
-interface VmRow { name: string; definition: string; runtime: string; created: string }
+const VmRow = Type.Object({ name: Type.String(), definition: Type.String(), runtime: Type.String(), created: Type.String() });
 
 /** VM definitions and their last known run state. */
 export class VmRepository {
   constructor(private readonly db: Database.Database) {}
 
   list(): VmRecord[] {
-    return (this.db.prepare('SELECT * FROM vms ORDER BY name').all() as VmRow[]).map(toVm);
+    return this.db.prepare('SELECT * FROM vms ORDER BY name').all().map(toVm);
   }
 
   get(name: string): VmRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM vms WHERE name = ?').get(name) as VmRow | undefined;
-    return row && toVm(row);
+    const row = this.db.prepare('SELECT * FROM vms WHERE name = ?').get(name);
+    return row === undefined ? undefined : toVm(row);
   }
 
   put(v: VmRecord): void {
@@ -68,7 +68,8 @@ export class VmRepository {
   }
 }
 
-function toVm(r: VmRow): VmRecord {
+function toVm(row: unknown): VmRecord {
+  const r = decodeRow(VmRow, row, 'a VM');
   const what = `vm ${r.name}`;
   return { ...decodeJson(Definition, r.definition, what), runtime: decodeJson(Runtime, r.runtime, what), created: r.created };
 }

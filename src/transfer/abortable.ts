@@ -1,3 +1,4 @@
+import { observedElsewhere } from '../model/ignore.js';
 /**
  * `promise`, or a rejection with `reason()` as soon as `signal` aborts. Unlike a race against one
  * long-lived promise, it leaves nothing behind once settled: each race adds a reaction to that
@@ -7,7 +8,7 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefine
   if (!signal) return promise;
   return new Promise<T>((resolve, reject) => {
     if (signal.aborted) {
-      promise.catch(() => undefined);
+      promise.catch(observedElsewhere);
       reject(reason());
       return;
     }

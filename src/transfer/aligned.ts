@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { absent } from '../model/ignore.js';
 
 /** Alignment O_DIRECT needs of file offsets, lengths and memory. */
 export const BLOCK = 4096;
@@ -39,8 +40,8 @@ async function probe(attempt: (view: Buffer) => Promise<unknown>): Promise<Buffe
 export async function alignedBuffer(path: string): Promise<Buffer | undefined> {
   const ready = spare.pop();
   if (ready) return ready;
-  if ((await stat(path).catch(() => undefined))?.isBlockDevice()) {
-    const dev = await open(path, constants.O_RDONLY | constants.O_DIRECT).catch(() => undefined);
+  if ((await stat(path).catch(absent))?.isBlockDevice()) {
+    const dev = await open(path, constants.O_RDONLY | constants.O_DIRECT).catch(absent);
     if (!dev) return undefined;
     try {
       return await probe((view) => dev.read(view, 0, BLOCK, 0));
@@ -51,7 +52,7 @@ export async function alignedBuffer(path: string): Promise<Buffer | undefined> {
   // Hidden, so that a listing of a pool directory never mistakes it for a volume.
   const scratch = join(dirname(path), `.${basename(path)}.kvmpool-probe`);
   await rm(scratch, { force: true });
-  const fh = await open(scratch, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, 0o600).catch(() => undefined);
+  const fh = await open(scratch, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, 0o600).catch(absent);
   if (!fh) return undefined;
   try {
     return await probe((view) => fh.write(view, 0, BLOCK, 0));
@@ -68,5 +69,5 @@ export function releaseAligned(...buffers: (Buffer | undefined)[]): void {
 
 /** Opens `path` with O_DIRECT (and `flags`), or undefined where the file system does not allow it. */
 export function openDirect(path: string, flags: number): Promise<FileHandle | undefined> {
-  return open(path, flags | constants.O_DIRECT).catch(() => undefined);
+  return open(path, flags | constants.O_DIRECT).catch(absent);
 }

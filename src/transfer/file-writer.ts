@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { lstat, open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { KvmpoolError } from '../model/errors.js';
 import { alignedBuffer, BLOCK, CHUNK, openDirect, releaseAligned } from './aligned.js';
+import { absent } from '../model/ignore.js';
 
 function notRegular(path: string): KvmpoolError {
   return new KvmpoolError('INVALID_ARGUMENT', `${path} is not a regular file: refused`, { path });
@@ -39,7 +40,7 @@ export class FileWriter {
    * without, the path (followed) must be a regular file, or not exist yet.
    */
   static async checkTarget(path: string, create: boolean): Promise<void> {
-    const there = await (create ? lstat(path) : stat(path)).catch(() => undefined);
+    const there = await (create ? lstat(path) : stat(path)).catch(absent);
     if (there && !there.isFile() && !(create && there.isSymbolicLink())) throw notRegular(path);
   }
 

@@ -4,6 +4,7 @@ import { KvmpoolError } from '../model/errors.js';
 import { dataHeader, endFrame, holeFrame, splitZeroRuns } from '../model/sparse-stream.js';
 import { alignedBuffer, BLOCK, CHUNK, openDirect, releaseAligned } from './aligned.js';
 import { ContentHash } from './hash.js';
+import { absent, observedElsewhere } from '../model/ignore.js';
 
 /** How many chunks a consumer of `readSparse` may still be writing out while it takes the next. */
 export const PULL_WINDOW = 4;
@@ -108,7 +109,7 @@ class ChunkReader {
     const fh = await open(path, 'r');
     const direct = await openDirect(path, constants.O_RDONLY);
     const bufs: (Buffer | undefined)[] = [];
-    for (let i = 0; direct && i < RING; i++) bufs.push(await alignedBuffer(path).catch(() => undefined));
+    for (let i = 0; direct && i < RING; i++) bufs.push(await alignedBuffer(path).catch(absent));
     if (direct && bufs.every((b) => b !== undefined)) return new ChunkReader(fh, direct, bufs as Buffer[], reusable);
     releaseAligned(...bufs);
     await direct?.close();
@@ -149,7 +150,7 @@ class ChunkReader {
         if (following >= 0) {
           aheadIndex = following;
           ahead = start(following);
-          ahead.catch(() => undefined);
+          ahead.catch(observedElsewhere);
         }
         return buf;
       };
@@ -161,7 +162,7 @@ class ChunkReader {
 
   private async readInto(buf: Buffer, start: number, length: number): Promise<Buffer> {
     const read = this.readAt(buf, start, length);
-    this.pending = read.catch(() => undefined);
+    this.pending = read.catch(observedElsewhere);
     return read;
   }
 

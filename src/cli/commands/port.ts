@@ -72,8 +72,8 @@ export function portCommands(program: Command, globals: Globals): void {
 }
 
 function vlans(p: PortBody): string {
-  if (p.vlan != null) return `access ${p.vlan}`;
-  if (p.trunk) return `trunk ${formatVlanList(p.trunk)}${p.native != null ? ` native ${p.native}` : ''}`;
+  if (p.vlan !== null) return `access ${p.vlan}`;
+  if (p.trunk) return `trunk ${formatVlanList(p.trunk)}${p.native !== undefined ? ` native ${p.native}` : ''}`;
   return '';
 }
 

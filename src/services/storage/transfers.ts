@@ -11,6 +11,7 @@ import { FileWriter } from '../../transfer/file-writer.js';
 import { announce } from '../operation.js';
 import { volumeLock } from './volume-records.js';
 import type { VolumeWork } from './volume-work.js';
+import { observedElsewhere } from '../../model/ignore.js';
 
 /** A byte range of a volume: from `offset`, `length` bytes (to the end when omitted). */
 export interface Range {
@@ -77,7 +78,7 @@ export class TransferService {
           finished = (e) => (e ? reject(e) : resolve());
         });
       });
-      done.catch(() => undefined);
+      done.catch(observedElsewhere);
       const frames = async function* (this: TransferService) {
         try {
           yield* readSparse(source, offset, length, { extents, signal: controller.signal, onProgress: (d) => progress(d) });

@@ -7,6 +7,7 @@ import type { ServiceContext } from '../context.js';
 import type { ActivePool, PoolGate } from './pool-gate.js';
 import { volumeLock, type VolumeRecords } from './volume-records.js';
 import type { VolumeRules } from './volume-rules.js';
+import { observedElsewhere } from '../../model/ignore.js';
 
 /**
  * What the volume services share: the pool gate, the volume records, the rules, and the two ways an
@@ -82,7 +83,7 @@ export class VolumeWork {
         leave();
       }),
     );
-    started.done.catch(() => undefined);
+    started.done.catch(observedElsewhere);
     return started;
   }
 }

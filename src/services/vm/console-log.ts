@@ -1,4 +1,5 @@
 import { open, stat } from 'node:fs/promises';
+import { absent } from '../../model/ignore.js';
 
 /**
  * A VM's logs, its serial console and qemu's own output: qemu appends to them (O_APPEND: `append=on`
@@ -11,7 +12,7 @@ const READ_MAX = 1024 * 1024;
 
 /** Reads from byte `offset` on; an offset past the end (the log was cut since) starts over at 0. */
 export async function readLog(file: string, offset: number): Promise<{ data: string; offset: number }> {
-  const fh = await open(file, 'r').catch(() => undefined);
+  const fh = await open(file, 'r').catch(absent);
   if (!fh) return { data: '', offset };
   try {
     const size = (await fh.stat()).size;
@@ -29,7 +30,7 @@ export async function readLog(file: string, offset: number): Promise<{ data: str
  * holds it open); what qemu appends while the cut runs lands before the kept tail, never lost.
  */
 export async function trimLog(file: string, limit: number, keep: number): Promise<boolean> {
-  const size = (await stat(file).catch(() => undefined))?.size ?? 0;
+  const size = (await stat(file).catch(absent))?.size ?? 0;
   if (size <= limit) return false;
   const fh = await open(file, 'a+');
   try {

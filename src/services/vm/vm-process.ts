@@ -3,6 +3,7 @@ import { KvmpoolError } from '../../model/errors.js';
 import { qemuArgs, type QemuSpec } from '../../host/qemu-system.js';
 import { isAlive, isQemuOf, killProcess, qemuLogTail as tail, spawnQemu, type QemuExit } from '../../host/qemu-process.js';
 import { QmpClient, type QmpEvent } from '../../host/qmp.js';
+import { absent, observedElsewhere } from '../../model/ignore.js';
 
 /** How a qemu ended: whether kvmpool asked for it, and why. */
 export interface VmExit {
@@ -61,7 +62,7 @@ export class VmProcess {
       while (!qmp) {
         if (ended) throw await startFailure(logFile, await childExit);
         if (Date.now() > deadline) throw new KvmpoolError('HOST_COMMAND_TIMEOUT', `qemu did not open its monitor in ${QMP_WAIT_MS / 1000} s`, { log: await tail(logFile) });
-        if (existsSync(spec.qmpSocket)) qmp = await QmpClient.connect(spec.qmpSocket).catch(() => undefined);
+        if (existsSync(spec.qmpSocket)) qmp = await QmpClient.connect(spec.qmpSocket).catch(absent);
         if (!qmp) await sleep(50);
       }
       const vm = new VmProcess(pid, spec.uuid, qmp, logFile, childExit);
@@ -99,7 +100,7 @@ export class VmProcess {
   async powerdown(timeoutMs: number): Promise<VmExit> {
     this.requested = true;
     const timer = setTimeout(() => void this.kill(), timeoutMs);
-    await this.qmp.execute('system_powerdown', undefined, timeoutMs).catch(() => {});
+    await this.qmp.execute('system_powerdown', undefined, timeoutMs).catch(observedElsewhere);
     try {
       return await this.exited;
     } finally {
@@ -155,7 +156,7 @@ export class VmProcess {
   }
 
   private async watch(childExit?: Promise<QemuExit>): Promise<void> {
-    let how = '';
+    let how: string;
     if (childExit) {
       const { code, signal } = await childExit;
       how = signal ? `killed by ${signal}` : `exit status ${code}`;

@@ -16,6 +16,7 @@ import { diskOf, MiB, parseDefinition, type DefineVmInput } from './vm-definitio
 import { VmProcess } from './vm-process.js';
 import type { VmTracker } from './vm-tracker.js';
 import { readLog, trimLog } from './console-log.js';
+import { absent } from '../../model/ignore.js';
 
 export type { DefineVmInput };
 
@@ -279,6 +280,6 @@ export class VmService {
 }
 
 async function checkFile(file: string): Promise<void> {
-  const st = await stat(file).catch(() => undefined);
+  const st = await stat(file).catch(absent);
   if (!st?.isFile()) throw new KvmpoolError('NOT_FOUND', `file '${file}' not found`, { file });
 }

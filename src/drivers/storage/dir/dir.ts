@@ -6,6 +6,7 @@ import { fsUsage } from '../../../host/fs-usage.js';
 import type { StorageDriver } from '../driver.js';
 import { fileVolumeOps } from '../file/file-driver.js';
 import { makeTargetDir, removeTargetDirs, resolveTargetDir } from '../file/target-dir.js';
+import { absent } from '../../../model/ignore.js';
 
 /** A dir pool has no settings besides its target (nor volume options). */
 export const DirSettings = Type.Object({}, { additionalProperties: false });
@@ -25,7 +26,7 @@ export const dirDriver: StorageDriver<Settings, Settings> = {
   build: (def) => makeTargetDir(def.target),
 
   async start(def) {
-    const st = await stat(def.target).catch(() => undefined);
+    const st = await stat(def.target).catch(absent);
     if (!st?.isDirectory()) throw new KvmpoolError('POOL_NOT_BUILT', `pool '${def.name}' is not built: ${def.target} is not a directory (run 'pool build')`, { pool: def.name });
   },
 
@@ -35,7 +36,7 @@ export const dirDriver: StorageDriver<Settings, Settings> = {
 
   async status(def): Promise<PoolStatus> {
     const empty = { capacity: 0, allocation: 0, available: 0 };
-    const st = await stat(def.target).catch(() => undefined);
+    const st = await stat(def.target).catch(absent);
     if (!st) return { state: 'degraded', reason: `target ${def.target} is missing`, ...empty };
     if (!st.isDirectory()) return { state: 'degraded', reason: `target ${def.target} is not a directory`, ...empty };
     try {

@@ -2,6 +2,7 @@ import { KvmpoolError } from '../../../model/errors.js';
 import { blockDeviceSize, rereadPartitionTable } from '../../../host/blockdev.js';
 import * as parts from '../../../host/partitions.js';
 import type { PartitionTable } from '../../../host/partitions.js';
+import { observedElsewhere } from '../../../model/ignore.js';
 
 /** A disk's partition table as the disk pool changes it: read, add, delete, each change told to the kernel. */
 
@@ -19,7 +20,7 @@ const tableLocks = new Map<string, Promise<unknown>>();
 export async function withTable<T>(disk: string, work: () => Promise<T>): Promise<T> {
   const before = tableLocks.get(disk) ?? Promise.resolve();
   const mine = before.then(work, work);
-  tableLocks.set(disk, mine.catch(() => undefined));
+  tableLocks.set(disk, mine.catch(observedElsewhere));
   return mine;
 }
 

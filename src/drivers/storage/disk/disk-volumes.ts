@@ -1,7 +1,7 @@
 import { KvmpoolError, errors } from '../../../model/errors.js';
 import type { PoolDefinition as Definition } from '../../../model/pool-types.js';
 import type { VolumeFacts } from '../../../model/volume-types.js';
-import type { DiskSource } from './disk.js';
+import type { DiskSource } from './disk-settings.js';
 
 type PoolDefinition = Definition<DiskSource>;
 import { assertDeviceFree, wipeSignatures } from '../../../host/blockdev.js';

@@ -1,7 +1,7 @@
 import { KvmpoolError, errors } from '../../../model/errors.js';
 import { checkDevicePath } from '../../../model/paths.js';
 import type { PoolStatus } from '../../../model/pool-types.js';
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
 import { assertDeviceEmpty, assertDeviceFree, blockDeviceSize, wipeSignatures } from '../../../host/blockdev.js';
 import * as parts from '../../../host/partitions.js';
 import type { StorageDriver } from '../driver.js';
@@ -9,24 +9,11 @@ import * as volumes from './disk-volumes.js';
 import { wipeBlockVolume } from '../block/block-data.js';
 import { ALIGN, diskOf } from './disk-volumes.js';
 import { readDiskTable } from './disk-table.js';
+import type { DiskSource, DiskVolumeOptions } from './disk-settings.js';
+import { absent } from '../../../model/ignore.js';
 
 /** How build records the table it wrote (by the table's id), so delete removes only that one. */
 const BUILT_LABEL = 'label:';
-
-/** Partition tables a disk pool makes. */
-export const PARTITION_LABELS = ['gpt', 'dos'] as const;
-
-/** A disk pool's settings: the whole disk, and the partition table build writes. */
-export const DiskSettings = Type.Object(
-  {
-    devices: Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { maxItems: 64, description: 'the whole disk (one)' }),
-    label: Type.Optional(Type.Enum(PARTITION_LABELS, { description: 'the partition table build makes (default gpt)' })),
-  },
-  { additionalProperties: false },
-);
-export type DiskSource = Static<typeof DiskSettings>;
-/** Partitions have no create options of their own. */
-export const DiskVolumeOptions = Type.Object({}, { additionalProperties: false });
 
 /** The `disk` pool: a whole disk with a partition table (gpt or dos); volumes are its partitions. */
 export const diskDriver: StorageDriver<DiskSource, Static<typeof DiskVolumeOptions>> = {
@@ -44,7 +31,7 @@ export const diskDriver: StorageDriver<DiskSource, Static<typeof DiskVolumeOptio
   async build(def, _ctx, options = {}) {
     const disk = diskOf(def);
     const size = await blockDeviceSize(disk);
-    const existing = await parts.readTable(disk).catch(() => undefined);
+    const existing = await parts.readTable(disk).catch(absent);
     if (!options.overwrite && existing && options.built?.includes(`${BUILT_LABEL}${existing.id}`)) return [];
     if (size < 4 * ALIGN) throw errors.invalid(`disk ${disk} is too small: ${size} bytes`, { device: disk, size });
     await assertDeviceFree(disk);
@@ -67,7 +54,7 @@ export const diskDriver: StorageDriver<DiskSource, Static<typeof DiskVolumeOptio
 
   async delete(def, created) {
     const disk = diskOf(def);
-    const t = await parts.readTable(disk).catch(() => undefined);
+    const t = await parts.readTable(disk).catch(absent);
     if (!t || !created.includes(`${BUILT_LABEL}${t.id}`)) return;
     if (t.partitions.length > 0) {
       throw new KvmpoolError('POOL_NOT_EMPTY', `cannot delete pool '${def.name}': ${disk} still holds ${t.partitions.length} partition(s)`, { pool: def.name });
@@ -78,10 +65,10 @@ export const diskDriver: StorageDriver<DiskSource, Static<typeof DiskVolumeOptio
 
   async status(def, detail = true): Promise<PoolStatus> {
     const disk = diskOf(def);
-    const size = await blockDeviceSize(disk).catch(() => undefined);
+    const size = await blockDeviceSize(disk).catch(absent);
     const empty = { capacity: 0, allocation: 0, available: 0 };
     if (size === undefined) return { state: 'degraded', reason: `disk ${disk} is missing`, ...empty };
-    const t = await readDiskTable(disk).catch(() => undefined);
+    const t = await readDiskTable(disk).catch(absent);
     if (!t) return { state: 'degraded', reason: `disk ${disk} has no partition table`, ...empty };
     const allocation = t.partitions.reduce((n, p) => n + p.size, 0);
     const free = parts.freeExtents(t, ALIGN);

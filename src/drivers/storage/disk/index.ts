@@ -1,7 +1,8 @@
 import { format } from '../../../model/capabilities.js';
 import type { StorageType } from '../driver.js';
 import { STANDARD_WITHHELD } from '../standard-states.js';
-import { diskDriver, DiskSettings, DiskVolumeOptions } from './disk.js';
+import { diskDriver } from './disk.js';
+import { DiskSettings, DiskVolumeOptions } from './disk-settings.js';
 
 /** The `disk` pool type: a whole disk with a partition table; volumes are partitions, made, copied into, wiped and transferred. */
 const disk: StorageType<'disk', typeof DiskSettings, typeof DiskVolumeOptions> = {

@@ -13,6 +13,7 @@ import type { OpContext } from '../../../model/op-context.js';
 import type { KnownVolume, VolumeSpec } from '../driver.js';
 import { dropReflinkSnapshots, reflinkSnapshotNames, reflinkSnapshotsByVolume, renameReflinkSnapshots } from './file-snapshots.js';
 import { publishPart, VOLUME_MODE } from './file-part.js';
+import { absent } from '../../../model/ignore.js';
 
 /**
  * Volumes as image files in one directory: shared by the dir, fs and netfs pools, which differ only
@@ -226,7 +227,7 @@ function watchAllocation(file: string, total: number, ctx: OpContext): NodeJS.Ti
   const timer = setInterval(() => {
     stat(file)
       .then((st) => ctx.progress(Math.min(st.blocks * 512, total), total))
-      .catch(() => undefined);
+      .catch(absent);
   }, PROGRESS_INTERVAL_MS);
   timer.unref();
   return timer;
@@ -267,7 +268,7 @@ export async function fileVolumeUsers(vol: VolumeFacts): Promise<string[]> {
 
 /** Completes a rename cut between its link and unlink: when both names are the same file, the old one goes. */
 export async function finishFileRename(dir: string, from: string, to: string): Promise<void> {
-  const [a, b] = await Promise.all([lstat(path.join(dir, from)).catch(() => undefined), lstat(path.join(dir, to)).catch(() => undefined)]);
+  const [a, b] = await Promise.all([lstat(path.join(dir, from)).catch(absent), lstat(path.join(dir, to)).catch(absent)]);
   if (a && b && a.dev === b.dev && a.ino === b.ino) {
     await unlink(path.join(dir, from));
     await renameReflinkSnapshots(dir, from, to);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { KvmpoolError, errors } from '../../../model/errors.js';
 import { checkTargetPath } from '../../../model/paths.js';
 import type { PoolDefinition } from '../../../model/pool-types.js';
+import { absent } from '../../../model/ignore.js';
 
 /** Mode of a directory `build` makes: root lists it, others (qemu as another user) may only traverse. */
 const POOL_DIR_MODE = 0o711;
@@ -18,7 +19,7 @@ export async function resolveTargetDir(target: string): Promise<string> {
 
 /** Makes the target directory (and missing parents); returns the first directory it created, if any. */
 export async function makeTargetDir(target: string): Promise<string[]> {
-  const st = await stat(target).catch(() => undefined);
+  const st = await stat(target).catch(absent);
   if (st && !st.isDirectory()) throw errors.invalid(`target '${target}' exists and is not a directory`, { target });
   if (st) return [];
   const first = await mkdir(target, { recursive: true, mode: POOL_DIR_MODE });
@@ -59,7 +60,7 @@ function createdDirs(target: string, created: string[]): string[] {
 async function realExistingPrefix(p: string): Promise<string> {
   let rest = '';
   for (let dir = p; ; dir = path.dirname(dir)) {
-    const real = await realpath(dir).catch(() => undefined);
+    const real = await realpath(dir).catch(absent);
     if (real !== undefined) return path.join(real, rest);
     if (dir === '/') return p;
     rest = path.join(path.basename(dir), rest);

@@ -13,6 +13,7 @@ import { mount, mountAt, mountsOf, umount } from '../../../host/mount.js';
 import type { StorageDriver } from '../driver.js';
 import { fileVolumeOps } from '../file/file-driver.js';
 import { makeTargetDir, removeTargetDirs, resolveTargetDir } from '../file/target-dir.js';
+import { absent } from '../../../model/ignore.js';
 
 /** Volumes are files: nothing on the pool's file system is a device node, setuid or executable. */
 const MOUNT_OPTIONS = ['nodev', 'nosuid', 'noexec'];
@@ -60,7 +61,7 @@ export const fsDriver: StorageDriver<Settings, Static<typeof FsVolumeOptions>> =
     assertFitsFileSystem(device, format, size);
     await assertDeviceFree(device);
     await assertDeviceEmpty(device, options.overwrite === true);
-    const target = await stat(def.target).catch(() => undefined);
+    const target = await stat(def.target).catch(absent);
     if (target && !target.isDirectory()) throw errors.invalid(`target '${def.target}' exists and is not a directory`, { target: def.target });
     if (options.overwrite) await wipeSignatures(device);
     ctx.log(`making ${format} on ${device}`);
@@ -83,7 +84,7 @@ export const fsDriver: StorageDriver<Settings, Static<typeof FsVolumeOptions>> =
     const fs = await fileSystemOn(device);
     if (!fs) throw new KvmpoolError('POOL_NOT_BUILT', `pool '${def.name}' is not built: ${device} has no file system (run 'pool build')`, { pool: def.name, device });
     if (fs.type !== formatOf(def)) throw new KvmpoolError('POOL_NOT_BUILT', `${device} holds ${fs.type}, pool '${def.name}' expects ${formatOf(def)}`, { pool: def.name, device, found: fs.type });
-    if (!(await stat(def.target).catch(() => undefined))?.isDirectory()) {
+    if (!(await stat(def.target).catch(absent))?.isDirectory()) {
       throw new KvmpoolError('POOL_NOT_BUILT', `pool '${def.name}' is not built: mount point ${def.target} is missing (run 'pool build')`, { pool: def.name });
     }
     const elsewhere = await mountsOf(device);
@@ -102,7 +103,7 @@ export const fsDriver: StorageDriver<Settings, Static<typeof FsVolumeOptions>> =
     if (mounted) throw new KvmpoolError('POOL_ACTIVE', `${def.target} is still mounted: stop pool '${def.name}' first`, { pool: def.name });
     // Only the file system build made is erased (a device formatted since is left alone), and only
     // when it holds no files: the pool is stopped, so its volumes cannot be seen at the target.
-    const fs = await fileSystemOn(device).catch(() => undefined);
+    const fs = await fileSystemOn(device).catch(absent);
     const ours = fs !== undefined && created.includes(`${UUID}${fs.uuid}`);
     if (ours) {
       await assertDeviceFree(device);
@@ -121,7 +122,7 @@ export const fsDriver: StorageDriver<Settings, Static<typeof FsVolumeOptions>> =
   async status(def): Promise<PoolStatus> {
     const empty = { capacity: 0, allocation: 0, available: 0 };
     const device = deviceOf(def);
-    const mounted = await mountAt(def.target).catch(() => undefined);
+    const mounted = await mountAt(def.target).catch(absent);
     if (!mounted || !(await sameDevice(mounted.source, device))) return { state: 'degraded', reason: `${device} is not mounted at ${def.target}`, ...empty };
     return { state: 'running', ...(await fsUsage(def.target)) };
   },

@@ -12,6 +12,7 @@ import * as volumes from './logical-volumes.js';
 import { logicalDevices, checkNewPv } from './logical-devices.js';
 import { wipeBlockVolume } from '../block/block-data.js';
 import { createLvSnapshot, deleteLvSnapshot, listLvSnapshots, revertLvSnapshot } from './logical-snapshots.js';
+import { absent } from '../../../model/ignore.js';
 /** A thin pool this full (data or metadata, percent) degrades the pool (still usable) and warns. */
 const THIN_WARN_PERCENT = 80;
 /** How build records what it made: the VG (`vg:NAME`), or only a thin pool in an adopted VG. */
@@ -136,7 +137,7 @@ export const logicalDriver: StorageDriver<LogicalSource, LogicalVolumeOptionsVal
   async status(def, detail = true): Promise<PoolStatus> {
     const vg = vgOf(def);
     const empty = { capacity: 0, allocation: 0, available: 0 };
-    const info = await lvm.vg(vg).catch(() => undefined);
+    const info = await lvm.vg(vg).catch(absent);
     if (!info) return { state: 'degraded', reason: `volume group ${vg} is missing`, ...empty };
     const usage = { capacity: info.size, allocation: info.size - info.free, available: info.free };
     if (info.partial) return { state: 'degraded', reason: `volume group ${vg} is missing one of its devices`, ...usage };
