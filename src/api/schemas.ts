@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema, type TUnsafe } from 'typebox';
 import { JOB_STATES } from '../model/job-types.js';
+import { volumeFactsProperties } from '../model/volume-schema.js';
 import { PREALLOC_MODES, SNAPSHOT_KINDS, WIPE_ALGORITHMS } from '../model/volume-types.js';
 import type { VolumeOptionsBody } from './pool-schemas.js';
 
@@ -15,27 +16,16 @@ export const ErrorBody = Type.Object({
 
 const DevicePath = Type.String({ minLength: 1, maxLength: 4096 });
 
+// The stamp says when the store's facts were read: the daemon's own business.
+const { stamp: _stamp, ...publicFacts } = volumeFactsProperties;
 export const Volume = Type.Object({
-  name: Type.String(),
+  ...publicFacts,
   pool: Type.String(),
   key: Type.String(),
-  path: Type.String(),
-  format: Type.String(),
-  capacity: Bytes,
-  allocation: Bytes,
   managed: Type.Boolean(),
   created: Type.String(),
   features: Type.Array(Type.String()),
-  identity: Type.String(),
   busy: Type.Optional(Type.String()),
-  backingFile: Type.Optional(Type.String()),
-  backingFormat: Type.Optional(Type.String()),
-  backingVolume: Type.Optional(Type.String()),
-  backingOutsidePool: Type.Optional(Type.Boolean()),
-  unreadable: Type.Optional(Type.Boolean()),
-  snapshots: Type.Optional(Type.Integer()),
-  kind: Type.Optional(Type.String()),
-  warnings: Type.Optional(Type.Array(Type.String())),
 });
 export type VolumeBody = Static<typeof Volume>;
 

@@ -10,9 +10,10 @@ export type VolumeFeature = (typeof BASE_FEATURES)[number] | `clone-${string}`;
 
 /**
  * States that take features away while they last (refused with IN_USE): the volume has snapshots,
- * backs other volumes (linked clones), is a disk of a VM, of a running VM, or a writable disk of one.
+ * backs other volumes (linked clones), is a disk of a VM, a disk of a running VM, and of that, a
+ * read-only one (`reading`) or a writable one (`writing`).
  */
-export const VOLUME_STATES = ['snapshots', 'backing', 'attached', 'running', 'writing'] as const;
+export const VOLUME_STATES = ['snapshots', 'backing', 'attached', 'running', 'reading', 'writing'] as const;
 export type VolumeState = (typeof VOLUME_STATES)[number];
 
 /** What the states of one volume are, with what each is about (for messages). */

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { Type } from 'typebox';
 import type { VolumeFacts } from '../model/volume-types.js';
+import { VolumeFactsSchema } from '../model/volume-schema.js';
 import { decodeJson, decodeRow } from './decode.js';
 
 /** What the store keeps of a volume: identity, ownership, and the facts last read from the host. */
@@ -13,23 +14,6 @@ export interface VolumeRecord {
   facts: VolumeFacts;
 }
 
-const Facts = Type.Object({
-  name: Type.String(),
-  path: Type.String(),
-  format: Type.String(),
-  capacity: Type.Number(),
-  allocation: Type.Number(),
-  identity: Type.String(),
-  stamp: Type.Optional(Type.String()),
-  backingFile: Type.Optional(Type.String()),
-  backingFormat: Type.Optional(Type.String()),
-  backingVolume: Type.Optional(Type.String()),
-  backingOutsidePool: Type.Optional(Type.Boolean()),
-  snapshots: Type.Optional(Type.Number()),
-  kind: Type.Optional(Type.String()),
-  unreadable: Type.Optional(Type.Boolean()),
-  warnings: Type.Optional(Type.Array(Type.String())),
-});
 
 const Count = Type.Object({ n: Type.Integer() });
 const Name = Type.Object({ name: Type.String() });
@@ -72,5 +56,5 @@ export class VolumeRepository {
 
 function toVolume(row: unknown): VolumeRecord {
   const r = decodeRow(VolumeRow, row, 'a volume');
-  return { key: r.key, pool: r.pool, name: r.name, managed: r.managed === 1, created: r.created, facts: decodeJson(Facts, r.facts, `volume ${r.pool}/${r.name}`) };
+  return { key: r.key, pool: r.pool, name: r.name, managed: r.managed === 1, created: r.created, facts: decodeJson(VolumeFactsSchema, r.facts, `volume ${r.pool}/${r.name}`) };
 }

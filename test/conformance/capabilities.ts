@@ -43,7 +43,7 @@ export function capabilityConformance(name: string, fx: CapabilityFixture): void
         for (const format of type.createFormats) {
           const offered = (await ops.create(`probe.${format}`, format)).features;
           for (const feature of every) {
-            const vol = await ops.create(`${feature}.${format}`, format);
+            const vol = await ops.create(`v-${feature}.${format}`, format);
             if (offered.includes(feature)) await ops.perform(feature, vol).catch((e: unknown) => assert.fail(`${format} ${feature} is listed but failed: ${String(e)}`));
             else await assert.rejects(ops.perform(feature, vol), { code: 'NOT_SUPPORTED' }, `${format} ${feature} is not listed`);
           }
@@ -153,7 +153,7 @@ class Operations {
 
   /** What the other states a state brings along withhold too (a running VM's disk is also a VM's disk). */
   alsoWithheld(state: VolumeState, table: CapabilityTable, format: string, offered: string[]): VolumeFeature[] {
-    const along: Partial<Record<VolumeState, VolumeState[]>> = { running: ['attached'], writing: ['attached', 'running'] };
+    const along: Partial<Record<VolumeState, VolumeState[]>> = { running: ['attached', 'reading'], reading: ['attached', 'running'], writing: ['attached', 'running'] };
     return (along[state] ?? []).flatMap((s) => expand(table.formats[format]!.withheld[s], offered));
   }
 
@@ -171,7 +171,7 @@ class Operations {
       return async () => void (await this.c.deleteVolume({ params: { pool: this.pool, volume: `${vol.name}-overlay` } }));
     }
     const vm = `cap-${state}-${vol.format}`;
-    await this.c.defineVm({ body: { name: vm, cpus: 1, memory: '64M', disks: [{ pool: this.pool, volume: vol.name, readonly: state === 'running' }] } });
+    await this.c.defineVm({ body: { name: vm, cpus: 1, memory: '64M', disks: [{ pool: this.pool, volume: vol.name, readonly: state !== 'writing' && state !== 'attached' }] } });
     if (state !== 'attached') await this.c.startVm({ params: { vm } });
     return async () => {
       await this.c.killVm({ params: { vm } });

@@ -12,7 +12,7 @@ import { claimName, deleteOwned, isOwned, portAlias } from './owned-links.js';
  * them. Without an MTU of its own a port takes its bridge's (a bridge drops to its smallest port's).
  * A create that fails part way deletes what it made (an undo that fails goes to `log`).
  */
-export async function createPortLinks(port: PortDefinition, bridge: string, mtu: number | undefined, log: (message: string) => void = () => {}): Promise<boolean> {
+export async function createPortLinks(port: PortDefinition, bridge: string, mtu: number | undefined, log: (message: string) => void): Promise<boolean> {
   const host = await iproute.links();
   const alias = portAlias(port.network, port.name);
   if (claimName(host, port.ifname, alias)) return false;

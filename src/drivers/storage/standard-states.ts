@@ -11,5 +11,17 @@ export const STANDARD_WITHHELD: Readonly<Record<VolumeState, readonly VolumeFeat
   backing: ['delete', 'rename', 'shrink', 'wipe', 'snapshot', 'revert', 'upload'],
   attached: ['delete', 'rename'],
   running: ['delete', 'rename', 'shrink', 'wipe', 'snapshot', 'revert', 'upload'],
+  reading: [],
+  writing: ['clone'],
+};
+
+/**
+ * What every type's table must withhold at least: kvmpool never deletes or renames a volume a VM has
+ * or another volume stands on, and never rewrites one under a running guest.
+ */
+export const MINIMUM_WITHHELD: Readonly<Partial<Record<VolumeState, readonly VolumeFeature[]>>> = {
+  backing: ['delete', 'rename'],
+  attached: ['delete', 'rename'],
+  running: ['delete', 'rename', 'shrink', 'wipe', 'revert', 'upload'],
   writing: ['clone'],
 };

@@ -103,7 +103,7 @@ export class NetworkService {
       const changes = await driver.start(rec, { apiHosts: this.apiHosts(), force }, r);
       const ports = this.ctx.store.ports.list(rec.name);
       for (const port of ports) {
-        if (await createPortLinks(port, rec.bridge, port.mtu ?? rec.mtu)) r.add(`delete port ${port.ifname}`, () => deletePortLinks(port));
+        if (await createPortLinks(port, rec.bridge, port.mtu ?? rec.mtu, this.ctx.log)) r.add(`delete port ${port.ifname}`, () => deletePortLinks(port));
         await driver.plugPort(rec, port, ports);
       }
       return changes ?? { addresses: [], routes: [], broughtUp: false };

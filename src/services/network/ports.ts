@@ -86,7 +86,7 @@ export class PortService {
       };
       await journaled(this.ctx, JOURNAL_PORT_CREATE, { network, name, ifname }, () =>
         Reverter.run(this.ctx.log, async (r) => {
-          await createPortLinks(port, net.bridge, mtu ?? net.mtu);
+          await createPortLinks(port, net.bridge, mtu ?? net.mtu, this.ctx.log);
           r.add(`delete port ${ifname}`, () => deletePortLinks(port));
           const ports = [...this.ctx.store.ports.list(network), port];
           await driver.plugPort(net, port, ports);

@@ -31,8 +31,10 @@ export class SnapshotService {
     const size = options.size !== undefined ? roundUp(parseSize(options.size)) : undefined;
     const subject = `${ref.pool}/${ref.volume}@${name}`;
     return this.withVolume(ref, 'snapshot.create', async (p, vol) => {
+      this.w.rules.require(p, vol, 'snapshot', false, false);
       const vm = this.liveVm(p, vol);
       if (vm) {
+        if (size !== undefined) throw errors.invalid('a snapshot size applies to copy-on-write LV snapshots (logical pools)');
         if ((await p.driver.snapshots!.list(p.def, vol)).some((s) => s.name === name)) throw errors.exists('snapshot', subject);
         await this.w.rules.vms!.snapshotLive(vm, ref.pool, ref.volume, name, false);
         await this.w.read(p, vol.name);
@@ -41,7 +43,6 @@ export class SnapshotService {
         announce(this.ctx, 'snapshot.created', subject, `snapshot ${subject}: created through vm ${vm}`, { vm });
         return snap;
       }
-      this.w.rules.require(p, vol, 'snapshot', false, false);
       await this.w.rules.assertFree(p, vol);
       const snap = await p.driver.snapshots!.create(p.def, vol, name, quietContext(this.ctx.log), size !== undefined ? { size } : {});
       await this.w.read(p, vol.name);
@@ -80,12 +81,12 @@ export class SnapshotService {
     validateName('volume', name);
     const subject = `${ref.pool}/${ref.volume}@${name}`;
     await this.withVolume(ref, 'snapshot.delete', async (p, vol) => {
+      this.w.rules.require(p, vol, 'snapshot', false, false);
       const vm = this.liveVm(p, vol);
       if (vm) {
         if (!(await p.driver.snapshots!.list(p.def, vol)).some((s) => s.name === name)) throw errors.notFound('snapshot', subject);
         await this.w.rules.vms!.snapshotLive(vm, ref.pool, ref.volume, name, true);
       } else {
-        this.w.rules.require(p, vol, 'snapshot', false, false);
         await this.w.rules.assertFree(p, vol);
         await p.driver.snapshots!.delete(p.def, vol, name, quietContext(this.ctx.log));
       }

@@ -5,15 +5,16 @@ import type { VolumeRecord } from '../../state/store.js';
 import type { ServiceContext } from '../context.js';
 import type { ActivePool } from './pool-gate.js';
 import { volumeLock } from './volume-records.js';
-import type { VmDisks } from './vm-disks.js';
+import type { VmDisks, VolumeAttachment } from './vm-disks.js';
 
 /** Longest backing chain followed. */
 const MAX_CHAIN = 16;
 
-/** What the volumes of a pool know of each other: by name, and who is backed by whom. */
+/** What the volumes of a pool know of each other (by name, who is backed by whom) and of the VMs that have them. */
 interface PoolIndex {
   byName: (name: string) => VolumeFacts | undefined;
   backedBy: (name: string) => string[];
+  attachment: (name: string) => VolumeAttachment | undefined;
 }
 
 /**
@@ -48,7 +49,8 @@ export class VolumeRules {
     const byName = new Map(records.map((r) => [r.name, r.facts]));
     const backers = new Map<string, string[]>();
     for (const r of records) if (r.facts.backingVolume) backers.set(r.facts.backingVolume, [...(backers.get(r.facts.backingVolume) ?? []), r.name]);
-    const index: PoolIndex = { byName: (n) => byName.get(n), backedBy: (n) => backers.get(n) ?? [] };
+    const attachments = this.vms?.attachments(pool.rec.name) ?? new Map<string, VolumeAttachment>();
+    const index: PoolIndex = { byName: (n) => byName.get(n), backedBy: (n) => backers.get(n) ?? [], attachment: (n) => attachments.get(n) };
     return records.map((r) => this.describe(pool, r, index));
   }
 
@@ -58,13 +60,11 @@ export class VolumeRules {
     if (facts.snapshots) s.snapshots = `${facts.snapshots} snapshot(s)`;
     const users = index.backedBy(facts.name);
     if (users.length > 0) s.backing = users.map((u) => `${pool}/${u}`).join(', ');
-    const vm = this.vms?.definedVmOf(pool, facts.name);
-    if (vm) s.attached = vm;
-    const running = this.vms?.runningVmOf(pool, facts.name);
-    if (running) {
-      s.running = running;
-      if (!this.vms!.readonlyDisk(running, pool, facts.name)) s.writing = running;
-    }
+    const a = index.attachment(facts.name);
+    if (a) s.attached = a.vm;
+    if (a?.running) s.running = a.running;
+    if (a?.running && !a.writing) s.reading = a.running;
+    if (a?.writing) s.writing = a.writing;
     return s;
   }
 
@@ -114,7 +114,17 @@ export class VolumeRules {
   }
 
   private storeIndex(pool: string): PoolIndex {
-    return { byName: (n) => this.ctx.store.volumes.get(pool, n)?.facts, backedBy: (n) => this.ctx.store.volumes.backedBy(pool, n) };
+    const vms = this.vms;
+    return {
+      byName: (n) => this.ctx.store.volumes.get(pool, n)?.facts,
+      backedBy: (n) => this.ctx.store.volumes.backedBy(pool, n),
+      attachment: (n) => {
+        const vm = vms?.definedVmOf(pool, n);
+        if (!vm) return undefined;
+        const running = vms!.runningVmOf(pool, n);
+        return { vm, ...(running ? { running, ...(!vms!.readonlyDisk(running, pool, n) ? { writing: running } : {}) } : {}) };
+      },
+    };
   }
 }
 
@@ -126,9 +136,10 @@ function stateError(ref: string, feature: VolumeFeature, state: VolumeState, abo
     backing: `${ref} is the backing file of ${about}`,
     attached: `${ref} is a disk of vm ${about}: detach it first`,
     running: `${ref} is a disk of running vm ${about}`,
+    reading: `${ref} is a read-only disk of running vm ${about}: no ${feature} while it runs`,
     writing: `${ref} is a writable disk of running vm ${about}: stop it to ${feature.startsWith('clone') ? 'clone' : feature}`,
   };
-  return errors.inUse(why[state], { state, ...(state === 'attached' || state === 'running' || state === 'writing' ? { vm: about } : {}) });
+  return errors.inUse(why[state], { state, ...(state === 'snapshots' || state === 'backing' ? {} : { vm: about }) });
 }
 
 /**

@@ -1,7 +1,7 @@
 import { errors } from '../../model/errors.js';
 import { diskNode } from '../../host/qemu-system.js';
 import type { ServiceContext } from '../context.js';
-import type { VmDisks } from '../storage/vm-disks.js';
+import type { VmDisks, VolumeAttachment } from '../storage/vm-disks.js';
 import { diskOf } from './vm-definition.js';
 import type { VmTracker } from './vm-tracker.js';
 
@@ -22,6 +22,22 @@ export class VmDiskView implements VmDisks {
 
   definedVmOf(pool: string, volume: string): string | undefined {
     return this.ctx.store.vms.list().find((v) => diskOf(v, pool, volume))?.name;
+  }
+
+  attachments(pool: string): Map<string, VolumeAttachment> {
+    const out = new Map<string, VolumeAttachment>();
+    const active = new Set(this.tracker.active());
+    for (const vm of this.ctx.store.vms.list()) {
+      for (const d of vm.disks.filter((x) => x.pool === pool)) {
+        const a: VolumeAttachment = out.get(d.volume) ?? { vm: vm.name };
+        if (active.has(vm.name)) {
+          a.running = vm.name;
+          if (!d.readonly) a.writing = vm.name;
+        }
+        out.set(d.volume, a);
+      }
+    }
+    return out;
   }
 
   /** Grows a running VM's disk through QMP: the guest sees the new size at once. */

@@ -15,13 +15,19 @@ const READ_ONLY_IMAGE = format(['delete', 'rename', 'clone', 'download'], STANDA
 const IMAGE: VolumeFeature[] = ['delete', 'resize', 'shrink', 'rename', 'clone', 'clone-linked', 'wipe', 'upload', 'download'];
 
 /**
- * What volumes of the file pools (dir, fs, netfs) can do, per format and state. A running qcow2 keeps
- * `snapshot`: its qemu takes and deletes internal snapshots.
+ * What volumes of the file pools (dir, fs, netfs) can do, per format and state. A qcow2 that a running
+ * VM writes keeps `snapshot` (its qemu takes and deletes internal snapshots), not one it only reads; an
+ * upload would replace a qcow2's internal snapshots, so they withhold it as they withhold a wipe.
  */
 export const FILE_CAPABILITIES: CapabilityTable = {
   formats: {
     raw: format(IMAGE, STANDARD_WITHHELD),
-    qcow2: format([...IMAGE, 'snapshot', 'revert'], { ...STANDARD_WITHHELD, running: STANDARD_WITHHELD.running.filter((f) => f !== 'snapshot') }),
+    qcow2: format([...IMAGE, 'snapshot', 'revert'], {
+      ...STANDARD_WITHHELD,
+      snapshots: [...STANDARD_WITHHELD.snapshots, 'upload'],
+      running: STANDARD_WITHHELD.running.filter((f) => f !== 'snapshot'),
+      reading: ['snapshot'],
+    }),
     qcow: READ_ONLY_IMAGE,
     qed: READ_ONLY_IMAGE,
     vmdk: READ_ONLY_IMAGE,

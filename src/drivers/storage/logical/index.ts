@@ -15,7 +15,8 @@ const logical: StorageType<'logical', typeof LogicalSettings, typeof LogicalVolu
   target: 'derived',
   capabilities: {
     formats: {
-      raw: format(['delete', 'resize', 'shrink', 'rename', 'clone', 'snapshot', 'revert', 'wipe', 'upload', 'download'], STANDARD_WITHHELD),
+      // A whole upload replaces the LV its snapshots belong to: snapshots withhold it.
+      raw: format(['delete', 'resize', 'shrink', 'rename', 'clone', 'snapshot', 'revert', 'wipe', 'upload', 'download'], { ...STANDARD_WITHHELD, snapshots: [...STANDARD_WITHHELD.snapshots, 'upload'] }),
     },
     // A thin LV clones instantly: a thin snapshot shares its blocks.
     kinds: { thin: ['clone-reflink'] },

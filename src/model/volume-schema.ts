@@ -1,0 +1,22 @@
+import { Type } from 'typebox';
+
+/** The facts of a volume as a JSON schema: the store checks what it reads back, the API what it answers. */
+export const volumeFactsProperties = {
+  name: Type.String(),
+  path: Type.String(),
+  format: Type.String(),
+  capacity: Type.Integer({ minimum: 0, description: 'bytes' }),
+  allocation: Type.Integer({ minimum: 0, description: 'bytes' }),
+  identity: Type.String(),
+  stamp: Type.Optional(Type.String()),
+  backingFile: Type.Optional(Type.String()),
+  backingFormat: Type.Optional(Type.String()),
+  backingVolume: Type.Optional(Type.String()),
+  backingOutsidePool: Type.Optional(Type.Boolean()),
+  snapshots: Type.Optional(Type.Integer()),
+  kind: Type.Optional(Type.String()),
+  unreadable: Type.Optional(Type.Boolean()),
+  warnings: Type.Optional(Type.Array(Type.String())),
+};
+
+export const VolumeFactsSchema = Type.Object(volumeFactsProperties);
