@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Installs what kvmpool needs and is missing: Debian packages (qemu-utils), npm dependencies, the build.
-# Safe to run again: each step checks first. Used by `npm start` and `.ci/run`.
+# Installs what kvmpool needs and is missing: Debian packages, npm dependencies, the build.
+# Safe to run again: each step checks first. Used by `npm start`, `npm test` and `.ci/run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the daemon and the tests use: qemu-img and qemu-io, mount/losetup/findmnt/fallocate,
-# file systems for fs pools (mkfs.ext4, mkfs.xfs with reflink, mkfs.btrfs), LVM, sfdisk, script(1),
-# procps; iproute2 for networks (ping for their tests); qemu-system-x86 for VMs (the tests' guests: busybox,
-# cpio; virt-xml-validate from libvirt-clients checks the XML kvmpool gives libvirt users); the user-mode
-# Linux test host (a kernel with device-mapper, partitions and 802.1Q; gcc builds its shim, binutils checks
-# the accelerator probe); and what builds the native SQLite module (python3, make, g++).
-packages=(qemu-utils qemu-system-x86 util-linux bsdutils procps e2fsprogs xfsprogs btrfs-progs lvm2 fdisk iproute2 iputils-ping
-  busybox-static cpio libvirt-clients user-mode-linux kmod gcc binutils python3 make g++)
+# Debian packages: those of the programs kvmpool, its tests and scripts start (scripts/programs.tsv),
+# and what node-gyp builds the native SQLite module with (python3, make, g++).
+packages=()
+declare -A seen=()
+while IFS=$'\t' read -r program package use; do
+  case "$program" in '' | '#'*) continue ;; esac
+  case "$use" in optional:*) continue ;; esac
+  [ -n "${seen[$package]:-}" ] && continue
+  seen[$package]=1
+  packages+=("$package")
+done < scripts/programs.tsv
+packages+=(python3 make g++)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -23,9 +27,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
 
-# npm dependencies; native modules (better-sqlite3) build from source, never a downloaded binary.
+# npm dependencies, unless node_modules holds exactly what package-lock.json names (npm's record of what
+# it installed is node_modules/.package-lock.json; a file's date says nothing after a checkout).
+# Native modules (better-sqlite3) build from source, never a downloaded binary.
+installed() {
+  node -e '
+    const fs = require("fs");
+    const want = JSON.parse(fs.readFileSync("package-lock.json", "utf8")).packages;
+    const have = JSON.parse(fs.readFileSync("node_modules/.package-lock.json", "utf8")).packages;
+    for (const [dir, p] of Object.entries(want)) {
+      if (dir === "" || (p.optional && !have[dir])) continue;
+      if (have[dir]?.version !== p.version || !fs.existsSync(dir)) process.exit(1);
+    }' 2>/dev/null
+}
 export npm_config_build_from_source=true
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if ! installed; then
   npm ci --no-audit --no-fund
 fi
-npx tsc -p tsconfig.json
+node_modules/.bin/tsc -p tsconfig.json

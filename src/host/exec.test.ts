@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { tempDir } from '../../test/helpers/tmp.js';
 import { HostCommandError, run } from './exec.js';
 
 test('run returns output of a successful command with LC_ALL=C', async () => {
@@ -29,19 +32,64 @@ test('a missing tool is HOST_TOOL_MISSING', async () => {
   assert.equal(e.code, 'HOST_TOOL_MISSING');
 });
 
-test('a command past its timeout is stopped: SIGTERM, then SIGKILL if it ignores it', async () => {
-  const started = Date.now();
-  const e = await run('sh', ['-c', "trap '' TERM; sleep 5"], { timeoutMs: 200, killGraceMs: 200 }).catch((x: unknown) => x);
-  assert.ok(e instanceof HostCommandError);
-  assert.equal(e.code, 'HOST_COMMAND_TIMEOUT');
-  assert.equal(e.details.timedOut, true);
-  assert.ok(Date.now() - started < 4000, 'killed well before the sleep ends');
+/** Whether process `pid` still runs (a zombie has ended: only its exit status is left). */
+async function running(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== '' && state !== 'Z' && state !== 'X';
+}
+
+/** Kills what a failed test left running. */
+async function stopAll(pids: number[]): Promise<void> {
+  for (const pid of pids) {
+    if (pid > 0 && (await running(pid))) process.kill(pid, 'SIGKILL');
+  }
+}
+
+test('a command past its timeout is stopped: SIGTERM, then SIGKILL if it ignores it, and its children with it', async () => {
+  const { dir, cleanup } = await tempDir();
+  let started: number[] = [];
+  try {
+    const pids = path.join(dir, 'pids');
+    // The shell ignores TERM (and so does its sleep, which inherits that): only SIGKILL ends them.
+    // The sleep does not hold the command's output open: run() returns when the shell is gone.
+    const script = 'trap "" TERM; sleep 30 >/dev/null 2>&1 & echo "$$ $!" > "$0"; wait';
+    const e = await run('sh', ['-c', script, pids], { timeoutMs: 1000, killGraceMs: 300 }).catch((x: unknown) => x);
+    assert.ok(e instanceof HostCommandError);
+    assert.equal(e.code, 'HOST_COMMAND_TIMEOUT');
+    assert.equal(e.details.timedOut, true);
+    assert.equal(e.details.signal, 'SIGKILL');
+    started = (await readFile(pids, 'utf8')).trim().split(' ').map(Number);
+    assert.ok(started.length === 2 && started.every((pid) => pid > 0));
+    assert.equal(await running(started[0]!), false, 'the shell is gone');
+    assert.equal(await running(started[1]!), false, "the shell's sleep is gone");
+  } finally {
+    await stopAll(started);
+    await cleanup();
+  }
 });
 
-test('an aborted command ends as CANCELLED', async () => {
+test('an aborted command ends as CANCELLED, and its children with it', async () => {
   const ac = new AbortController();
-  setTimeout(() => ac.abort(), 100);
-  const e = await run('sleep', ['5'], { signal: ac.signal }).catch((x: unknown) => x);
-  assert.ok(e instanceof HostCommandError);
-  assert.equal(e.code, 'CANCELLED');
+  let printed = '';
+  const started = () => printed.trim().split(' ').map(Number);
+  try {
+    const e = await run('sh', ['-c', 'sleep 30 >/dev/null 2>&1 & echo "$$ $!"; wait'], {
+      signal: ac.signal,
+      // Aborted once it has started its child and said so.
+      onStdout: (chunk) => {
+        printed += chunk;
+        if (printed.includes('\n')) ac.abort();
+      },
+    }).catch((x: unknown) => x);
+    assert.ok(e instanceof HostCommandError);
+    assert.equal(e.code, 'CANCELLED');
+    assert.equal(e.details.timedOut, false);
+    const [shell, sleep] = started();
+    assert.ok(shell! > 0 && sleep! > 0, printed);
+    assert.equal(await running(shell!), false, 'the shell is gone');
+    assert.equal(await running(sleep!), false, "the shell's sleep is gone");
+  } finally {
+    await stopAll(started());
+  }
 });

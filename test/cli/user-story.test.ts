@@ -4,6 +4,7 @@ import { copyFile, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../../src/host/exec.js';
 import { KVMPOOL_BIN, kvmpool, serve, withServe, type CliResult } from '../helpers/cli.js';
+import { skipWhenMissing } from '../helpers/requirements.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const MiB = 1024 * 1024;
@@ -117,7 +118,7 @@ test('CLI errors are one line with a stable exit code; --json errors are JSON', 
 
 test('on a terminal, a preallocated create shows a progress bar', async (t) => {
   const script = await run('sh', ['-c', 'command -v script']).catch(() => undefined);
-  if (!script) return t.skip('util-linux script(1) is not installed');
+  if (skipWhenMissing(t, script ? undefined : 'script(1) (bsdutils) is not installed')) return;
   await withServe(async ({ home }) => {
     const cmd = [process.execPath, KVMPOOL_BIN, '--home', home, 'vol', 'create', 'default/bar.img', '--size', '256M', '--prealloc', 'full'].map((a) => `'${a}'`).join(' ');
     const { stdout } = await run('script', ['-qec', cmd, '/dev/null'], { timeoutMs: 60_000 });

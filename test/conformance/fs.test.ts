@@ -12,7 +12,8 @@ function fixture(fsFormat: FsFormat): ConformanceFixture {
     driver: fsDriver,
     async makePool() {
       const { dir, cleanup } = await tempDir();
-      const loop = await loopDevice(dir, 400 * 1024 ** 2);
+      // Sparse, and large enough that the suite's 4 GiB preallocation outlasts its first progress report.
+      const loop = await loopDevice(dir, 4 * 1024 ** 3);
       const def = await fsDriver.validate({ name: 'conf', type: 'fs', target: path.join(dir, 'mnt'), autostart: false, source: { devices: [loop.device], fsFormat }, secrets: {} });
       return {
         def,

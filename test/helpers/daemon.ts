@@ -64,11 +64,17 @@ export async function startPool(t: TestDaemon, name: string, target = path.join(
   return target;
 }
 
+/** Matches the `job.progress` events of job `id` that report work done: the job has visibly started. */
+export const workDone = (id: string) => (e: KvmpoolEvent) => e.subject === id && ((e.data as { done?: number } | undefined)?.done ?? 0) > 0;
+
 /** Events of a daemon, recorded from the moment the stream is open until `stop`. */
 export interface EventRecorder {
   events: KvmpoolEvent[];
-  /** Waits for the first event of `type` (recorded before or after the call). */
-  first(type: string): Promise<KvmpoolEvent>;
+  /**
+   * Waits for the first event of `type` that `match` accepts (recorded before or after the call); fails
+   * after `timeoutMs`.
+   */
+  first(type: string, match?: (e: KvmpoolEvent) => boolean, timeoutMs?: number): Promise<KvmpoolEvent>;
   stop(): Promise<void>;
 }
 
@@ -81,10 +87,12 @@ export async function recordEvents(client: KvmpoolClient): Promise<EventRecorder
   await open;
   return {
     events,
-    async first(type) {
+    async first(type, match = () => true, timeoutMs = 120_000) {
+      const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const found = events.find((e) => e.type === type);
+        const found = events.find((e) => e.type === type && match(e));
         if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no ${type} event came in ${timeoutMs / 1000} s: ${events.map((e) => `${e.type} ${e.subject}`).join(', ')}`);
         await new Promise((r) => setTimeout(r, 20));
       }
     },

@@ -5,7 +5,7 @@ import { mkdir, readdir, stat, symlink, writeFile, copyFile, open } from 'node:f
 import path from 'node:path';
 import { run } from '../../src/host/exec.js';
 import type { VolumeBody } from '../../src/api/schemas.js';
-import { rawCall, startPool, withDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { rawCall, recordEvents, startPool, withDaemon, workDone, type TestDaemon } from '../helpers/daemon.js';
 
 const MiB = 1024 * 1024;
 
@@ -132,17 +132,27 @@ test('preallocated creates are jobs with progress events; cancel leaves nothing 
     assert.equal(end.state, 'succeeded');
     const v = await t.client.call('getVolume', { params: { pool: 'p', volume: 'full.img' } });
     assert.ok(v.allocation >= 64 * MiB);
+    let bigJob = '';
 
-    const big = await create(t, 'p', { name: 'big.img', capacity: '8G', prealloc: 'full' });
-    assert.ok('job' in big);
-    await new Promise((r) => setTimeout(r, 200));
-    await assert.rejects(t.client.call('deleteVolume', { params: { pool: 'p', volume: 'big.img' } }), { code: 'IN_USE' });
-    await t.client.call('cancelJob', { params: { id: big.job.id } });
-    const cancelled = await t.client.waitJob(big.job.id);
-    assert.equal(cancelled.state, 'cancelled');
+    const recorder = await recordEvents(t.client);
+    try {
+      const big = await create(t, 'p', { name: 'big.img', capacity: '8G', prealloc: 'full' });
+      assert.ok('job' in big);
+      // Once it has visibly begun (8 GiB to write: it cannot be done by then), it holds the volume.
+      const started = await recorder.first('job.progress', workDone(big.job.id));
+      const { done, total } = started.data as { done: number; total: number };
+      assert.ok(done < total, `the create was still under way: ${done}/${total}`);
+      await assert.rejects(t.client.call('deleteVolume', { params: { pool: 'p', volume: 'big.img' } }), { code: 'IN_USE' });
+      await t.client.call('cancelJob', { params: { id: big.job.id } });
+      const cancelled = await t.client.waitJob(big.job.id);
+      assert.equal(cancelled.state, 'cancelled');
+      bigJob = big.job.id;
+    } finally {
+      await recorder.stop();
+    }
     assert.deepEqual((await readdir(target)).sort(), ['full.img']);
     assert.deepEqual(await volumes(t, 'p'), ['full.img']);
-    await assert.rejects(t.client.call('cancelJob', { params: { id: big.job.id } }), { code: 'JOB_FINISHED' });
+    await assert.rejects(t.client.call('cancelJob', { params: { id: bigJob } }), { code: 'JOB_FINISHED' });
     const jobs = await t.client.call('listJobs');
     assert.deepEqual(jobs.map((j) => j.state).sort(), ['cancelled', 'succeeded']);
   }));
@@ -208,16 +218,24 @@ test('resize rules: shrink needs the flag; qcow2 with internal snapshots never s
 test('operations on one volume serialize: a resize waits for the create; a delete meanwhile is IN_USE', () =>
   withDaemon(async (t) => {
     await pool(t);
-    const out = await create(t, 'p', { name: 'big.img', capacity: '8G', prealloc: 'full' });
-    assert.ok('job' in out);
-    let settled = false;
-    const resize = t.client.call('resizeVolume', { params: { pool: 'p', volume: 'big.img' }, body: { capacity: '9G' } });
-    void resize.then(() => (settled = true), () => (settled = true));
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(settled, false, 'the resize waits while the create holds the volume');
-    await assert.rejects(t.client.call('deleteVolume', { params: { pool: 'p', volume: 'big.img' } }), { code: 'IN_USE' });
-    await t.client.call('cancelJob', { params: { id: out.job.id } });
-    await assert.rejects(resize, { code: 'NOT_FOUND' }, 'then runs, and finds no volume: the create was cancelled');
+    const recorder = await recordEvents(t.client);
+    try {
+      const out = await create(t, 'p', { name: 'big.img', capacity: '8G', prealloc: 'full' });
+      assert.ok('job' in out);
+      await recorder.first('job.progress', workDone(out.job.id));
+      let settled = false;
+      const resize = t.client.call('resizeVolume', { params: { pool: 'p', volume: 'big.img' }, body: { capacity: '9G' } });
+      void resize.then(() => (settled = true), () => (settled = true));
+      // A request sent after the resize is answered while the create runs: the resize is still waiting.
+      await assert.rejects(t.client.call('deleteVolume', { params: { pool: 'p', volume: 'big.img' } }), { code: 'IN_USE' });
+      assert.equal((await t.client.call('getJob', { params: { id: out.job.id } })).state, 'running');
+      assert.equal(settled, false, 'the resize waits while the create holds the volume');
+      await t.client.call('cancelJob', { params: { id: out.job.id } });
+      await assert.rejects(resize, { code: 'NOT_FOUND' }, 'then runs, and finds no volume: the create was cancelled');
+      assert.equal((await t.client.waitJob(out.job.id)).state, 'cancelled');
+    } finally {
+      await recorder.stop();
+    }
   }));
 
 test('rename keeps the key and refuses an existing name', () =>

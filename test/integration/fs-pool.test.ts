@@ -7,6 +7,7 @@ import { run } from '../../src/host/exec.js';
 import { deviceSignatures } from '../../src/host/blockdev.js';
 import { mountAt } from '../../src/host/mount.js';
 import { withDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { waitHoldsOpen } from '../helpers/proc.js';
 import { loopDevice } from '../helpers/loop.js';
 
 const MiB = 1024 * 1024;
@@ -38,7 +39,7 @@ test('an xfs fs pool: build formats, start mounts safely, clones are reflinks, s
       // A process holding a volume open keeps the pool from stopping.
       const holder = spawn('sh', ['-c', 'exec 3<"$0"; exec sleep 30', (vol as { path: string }).path], { stdio: 'ignore' });
       try {
-        await new Promise((r) => setTimeout(r, 300));
+        await waitHoldsOpen(holder.pid!, (vol as { path: string }).path);
         await assert.rejects(t.client.call('stopPool', { params: { pool: 'f' }, body: {} }), { code: 'IN_USE' });
       } finally {
         holder.kill('SIGKILL');

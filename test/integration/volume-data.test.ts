@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdir, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { JobBody, VolumeBody } from '../../src/api/schemas.js';
-import { rawCall, startPool, withDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { rawCall, recordEvents, startPool, withDaemon, workDone, type TestDaemon } from '../helpers/daemon.js';
 import { mountReflinkFs } from '../helpers/xfs.js';
 import { allocated, qemuReads, qemuWrite, sameContent, sha256File, writePattern } from '../helpers/image.js';
 
@@ -105,11 +105,19 @@ test('a cancelled copy leaves no volume behind', () =>
     const dir = await pool(t, 'a', path.join(t.home, 'a'));
     const src = await create(t, 'a', { name: 'big.img', capacity: '1G' });
     await writePattern(src.path, 0, 1024 * MiB, 0x77);
-    const { job } = await t.client.call('cloneVolume', { params: { pool: 'a', volume: 'big.img' }, body: { name: 'half.qcow2', format: 'qcow2' } });
-    await new Promise((r) => setTimeout(r, 50));
-    await t.client.call('cancelJob', { params: { id: job.id } });
-    const end = await t.client.waitJob(job.id);
-    assert.equal(end.state, 'cancelled');
+    const recorder = await recordEvents(t.client);
+    try {
+      const { job } = await t.client.call('cloneVolume', { params: { pool: 'a', volume: 'big.img' }, body: { name: 'half.qcow2', format: 'qcow2' } });
+      // Cancelled once the copy has visibly begun (1 GiB of data: it cannot be done by then).
+      const started = await recorder.first('job.progress', workDone(job.id));
+      const { done, total } = started.data as { done: number; total: number };
+      assert.ok(done < total, `the copy was still under way: ${done}/${total}`);
+      await t.client.call('cancelJob', { params: { id: job.id } });
+      const end = await t.client.waitJob(job.id);
+      assert.equal(end.state, 'cancelled');
+    } finally {
+      await recorder.stop();
+    }
     assert.deepEqual(await readdir(dir), ['big.img']);
     assert.deepEqual((await t.client.call('listVolumes', { params: { pool: 'a' } })).map((v) => v.name), ['big.img']);
   }));

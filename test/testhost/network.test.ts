@@ -1,9 +1,8 @@
 import { test } from 'node:test';
-import { testHostMissing } from './testhost.js';
+import { skipWithoutTestHost } from './testhost.js';
 import { runInsideTestHost } from './run-inside.js';
 
-const missing = await testHostMissing();
-
-test('VLAN networks in both styles with real packets: same VLAN pings, different VLANs do not, a trunk carries its VLANs only (test host)', { skip: missing }, async () => {
+test('VLAN networks in both styles with real packets: same VLAN pings, different VLANs do not, a trunk carries its VLANs only (test host)', async (t) => {
+  if (await skipWithoutTestHost(t)) return;
   await runInsideTestHost('vlan.inside.js', []);
 });

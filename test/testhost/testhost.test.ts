@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempDir } from '../helpers/tmp.js';
-import { runInTestHost, testHostDisks, testHostMissing } from './testhost.js';
+import { runInTestHost, skipWithoutTestHost, testHostDisks } from './testhost.js';
 
-const missing = await testHostMissing();
-
-test('the test host boots with disks, has device-mapper and 802.1Q, and reports a command\'s status and output', { skip: missing }, async () => {
+test('the test host boots with disks, has device-mapper and 802.1Q, and reports a command\'s status and output', async (t) => {
+  if (await skipWithoutTestHost(t)) return;
   const { dir, cleanup } = await tempDir();
   try {
     const [a, b] = testHostDisks(2);

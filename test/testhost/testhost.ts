@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
+import type { TestContext } from 'node:test';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { run } from '../../src/host/exec.js';
+import { skipWhenMissing } from '../helpers/requirements.js';
 
 /**
  * The test host: a user-mode Linux kernel (Debian's `user-mode-linux`) that has what this machine's
@@ -49,6 +51,11 @@ export async function testHostMissing(): Promise<string | undefined> {
     if (!(await access(tool).then(() => true, () => false))) return `${tool} is not installed (run scripts/setup.sh)`;
   }
   return undefined;
+}
+
+/** Skips `t` where the test host cannot run (true: the test returns), or fails it under CI=true. */
+export async function skipWithoutTestHost(t: TestContext): Promise<boolean> {
+  return skipWhenMissing(t, await testHostMissing());
 }
 
 /** Boots the test host, runs the command inside, and returns its status and output. */

@@ -11,6 +11,7 @@ import { withDaemon, type TestDaemon } from '../../helpers/daemon.js';
 import { FileWriter } from '../../../src/transfer/file-writer.js';
 import { readSparse } from '../../../src/transfer/sparse-reader.js';
 import { writeSparse } from '../../../src/transfer/sparse-writer.js';
+import { waitHoldsOpen } from '../../helpers/proc.js';
 import { blankDisks, disks } from './disks.js';
 
 const MiB = 1024 * 1024;
@@ -141,7 +142,7 @@ test('a logical pool: thin over-commit, snapshots, instant clones, striped and r
     // Online grow of a volume a process is writing to.
     const writer = await keepWriting(pattern, (await vol(t, 'mi')).path);
     try {
-      await new Promise((r) => setTimeout(r, 500));
+      await waitHoldsOpen(writer.pid!, (await vol(t, 'mi')).path);
       await assert.rejects(t.client.call('deleteVolume', { params: { pool: 'lv', volume: 'mi' } }), { code: 'IN_USE' });
       const grown = await t.client.call('resizeVolume', { params: { pool: 'lv', volume: 'mi' }, body: { capacity: '128M' } });
       assert.equal(grown.capacity, 128 * MiB);
