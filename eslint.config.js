@@ -3,9 +3,9 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-/** `.catch(() => undefined)`, `.catch(() => {})` and the like: a failure dropped without a word. */
+/** `.catch(() => undefined)`, `.catch(() => {})`, `.catch(() => [])` and the like: a failure dropped without a word. */
 const silentCatch = [
-  "CallExpression[callee.property.name='catch'] > ArrowFunctionExpression[params.length=0][body.type='Identifier'][body.name='undefined']",
+  "CallExpression[callee.property.name='catch'] > ArrowFunctionExpression[params.length=0][body.type=/^(Identifier|Literal|ArrayExpression|ObjectExpression|TemplateLiteral)$/]",
   "CallExpression[callee.property.name='catch'] > ArrowFunctionExpression[params.length=0][body.type='BlockStatement'][body.body.length=0]",
 ].map((selector) => ({ selector, message: 'A failure is never dropped silently: log it (with the error it follows), or name what it means (see model/ignore.ts).' }));
 

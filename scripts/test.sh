@@ -7,6 +7,7 @@ if [ "$(id -u)" != 0 ]; then echo "kvmpool tests need root (loop devices, file o
 # A clean build: no compiled test of a removed source file survives.
 rm -rf dist
 bash scripts/setup.sh
+bash scripts/lint.sh
 
 bash scripts/sweep-tests.sh
 

@@ -84,7 +84,8 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
       // registry (unknown, or planned and NOT_SUPPORTED) before the union of known types is checked.
       preValidation: async (req) => {
         if ('body' in def && req.body === undefined) req.body = {};
-        if (id === 'definePool') o.storageTypes.get(String((req.body as { type?: unknown }).type ?? ''));
+        const body: unknown = req.body;
+        if (id === 'definePool' && typeof body === 'object' && body !== null && 'type' in body) o.storageTypes.get(String(body.type));
       },
       // The route's schemas validated params, query and body: the handler gets them typed.
       handler: async (req, reply) => {

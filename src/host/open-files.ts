@@ -1,5 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { absent } from '../model/ignore.js';
+import { absent, fallback } from '../model/ignore.js';
 
 /** A process that holds a file open. */
 export interface FileUser {
@@ -23,7 +23,7 @@ export async function processesUsing(path: string): Promise<FileUser[]> {
       for (const fd of fds) {
         const st = await stat(`/proc/${pid}/fd/${fd}`).catch(absent);
         if (st && st.ino === target.ino && st.dev === target.dev) {
-          const command = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '?')).trim();
+          const command = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(fallback('?'))).trim();
           users.push({ pid: Number(pid), command });
           return;
         }
@@ -48,7 +48,7 @@ export async function tapsInUse(): Promise<Set<string>> {
       for (const fd of fds) {
         const st = await stat(`/proc/${pid}/fd/${fd}`).catch(absent);
         if (!st || st.rdev !== tun.rdev || !st.isCharacterDevice()) continue;
-        const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8').catch(() => '');
+        const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8').catch(fallback(''));
         const m = /^iff:\s*(\S+)$/m.exec(info);
         if (m) names.add(m[1]!);
       }

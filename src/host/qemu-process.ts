@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { QEMU } from './qemu-system.js';
+import { fallback } from '../model/ignore.js';
 
 /** How a qemu process ended: its exit code, or the signal that ended it. */
 export interface QemuExit {
@@ -39,14 +40,14 @@ export async function spawnQemu(args: readonly string[], logFile: string): Promi
 
 /** Alive and not a zombie. */
 export async function isAlive(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(fallback(''));
   return stat !== '' && !/^\d+ \(.*\) Z/.test(stat);
 }
 
 /** Whether `pid` is a live qemu of the VM with `uuid` (its uuid is on its command line). */
 export async function isQemuOf(pid: number, uuid: string): Promise<boolean> {
   if (!(await isAlive(pid))) return false;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(fallback(''));
   return cmdline.split('\0').includes(uuid);
 }
 
@@ -61,6 +62,6 @@ export function killProcess(pid: number): void {
 
 /** The last lines qemu wrote to its log (its errors), without timestamps. */
 export async function qemuLogTail(file: string): Promise<string> {
-  const text = await readFile(file, 'utf8').catch(() => '');
+  const text = await readFile(file, 'utf8').catch(fallback(''));
   return text.trim().split('\n').slice(-3).map((l) => l.replace(/^\S+ qemu-system-x86_64: /, '').replace(/^qemu-system-x86_64: /, '')).join(' | ');
 }

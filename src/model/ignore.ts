@@ -8,3 +8,9 @@ export const absent = (): undefined => undefined;
 
 /** A promise whose failure its owner observes elsewhere (a job's outcome, the next turn of a chain): not left unhandled here. */
 export const observedElsewhere = (): undefined => undefined;
+
+/** A probe whose failure has a value of its own: a process gone meanwhile reads as '', a path not there as itself. */
+export const fallback =
+  <T>(value: T) =>
+  (): T =>
+    value;

@@ -26,13 +26,18 @@ export function announce(ctx: ServiceContext, type: string, subject: string, mes
 
 /**
  * Runs a multi-step change under a journal entry: the entry is written first and removed when `body`
- * ends (done or failed and reverted); only a crash leaves it, and the next start repairs from it.
+ * is done, or failed and was reverted; a crash leaves it, and the next start repairs from it. With
+ * `keepOnFailure` a failure leaves it too (a change whose repair completes it and is harmless when
+ * the driver reverted it: a rename).
  */
-export async function journaled<T>(ctx: ServiceContext, kind: string, data: Record<string, unknown>, body: () => Promise<T>): Promise<T> {
+export async function journaled<T>(ctx: ServiceContext, kind: string, data: Record<string, unknown>, body: () => Promise<T>, options: { keepOnFailure?: boolean } = {}): Promise<T> {
   const id = ctx.store.journal.add(kind, data, new Date().toISOString());
+  let ok = false;
   try {
-    return await body();
+    const out = await body();
+    ok = true;
+    return out;
   } finally {
-    ctx.store.journal.remove(id);
+    if (ok || !options.keepOnFailure) ctx.store.journal.remove(id);
   }
 }

@@ -15,22 +15,30 @@ export class SecretStore {
     return path.join(this.dir, kind, validateName('pool', owner));
   }
 
-  /** Writes (or replaces) the secrets of an owner; returns each one's file by field name. */
+  /**
+   * Sets the secrets of an owner: exactly `values` (what an earlier owner of the name left is gone);
+   * on a failure none is left. Returns each one's file by field name.
+   */
   async put(kind: 'pools', owner: string, values: Record<string, string>): Promise<Record<string, string>> {
     const dir = this.ownerDir(kind, owner);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await chmod(this.dir, 0o700);
-    await chmod(path.dirname(dir), 0o700);
-    await chmod(dir, 0o700);
-    const files: Record<string, string> = {};
-    for (const [field, value] of Object.entries(values)) {
-      const file = path.join(dir, field);
-      // Created with its mode: the value is never readable by others, not even for a moment.
-      await rm(file, { force: true });
-      await writeFile(file, value, { mode: 0o600, flag: 'wx' });
-      files[field] = file;
+    await this.remove(kind, owner);
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await chmod(this.dir, 0o700);
+      await chmod(path.dirname(dir), 0o700);
+      await chmod(dir, 0o700);
+      const files: Record<string, string> = {};
+      for (const [field, value] of Object.entries(values)) {
+        const file = path.join(dir, field);
+        // Created with its mode: the value is never readable by others, not even for a moment.
+        await writeFile(file, value, { mode: 0o600, flag: 'wx' });
+        files[field] = file;
+      }
+      return files;
+    } catch (e) {
+      await this.remove(kind, owner);
+      throw e;
     }
-    return files;
   }
 
   /** The files of an owner's secrets, by field name. */

@@ -132,7 +132,7 @@ test('preallocated creates are jobs with progress events; cancel leaves nothing 
     assert.equal(end.state, 'succeeded');
     const v = await t.client.call('getVolume', { params: { pool: 'p', volume: 'full.img' } });
     assert.ok(v.allocation >= 64 * MiB);
-    let bigJob = '';
+    let bigJob: string | undefined;
 
     const recorder = await recordEvents(t.client);
     try {
@@ -152,7 +152,7 @@ test('preallocated creates are jobs with progress events; cancel leaves nothing 
     }
     assert.deepEqual((await readdir(target)).sort(), ['full.img']);
     assert.deepEqual(await volumes(t, 'p'), ['full.img']);
-    await assert.rejects(t.client.call('cancelJob', { params: { id: bigJob } }), { code: 'JOB_FINISHED' });
+    await assert.rejects(t.client.call('cancelJob', { params: { id: String(bigJob) } }), { code: 'JOB_FINISHED' });
     const jobs = await t.client.call('listJobs');
     assert.deepEqual(jobs.map((j) => j.state).sort(), ['cancelled', 'succeeded']);
   }));

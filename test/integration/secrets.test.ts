@@ -66,9 +66,22 @@ test('secrets are write-only: kept apart (0600), handed to the driver as files, 
       assert.deepEqual(wrong.secrets, ['key']);
       await t.client.api.buildPool({ params: { pool: 'w' } });
       await assert.rejects(t.client.api.startPool({ params: { pool: 'w' } }), { code: 'AUTH_FAILED' });
-      // After a restart the pool opens with the key it kept.
+      // After a restart the pool opens with the key it kept (and the key is what opens it: one that
+      // changed on disk is refused by the storage at the next start).
       await t.restart();
+      assert.ok(!t.logs.some((l) => /pool k: could not start/.test(l)), t.logs.join('\n'));
       assert.equal((await t.client.api.getPool({ params: { pool: 'k' } })).state, 'running');
+      await writeFile(path.join(dir, 'key'), 'changed behind its back');
+      await t.restart();
+      assert.ok(t.logs.some((l) => /pool k: could not start: .*refused the key/.test(l)), t.logs.join('\n'));
+      await writeFile(path.join(dir, 'key'), KEY);
+      // A define that fails leaves no secret behind; a name defined again has only its new secrets.
+      await assert.rejects(rawCall(t.client, 'definePool', { body: { name: 'bad', type: 'keyed-dir', target: '/etc/bad', source: { key: KEY, keySha256: sha(KEY) } } }), { code: 'INVALID_ARGUMENT' });
+      await assert.rejects(stat(path.join(t.home, 'secrets', 'pools', 'bad')), { code: 'ENOENT' });
+      await rawCall(t.client, 'definePool', { body: { name: 'again', type: 'keyed-dir', target: path.join(t.home, 'again'), source: { key: 'first', keySha256: sha('first') } } });
+      await t.client.api.undefinePool({ params: { pool: 'again' } });
+      await rawCall(t.client, 'definePool', { body: { name: 'again', type: 'keyed-dir', target: path.join(t.home, 'again'), source: { key: 'second', keySha256: sha('second') } } });
+      assert.equal(await readFile(path.join(t.home, 'secrets', 'pools', 'again', 'key'), 'utf8'), 'second');
       await t.client.api.stopPool({ params: { pool: 'k' } });
       await t.client.api.undefinePool({ params: { pool: 'k' } });
       await assert.rejects(stat(dir), { code: 'ENOENT' }, 'undefine removes the secrets');
@@ -81,6 +94,7 @@ test('secrets are write-only: kept apart (0600), handed to the driver as files, 
 test('the CLI reads a secret from a file or standard input, never from its own arguments, and never prints it', () =>
   withDaemon(
     async (t) => {
+      const recorder = await recordEvents(t.client);
       const k = (...args: string[]) => kvmpool(['--home', t.home, ...args]);
       const keyFile = path.join(t.home, 'key.txt');
       await writeFile(keyFile, `${KEY}\n`, { mode: 0o600 });
@@ -106,7 +120,39 @@ test('the CLI reads a secret from a file or standard input, never from its own a
       assert.match(inline.stderr, /--key-file/);
       const types = await k('pool', 'types');
       assert.match(types.stdout, /keyed-dir: .*\n(.*\n)*\s+pool define --key-file <value>/);
-      assert.deepEqual(await leaks(t, []), []);
+      await recorder.stop();
+      assert.ok(recorder.events.some((e) => e.type === 'pool.defined'), 'events were recorded');
+      assert.deepEqual(await leaks(t, recorder.events), []);
+    },
+    { storageTypes: [keyedDirType] },
+  ));
+
+test('a daemon without a pool\'s type keeps serving: that pool is degraded and says why, the others work', () =>
+  withDaemon(
+    async (t) => {
+      await rawCall(t.client, 'definePool', { body: { name: 'k', type: 'keyed-dir', target: path.join(t.home, 'k'), source: { key: KEY, keySha256: sha(KEY) } } });
+      await t.client.api.buildPool({ params: { pool: 'k' } });
+      await t.client.api.startPool({ params: { pool: 'k' } });
+      await t.daemon.close();
+      const { startDaemon } = await import('../../src/daemon/daemon.js');
+      const logs: string[] = [];
+      const other = await startDaemon({ home: t.home, listen: null, log: (m) => void logs.push(m) });
+      try {
+        const pools = await other.pools.list();
+        const k = pools.find((p) => p.name === 'k')!;
+        assert.equal(k.state, 'degraded');
+        assert.match(k.reason ?? '', /type keyed-dir is not one this kvmpool has/);
+        assert.ok(logs.some((l) => /pool k: not started: its type keyed-dir/.test(l)));
+        await other.pools.maintain();
+        await assert.rejects(other.pools.start('k'), { code: 'NOT_SUPPORTED' });
+        await other.pools.define({ name: 'plain', type: 'dir', target: path.join(t.home, 'plain') });
+        assert.equal((await other.pools.info('plain')).type, 'dir');
+        await assert.rejects(other.pools.define({ name: 'inside', type: 'dir', target: path.join(t.home, 'k', 'sub') }), { code: 'IN_USE' });
+      } finally {
+        await other.close();
+      }
+      await t.restart();
+      assert.equal((await t.client.api.getPool({ params: { pool: 'k' } })).state, 'running', 'a daemon with the type brings it back');
     },
     { storageTypes: [keyedDirType] },
   ));

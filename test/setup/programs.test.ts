@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { access, constants, lstat, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import ts from 'typescript';
+import type ts from 'typescript';
 import { RUNTIME, exportedConstants, readProgramList, scanCheckout, shellPrograms, typescriptPrograms } from './programs.js';
 
 test('the shell scan finds the programs a script starts, and nothing else', () => {

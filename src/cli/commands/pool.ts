@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { PoolBody } from '../../api/pool-schemas.js';
 import type { DefinePoolBody } from '../../api/pool-schemas.js';
-import { errors } from '../../model/errors.js';
 import type { KvmpoolClient } from '../../client/client.js';
 import { connect, type GlobalOptions } from '../connect.js';
 import { followJob } from '../progress.js';
@@ -14,9 +13,8 @@ type Globals = () => GlobalOptions;
 async function definitionBody(client: KvmpoolClient, name: string, o: { type: string; target?: string; autostart?: boolean }, extra: string[]): Promise<DefinePoolBody> {
   const types = await client.api.listStorageTypes();
   const t = types.find((x) => x.name === o.type);
-  // An unknown (or planned) type is for the daemon to refuse, with its code; it has no settings here.
+  // An unknown (or planned) type is for the daemon to refuse, with its code: its settings are not read here.
   const source = t ? await readTypeFlags(extra, typeFlags(t, 'source'), `${t.name} pools`) : {};
-  if (!t && extra.length > 0) throw errors.invalid(`unknown option '${extra[0]}'`);
   // The daemon checks the settings against the type's schema: here they are only gathered.
   return { name, type: o.type, ...(o.target ? { target: o.target } : {}), ...(Object.keys(source).length > 0 ? { source } : {}), ...(o.autostart ? { autostart: true } : {}) } as DefinePoolBody;
 }

@@ -11,7 +11,8 @@ export const STANDARD_WITHHELD: Readonly<Record<VolumeState, readonly VolumeFeat
   backing: ['delete', 'rename', 'shrink', 'wipe', 'snapshot', 'revert', 'upload'],
   attached: ['delete', 'rename'],
   running: ['delete', 'rename', 'shrink', 'wipe', 'snapshot', 'revert', 'upload'],
-  reading: [],
+  // qemu cannot grow a disk it only reads.
+  reading: ['resize'],
   writing: ['clone'],
 };
 

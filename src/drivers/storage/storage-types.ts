@@ -1,6 +1,7 @@
-import { BASE_FEATURES, type CapabilityTable, type VolumeFeature } from '../../model/capabilities.js';
+import { BASE_FEATURES, VOLUME_STATES, type CapabilityTable, type VolumeFeature } from '../../model/capabilities.js';
 import { errors } from '../../model/errors.js';
 import type { AnyStorageType, StorageDriver } from './driver.js';
+import { MINIMUM_WITHHELD } from './standard-states.js';
 
 /** The verb group a feature needs. */
 function groupOf(feature: VolumeFeature): keyof StorageDriver | undefined {
@@ -49,7 +50,19 @@ export function checkStorageType(t: AnyStorageType): void {
     if (d[group] !== undefined && ![...features].some((f) => groupOf(f) === group)) problems.push(`the driver has ${group} but no feature offers it`);
   }
   for (const m of Object.keys(d.clones ?? {})) if (!features.has(`clone-${m}`)) problems.push(`clone method ${m} is offered by no feature`);
-  for (const s of t.secrets) if (!(s in (t.source.properties as object))) problems.push(`secret ${s} is not a field of the settings`);
+  // A copy within the pool needs the pool to take copies.
+  if (features.has('clone') && !d.copy) problems.push('clone is listed but the driver has no copy');
+  for (const [format, caps] of Object.entries(t.capabilities.formats)) {
+    for (const state of VOLUME_STATES) {
+      const missing = (MINIMUM_WITHHELD[state] ?? []).filter((f) => caps.features.includes(f) && !caps.withheld[state].includes(f));
+      if (missing.length > 0) problems.push(`${format} volumes in state ${state} must withhold ${missing.join(', ')}`);
+    }
+  }
+  for (const s of t.secrets) {
+    if (!(s in (t.source.properties as object))) problems.push(`secret ${s} is not a field of the settings`);
+    // A secret's name is the name of the file it is kept in.
+    if (!/^[a-zA-Z][a-zA-Z0-9]{0,63}$/.test(s)) problems.push(`secret ${s} must be a plain name (letters and digits)`);
+  }
   for (const f of d.volumes?.formats ?? []) if (!t.capabilities.formats[f]) problems.push(`format ${f} is created but not in the table`);
   if (problems.length > 0) throw new Error(`storage type ${t.name}: ${problems.join('; ')}`);
 }
@@ -75,6 +88,11 @@ export class StorageTypes {
 
   names(): string[] {
     return [...this.byName.keys()];
+  }
+
+  /** The type called `name`, if this daemon has it. */
+  find(name: string): AnyStorageType | undefined {
+    return this.byName.get(name);
   }
 
   /** The type called `name`; INVALID_ARGUMENT for unknown types, NOT_SUPPORTED for planned ones. */

@@ -1,6 +1,6 @@
 import { Compile } from 'typebox/compile';
-import type { TSchema } from 'typebox';
-import { errors } from '../../model/errors.js';
+import { Type, type TSchema } from 'typebox';
+import { KvmpoolError, errors } from '../../model/errors.js';
 import { validateName } from '../../model/names.js';
 import { isInside } from '../../model/paths.js';
 import type { PoolDefinition, PoolSource } from '../../model/pool-types.js';
@@ -59,16 +59,39 @@ export async function newDefinition(ctx: ServiceContext, input: DefinePoolInput)
   return { def, type, secrets };
 }
 
-/** The definition a driver gets from a stored record: its settings and where its secrets are. */
+const storedSettings = new WeakMap<AnyStorageType, TSchema>();
+
+/** A type's settings as the store keeps them: without the secrets (kept apart). */
+function storedSchema(type: AnyStorageType): TSchema {
+  let schema = storedSettings.get(type);
+  if (!schema) storedSettings.set(type, (schema = type.secrets.length > 0 ? Type.Omit(type.source, [...type.secrets]) : type.source));
+  return schema;
+}
+
+/**
+ * The definition a driver gets from a stored record: its settings, checked again against the type's
+ * schema (a record another build wrote, or one edited by hand, never reaches a driver unchecked), and
+ * where its secrets are.
+ */
 export function definitionOf(ctx: ServiceContext, rec: PoolRecord): PoolDefinition {
+  const type = ctx.storageTypes.get(rec.type);
+  try {
+    checkSettings(storedSchema(type), rec.source, `stored settings of pool ${rec.name}`);
+  } catch (e) {
+    throw new KvmpoolError('INTERNAL', e instanceof Error ? e.message : String(e), { pool: rec.name }, { cause: e });
+  }
   return { name: rec.name, type: rec.type, target: rec.target, autostart: rec.autostart, source: rec.source, secrets: ctx.secrets.files('pools', rec.name, rec.secretFields) };
 }
 
-/** IN_USE when two pools would share storage: a device, a name, or nested directories. */
+/**
+ * IN_USE when two pools would share storage: a device, a name, or nested directories. A pool of a type
+ * this daemon lacks is taken to hold its target directory.
+ */
 export function assertApart(ctx: ServiceContext, def: PoolDefinition, others: readonly PoolRecord[]): void {
   const mine = ctx.storageTypes.get(def.type).driver.resources(def);
   for (const other of others) {
-    const theirs: PoolResources = ctx.storageTypes.get(other.type).driver.resources(definitionOf(ctx, other));
+    const type = ctx.storageTypes.find(other.type);
+    const theirs: PoolResources = type ? type.driver.resources(definitionOf(ctx, other)) : { directories: [other.target] };
     const dir = (mine.directories ?? []).find((d) => (theirs.directories ?? []).some((o) => isInside(o, d) || isInside(d, o)));
     if (dir) throw errors.inUse(`target ${dir} overlaps pool '${other.name}' (${other.target})`, { pool: other.name, target: other.target });
     const device = (mine.devices ?? []).find((d) => theirs.devices?.includes(d));

@@ -16,6 +16,11 @@ export interface ActivePool {
   traits: PoolTraits;
 }
 
+/** NOT_SUPPORTED for a pool whose type this daemon does not have. */
+export function unknownType(rec: PoolRecord): KvmpoolError {
+  return errors.notSupported(`pool '${rec.name}' is of type ${rec.type}, which this kvmpool does not have`, { pool: rec.name, type: rec.type });
+}
+
 /** POOL_NOT_ACTIVE for `name`. */
 export function notActive(name: string): KvmpoolError {
   return new KvmpoolError('POOL_NOT_ACTIVE', `pool '${name}' is not running: start it first`, { pool: name });
@@ -33,9 +38,15 @@ export class PoolGate {
 
   constructor(private readonly ctx: ServiceContext) {}
 
-  /** The pool as volume operations see it, given its record (no checks). */
+  /** Whether this daemon has the pool's type (a store may hold pools of a type another build had). */
+  known(rec: PoolRecord): boolean {
+    return this.ctx.storageTypes.find(rec.type) !== undefined;
+  }
+
+  /** The pool as volume operations see it, given its record; NOT_SUPPORTED when this daemon lacks its type. */
   view(rec: PoolRecord): ActivePool {
-    const type = this.ctx.storageTypes.get(rec.type);
+    const type = this.ctx.storageTypes.find(rec.type);
+    if (!type) throw unknownType(rec);
     return { rec, def: definitionOf(this.ctx, rec), type, driver: type.driver as StorageDriver, traits: this.traits.get(rec.name) ?? { reflink: false, directIO: false } };
   }
 

@@ -32,8 +32,8 @@ export class PoolService {
       if (this.ctx.store.pools.get(def.name)) throw errors.exists('pool', def.name);
       assertApart(this.ctx, def, this.ctx.store.pools.list());
       await Reverter.run(this.ctx.log, async (r) => {
-        await this.ctx.secrets.put('pools', def.name, secrets);
         r.add(`remove the secrets of pool ${def.name}`, () => this.ctx.secrets.remove('pools', def.name));
+        await this.ctx.secrets.put('pools', def.name, secrets);
         const { secrets: _files, ...rest } = def;
         this.ctx.store.pools.insert({ ...rest, secretFields: Object.keys(secrets), built: null, active: false, bootId: null, created: new Date().toISOString() });
       });
@@ -90,7 +90,7 @@ export class PoolService {
     const dev = checkDevicePath(device);
     return this.lifecycle(name, 'extend', async (p, op) => {
       if (!p.driver.devices) throw errors.notSupported(`pools of type ${p.rec.type} do not grow by devices`);
-      for (const other of this.ctx.store.pools.list()) {
+      for (const other of this.ctx.store.pools.list().filter((x) => this.w.gate.known(x))) {
         const o = this.w.gate.view(other);
         if (o.driver.resources(o.def).devices?.includes(dev)) throw errors.inUse(`device ${dev} belongs to pool '${other.name}'`, { pool: other.name, device: dev });
       }
@@ -128,10 +128,10 @@ export class PoolService {
    * `pool.thin.warning`) and grows when the pool asks for it (`pool.thin.extended`). Failures are logged.
    */
   async maintain(name?: string): Promise<void> {
-    for (const rec of this.ctx.store.pools.list().filter((p) => p.active && (name === undefined || p.name === name))) {
-      const p = this.w.gate.view(rec);
-      if (!p.driver.maintain) continue;
+    for (const rec of this.ctx.store.pools.list().filter((p) => p.active && (name === undefined || p.name === name) && this.w.gate.known(p))) {
       try {
+        const p = this.w.gate.view(rec);
+        if (!p.driver.maintain) continue;
         const report = await p.driver.maintain(p.def);
         if (report?.warning) announce(this.ctx, 'pool.thin.warning', rec.name, `pool ${rec.name}: ${report.warning}`, { reason: report.warning, thin: report.thin });
         if (report?.extended) announce(this.ctx, 'pool.thin.extended', rec.name, `pool ${rec.name}: thin pool grown by ${report.extended} bytes`, { by: report.extended });
@@ -156,7 +156,12 @@ export class PoolService {
     return this.lifecycle(name, 'delete', async (p, op) => {
       if (p.rec.active) throw new KvmpoolError('POOL_ACTIVE', `pool '${name}' is running: stop it first`, { pool: name });
       // A pool that cannot list its volumes while stopped (an unmounted file system) goes by its records.
-      const present = p.driver.listsWhenStopped ? await reconcile(this.ctx, this.w.records, p).catch(() => []) : this.ctx.store.volumes.list(name);
+      const unreadable = (e: unknown) => {
+        // The driver's delete refuses storage that still holds anything: an empty listing loses nothing.
+        this.ctx.log(`pool ${name}: its volumes could not be read before the delete: ${e instanceof Error ? e.message : String(e)}`);
+        return [];
+      };
+      const present = p.driver.listsWhenStopped ? await reconcile(this.ctx, this.w.records, p).catch(unreadable) : this.ctx.store.volumes.list(name);
       if (present.length > 0 && (!force || !p.driver.listsWhenStopped)) {
         const how = force ? 'start it, delete them, stop it, then delete the pool' : 'delete them or use --force';
         throw new KvmpoolError('POOL_NOT_EMPTY', `pool '${name}' holds ${present.length} volume(s): ${how}`, { pool: name, volumes: present.map((v) => v.name) });
@@ -174,7 +179,7 @@ export class PoolService {
       if (rec.active) throw new KvmpoolError('POOL_ACTIVE', `pool '${name}' is running: stop it first`, { pool: name });
       this.w.gate.close(name)();
       this.ctx.store.pools.delete(name);
-      await this.ctx.secrets.remove('pools', name);
+      await this.ctx.secrets.remove('pools', name).catch((e: unknown) => this.ctx.log(`pool ${name}: undefined, but its secrets could not be removed: ${e instanceof Error ? e.message : String(e)}`));
       announce(this.ctx, 'pool.undefined', name, `pool ${name}: undefined`);
     });
   }
@@ -191,6 +196,10 @@ export class PoolService {
    */
   async startup(): Promise<void> {
     for (const rec of this.ctx.store.pools.list()) {
+      if (!this.w.gate.known(rec)) {
+        this.ctx.log(`pool ${rec.name}: not started: its type ${rec.type} is not one this kvmpool has`);
+        continue;
+      }
       const resume = rec.active && rec.bootId === this.ctx.bootId;
       if (rec.active && !resume) this.ctx.store.pools.update(rec.name, { active: false });
       if (!rec.autostart && !resume) continue;
@@ -240,8 +249,12 @@ export class PoolService {
   }
 
   private async describe(rec: PoolRecord): Promise<PoolInfo> {
-    const p = this.w.gate.view(rec);
-    const status: PoolStatus = rec.active ? await p.driver.status(p.def) : { state: 'inactive', capacity: 0, allocation: 0, available: 0 };
+    const none = { capacity: 0, allocation: 0, available: 0 };
+    const status: PoolStatus = !this.w.gate.known(rec)
+      ? { state: 'degraded', reason: `its type ${rec.type} is not one this kvmpool has`, ...none }
+      : rec.active
+        ? await this.w.gate.view(rec).driver.status(this.w.gate.view(rec).def)
+        : { state: 'inactive', ...none };
     const { built, active: _a, bootId: _b, created: _c, secretFields, ...def } = rec;
     return { ...def, ...status, secrets: secretFields, built: built !== null, volumes: this.ctx.store.volumes.count(rec.name) };
   }

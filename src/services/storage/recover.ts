@@ -15,6 +15,8 @@ export async function recoverVolumes(ctx: ServiceContext, gate: PoolGate, record
     if (entry.kind !== JOURNAL_CREATE && entry.kind !== JOURNAL_RENAME) continue;
     const data = entry.data as { pool?: string; name?: string; format?: string; from?: string; to?: string };
     const rec = data.pool === undefined ? undefined : ctx.store.pools.get(data.pool);
+    // A pool of a type this daemon lacks keeps its entries for a daemon that has it.
+    if (rec && !gate.known(rec)) continue;
     try {
       if (rec && entry.kind === JOURNAL_CREATE && data.name) await recoverCreate(ctx, gate, records, rec, data.name, data.format ?? 'raw');
       if (rec && entry.kind === JOURNAL_RENAME && data.from && data.to) {

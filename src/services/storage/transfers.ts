@@ -1,5 +1,5 @@
 import { KvmpoolError, errors } from '../../model/errors.js';
-import { localPath } from '../../model/access.js';
+import { isLocal, localPath } from '../../model/access.js';
 import { detectFormat } from '../../host/image-magic.js';
 import type { VolumeRef } from '../../model/names.js';
 import type { JobInfo } from '../../model/job-types.js';
@@ -119,12 +119,12 @@ export class TransferService {
         this.w.rules.require(p, vol, 'upload', options.force === true, true);
         await this.w.rules.assertFree(p, vol);
         if (inPlace && vol.format !== 'raw') throw errors.notSupported(`partial uploads write in place, which only raw volumes allow (${pool}/${name} is ${vol.format})`);
+        localPath(this.w.access(p, vol).access, 'upload');
       },
       async (p, vol, op) => {
         const transfers = p.driver.transfers!;
         const here = this.w.access(p, vol).access;
-        localPath(here, 'upload');
-        const stage: UploadStage = inPlace ? { access: here as UploadStage['access'], create: false, zeroHoles: true } : await transfers.stage(p.def, vol);
+        const stage: UploadStage = inPlace && isLocal(here) ? { access: here, create: false, zeroHoles: true } : await transfers.stage(p.def, vol);
         const target = stage.access.path;
         const out = await FileWriter.open(target, stage.create).catch(async (e: unknown) => {
           if (!inPlace) await transfers.discard(p.def, vol, stage);

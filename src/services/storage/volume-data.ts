@@ -120,7 +120,9 @@ export class VolumeDataService {
       if (!methods[method]) throw errors.notSupported(`pools of type ${src.rec.type} have no ${method} clones: use --method copy`, { method });
       if (!samePool) throw errors.notSupported(`a ${method} clone stays in the pool of its source: drop --to or use --method copy`, { method });
       if (format !== undefined && format !== formatOf(method)) {
-        throw errors.notSupported(`a ${method} clone is ${methods[method]!.format === 'source' ? `${keep}, the format of its source` : formatOf(method)}: drop --format or use --method copy`, { method });
+        // A method that makes its own format is asked for the wrong one; one that keeps the source's cannot convert.
+        if (methods[method]!.format !== 'source') throw errors.invalid(`a ${method} clone is a ${formatOf(method)} volume: use --format ${formatOf(method)} or another method`, { method });
+        throw errors.notSupported(`a ${method} clone keeps the format of its source: drop --format or use --method copy`, { method });
       }
       this.w.rules.require(src, source, `clone-${method}`, false, false);
       return { method, format: formatOf(method) };

@@ -4,6 +4,7 @@ import { validateName, type VolumeRef } from '../../model/names.js';
 import type { JobInfo } from '../../model/job-types.js';
 import { quietContext, type OpContext } from '../../model/op-context.js';
 import { parseSize, roundUp } from '../../model/sizes.js';
+import { featuresFor } from '../../model/capabilities.js';
 import type { VolumeInfo } from '../../model/volume-types.js';
 import { announce, journaled, operate } from '../operation.js';
 import { createSpec, type CreateVolumeInput } from './create-spec.js';
@@ -95,7 +96,7 @@ export class VolumeService {
           if (capacity === vol.capacity) return vol;
           if (capacity < vol.capacity) {
             if (!shrink) throw new KvmpoolError('CANNOT_SHRINK', `${pool}/${name} is ${vol.capacity} bytes; shrinking to ${capacity} loses data: pass --shrink`, { capacity: vol.capacity, requested: capacity });
-            if (!p.type.capabilities.formats[vol.format]?.features.includes('shrink')) {
+            if (!featuresFor(p.type.capabilities, p.traits, vol.format, vol.kind).includes('shrink')) {
               throw new KvmpoolError('CANNOT_SHRINK', `${vol.format} volume ${pool}/${name} cannot shrink`, { format: vol.format });
             }
             this.w.rules.require(p, vol, 'shrink', force, true);
@@ -131,8 +132,13 @@ export class VolumeService {
           this.w.locked(pool, newName, 'rename', false, async () => {
             const vol = await this.w.read(p, name);
             this.w.rules.require(p, vol, 'rename', force, true);
-            const out = await journaled(this.ctx, JOURNAL_RENAME, { pool, from: name, to: newName }, async () =>
-              this.w.update(p, vol, await p.driver.rename!.rename(p.def, vol, newName, quietContext(this.ctx.log))),
+            // A rename cut short (by a crash, or an undo that failed) is completed on the next start.
+            const out = await journaled(
+              this.ctx,
+              JOURNAL_RENAME,
+              { pool, from: name, to: newName },
+              async () => this.w.update(p, vol, await p.driver.rename!.rename(p.def, vol, newName, quietContext(this.ctx.log))),
+              { keepOnFailure: true },
             );
             announce(this.ctx, 'volume.renamed', `${pool}/${name}`, `volume ${pool}/${name}: renamed to ${newName}`, { name: newName });
             return out;

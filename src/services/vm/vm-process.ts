@@ -3,7 +3,7 @@ import { KvmpoolError } from '../../model/errors.js';
 import { qemuArgs, type QemuSpec } from '../../host/qemu-system.js';
 import { isAlive, isQemuOf, killProcess, qemuLogTail as tail, spawnQemu, type QemuExit } from '../../host/qemu-process.js';
 import { QmpClient, type QmpEvent } from '../../host/qmp.js';
-import { absent, observedElsewhere } from '../../model/ignore.js';
+import { absent, fallback, observedElsewhere } from '../../model/ignore.js';
 
 /** How a qemu ended: whether kvmpool asked for it, and why. */
 export interface VmExit {
@@ -86,7 +86,7 @@ export class VmProcess {
       throw new KvmpoolError('UNAVAILABLE', `qemu (pid ${pid}) runs but its monitor does not answer: ${e.message}`, { pid });
     });
     const vm = new VmProcess(pid, uuid, qmp, logFile);
-    const status = await qmp.execute<{ running: boolean }>('query-status').catch(() => ({ running: true }));
+    const status = await qmp.execute<{ running: boolean }>('query-status').catch(fallback({ running: true }));
     vm.state = status.running ? 'running' : 'paused';
     return vm;
   }

@@ -16,7 +16,7 @@ import { diskOf, MiB, parseDefinition, type DefineVmInput } from './vm-definitio
 import { VmProcess } from './vm-process.js';
 import type { VmTracker } from './vm-tracker.js';
 import { readLog, trimLog } from './console-log.js';
-import { absent } from '../../model/ignore.js';
+import { absent, fallback } from '../../model/ignore.js';
 
 export type { DefineVmInput };
 
@@ -183,7 +183,7 @@ export class VmService {
       const rec = this.ctx.store.vms.get(name);
       if (!rec) continue;
       for (const [file, what] of [['console.log', 'console log'], ['qemu.log', 'qemu log']] as const) {
-        if (await trimLog(path.join(this.vmDir(rec), file), this.limits.consoleBytes, this.limits.consoleBytes / 4).catch(() => false)) {
+        if (await trimLog(path.join(this.vmDir(rec), file), this.limits.consoleBytes, this.limits.consoleBytes / 4).catch(fallback(false))) {
           this.ctx.log(`vm ${name}: ${what} cut to its last ${this.limits.consoleBytes / 4} bytes`);
         }
       }

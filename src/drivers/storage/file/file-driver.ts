@@ -26,7 +26,7 @@ export const FILE_CAPABILITIES: CapabilityTable = {
       ...STANDARD_WITHHELD,
       snapshots: [...STANDARD_WITHHELD.snapshots, 'upload'],
       running: STANDARD_WITHHELD.running.filter((f) => f !== 'snapshot'),
-      reading: ['snapshot'],
+      reading: [...STANDARD_WITHHELD.reading, 'snapshot'],
     }),
     qcow: READ_ONLY_IMAGE,
     qed: READ_ONLY_IMAGE,
@@ -59,7 +59,7 @@ export const fileVolumeOps: FileVolumeOps = {
   },
   resize: { resize: (def, vol, capacity, shrink, ctx) => files.resizeFileVolume(def.target, vol, capacity, shrink, ctx) },
   rename: {
-    rename: (def, vol, newName) => files.renameFileVolume(def.target, vol, newName),
+    rename: (def, vol, newName, ctx) => files.renameFileVolume(def.target, vol, newName, ctx),
     finish: (def, from, to) => files.finishFileRename(def.target, from, to),
   },
   snapshots: {

@@ -13,7 +13,8 @@ import type { OpContext } from '../../../model/op-context.js';
 import type { KnownVolume, VolumeSpec } from '../driver.js';
 import { dropReflinkSnapshots, reflinkSnapshotNames, reflinkSnapshotsByVolume, renameReflinkSnapshots } from './file-snapshots.js';
 import { publishPart, VOLUME_MODE } from './file-part.js';
-import { absent } from '../../../model/ignore.js';
+import { Reverter } from '../../../model/reverter.js';
+import { absent, fallback } from '../../../model/ignore.js';
 
 /**
  * Volumes as image files in one directory: shared by the dir, fs and netfs pools, which differ only
@@ -159,7 +160,7 @@ export async function backingInside(dir: string, backing: string): Promise<boole
   const realDir = await realpath(dir);
   const resolved = path.resolve(dir, backing);
   if (!isInside(resolved, dir) && !isInside(resolved, realDir)) return false;
-  const real = await realpath(resolved).catch(() => resolved);
+  const real = await realpath(resolved).catch(fallback(resolved));
   return isInside(real, realDir) && real !== realDir;
 }
 
@@ -249,13 +250,16 @@ export async function resizeFileVolume(dir: string, vol: VolumeFacts, capacity: 
   return readFileVolume(dir, vol.name, { name: vol.name, format: vol.format, identity: vol.identity });
 }
 
-/** Renames a volume file; never replaces an existing one. */
-export async function renameFileVolume(dir: string, vol: VolumeFacts, newName: string): Promise<VolumeFacts> {
+/** Renames a volume file (and its reflink snapshots); never replaces an existing one. */
+export async function renameFileVolume(dir: string, vol: VolumeFacts, newName: string, ctx: OpContext): Promise<VolumeFacts> {
   const target = path.join(dir, newName);
-  await link(vol.path, target).catch((e: NodeJS.ErrnoException) => {
-    throw e.code === 'EEXIST' ? errors.exists('volume', newName) : e;
+  await Reverter.run(ctx.log, async (r) => {
+    await link(vol.path, target).catch((e: NodeJS.ErrnoException) => {
+      throw e.code === 'EEXIST' ? errors.exists('volume', newName) : e;
+    });
+    r.add(`remove the new name ${target}`, () => unlink(target));
+    await unlink(vol.path);
   });
-  await unlink(vol.path);
   await renameReflinkSnapshots(dir, vol.name, newName);
   return readFileVolume(dir, newName, { name: newName, format: vol.format, identity: vol.identity });
 }
