@@ -14,6 +14,8 @@ export interface CapabilityFixture {
   define(t: TestDaemon): Promise<{ body: Record<string, unknown>; cleanup: () => Promise<void> }>;
   /** Volume options every volume of the suite gets (a logical pool's volumes are thin, so they clone instantly). */
   createOptions?: Record<string, unknown>;
+  /** What every snapshot of the suite is taken with (a thick LV's copy-on-write snapshot needs its room). */
+  snapshotOptions?: { size?: string };
   /** States that cannot be brought about here, each with the reason. */
   skipStates?: Partial<Record<VolumeState, string>>;
 }
@@ -39,7 +41,7 @@ export function capabilityConformance(name: string, fx: CapabilityFixture): void
         const table = type.capabilities as CapabilityTable;
         const methods = [...new Set((await t.client.api.listStorageTypes()).flatMap((x) => x.cloneMethods.map((m) => m.name)))];
         const every: VolumeFeature[] = [...BASE_FEATURES, ...methods.map((m) => `clone-${m}` as const)];
-        const ops = new Operations(t, pool, fx.createOptions ?? {});
+        const ops = new Operations(t, pool, fx.createOptions ?? {}, fx.snapshotOptions ?? {});
         for (const format of type.createFormats) {
           const offered = (await ops.create(`probe.${format}`, format)).features;
           for (const feature of every) {
@@ -103,6 +105,7 @@ class Operations {
     private readonly t: TestDaemon,
     private readonly pool: string,
     private readonly options: Record<string, unknown>,
+    private readonly snapshot: { size?: string },
   ) {
     this.c = t.client.api;
   }
@@ -140,11 +143,11 @@ class Operations {
       assert.equal(made.method, method);
       await this.c.deleteVolume({ params: { pool: this.pool, volume: made.volume.name } });
     } else if (feature === 'snapshot') {
-      await this.c.createSnapshot({ params, body: { name: 'probe' } });
+      await this.c.createSnapshot({ params, body: { name: 'probe', ...this.snapshot } });
       assert.ok((await this.c.listSnapshots({ params })).some((s) => s.name === 'probe'));
       await this.c.deleteSnapshot({ params: { ...params, snapshot: 'probe' } });
     } else if (feature === 'revert') {
-      await this.c.createSnapshot({ params, body: { name: 'back' } });
+      await this.c.createSnapshot({ params, body: { name: 'back', ...this.snapshot } });
       await this.job(this.c.revertSnapshot({ params: { ...params, snapshot: 'back' } }));
       await this.c.deleteSnapshot({ params: { ...params, snapshot: 'back' } });
     } else if (feature === 'wipe') {
@@ -177,7 +180,7 @@ class Operations {
     const params = { pool: this.pool, volume: vol.name };
     if (state === 'snapshots') {
       if (!offered.includes('snapshot')) return 'its volumes take no snapshots';
-      await this.c.createSnapshot({ params, body: { name: 'held' } });
+      await this.c.createSnapshot({ params, body: { name: 'held', ...this.snapshot } });
       return async () => void (await this.c.deleteSnapshot({ params: { ...params, snapshot: 'held' } }));
     }
     if (state === 'backing') {

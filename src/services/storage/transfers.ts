@@ -8,6 +8,7 @@ import type { UploadStage } from '../../drivers/storage/driver.js';
 import { readSparse } from '../../transfer/sparse-reader.js';
 import { writeSparse } from '../../transfer/sparse-writer.js';
 import { FileWriter } from '../../transfer/file-writer.js';
+import { Reverter } from '../../model/reverter.js';
 import { announce } from '../operation.js';
 import { volumeLock } from './volume-records.js';
 import type { VolumeWork } from './volume-work.js';
@@ -124,13 +125,12 @@ export class TransferService {
       async (p, vol, op) => {
         const transfers = p.driver.transfers!;
         const here = this.w.access(p, vol).access;
-        const stage: UploadStage = inPlace && isLocal(here) ? { access: here, create: false, zeroHoles: true } : await transfers.stage(p.def, vol);
-        const target = stage.access.path;
-        const out = await FileWriter.open(target, stage.create).catch(async (e: unknown) => {
-          if (!inPlace) await transfers.discard(p.def, vol, stage);
-          throw e;
-        });
-        try {
+        return Reverter.run(op.log, async (r) => {
+          const stage: UploadStage = inPlace && isLocal(here) ? { access: here, create: false, zeroHoles: true } : await transfers.stage(p.def, vol);
+          if (!inPlace) r.add('discard the staged upload', () => transfers.discard(p.def, vol, stage));
+          const target = stage.access.path;
+          const out = await FileWriter.open(target, stage.create);
+          r.add(`close ${target}`, () => out.close());
           const written = await writeSparse(out, frames, {
             start: options.offset ?? 0,
             holes: stage.zeroHoles ? 'zero' : 'skip',
@@ -149,11 +149,7 @@ export class TransferService {
           const volume = this.w.update(p, vol, facts);
           announce(this.ctx, 'volume.uploaded', `${pool}/${name}`, `volume ${pool}/${name}: uploaded ${written.dataBytes} bytes of data (sha256 ${written.sha256})`, { sha256: written.sha256, end: written.end });
           return { volume, written };
-        } catch (e) {
-          await out.close().catch((err: unknown) => this.ctx.log(`volume ${pool}/${name}: closing the upload after "${e instanceof Error ? e.message : String(e)}": ${err instanceof Error ? err.message : String(err)}`));
-          if (!inPlace) await transfers.discard(p.def, vol, stage);
-          throw e;
-        }
+        });
       },
     );
     const { volume, written } = await done;

@@ -35,8 +35,8 @@ export const FILE_CLONE_METHODS: Readonly<Record<'reflink' | 'linked', CloneMeth
   reflink: {
     summary: "shares the source's extents (xfs reflink=1, btrfs): instant, no data copied",
     format: 'source',
-    clone: async (def, source, target) => {
-      await publishPart(def.target, target.name, (part) => copyFile(source.path, part, constants.COPYFILE_FICLONE_FORCE));
+    clone: async (def, source, target, ctx) => {
+      await publishPart(def.target, target.name, ctx, (part) => copyFile(source.path, part, constants.COPYFILE_FICLONE_FORCE));
       return readOwnFileVolume(def.target, target.name, target.format);
     },
   },
@@ -44,7 +44,7 @@ export const FILE_CLONE_METHODS: Readonly<Record<'reflink' | 'linked', CloneMeth
     summary: 'a qcow2 overlay backed by the source (by relative name): instant; the source then backs it',
     format: 'qcow2',
     clone: async (def, source, target, ctx) => {
-      await publishPart(def.target, target.name, (part) => qemuImg.createOverlay(part, source.name, source.format, source.capacity, { signal: ctx.signal }));
+      await publishPart(def.target, target.name, ctx, (part) => qemuImg.createOverlay(part, source.name, source.format, source.capacity, { signal: ctx.signal }));
       return readOwnFileVolume(def.target, target.name, target.format);
     },
   },
@@ -52,7 +52,7 @@ export const FILE_CLONE_METHODS: Readonly<Record<'reflink' | 'linked', CloneMeth
 
 /** A full copy through qemu-img convert: holes and zero runs stay sparse; progress in bytes of the source. */
 export async function copyIntoFile(dir: string, source: CopySource, target: CloneTarget, traits: PoolTraits, ctx: OpContext): Promise<VolumeFacts> {
-  await publishPart(dir, target.name, async (part) => {
+  await publishPart(dir, target.name, ctx, async (part) => {
     ctx.progress(0, source.capacity);
     const spec = { source: { access: source.access.access, format: source.format }, target: part, targetFormat: target.format, direct: traits.directIO };
     await qemuImg.convert(spec, (p) => ctx.progress(Math.round((p / 100) * source.capacity), source.capacity), { signal: ctx.signal });

@@ -1,6 +1,8 @@
 import { link, lstat, open, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { errors } from '../../../model/errors.js';
+import type { OpContext } from '../../../model/op-context.js';
+import { Reverter } from '../../../model/reverter.js';
 
 /**
  * A volume file being made lives under a hidden part name (`.NAME.kvmpool-part`) and appears under its
@@ -19,14 +21,15 @@ export function partPath(dir: string, name: string): string {
 /**
  * Makes a new volume file appear whole or not at all: `fill` writes it at the hidden part path; then
  * the file gets the volume mode, is synced, and is linked under its name (never replacing a file). On
- * any failure the part file is removed. Returns the file's path.
+ * any failure the part file is removed (a failed removal is logged). Returns the file's path.
  */
-export async function publishPart(dir: string, name: string, fill: (part: string) => Promise<void>): Promise<string> {
+export async function publishPart(dir: string, name: string, ctx: Pick<OpContext, 'log'>, fill: (part: string) => Promise<void>): Promise<string> {
   const final = path.join(dir, name);
   if (await exists(final)) throw errors.exists('volume', name);
   const part = partPath(dir, name);
   await rm(part, { force: true });
-  try {
+  await Reverter.run(ctx.log, async (r) => {
+    r.add(`remove ${part}`, () => rm(part, { force: true }));
     await fill(part);
     const fh = await open(part, 'r');
     try {
@@ -38,11 +41,8 @@ export async function publishPart(dir: string, name: string, fill: (part: string
     await link(part, final).catch((e: NodeJS.ErrnoException) => {
       throw e.code === 'EEXIST' ? errors.exists('volume', name) : e;
     });
-    await unlink(part);
-  } catch (e) {
-    await rm(part, { force: true });
-    throw e;
-  }
+  });
+  await unlink(part);
   return final;
 }
 

@@ -174,13 +174,13 @@ export async function createFileVolume(dir: string, spec: VolumeSpec, ctx: OpCon
     const layout = spec.format === 'qcow2' ? qcow2Layout({ size: spec.capacity, clusterSize: spec.clusterSize ?? 65536, lazyRefcounts: spec.lazyRefcounts === true }) : undefined;
     // Sparse raw files and plain qcow2 images are written here: no process to start for them.
     if (spec.format === 'raw' || layout) {
-      const file = await publishPart(dir, spec.name, (part) => writeEmptyImage(part, spec.capacity, layout));
+      const file = await publishPart(dir, spec.name, ctx, (part) => writeEmptyImage(part, spec.capacity, layout));
       // An image written here: its facts are known, only its place on disk is read.
       const st = await lstat(file);
       return { name: spec.name, path: file, format: spec.format, capacity: spec.capacity, allocation: st.blocks * 512, identity: `${st.dev}:${st.ino}`, stamp: `${st.size}:${st.mtimeMs}:${st.ctimeMs}` };
     }
   }
-  await publishPart(dir, spec.name, async (part) => {
+  await publishPart(dir, spec.name, ctx, async (part) => {
     const poll = writesData ? watchAllocation(part, spec.capacity, ctx) : undefined;
     try {
       await qemuImg
