@@ -9,6 +9,7 @@ const table: CapabilityTable = {
   },
   traits: { reflink: { raw: ['clone-reflink', 'snapshot'] } },
   kinds: { thin: ['clone-thin'] },
+  kindWithheld: { linear: { snapshots: ['delete'] } },
 };
 const plain = { reflink: false, directIO: true };
 const reflink = { reflink: true, directIO: true };
@@ -26,4 +27,10 @@ test('states withhold what the table says while they last; clone stands for ever
   assert.equal(withholdingState(table, 'raw', { snapshots: '2 snapshots' }, 'delete'), undefined);
   assert.equal(withholdingState(table, 'raw', { writing: 'vm a' }, 'clone-reflink'), 'writing');
   assert.deepEqual(currentFeatures(table, reflink, 'raw', undefined, { snapshots: 'x', writing: 'y' }), ['delete', 'snapshot']);
+});
+
+test('a kind of volume can withhold more in a state than its format does', () => {
+  assert.equal(withholdingState(table, 'raw', { snapshots: 'x' }, 'delete', 'linear'), 'snapshots');
+  assert.equal(withholdingState(table, 'raw', { snapshots: 'x' }, 'delete', 'thin'), undefined);
+  assert.deepEqual(currentFeatures(table, plain, 'raw', 'linear', { snapshots: 'x' }), ['clone']);
 });

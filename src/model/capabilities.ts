@@ -42,6 +42,8 @@ export interface CapabilityTable {
   formats: Readonly<Record<string, FormatCapabilities>>;
   traits?: { reflink?: Readonly<Record<string, readonly VolumeFeature[]>> };
   kinds?: Readonly<Record<string, readonly VolumeFeature[]>>;
+  /** What a state withholds from volumes of a kind besides their format's list (a thick LV with snapshots cannot grow while active). */
+  kindWithheld?: Readonly<Record<string, Partial<Record<VolumeState, readonly VolumeFeature[]>>>>;
 }
 
 /** A format's capabilities: `features`, and what each state withholds (states not named withhold nothing). */
@@ -58,11 +60,17 @@ export function featuresFor(table: CapabilityTable, traits: PoolTraits, fmt: str
   return [...new Set([...base, ...extra, ...ofKind])];
 }
 
-/** The state that withholds `feature` from a volume of `fmt` in `states`, if any. */
-export function withholdingState(table: CapabilityTable, fmt: string, states: VolumeStates, feature: VolumeFeature): VolumeState | undefined {
-  const caps = table.formats[fmt];
-  if (!caps) return undefined;
-  return VOLUME_STATES.find((s) => states[s] !== undefined && withholds(caps.withheld[s], feature));
+/** What `state` withholds from a volume of `fmt` and `kind`: its format's list and its kind's. */
+export function withheldIn(table: CapabilityTable, fmt: string, kind: string | undefined, state: VolumeState): readonly VolumeFeature[] {
+  const base = table.formats[fmt]?.withheld[state] ?? [];
+  const ofKind = kind === undefined ? undefined : table.kindWithheld?.[kind]?.[state];
+  return ofKind ? [...base, ...ofKind] : base;
+}
+
+/** The state that withholds `feature` from a volume of `fmt` (and `kind`) in `states`, if any. */
+export function withholdingState(table: CapabilityTable, fmt: string, states: VolumeStates, feature: VolumeFeature, kind?: string): VolumeState | undefined {
+  if (!table.formats[fmt]) return undefined;
+  return VOLUME_STATES.find((s) => states[s] !== undefined && withholds(withheldIn(table, fmt, kind, s), feature));
 }
 
 /** `clone` in a withheld list stands for every clone method too. */
@@ -72,5 +80,5 @@ function withholds(list: readonly VolumeFeature[], feature: VolumeFeature): bool
 
 /** What a volume can do now: its features less what its states withhold. */
 export function currentFeatures(table: CapabilityTable, traits: PoolTraits, fmt: string, kind: string | undefined, states: VolumeStates): VolumeFeature[] {
-  return featuresFor(table, traits, fmt, kind).filter((f) => withholdingState(table, fmt, states, f) === undefined);
+  return featuresFor(table, traits, fmt, kind).filter((f) => withholdingState(table, fmt, states, f, kind) === undefined);
 }

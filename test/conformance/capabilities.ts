@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../../src/host/exec.js';
-import { BASE_FEATURES, VOLUME_STATES, type CapabilityTable, type VolumeFeature, type VolumeState } from '../../src/model/capabilities.js';
+import { BASE_FEATURES, VOLUME_STATES, withheldIn, type CapabilityTable, type VolumeFeature, type VolumeState } from '../../src/model/capabilities.js';
 import type { VolumeBody } from '../../src/api/schemas.js';
 import { localExtents, readSparse } from '../../src/transfer/sparse-reader.js';
 import { rawCall, withDaemon, type TestDaemon } from '../helpers/daemon.js';
@@ -54,8 +54,8 @@ export function capabilityConformance(name: string, fx: CapabilityFixture): void
               tc.diagnostic(`${format} volumes in state ${state}: not checked: ${fx.skipStates[state]}`);
               continue;
             }
-            const withheld = expand(table.formats[format]!.withheld[state], offered);
             const vol = await ops.create(`state-${state}.${format}`, format);
+            const withheld = expand(withheldIn(table, format, vol.kind, state), offered);
             const entered = await ops.enter(state, vol, offered);
             if (typeof entered === 'string') {
               tc.diagnostic(`${format} volumes in state ${state}: not checked: ${entered}`);
@@ -64,7 +64,7 @@ export function capabilityConformance(name: string, fx: CapabilityFixture): void
             let gone = false;
             try {
               const now = (await ops.info(vol.name)).features;
-              const also = ops.alsoWithheld(state, table, format, offered);
+              const also = ops.alsoWithheld(state, table, format, vol.kind, offered);
               const expected = offered.filter((f) => !(withheld as string[]).includes(f) && !(also as string[]).includes(f));
               assert.deepEqual([...now].sort(), expected.sort(), `${format} in state ${state}`);
               for (const feature of [...withheld, ...also]) {
@@ -170,9 +170,9 @@ class Operations {
   }
 
   /** What the other states a state brings along withhold too (a running VM's disk is also a VM's disk). */
-  alsoWithheld(state: VolumeState, table: CapabilityTable, format: string, offered: string[]): VolumeFeature[] {
+  alsoWithheld(state: VolumeState, table: CapabilityTable, format: string, kind: string | undefined, offered: string[]): VolumeFeature[] {
     const along: Partial<Record<VolumeState, VolumeState[]>> = { running: ['attached', 'reading'], reading: ['attached', 'running'], writing: ['attached', 'running'] };
-    return (along[state] ?? []).flatMap((s) => expand(table.formats[format]!.withheld[s], offered));
+    return (along[state] ?? []).flatMap((s) => expand(withheldIn(table, format, kind, s), offered));
   }
 
   /** Brings the volume into `state`; returns what ends it, or why the volume cannot be in it. */

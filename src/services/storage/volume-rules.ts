@@ -1,5 +1,5 @@
 import { KvmpoolError, errors } from '../../model/errors.js';
-import { currentFeatures, featuresFor, withholdingState, type VolumeFeature, type VolumeState, type VolumeStates } from '../../model/capabilities.js';
+import { currentFeatures, featuresFor, withholdingState, type CapabilityTable, type VolumeFeature, type VolumeState, type VolumeStates } from '../../model/capabilities.js';
 import type { VolumeFacts, VolumeInfo } from '../../model/volume-types.js';
 import type { VolumeRecord } from '../../state/store.js';
 import type { ServiceContext } from '../context.js';
@@ -26,31 +26,62 @@ export class VolumeRules {
   /** Set by the daemon: which VMs have a volume as a disk. */
   vms?: VmDisks;
 
+  private readonly featureCache = new WeakMap<CapabilityTable, Map<string, VolumeFeature[]>>();
+
   constructor(private readonly ctx: ServiceContext) {}
 
-  /** A volume as the API shows it, its state and features included. */
+  /** A volume as the API shows it, its state and features included (never its stamp, the store's business). */
   describe(pool: ActivePool, v: VolumeRecord, index: PoolIndex = this.storeIndex(pool.rec.name)): VolumeInfo {
     const problem = chainProblem(v.facts, index);
-    const facts = problem ? { ...v.facts, backingOutsidePool: true, warnings: [...new Set([...(v.facts.warnings ?? []), problem])] } : v.facts;
+    const { stamp: _stamp, ...facts } = problem ? { ...v.facts, backingOutsidePool: true, warnings: [...new Set([...(v.facts.warnings ?? []), problem])] } : v.facts;
     // A volume that cannot be opened safely (its backing chain leaves the pool, or it cannot be read)
     // only ever offers delete and rename (still refused while it is in use); others follow its state.
-    const features: VolumeFeature[] =
-      facts.backingOutsidePool || facts.unreadable
-        ? featuresFor(pool.type.capabilities, pool.traits, facts.format, facts.kind).filter((f) => f === 'delete' || f === 'rename')
-        : currentFeatures(pool.type.capabilities, pool.traits, facts.format, facts.kind, this.states(pool.rec.name, facts, index));
-    const info: VolumeInfo = { ...facts, pool: pool.rec.name, key: v.key, managed: v.managed, created: v.created, features };
+    const broken = facts.backingOutsidePool === true || facts.unreadable === true;
+    const features = this.features(pool, facts, broken ? undefined : this.states(pool.rec.name, facts, index));
+    const info: VolumeInfo = Object.assign(facts, { pool: pool.rec.name, key: v.key, managed: v.managed, created: v.created, features });
     const busy = this.ctx.locks.holder(volumeLock(pool.rec.name, v.name));
     if (busy) info.busy = busy;
     return info;
   }
 
-  /** Describes all volumes of a listing, with one index of them. */
-  describeAll(pool: ActivePool, records: VolumeRecord[]): VolumeInfo[] {
+  /**
+   * The features of a volume in `states` (undefined: a broken one, which only offers delete and
+   * rename). Volumes alike share one list: a listing of 100,000 volumes computes a handful.
+   */
+  private features(pool: ActivePool, facts: VolumeFacts, states: VolumeStates | undefined): VolumeFeature[] {
+    const { capabilities } = pool.type;
+    let cache = this.featureCache.get(capabilities);
+    if (!cache) this.featureCache.set(capabilities, (cache = new Map()));
+    const key = `${pool.traits.reflink ? 'r' : ''}${pool.traits.directIO ? 'd' : ''}|${facts.format}|${facts.kind ?? ''}|${states ? Object.keys(states).sort().join(',') : '!'}`;
+    let features = cache.get(key);
+    if (!features) {
+      features = states
+        ? currentFeatures(capabilities, pool.traits, facts.format, facts.kind, states)
+        : featuresFor(capabilities, pool.traits, facts.format, facts.kind).filter((f) => f === 'delete' || f === 'rename');
+      cache.set(key, Object.freeze(features) as VolumeFeature[]);
+    }
+    return features;
+  }
+
+  /**
+   * Describes the volumes of a listing with one index of them. A page of a listing (`page`) asks the
+   * store for what lies outside it (backing files, clones).
+   */
+  describeAll(pool: ActivePool, records: VolumeRecord[], page = false): VolumeInfo[] {
+    const store = this.storeIndex(pool.rec.name);
     const byName = new Map(records.map((r) => [r.name, r.facts]));
     const backers = new Map<string, string[]>();
-    for (const r of records) if (r.facts.backingVolume) backers.set(r.facts.backingVolume, [...(backers.get(r.facts.backingVolume) ?? []), r.name]);
+    for (const r of records) {
+      const b = r.facts.backingVolume;
+      if (b === undefined) continue;
+      const list = backers.get(b);
+      if (list) list.push(r.name);
+      else backers.set(b, [r.name]);
+    }
     const attachments = this.vms?.attachments(pool.rec.name) ?? new Map<string, VolumeAttachment>();
-    const index: PoolIndex = { byName: (n) => byName.get(n), backedBy: (n) => backers.get(n) ?? [], attachment: (n) => attachments.get(n) };
+    const index: PoolIndex = page
+      ? { byName: (n) => byName.get(n) ?? store.byName(n), backedBy: store.backedBy, attachment: (n) => attachments.get(n) }
+      : { byName: (n) => byName.get(n), backedBy: (n) => backers.get(n) ?? [], attachment: (n) => attachments.get(n) };
     return records.map((r) => this.describe(pool, r, index));
   }
 
@@ -89,7 +120,7 @@ export class VolumeRules {
       throw new KvmpoolError('FOREIGN_VOLUME', `${ref} was not created by kvmpool: pass --force to ${feature} it`, { volume: ref });
     }
     const states = this.states(vol.pool, vol);
-    const state = withholdingState(pool.type.capabilities, vol.format, states, feature);
+    const state = withholdingState(pool.type.capabilities, vol.format, states, feature, vol.kind);
     if (state) throw stateError(ref, feature, state, states[state]!);
   }
 
