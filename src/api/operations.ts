@@ -22,6 +22,11 @@ export interface Operation {
   body?: TSchema;
   /** Response schemas by status code. */
   responses: Record<number, TSchema>;
+  /**
+   * Answers long arrays (listings of 100,000 volumes): serialized natively, so the handler must give
+   * exactly the response schema's shape, no field more (the API tests check it).
+   */
+  bulk?: true;
 }
 
 /** An operation: its route from the routes table, and what it takes and answers. */
@@ -49,7 +54,7 @@ export function buildOperations(types: readonly AnyStorageType[]) {
     shrinkPool: op('shrinkPool', { summary: 'Move the data off a device online and remove it (logical; a job)', tag: 'pools', params: S.PoolParams, body: S.PoolDeviceBody, responses: { 202: S.Accepted } }),
     deletePool: op('deletePool', { summary: 'Remove what build made (the definition stays)', tag: 'pools', params: S.PoolParams, body: S.Force, responses: { 200: P.Pool } }),
 
-    listVolumes: op('listVolumes', { summary: 'List volumes', tag: 'volumes', params: S.PoolParams, responses: { 200: Type.Array(S.Volume) } }),
+    listVolumes: op('listVolumes', { summary: 'List volumes in name order (a page with limit, after the name given)', tag: 'volumes', params: S.PoolParams, query: S.ListVolumesQuery, responses: { 200: Type.Array(S.Volume) }, bulk: true }),
     createVolume: op('createVolume', { summary: 'Create a volume (202 with a job when preallocated)', tag: 'volumes', params: S.PoolParams, body: S.createVolumeSchema(P.volumeOptionProperties(types)), responses: { 201: S.Volume, 202: S.Accepted } }),
     getVolume: op('getVolume', { summary: 'Volume info', tag: 'volumes', params: S.VolumeParams, responses: { 200: S.Volume } }),
     deleteVolume: op('deleteVolume', { summary: 'Delete a volume', tag: 'volumes', params: S.VolumeParams, query: S.ForceQuery, responses: { 204: S.Empty } }),

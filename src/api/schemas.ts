@@ -1,7 +1,7 @@
 import { Type, type Static, type TSchema, type TUnsafe } from 'typebox';
 import { JOB_STATES } from '../model/job-types.js';
 import { volumeFactsProperties } from '../model/volume-schema.js';
-import { PREALLOC_MODES, SNAPSHOT_KINDS, WIPE_ALGORITHMS } from '../model/volume-types.js';
+import { MAX_PAGE, PREALLOC_MODES, SNAPSHOT_KINDS, WIPE_ALGORITHMS } from '../model/volume-types.js';
 import type { VolumeOptionsBody } from './pool-schemas.js';
 
 /** JSON schemas of the API, declared once: validation, types, OpenAPI and the client all use them. */
@@ -64,6 +64,11 @@ export const Accepted = Type.Object({ job: Job });
 export const PoolParams = Type.Object({ pool: Type.String() });
 export const VolumeParams = Type.Object({ pool: Type.String(), volume: Type.String() });
 export const JobParams = Type.Object({ id: Type.String() });
+/** A page of a listing: at most `limit` volumes whose names sort after `after`. */
+export const ListVolumesQuery = Type.Object(
+  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE })), after: Type.Optional(Type.String({ maxLength: 512 })) },
+  { additionalProperties: false },
+);
 export const ForceQuery = Type.Object({ force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
 export const Force = Type.Object({ force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
 export const PatchPool = Type.Object({ autostart: Type.Boolean() }, { additionalProperties: false });

@@ -80,6 +80,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
         ...('body' in def ? { body: def.body } : {}),
         response: def.responses,
       },
+      ...('bulk' in def ? { serializerCompiler: () => (data: unknown) => JSON.stringify(data) } : {}),
       // A POST without a body means "no options". A pool of a type this daemon lacks is refused by the
       // registry (unknown, or planned and NOT_SUPPORTED) before the union of known types is checked.
       preValidation: async (req) => {

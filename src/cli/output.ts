@@ -17,6 +17,35 @@ export function printTable(head: string[], rows: (string | number)[][]): void {
   process.stdout.write(`${table.toString()}\n`);
 }
 
+/**
+ * Prints rows as they come, in the look of printTable: column widths come from the head and the first
+ * batch (a longer cell later only pushes its row's next columns). For listings too long to hold.
+ */
+export class TableStream {
+  private widths?: number[];
+
+  constructor(private readonly head: string[]) {}
+
+  write(rows: (string | number)[][]): void {
+    const cells = rows.map((r) => r.map(String));
+    if (!this.widths) {
+      this.widths = this.head.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+      this.line(this.head);
+    }
+    for (const r of cells) this.line(r);
+  }
+
+  /** Ends the table (a head alone when no rows came). */
+  end(): void {
+    if (!this.widths) this.write([]);
+  }
+
+  private line(cells: string[]): void {
+    const w = this.widths!;
+    process.stdout.write(`${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(w[i] ?? 0))).join('  ')}\n`);
+  }
+}
+
 /** Prints `key: value` lines; numbers under size keys are shown in binary units with the exact bytes. */
 export function printFields(fields: [string, unknown][]): void {
   const width = Math.max(...fields.map(([k]) => k.length));

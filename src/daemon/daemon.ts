@@ -128,6 +128,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       clearInterval(maintenance);
       vms.close();
       await jobs.shutdown();
+      await work.watches.stopAll();
       if (tcpServer) {
         tcpServer.closeAllConnections();
         await new Promise<void>((resolve) => tcpServer!.close(() => resolve()));

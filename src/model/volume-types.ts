@@ -72,3 +72,6 @@ export interface SnapshotInfo {
   /** A copy-on-write snapshot whose room for changes ran out: it can only be deleted. */
   invalid?: boolean;
 }
+
+/** Most volumes one page of a listing holds. */
+export const MAX_PAGE = 10_000;

@@ -40,4 +40,9 @@ CREATE TABLE IF NOT EXISTS journal (
   (db) => {
     db.exec(`ALTER TABLE pools ADD COLUMN secrets TEXT NOT NULL DEFAULT '[]'`);
   },
+  // 4: which volume backs which, indexed: a page of a listing asks it of each of its volumes.
+  (db) => {
+    db.exec(`ALTER TABLE volumes ADD COLUMN backing TEXT GENERATED ALWAYS AS (json_extract(facts, '$.backingVolume')) VIRTUAL`);
+    db.exec('CREATE INDEX volumes_backing ON volumes (pool, backing, name)');
+  },
 ];

@@ -14,43 +14,61 @@ export interface VolumeRecord {
   facts: VolumeFacts;
 }
 
-
 const Count = Type.Object({ n: Type.Integer() });
 const Name = Type.Object({ name: Type.String() });
 const VolumeRow = Type.Object({ key: Type.String(), pool: Type.String(), name: Type.String(), managed: Type.Integer(), created: Type.String(), facts: Type.String() });
+const COLUMNS = 'key, pool, name, managed, created, facts';
 
-/** Volume records of all pools. */
+/** Volume records of all pools. Statements are prepared once: listings of 100,000 volumes run them often. */
 export class VolumeRepository {
+  private readonly statements = new Map<string, Database.Statement>();
+
   constructor(private readonly db: Database.Database) {}
 
+  private sql(text: string): Database.Statement {
+    let s = this.statements.get(text);
+    if (!s) {
+      s = this.db.prepare(text);
+      this.statements.set(text, s);
+    }
+    return s;
+  }
+
   list(pool: string): VolumeRecord[] {
-    return this.db.prepare('SELECT * FROM volumes WHERE pool = ? ORDER BY name').all(pool).map(toVolume);
+    return this.sql(`SELECT ${COLUMNS} FROM volumes WHERE pool = ? ORDER BY name`).all(pool).map(toVolume);
+  }
+
+  /** At most `limit` volumes of the pool whose names sort after `after`, in name order. */
+  page(pool: string, limit: number, after = ''): VolumeRecord[] {
+    return this.sql(`SELECT ${COLUMNS} FROM volumes WHERE pool = ? AND name > ? ORDER BY name LIMIT ?`).all(pool, after, limit).map(toVolume);
+  }
+
+  /** Names of the pool's volumes. */
+  names(pool: string): string[] {
+    return this.sql('SELECT name FROM volumes WHERE pool = ?').all(pool).map((r) => decodeRow(Name, r, 'a volume').name);
   }
 
   count(pool: string): number {
-    return decodeRow(Count, this.db.prepare('SELECT count(*) AS n FROM volumes WHERE pool = ?').get(pool), 'a count').n;
+    return decodeRow(Count, this.sql('SELECT count(*) AS n FROM volumes WHERE pool = ?').get(pool), 'a count').n;
   }
 
   get(pool: string, name: string): VolumeRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM volumes WHERE pool = ? AND name = ?').get(pool, name);
+    const row = this.sql(`SELECT ${COLUMNS} FROM volumes WHERE pool = ? AND name = ?`).get(pool, name);
     return row === undefined ? undefined : toVolume(row);
   }
 
-  /** Names of the pool's volumes whose backing file is the volume `name`. */
+  /** Names of the pool's volumes whose backing file is the volume `name` (an indexed column). */
   backedBy(pool: string, name: string): string[] {
-    const rows = this.db.prepare("SELECT name FROM volumes WHERE pool = ? AND json_extract(facts, '$.backingVolume') = ? ORDER BY name").all(pool, name);
-    return rows.map((r) => decodeRow(Name, r, 'a volume').name);
+    return this.sql('SELECT name FROM volumes WHERE pool = ? AND backing = ? ORDER BY name').all(pool, name).map((r) => decodeRow(Name, r, 'a volume').name);
   }
 
   /** Inserts or replaces a volume record (matched by key). */
   put(v: VolumeRecord): void {
-    this.db
-      .prepare('INSERT OR REPLACE INTO volumes (key, pool, name, managed, created, facts) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(v.key, v.pool, v.name, v.managed ? 1 : 0, v.created, JSON.stringify(v.facts));
+    this.sql(`INSERT OR REPLACE INTO volumes (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`).run(v.key, v.pool, v.name, v.managed ? 1 : 0, v.created, JSON.stringify(v.facts));
   }
 
   delete(key: string): void {
-    this.db.prepare('DELETE FROM volumes WHERE key = ?').run(key);
+    this.sql('DELETE FROM volumes WHERE key = ?').run(key);
   }
 }
 

@@ -1,4 +1,5 @@
 import { volumeRef } from '../../model/names.js';
+import { MAX_PAGE } from '../../model/volume-types.js';
 import type { ApiServices, Handlers } from '../handlers.js';
 
 type VolumeOps = 'listVolumes' | 'createVolume' | 'getVolume' | 'deleteVolume' | 'resizeVolume' | 'renameVolume' | 'cloneVolume' | 'wipeVolume';
@@ -6,7 +7,10 @@ type VolumeOps = 'listVolumes' | 'createVolume' | 'getVolume' | 'deleteVolume' |
 /** Handlers of the volume operations; a volume reference is checked once, here. */
 export function volumeHandlers(s: ApiServices): Pick<Handlers, VolumeOps> {
   return {
-    listVolumes: async ({ params }) => ({ body: await s.volumes.list(params.pool) }),
+    listVolumes: async ({ params, query }) => {
+      const paged = query.limit !== undefined || query.after !== undefined;
+      return { body: await s.volumes.list(params.pool, paged ? { limit: query.limit ?? MAX_PAGE, ...(query.after !== undefined ? { after: query.after } : {}) } : undefined) };
+    },
     createVolume: async ({ params, body }) => {
       const out = await s.volumes.create(params.pool, body);
       return 'job' in out ? { status: 202, body: out } : { status: 201, body: out.volume };

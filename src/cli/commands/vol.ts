@@ -1,16 +1,20 @@
 import type { Command } from 'commander';
 import type { CreateVolumeBody, VolumeBody } from '../../api/schemas.js';
+import { errors } from '../../model/errors.js';
 import { parseVolumeRef, validateName } from '../../model/names.js';
-import { PREALLOC_MODES, WIPE_ALGORITHMS } from '../../model/volume-types.js';
+import { MAX_PAGE, PREALLOC_MODES, WIPE_ALGORITHMS } from '../../model/volume-types.js';
 import type { KvmpoolClient } from '../../client/client.js';
 import { choice } from '../choice.js';
 import { connect, type GlobalOptions } from '../connect.js';
 import { readTypeFlags, typeFlags } from '../type-flags.js';
-import { formatSize, printFields, printJson, printTable, sizeWithBytes } from '../output.js';
+import { formatSize, printFields, printJson, sizeWithBytes, TableStream } from '../output.js';
 import { followJob } from '../progress.js';
 import { transferCommands } from './transfer.js';
 
 type Globals = () => GlobalOptions;
+
+/** Volumes asked for per request by `vol list`. */
+const LIST_PAGE = 5000;
 
 /** `kvmpool vol ...` */
 export function volumeCommands(program: Command, globals: Globals): void {
@@ -49,13 +53,27 @@ export function volumeCommands(program: Command, globals: Globals): void {
   vol
     .command('list <pool>')
     .description("list a pool's volumes")
-    .action(async (pool: string) => {
-      const vols = await connect(globals()).api.listVolumes({ params: { pool: validateName('pool', pool) } });
-      if (globals().json) return printJson(vols);
-      printTable(
-        ['NAME', 'FORMAT', 'CAPACITY', 'ALLOCATION', 'NOTES', 'PATH'],
-        vols.map((v) => [v.name, v.format, formatSize(v.capacity), formatSize(v.allocation), notes(v), v.path]),
-      );
+    .option('--page <n>', 'volumes asked for per request', String(LIST_PAGE))
+    .action(async (pool: string, o: { page: string }) => {
+      const size = Number(o.page);
+      if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) throw errors.invalid(`--page takes a number of volumes from 1 to ${MAX_PAGE}`);
+      const api = connect(globals()).api;
+      const params = { pool: validateName('pool', pool) };
+      // Page by page, each printed as it comes: a pool may hold 100,000 volumes.
+      const json = globals().json === true;
+      const table = new TableStream(['NAME', 'FORMAT', 'CAPACITY', 'ALLOCATION', 'NOTES', 'PATH']);
+      let count = 0;
+      for (let after: string | undefined; ; ) {
+        const vols = await api.listVolumes({ params, query: { limit: size, ...(after !== undefined ? { after } : {}) } });
+        // Opened once the first page came: a refusal prints its message, not half a document.
+        if (json && after === undefined) process.stdout.write('[');
+        if (json) for (const v of vols) process.stdout.write(`${count++ === 0 ? '\n' : ',\n'}${JSON.stringify(v)}`);
+        else table.write(vols.map((v) => [v.name, v.format, formatSize(v.capacity), formatSize(v.allocation), notes(v), v.path]));
+        if (vols.length < size) break;
+        after = vols[vols.length - 1]!.name;
+      }
+      if (json) process.stdout.write(count > 0 ? '\n]\n' : ']\n');
+      else table.end();
     });
 
   vol

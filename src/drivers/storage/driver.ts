@@ -37,6 +37,13 @@ export interface StorageType<N extends string = string, S extends TObject = TObj
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyStorageType = Omit<StorageType, 'driver' | 'secrets'> & { secrets: readonly string[]; driver: StorageDriver<any, any> };
 
+/** Where a pool's change signal reports (see StorageDriver.watch). */
+export interface WatchSignal {
+  /** `entry`: the volumes came, went or were replaced; `content`: they were written. */
+  changed(names: readonly string[], what: 'entry' | 'content'): void;
+  lost(reason: string): void;
+}
+
 /**
  * What a pool type does on the host. It knows the host, never the database or HTTP.
  *
@@ -75,6 +82,12 @@ export interface StorageDriver<S = PoolSource, O = Record<string, unknown>> {
 
   /** Reads all volumes; `known` keeps formats recorded by kvmpool so they are never re-guessed. */
   listVolumes(def: PoolDefinition<S>, known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]>;
+  /**
+   * Tells of changes others make to the pool's volumes (inotify on a directory), so listings answer
+   * from the store: `changed` names volumes to read again; `lost` says the signal can no longer be
+   * trusted (the watch ended or overflowed). Types without it are read whole on every listing.
+   */
+  watch?(def: PoolDefinition<S>, signal: WatchSignal): { close(): void };
   /** Reads one volume; NOT_FOUND when it is gone. */
   volumeInfo(def: PoolDefinition<S>, known: KnownVolume | undefined, name: string): Promise<VolumeFacts>;
   /** Host processes that hold this volume open (a VM, a copy); empty when free. */

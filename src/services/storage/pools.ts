@@ -67,20 +67,28 @@ export class PoolService {
       await p.driver.start(p.def, op);
       this.ctx.store.pools.update(name, { active: true, bootId: this.ctx.bootId });
       await this.w.gate.probe(p);
-      await reconcile(this.ctx, this.w.records, p);
+      this.w.watches.start(p);
+      await this.readWhole(p);
     });
   }
 
   async stop(name: string, force = false): Promise<PoolInfo> {
     return this.lifecycle(name, 'stop', async (p, op) => {
       if (!p.rec.active) return;
-      const reopen = this.w.gate.close(name);
+      await this.w.watches.stop(name);
+      let reopen = () => {};
       try {
+        reopen = this.w.gate.close(name);
         if (!force) await this.assertNoneInUse(p);
         await p.driver.stop(p.def, op);
         this.ctx.store.pools.update(name, { active: false });
       } finally {
         reopen();
+        // Still running (the stop was refused or failed): watched again, and read whole once.
+        if (this.record(name).active) {
+          this.w.watches.start(p);
+          this.w.watches.lost(name);
+        }
       }
     });
   }
@@ -146,7 +154,7 @@ export class PoolService {
       await this.maintain(name);
       await this.w.gate.inPool(name, async (p) => {
         await this.w.gate.probe(p);
-        await reconcile(this.ctx, this.w.records, p);
+        await this.readWhole(p);
       });
     });
   }
@@ -161,7 +169,9 @@ export class PoolService {
         this.ctx.log(`pool ${name}: its volumes could not be read before the delete: ${e instanceof Error ? e.message : String(e)}`);
         return [];
       };
-      const present = p.driver.listsWhenStopped ? await reconcile(this.ctx, this.w.records, p).catch(unreadable) : this.ctx.store.volumes.list(name);
+      const present = p.driver.listsWhenStopped
+        ? await reconcile(this.ctx, this.w.records, p).then(() => this.ctx.store.volumes.list(name), unreadable)
+        : this.ctx.store.volumes.list(name);
       if (present.length > 0 && (!force || !p.driver.listsWhenStopped)) {
         const how = force ? 'start it, delete them, stop it, then delete the pool' : 'delete them or use --force';
         throw new KvmpoolError('POOL_NOT_EMPTY', `pool '${name}' holds ${present.length} volume(s): ${how}`, { pool: name, volumes: present.map((v) => v.name) });
@@ -213,6 +223,12 @@ export class PoolService {
         this.ctx.log(`pool ${rec.name}: could not start: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
+  }
+
+  /** Reads the whole pool into the store: its watch, if it lost track, is trusted again. */
+  private async readWhole(p: ActivePool): Promise<void> {
+    await reconcile(this.ctx, this.w.records, p);
+    this.w.watches.caughtUp(p.rec.name);
   }
 
   /** The stored record of a pool, or NOT_FOUND. */

@@ -74,9 +74,10 @@ export class VolumeRecords {
     this.touch(pool, v.name);
   }
 
-  /** Stores facts under the record they belong to (same file), or as a new foreign volume. */
+  /** Stores facts under the record they belong to (same file), or as a new foreign volume; unchanged facts are not written again. */
   remember(pool: string, facts: VolumeFacts, stored: VolumeRecord | undefined): VolumeRecord {
     const same = stored && stored.facts.identity === facts.identity;
+    if (same && stored.name === facts.name && JSON.stringify(stored.facts) === JSON.stringify(facts)) return stored;
     const record: VolumeRecord = same
       ? { ...stored, name: facts.name, facts }
       : { key: randomUUID(), pool, name: facts.name, managed: false, created: new Date().toISOString(), facts };

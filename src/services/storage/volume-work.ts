@@ -8,18 +8,24 @@ import type { ActivePool, PoolGate } from './pool-gate.js';
 import { volumeLock, type VolumeRecords } from './volume-records.js';
 import type { VolumeRules } from './volume-rules.js';
 import { observedElsewhere } from '../../model/ignore.js';
+import { PoolWatches } from './pool-watch.js';
 
 /**
- * What the volume services share: the pool gate, the volume records, the rules, and the two ways an
+ * What the volume services share: the pool gate, the volume records and their watches, the rules, and the two ways an
  * operation holds a volume (inline with its lock, or as a job).
  */
 export class VolumeWork {
+  /** The change signals of running pools, which keep their records fresh for listings. */
+  readonly watches: PoolWatches;
+
   constructor(
     readonly ctx: ServiceContext,
     readonly gate: PoolGate,
     readonly records: VolumeRecords,
     readonly rules: VolumeRules,
-  ) {}
+  ) {
+    this.watches = new PoolWatches(ctx, gate, records);
+  }
 
   /** Reads a volume fresh from the host, records it, and describes it (see VolumeRecords.read). */
   async read(pool: ActivePool, name: string, owner = true): Promise<VolumeInfo> {

@@ -28,8 +28,20 @@ export class VolumeService {
     this.ctx = w.ctx;
   }
 
-  async list(pool: string): Promise<VolumeInfo[]> {
-    return this.w.gate.inPool(pool, async (p) => this.w.rules.describeAll(p, await reconcile(this.ctx, this.w.records, p)));
+  /**
+   * The pool's volumes in name order, from the store: a pool whose storage signals its changes has
+   * only the volumes it named read again; another is read whole first. With `page`, at most `limit`
+   * volumes whose names sort after `after`.
+   */
+  async list(pool: string, page?: { limit: number; after?: string }): Promise<VolumeInfo[]> {
+    return this.w.gate.inPool(pool, async (p) => {
+      if (!(await this.w.watches.current(pool))) {
+        await reconcile(this.ctx, this.w.records, p);
+        this.w.watches.caughtUp(pool);
+      }
+      if (!page) return this.w.rules.describeAll(p, this.ctx.store.volumes.list(pool));
+      return this.w.rules.describeAll(p, this.ctx.store.volumes.page(pool, page.limit, page.after), true);
+    });
   }
 
   async info(ref: VolumeRef): Promise<VolumeInfo> {

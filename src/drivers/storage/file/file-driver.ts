@@ -9,6 +9,7 @@ import { copyIntoFile, FILE_CLONE_METHODS, probeFileTraits } from './file-clone.
 import { discardPart } from './file-part.js';
 import { createFileSnapshot, deleteFileSnapshot, listFileSnapshots, revertFileSnapshot } from './file-snapshots.js';
 import { wipeFileVolume } from './file-wipe.js';
+import { watchFileVolumes } from './file-watch.js';
 import { commitFileUpload, fileDataExtents, fileUploadStage } from './file-transfer.js';
 
 const READ_ONLY_IMAGE = format(['delete', 'rename', 'clone', 'download'], STANDARD_WITHHELD);
@@ -47,6 +48,7 @@ export type FileVolumeOps = Omit<StorageDriver<unknown>, 'listsWhenStopped' | 'v
 export const fileVolumeOps: FileVolumeOps = {
   probe: (def) => probeFileTraits(def.target),
   listVolumes: (def, known) => files.listFileVolumes(def.target, known),
+  watch: (def, signal) => watchFileVolumes(def.target, signal),
   volumeInfo: (def, known, name) => files.readFileVolume(def.target, name, known),
   volumeUsers: (_def, vol) => files.fileVolumeUsers(vol),
   // Sparse files give discarded blocks back.

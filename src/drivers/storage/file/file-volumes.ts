@@ -14,6 +14,7 @@ import type { KnownVolume, VolumeSpec } from '../driver.js';
 import { dropReflinkSnapshots, reflinkSnapshotNames, reflinkSnapshotsByVolume, renameReflinkSnapshots } from './file-snapshots.js';
 import { publishPart, VOLUME_MODE } from './file-part.js';
 import { Reverter } from '../../../model/reverter.js';
+import { mapConcurrent } from '../../../model/concurrency.js';
 import { absent, fallback } from '../../../model/ignore.js';
 
 /**
@@ -34,25 +35,19 @@ export async function listFileVolumes(dir: string, known: ReadonlyMap<string, Kn
   const entries = await readdir(dir, { withFileTypes: true });
   const names = entries.filter((e) => !e.isDirectory() && isVolumeName(e.name)).map((e) => e.name);
   const snapshots = reflinkSnapshotsByVolume(entries.map((e) => e.name));
-  const facts: (VolumeFacts | undefined)[] = new Array(names.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < names.length) {
-      const i = next++;
-      const name = names[i]!;
-      // A file that vanished since readdir is simply gone; any other failure fails the listing, so
-      // no volume is dropped because it could not be read this time.
-      facts[i] = await readFileVolume(dir, name, known.get(name), snapshots.get(name)?.length ?? 0).catch((e: unknown) => {
-        if (e instanceof KvmpoolError && e.code === 'NOT_FOUND') return undefined;
-        throw e;
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, names.length) }, worker));
+  // A file that vanished since readdir is simply gone; any other failure fails the listing, so no
+  // volume is dropped because it could not be read this time.
+  const facts = await mapConcurrent(names, LIST_CONCURRENCY, (name) =>
+    readFileVolume(dir, name, known.get(name), snapshots.get(name)?.length ?? 0).catch((e: unknown) => {
+      if (e instanceof KvmpoolError && e.code === 'NOT_FOUND') return undefined;
+      throw e;
+    }),
+  );
   return facts.filter((f): f is VolumeFacts => f !== undefined);
 }
 
-function isVolumeName(name: string): boolean {
+/** Whether a directory entry's name can be a volume's. */
+export function isVolumeName(name: string): boolean {
   try {
     validateName('volume', name);
     return true;
@@ -77,8 +72,12 @@ export async function readFileVolume(dir: string, name: string, known?: KnownVol
   }
   const base = { name, path: file, identity: `${st.dev}:${st.ino}`, allocation: st.blocks * 512, stamp: `${st.size}:${st.mtimeMs}:${st.ctimeMs}` };
   if (known?.facts && known.identity === base.identity && known.facts.stamp === base.stamp) {
-    return withReflinkSnapshots({ ...known.facts, ...base }, reflinkSnapshots ?? (await reflinkSnapshotNames(dir, name)).length);
+    const same = { ...known.facts, ...base };
+    // Counting a raw volume's snapshot files reads the whole directory: other formats skip it.
+    return same.format === 'raw' ? withReflinkSnapshots(same, reflinkSnapshots ?? (await reflinkSnapshotNames(dir, name)).length) : same;
   }
+  // A directory is never a volume (a listing leaves directories out).
+  if (st.isDirectory()) throw errors.notFound('volume', name);
   if (!st.isFile()) {
     return { ...base, format: 'unknown', capacity: st.size, warnings: [st.isSymbolicLink() ? 'a symbolic link: not followed' : 'not a regular file'] };
   }
