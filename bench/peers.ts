@@ -11,12 +11,12 @@ export interface Libvirt {
 const URI = 'qemu:///system';
 
 /**
- * Connects to libvirt when it is installed: uses a running libvirtd, or starts one the way this host
- * allows without systemd (the groups and user libvirt expects, its run and log directories).
- * Undefined when virsh or libvirtd is missing.
+ * Connects to libvirt: uses a running libvirtd, or starts one the way this host allows without
+ * systemd (the groups and user libvirt expects, its run and log directories). scripts/setup.sh
+ * installs it; a machine without it fails the run rather than print a table without its column.
  */
-export async function startLibvirt(): Promise<Libvirt | undefined> {
-  if (!existsSync('/usr/sbin/libvirtd') || !existsSync('/usr/bin/virsh')) return undefined;
+export async function startLibvirt(): Promise<Libvirt> {
+  if (!existsSync('/usr/sbin/libvirtd') || !existsSync('/usr/bin/virsh')) throw new Error('libvirt is not installed: run scripts/setup.sh (npm run bench does)');
   const virsh = async (...args: string[]) => (await run('virsh', ['-q', '-c', URI, ...args], { timeoutMs: 600_000 })).stdout;
   const running = await virsh('version').then(
     () => true,
@@ -27,8 +27,8 @@ export async function startLibvirt(): Promise<Libvirt | undefined> {
   await run('sh', ['-c', 'id libvirt-qemu >/dev/null 2>&1 || useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu']);
   await run('mkdir', ['-p', '/var/log/libvirt', '/var/run/libvirt']);
   await run('libvirtd', ['-d']);
-  for (let i = 0; i < 50; i++) {
-    if (await virsh('version').then(() => true, () => false)) break;
+  for (let i = 0; !(await virsh('version').then(() => true, () => false)); i++) {
+    if (i === 50) throw new Error('libvirtd did not answer within 10 s of its start');
     await new Promise((r) => setTimeout(r, 200));
   }
   return {

@@ -7,7 +7,6 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createHash, randomFillSync } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import os from 'node:os';
 import path from 'node:path';
 import { run } from '../src/host/exec.js';
 import { formatSize } from '../src/model/sizes.js';
@@ -15,26 +14,13 @@ import { startDaemon } from '../src/daemon/daemon.js';
 import { KvmpoolClient } from '../src/client/client.js';
 import { PACKAGE_ROOT } from '../src/daemon/home.js';
 import { startLibvirt, type Libvirt } from './peers.js';
+import { scaleRows, scaleTable, type ScaleRow } from './scale.js';
+import { print, report, type Row } from './table.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 const work = `/var/tmp/kvmpool-bench-${process.pid}`;
 const cli = path.join(PACKAGE_ROOT, 'bin', 'kvmpool.js');
-
-interface Row {
-  operation: string;
-  kvmpool: number;
-  kvmpoolNote?: string;
-  qemuImg?: number;
-  libvirt?: number;
-  libvirtNote?: string;
-  allocated?: string;
-}
-const rows: Row[] = [];
-const report = (r: Row) => {
-  rows.push(r);
-  process.stderr.write(`  ${r.operation}: kvmpool ${r.kvmpool.toFixed(2)} s, qemu-img ${r.qemuImg?.toFixed(2) ?? '-'} s, libvirt ${r.libvirt?.toFixed(2) ?? '-'} s\n`);
-};
 
 /**
  * Waits until no disk has done any I/O for half a second (at most 15 s). Deleting a volume leaves
@@ -119,7 +105,25 @@ async function makeSource(file: string, size: number, written: number): Promise<
   }
 }
 
+/**
+ * `npm run bench -- [--only transfers|scale] [--scale 10000,100000]`: one section alone, and the pool
+ * sizes of the scale section.
+ */
+function options(): { only?: string; sizes: number[] } {
+  const arg = (flag: string) => {
+    const i = process.argv.indexOf(flag);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  const only = arg('--only');
+  if (only !== undefined && only !== 'transfers' && only !== 'scale') throw new Error(`--only takes transfers or scale, not ${only}`);
+  const sizes = (arg('--scale') ?? '10000,100000').split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 100)) throw new Error('--scale takes pool sizes of at least 100 volumes, comma-separated');
+  return { ...(only ? { only } : {}), sizes };
+}
+
 async function main(): Promise<void> {
+  const { only, sizes } = options();
+  let scale: ScaleRow[] = [];
   if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (loop devices, mounts)');
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
@@ -140,6 +144,9 @@ async function main(): Promise<void> {
   const libvirtPools: string[] = [];
   let floor: { disk: number; sha256: number } | undefined;
   try {
+    // The transfer rows (all but the scale section, which runs last).
+    transfers: {
+    if (only === 'scale') break transfers;
     await run('truncate', ['-s', String(40 * GiB), xfsImage]);
     await run('mkfs.xfs', ['-q', '-m', 'reflink=1', xfsImage]);
     await mkdir(xfs);
@@ -347,6 +354,8 @@ async function main(): Promise<void> {
       const vAlloc = await blocks(path.join(pools.ext, 'src.img'));
       report({ operation: 'wipe (zero) 2 GiB raw (1 GiB written)', kvmpool: kt, ...(vt !== undefined ? { libvirt: vt } : {}), allocated: `${formatSize(kAlloc)}${libvirt ? ` / - / ${formatSize(vAlloc)}` : ''}` });
     }
+    }
+    if (only !== 'transfers') scale = await scaleRows(work, sizes, libvirt);
   } finally {
     if (libvirt) {
       for (const p of libvirtPools) {
@@ -359,32 +368,8 @@ async function main(): Promise<void> {
     if (mounted) await run('umount', [xfs]);
     await rm(work, { recursive: true, force: true });
   }
-  print(libvirt !== undefined, floor);
-}
-
-function print(haveLibvirt: boolean, floor: { disk: number; sha256: number } | undefined): void {
-  const s = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(2)} s`);
-  const ratio = (peer: number | undefined, ours: number) => (peer === undefined ? '-' : `${(peer / ours).toFixed(1)}x`);
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  const lines = [
-    `Machine: ${os.cpus().length} cores (${cpu}), ${formatSize(os.totalmem())} memory, Linux ${os.release()}; ${new Date().toISOString().slice(0, 10)}`,
-    '',
-    `| operation | kvmpool | qemu-img | kvmpool vs qemu-img | libvirt ${haveLibvirt ? '(virsh)' : '(absent)'} | kvmpool vs libvirt | allocated after (kvmpool / qemu-img / libvirt) |`,
-    '|---|---|---|---|---|---|---|',
-    ...rows.map(
-      (r) =>
-        `| ${r.operation} | ${s(r.kvmpool)}${r.kvmpoolNote ? ` (${r.kvmpoolNote})` : ''} | ${s(r.qemuImg)} | ${ratio(r.qemuImg, r.kvmpool)} | ${haveLibvirt ? `${s(r.libvirt)}${r.libvirtNote ? ` (${r.libvirtNote})` : ''}` : 'absent'} | ${ratio(r.libvirt, r.kvmpool)} | ${r.allocated ?? '-'} |`,
-    ),
-    '',
-    'Ratios are peer time / kvmpool time: above 1x, kvmpool is faster.',
-    ...(floor
-      ? [
-          '',
-          `Floors measured in the same run: copying 1 GiB of data between two files of the ext4 file system with dd (O_DIRECT at both ends) takes ${floor.disk.toFixed(2)} s (${Math.round(GiB / MiB / floor.disk)} MiB/s); sha256 runs at ${Math.round(floor.sha256 / MiB)} MiB/s on one core, so the digest of a 2 GiB volume alone takes ${((2 * GiB) / floor.sha256).toFixed(2)} s.`,
-        ]
-      : []),
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  if (only !== 'scale') print(libvirt !== undefined, floor);
+  if (scale.length > 0) process.stdout.write(`\nScale: a dir pool of qcow2 volumes, the daemon in a process of its own, libvirt on the same directory.\n\n${scaleTable(scale).join('\n')}\n`);
 }
 
 main().catch(async (e: unknown) => {
