@@ -52,6 +52,11 @@ export class VolumeRepository {
     return decodeRow(Count, this.sql('SELECT count(*) AS n FROM volumes WHERE pool = ?').get(pool), 'a count').n;
   }
 
+  /** The records of the named volumes of a pool (those it has). */
+  getMany(pool: string, names: readonly string[]): VolumeRecord[] {
+    return this.sql(`SELECT ${COLUMNS} FROM volumes WHERE pool = ? AND name IN (SELECT value FROM json_each(?))`).all(pool, JSON.stringify(names)).map(toVolume);
+  }
+
   get(pool: string, name: string): VolumeRecord | undefined {
     const row = this.sql(`SELECT ${COLUMNS} FROM volumes WHERE pool = ? AND name = ?`).get(pool, name);
     return row === undefined ? undefined : toVolume(row);

@@ -37,6 +37,13 @@ export interface StorageType<N extends string = string, S extends TObject = TObj
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyStorageType = Omit<StorageType, 'driver' | 'secrets'> & { secrets: readonly string[]; driver: StorageDriver<any, any> };
 
+/** A pool's volumes by name, read a slice at a time (see StorageDriver.scan). */
+export interface VolumeScan {
+  names: readonly string[];
+  /** Reads the named volumes; `known` as for listVolumes. A volume gone since the names were taken is left out. */
+  read(names: readonly string[], known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]>;
+}
+
 /** Where a pool's change signal reports (see StorageDriver.watch). */
 export interface WatchSignal {
   /** `entry`: the volumes came, went or were replaced; `content`: they were written. */
@@ -82,6 +89,11 @@ export interface StorageDriver<S = PoolSource, O = Record<string, unknown>> {
 
   /** Reads all volumes; `known` keeps formats recorded by kvmpool so they are never re-guessed. */
   listVolumes(def: PoolDefinition<S>, known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]>;
+  /**
+   * Lists the volumes in two steps, for pools too large to hold read at once (100,000 files): their
+   * names, cheaply, then a slice of them at a time. Types without it are read whole by listVolumes.
+   */
+  scan?(def: PoolDefinition<S>): Promise<VolumeScan>;
   /**
    * Tells of changes others make to the pool's volumes (inotify on a directory), so listings answer
    * from the store: `changed` names volumes to read again; `lost` says the signal can no longer be

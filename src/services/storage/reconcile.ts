@@ -1,6 +1,7 @@
 import { mapConcurrent } from '../../model/concurrency.js';
 import { KvmpoolError } from '../../model/errors.js';
 import type { VolumeFacts } from '../../model/volume-types.js';
+import type { VolumeScan } from '../../drivers/storage/driver.js';
 import type { VolumeRecord } from '../../state/store.js';
 import type { ServiceContext } from '../context.js';
 import type { ActivePool } from './pool-gate.js';
@@ -8,6 +9,8 @@ import { known, volumeLock, type VolumeRecords } from './volume-records.js';
 
 /** How many volumes are read at once (each may start a qemu-img). */
 const READ_CONCURRENCY = 8;
+/** Volumes read and recorded per slice of a whole pool: what is held in memory at once. */
+const SLICE = 1000;
 
 type Pool = Pick<ActivePool, 'rec' | 'def' | 'driver'>;
 
@@ -15,7 +18,8 @@ type Pool = Pick<ActivePool, 'rec' | 'def' | 'driver'>;
  * Makes the store match the pool's contents: volumes added outside appear (not managed by kvmpool),
  * volumes removed outside disappear, a file renamed outside keeps its key. Volumes busy with an
  * operation, or changed by kvmpool while the host was read, are left as they are. With `names`, only
- * those volumes are read again (the ones a change signal named); else the whole pool is.
+ * those volumes are read again (the ones a change signal named); else the whole pool is, a slice at a
+ * time.
  */
 export async function reconcile(ctx: ServiceContext, records: VolumeRecords, pool: Pool, names?: readonly string[]): Promise<void> {
   const name = pool.rec.name;
@@ -23,33 +27,66 @@ export async function reconcile(ctx: ServiceContext, records: VolumeRecords, poo
   await ctx.locks.with(`reconcile:${name}`, 'reconcile', async () => {
     const since = records.beginReconcile();
     try {
-      const facts = names ? await readNames(ctx, pool, names) : await pool.driver.listVolumes(pool.def, new Map(ctx.store.volumes.list(name).map((v) => [v.name, known(v)])));
       // Whatever kvmpool changed while the host was read is newer than the listing: leave it.
       const settled = (volume: string) => !ctx.locks.holder(volumeLock(name, volume)) && !records.touchedSince(name, volume, since);
-      ctx.store.transaction(() => {
-        const stored = names ? names.flatMap((n) => ctx.store.volumes.get(name, n) ?? []) : ctx.store.volumes.list(name);
-        const byName = new Map(stored.map((v) => [v.name, v]));
-        const found = new Set(facts.map((f) => f.name));
-        // Records whose volume is gone under its name may have been renamed outside: matched by identity.
-        const vanished = new Map<string, VolumeRecord>();
-        for (const v of stored) if (!found.has(v.name) && settled(v.name)) vanished.set(v.facts.identity, v);
-        const seen = new Set<string>();
-        for (const f of facts) {
-          const same = byName.get(f.name);
-          if (!settled(f.name)) {
-            if (same) seen.add(same.key);
-            continue;
-          }
-          const renamed = same ? undefined : vanished.get(f.identity);
-          if (renamed) vanished.delete(f.identity);
-          seen.add(records.remember(name, f, same ?? renamed).key);
+      // Records whose volume is gone under its name, by identity: a rename outside keeps its key.
+      const vanished = new Map<string, VolumeRecord>();
+      const slice = new Slice(ctx, records, name, settled, vanished);
+      if (names) {
+        slice.apply(names, await readNames(ctx, pool, names));
+      } else {
+        const scan = await scanOf(ctx, pool);
+        const present = new Set(scan.names);
+        const gone = ctx.store.volumes.names(name).filter((n) => !present.has(n));
+        for (const v of ctx.store.volumes.getMany(name, gone)) if (settled(v.name)) vanished.set(v.facts.identity, v);
+        for (let i = 0; i < scan.names.length; i += SLICE) {
+          const some = scan.names.slice(i, i + SLICE);
+          const knownOnes = new Map(ctx.store.volumes.getMany(name, some).map((v) => [v.name, known(v)]));
+          slice.apply(some, await scan.read(some, knownOnes));
         }
-        for (const v of stored) if (!seen.has(v.key) && settled(v.name)) ctx.store.volumes.delete(v.key);
+      }
+      ctx.store.transaction(() => {
+        for (const v of vanished.values()) if (settled(v.name) && ctx.store.volumes.get(name, v.name)?.key === v.key) ctx.store.volumes.delete(v.key);
       });
     } finally {
       records.endReconcile();
     }
   });
+}
+
+/** Records what was read of some volumes of a pool, in one transaction. */
+class Slice {
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly records: VolumeRecords,
+    private readonly pool: string,
+    private readonly settled: (volume: string) => boolean,
+    private readonly vanished: Map<string, VolumeRecord>,
+  ) {}
+
+  /** `facts`: what was read of the volumes `scope` names; one missing from it is gone (or renamed). */
+  apply(scope: readonly string[], facts: readonly VolumeFacts[]): void {
+    this.ctx.store.transaction(() => {
+      const stored = new Map(this.ctx.store.volumes.getMany(this.pool, scope).map((v) => [v.name, v]));
+      const found = new Set(facts.map((f) => f.name));
+      for (const v of stored.values()) if (!found.has(v.name) && this.settled(v.name)) this.vanished.set(v.facts.identity, v);
+      for (const f of facts) {
+        if (!this.settled(f.name)) continue;
+        const same = stored.get(f.name);
+        const renamed = same ? undefined : this.vanished.get(f.identity);
+        if (renamed) this.vanished.delete(f.identity);
+        this.records.remember(this.pool, f, same ?? renamed);
+      }
+    });
+  }
+}
+
+/** The driver's scan, or, for a type without one, its whole listing read at once. */
+async function scanOf(ctx: ServiceContext, pool: Pool): Promise<VolumeScan> {
+  if (pool.driver.scan) return pool.driver.scan(pool.def);
+  const all = await pool.driver.listVolumes(pool.def, new Map(ctx.store.volumes.list(pool.rec.name).map((v) => [v.name, known(v)])));
+  const byName = new Map(all.map((f) => [f.name, f]));
+  return { names: [...byName.keys()], read: async (some) => some.flatMap((n) => byName.get(n) ?? []) };
 }
 
 /** Reads the named volumes; the ones that are gone are left out. */

@@ -77,7 +77,7 @@ export class VolumeRecords {
   /** Stores facts under the record they belong to (same file), or as a new foreign volume; unchanged facts are not written again. */
   remember(pool: string, facts: VolumeFacts, stored: VolumeRecord | undefined): VolumeRecord {
     const same = stored && stored.facts.identity === facts.identity;
-    if (same && stored.name === facts.name && JSON.stringify(stored.facts) === JSON.stringify(facts)) return stored;
+    if (same && stored.name === facts.name && sameFacts(stored.facts, facts)) return stored;
     const record: VolumeRecord = same
       ? { ...stored, name: facts.name, facts }
       : { key: randomUUID(), pool, name: facts.name, managed: false, created: new Date().toISOString(), facts };
@@ -104,4 +104,15 @@ export class VolumeRecords {
     this.touch(pool, facts.name);
     return record;
   }
+}
+
+/** Whether two readings of a volume say the same (facts are flat, but for the list of warnings). */
+function sameFacts(a: VolumeFacts, b: VolumeFacts): boolean {
+  const keys = Object.keys(a) as (keyof VolumeFacts)[];
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => {
+    const x = a[k];
+    const y = b[k];
+    return Array.isArray(x) && Array.isArray(y) ? x.length === y.length && x.every((w, i) => w === y[i]) : x === y;
+  });
 }

@@ -48,6 +48,7 @@ export type FileVolumeOps = Omit<StorageDriver<unknown>, 'listsWhenStopped' | 'v
 export const fileVolumeOps: FileVolumeOps = {
   probe: (def) => probeFileTraits(def.target),
   listVolumes: (def, known) => files.listFileVolumes(def.target, known),
+  scan: (def) => files.scanFileVolumes(def.target),
   watch: (def, signal) => watchFileVolumes(def.target, signal),
   volumeInfo: (def, known, name) => files.readFileVolume(def.target, name, known),
   volumeUsers: (_def, vol) => files.fileVolumeUsers(vol),

@@ -10,7 +10,7 @@ import { processesUsing } from '../../../host/open-files.js';
 import * as qemuImg from '../../../host/qemu-img.js';
 import { qcow2Layout, type Qcow2Layout } from '../../../host/qcow2-create.js';
 import type { OpContext } from '../../../model/op-context.js';
-import type { KnownVolume, VolumeSpec } from '../driver.js';
+import type { KnownVolume, VolumeScan, VolumeSpec } from '../driver.js';
 import { dropReflinkSnapshots, reflinkSnapshotNames, reflinkSnapshotsByVolume, renameReflinkSnapshots } from './file-snapshots.js';
 import { publishPart, VOLUME_MODE } from './file-part.js';
 import { Reverter } from '../../../model/reverter.js';
@@ -26,24 +26,53 @@ const PROGRESS_INTERVAL_MS = 250;
 
 /** How many volumes a listing reads at once (each may start a qemu-img). */
 const LIST_CONCURRENCY = 8;
+/** How many files' status a listing asks for at once (libuv's threads answer them). */
+const STAT_CONCURRENCY = 64;
 
 /**
- * Reads every volume in `dir`; formats recorded in `known` are used as they are, never re-detected, and
- * known facts are reused for files that did not change since (only their allocation is re-read).
+ * The volumes in `dir` by name (one readdir), read a slice at a time: formats recorded in `known` are
+ * used as they are, never re-detected, and known facts are reused for files that did not change since
+ * (only their allocation is re-read).
  */
-export async function listFileVolumes(dir: string, known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]> {
+export async function scanFileVolumes(dir: string): Promise<VolumeScan> {
   const entries = await readdir(dir, { withFileTypes: true });
   const names = entries.filter((e) => !e.isDirectory() && isVolumeName(e.name)).map((e) => e.name);
   const snapshots = reflinkSnapshotsByVolume(entries.map((e) => e.name));
-  // A file that vanished since readdir is simply gone; any other failure fails the listing, so no
-  // volume is dropped because it could not be read this time.
-  const facts = await mapConcurrent(names, LIST_CONCURRENCY, (name) =>
-    readFileVolume(dir, name, known.get(name), snapshots.get(name)?.length ?? 0).catch((e: unknown) => {
-      if (e instanceof KvmpoolError && e.code === 'NOT_FOUND') return undefined;
-      throw e;
-    }),
-  );
-  return facts.filter((f): f is VolumeFacts => f !== undefined);
+  return {
+    names,
+    async read(some, known) {
+      // A file that vanished since readdir is simply gone; any other failure fails the listing, so no
+      // volume is dropped because it could not be read this time. Status first, many at once (most
+      // files did not change: that is all they need); then those that did, a few at a time.
+      const gone = (e: unknown) => {
+        if (e instanceof KvmpoolError && e.code === 'NOT_FOUND') return undefined;
+        throw e;
+      };
+      const stats = await mapConcurrent(some, STAT_CONCURRENCY, (name) => statVolumeFile(path.join(dir, name), name).catch(gone));
+      const facts = await mapConcurrent(
+        some.map((name, i) => ({ name, st: stats[i] })),
+        LIST_CONCURRENCY,
+        async ({ name, st }) => (st ? readFileVolume(dir, name, known.get(name), snapshots.get(name)?.length ?? 0, st).catch(gone) : undefined),
+      );
+      return facts.filter((f): f is VolumeFacts => f !== undefined);
+    },
+  };
+}
+
+/** Reads every volume in `dir` at once (see scanFileVolumes). */
+export async function listFileVolumes(dir: string, known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]> {
+  const scan = await scanFileVolumes(dir);
+  return scan.read(scan.names, known);
+}
+
+/** A volume file's own status (a symlink is not followed); NOT_FOUND when it is gone. */
+async function statVolumeFile(file: string, name: string): Promise<Stats> {
+  try {
+    return await lstat(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw errors.notFound('volume', name);
+    throw e;
+  }
 }
 
 /** Whether a directory entry's name can be a volume's. */
@@ -61,15 +90,9 @@ export function isVolumeName(name: string): boolean {
  * followed. The format comes from the store when kvmpool recorded it, else from the file's signature;
  * qemu-img always gets it explicitly. Files qemu-img cannot read are `unknown`.
  */
-export async function readFileVolume(dir: string, name: string, known?: KnownVolume, reflinkSnapshots?: number): Promise<VolumeFacts> {
+export async function readFileVolume(dir: string, name: string, known?: KnownVolume, reflinkSnapshots?: number, stats?: Stats): Promise<VolumeFacts> {
   const file = path.join(dir, name);
-  let st: Stats;
-  try {
-    st = await lstat(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw errors.notFound('volume', name);
-    throw e;
-  }
+  const st = stats ?? (await statVolumeFile(file, name));
   const base = { name, path: file, identity: `${st.dev}:${st.ino}`, allocation: st.blocks * 512, stamp: `${st.size}:${st.mtimeMs}:${st.ctimeMs}` };
   if (known?.facts && known.identity === base.identity && known.facts.stamp === base.stamp) {
     const same = { ...known.facts, ...base };
