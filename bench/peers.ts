@@ -1,10 +1,13 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { open, readFile } from 'node:fs/promises';
 import { run } from '../src/host/exec.js';
 
 /** A libvirt daemon for side-by-side runs: found running, or started here (and stopped by `stop`). */
 export interface Libvirt {
   virsh(...args: string[]): Promise<string>;
+  /** Runs the virsh commands of `file` (one per line) in one virsh process, its output thrown away. */
+  script(file: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -22,7 +25,19 @@ export async function startLibvirt(): Promise<Libvirt> {
     () => true,
     () => false,
   );
-  if (running) return { virsh, stop: async () => {} };
+  const script = async (file: string) => {
+    const input = await open(file, 'r');
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const p = spawn('virsh', ['-q', '-c', URI], { stdio: [input.fd, 'ignore', 'inherit'] });
+        p.on('error', reject);
+        p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`virsh (commands of ${file}) exited with ${code}`))));
+      });
+    } finally {
+      await input.close();
+    }
+  };
+  if (running) return { virsh, script, stop: async () => {} };
   for (const g of ['kvm', 'libvirt-qemu', 'libvirt']) await run('sh', ['-c', `getent group ${g} >/dev/null || groupadd -r ${g}`]);
   await run('sh', ['-c', 'id libvirt-qemu >/dev/null 2>&1 || useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu']);
   await run('mkdir', ['-p', '/var/log/libvirt', '/var/run/libvirt']);
@@ -33,6 +48,7 @@ export async function startLibvirt(): Promise<Libvirt> {
   }
   return {
     virsh,
+    script,
     async stop() {
       const pid = Number((await readFile('/var/run/libvirtd.pid', 'utf8').catch(() => '')).trim());
       if (pid > 0) process.kill(pid, 'SIGTERM');

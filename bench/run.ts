@@ -335,7 +335,7 @@ async function main(): Promise<void> {
         const script = names.map((n) => `vol-create-as ${lv('ext')} ${n} ${10 * GiB} --format qcow2`).join('\n');
         const file = path.join(work, 'creates.virsh');
         await writeFile(file, `${script}\n`);
-        vt = await timed(() => run('sh', ['-c', `virsh -q -c qemu:///system < ${file}`], { timeoutMs: 600_000 }));
+        vt = await timed(() => libvirt.script(file));
       }
       report({ operation: 'create 200 qcow2 volumes (10 GiB)', kvmpool: kt, kvmpoolNote: 'API', qemuImg: qt, ...(vt !== undefined ? { libvirt: vt, libvirtNote: 'one virsh' } : {}) });
       for (const name of names) await client.call('deleteVolume', { params: { pool: 'ext2', volume: name } });

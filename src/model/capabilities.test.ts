@@ -9,7 +9,7 @@ const table: CapabilityTable = {
   },
   traits: { reflink: { raw: ['clone-reflink', 'snapshot'] } },
   kinds: { thin: ['clone-thin'] },
-  kindWithheld: { linear: { snapshots: ['delete'] } },
+  kindWithheld: { thin: {}, '*': { snapshots: ['delete'] } },
 };
 const plain = { reflink: false, directIO: true };
 const reflink = { reflink: true, directIO: true };
@@ -32,5 +32,6 @@ test('states withhold what the table says while they last; clone stands for ever
 test('a kind of volume can withhold more in a state than its format does', () => {
   assert.equal(withholdingState(table, 'raw', { snapshots: 'x' }, 'delete', 'linear'), 'snapshots');
   assert.equal(withholdingState(table, 'raw', { snapshots: 'x' }, 'delete', 'thin'), undefined);
+  assert.equal(withholdingState(table, 'raw', { snapshots: 'x' }, 'delete', 'striped'), 'snapshots', '* stands for every kind not named');
   assert.deepEqual(currentFeatures(table, plain, 'raw', 'linear', { snapshots: 'x' }), ['clone']);
 });

@@ -42,7 +42,10 @@ export interface CapabilityTable {
   formats: Readonly<Record<string, FormatCapabilities>>;
   traits?: { reflink?: Readonly<Record<string, readonly VolumeFeature[]>> };
   kinds?: Readonly<Record<string, readonly VolumeFeature[]>>;
-  /** What a state withholds from volumes of a kind besides their format's list (a thick LV with snapshots cannot grow while active). */
+  /**
+   * What a state withholds from volumes of a kind besides their format's list (a thick LV with
+   * snapshots cannot grow while active); `*` stands for every kind not named.
+   */
   kindWithheld?: Readonly<Record<string, Partial<Record<VolumeState, readonly VolumeFeature[]>>>>;
 }
 
@@ -63,7 +66,7 @@ export function featuresFor(table: CapabilityTable, traits: PoolTraits, fmt: str
 /** What `state` withholds from a volume of `fmt` and `kind`: its format's list and its kind's. */
 export function withheldIn(table: CapabilityTable, fmt: string, kind: string | undefined, state: VolumeState): readonly VolumeFeature[] {
   const base = table.formats[fmt]?.withheld[state] ?? [];
-  const ofKind = kind === undefined ? undefined : table.kindWithheld?.[kind]?.[state];
+  const ofKind = kind === undefined ? undefined : (table.kindWithheld?.[kind] ?? table.kindWithheld?.['*'])?.[state];
   return ofKind ? [...base, ...ofKind] : base;
 }
 

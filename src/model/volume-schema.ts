@@ -20,3 +20,6 @@ export const volumeFactsProperties = {
 };
 
 export const VolumeFactsSchema = Type.Object(volumeFactsProperties);
+
+/** The facts the API shows: all but the stamp, which says when the store read them (the daemon's own business). */
+export const PUBLIC_FACT_KEYS: readonly string[] = Object.keys(volumeFactsProperties).filter((k) => k !== 'stamp');

@@ -59,20 +59,21 @@ export function volumeCommands(program: Command, globals: Globals): void {
       if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE) throw errors.invalid(`--page takes a number of volumes from 1 to ${MAX_PAGE}`);
       const api = connect(globals()).api;
       const params = { pool: validateName('pool', pool) };
-      // Page by page, each printed as it comes: a pool may hold 100,000 volumes.
+      // Page by page: the table is printed as it comes (a pool may hold 100,000 volumes); --json is
+      // printed whole at the end, so a failure midway prints its error alone, never half a document.
       const json = globals().json === true;
       const table = new TableStream(['NAME', 'FORMAT', 'CAPACITY', 'ALLOCATION', 'NOTES', 'PATH']);
-      let count = 0;
+      const items: string[] = [];
       for (let after: string | undefined; ; ) {
         const vols = await api.listVolumes({ params, query: { limit: size, ...(after !== undefined ? { after } : {}) } });
-        // Opened once the first page came: a refusal prints its message, not half a document.
-        if (json && after === undefined) process.stdout.write('[');
-        if (json) for (const v of vols) process.stdout.write(`${count++ === 0 ? '\n' : ',\n'}${JSON.stringify(v)}`);
+        if (json) for (const v of vols) items.push(JSON.stringify(v));
         else table.write(vols.map((v) => [v.name, v.format, formatSize(v.capacity), formatSize(v.allocation), notes(v), v.path]));
-        if (vols.length < size) break;
-        after = vols[vols.length - 1]!.name;
+        const last = vols.at(-1)?.name;
+        // A short page is the last; so is one that does not move on (a daemon that does not page).
+        if (vols.length !== size || last === undefined || (after !== undefined && last <= after)) break;
+        after = last;
       }
-      if (json) process.stdout.write(count > 0 ? '\n]\n' : ']\n');
+      if (json) process.stdout.write(items.length > 0 ? `[\n${items.join(',\n')}\n]\n` : '[]\n');
       else table.end();
     });
 

@@ -44,6 +44,13 @@ export interface VolumeScan {
   read(names: readonly string[], known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]>;
 }
 
+/** A running watch of a pool's volumes. */
+export interface VolumeWatch {
+  close(): void;
+  /** False when what is watched is no longer the pool's storage (its directory was removed, replaced or mounted over). */
+  intact(): Promise<boolean>;
+}
+
 /** Where a pool's change signal reports (see StorageDriver.watch). */
 export interface WatchSignal {
   /** `entry`: the volumes came, went or were replaced; `content`: they were written. */
@@ -99,7 +106,7 @@ export interface StorageDriver<S = PoolSource, O = Record<string, unknown>> {
    * from the store: `changed` names volumes to read again; `lost` says the signal can no longer be
    * trusted (the watch ended or overflowed). Types without it are read whole on every listing.
    */
-  watch?(def: PoolDefinition<S>, signal: WatchSignal): { close(): void };
+  watch?(def: PoolDefinition<S>, signal: WatchSignal): Promise<VolumeWatch>;
   /** Reads one volume; NOT_FOUND when it is gone. */
   volumeInfo(def: PoolDefinition<S>, known: KnownVolume | undefined, name: string): Promise<VolumeFacts>;
   /** Host processes that hold this volume open (a VM, a copy); empty when free. */

@@ -67,7 +67,7 @@ export class PoolService {
       await p.driver.start(p.def, op);
       this.ctx.store.pools.update(name, { active: true, bootId: this.ctx.bootId });
       await this.w.gate.probe(p);
-      this.w.watches.start(p);
+      await this.w.watches.start(p);
       await this.readWhole(p);
     });
   }
@@ -85,10 +85,7 @@ export class PoolService {
       } finally {
         reopen();
         // Still running (the stop was refused or failed): watched again, and read whole once.
-        if (this.record(name).active) {
-          this.w.watches.start(p);
-          this.w.watches.lost(name);
-        }
+        if (this.record(name).active) await this.w.watches.start(p);
       }
     });
   }
@@ -227,8 +224,9 @@ export class PoolService {
 
   /** Reads the whole pool into the store: its watch, if it lost track, is trusted again. */
   private async readWhole(p: ActivePool): Promise<void> {
+    const epoch = this.w.watches.epoch(p.rec.name);
     await reconcile(this.ctx, this.w.records, p);
-    this.w.watches.caughtUp(p.rec.name);
+    this.w.watches.caughtUp(p.rec.name, epoch);
   }
 
   /** The stored record of a pool, or NOT_FOUND. */

@@ -17,14 +17,14 @@ type Pool = Pick<ActivePool, 'rec' | 'def' | 'driver'>;
 /**
  * Makes the store match the pool's contents: volumes added outside appear (not managed by kvmpool),
  * volumes removed outside disappear, a file renamed outside keeps its key. Volumes busy with an
- * operation, or changed by kvmpool while the host was read, are left as they are. With `names`, only
- * those volumes are read again (the ones a change signal named); else the whole pool is, a slice at a
- * time.
+ * operation, or changed by kvmpool while the host was read, are left as they are (their names are
+ * returned). With `names`, only those volumes are read again (the ones a change signal named); else
+ * the whole pool is, a slice at a time.
  */
-export async function reconcile(ctx: ServiceContext, records: VolumeRecords, pool: Pool, names?: readonly string[]): Promise<void> {
+export async function reconcile(ctx: ServiceContext, records: VolumeRecords, pool: Pool, names?: readonly string[]): Promise<string[]> {
   const name = pool.rec.name;
   // One reconciliation per pool at a time, so a new file gets one key.
-  await ctx.locks.with(`reconcile:${name}`, 'reconcile', async () => {
+  return ctx.locks.with(`reconcile:${name}`, 'reconcile', async () => {
     const since = records.beginReconcile();
     try {
       // Whatever kvmpool changed while the host was read is newer than the listing: leave it.
@@ -33,7 +33,10 @@ export async function reconcile(ctx: ServiceContext, records: VolumeRecords, poo
       const vanished = new Map<string, VolumeRecord>();
       const slice = new Slice(ctx, records, name, settled, vanished);
       if (names) {
-        slice.apply(names, await readNames(ctx, pool, names));
+        // Volumes an operation holds are not read now: the operation records them.
+        const free = names.filter((n) => !ctx.locks.holder(volumeLock(name, n)));
+        slice.apply(free, await readNames(ctx, pool, free));
+        slice.held.push(...names.filter((n) => !free.includes(n)));
       } else {
         const scan = await scanOf(ctx, pool);
         const present = new Set(scan.names);
@@ -48,6 +51,7 @@ export async function reconcile(ctx: ServiceContext, records: VolumeRecords, poo
       ctx.store.transaction(() => {
         for (const v of vanished.values()) if (settled(v.name) && ctx.store.volumes.get(name, v.name)?.key === v.key) ctx.store.volumes.delete(v.key);
       });
+      return slice.held;
     } finally {
       records.endReconcile();
     }
@@ -56,6 +60,9 @@ export async function reconcile(ctx: ServiceContext, records: VolumeRecords, poo
 
 /** Records what was read of some volumes of a pool, in one transaction. */
 class Slice {
+  /** Names left as they were: an operation held them, or changed them while they were read. */
+  readonly held: string[] = [];
+
   constructor(
     private readonly ctx: ServiceContext,
     private readonly records: VolumeRecords,
@@ -69,9 +76,16 @@ class Slice {
     this.ctx.store.transaction(() => {
       const stored = new Map(this.ctx.store.volumes.getMany(this.pool, scope).map((v) => [v.name, v]));
       const found = new Set(facts.map((f) => f.name));
-      for (const v of stored.values()) if (!found.has(v.name) && this.settled(v.name)) this.vanished.set(v.facts.identity, v);
+      for (const v of stored.values()) {
+        if (found.has(v.name)) continue;
+        if (this.settled(v.name)) this.vanished.set(v.facts.identity, v);
+        else this.held.push(v.name);
+      }
       for (const f of facts) {
-        if (!this.settled(f.name)) continue;
+        if (!this.settled(f.name)) {
+          this.held.push(f.name);
+          continue;
+        }
         const same = stored.get(f.name);
         const renamed = same ? undefined : this.vanished.get(f.identity);
         if (renamed) this.vanished.delete(f.identity);

@@ -1,6 +1,7 @@
 import { KvmpoolError, errors } from '../../model/errors.js';
 import { currentFeatures, featuresFor, withholdingState, type CapabilityTable, type VolumeFeature, type VolumeState, type VolumeStates } from '../../model/capabilities.js';
 import type { VolumeFacts, VolumeInfo } from '../../model/volume-types.js';
+import { PUBLIC_FACT_KEYS } from '../../model/volume-schema.js';
 import type { VolumeRecord } from '../../state/store.js';
 import type { ServiceContext } from '../context.js';
 import type { ActivePool } from './pool-gate.js';
@@ -33,7 +34,9 @@ export class VolumeRules {
   /** A volume as the API shows it, its state and features included (never its stamp, the store's business). */
   describe(pool: ActivePool, v: VolumeRecord, index: PoolIndex = this.storeIndex(pool.rec.name)): VolumeInfo {
     const problem = chainProblem(v.facts, index);
-    const { stamp: _stamp, ...facts } = problem ? { ...v.facts, backingOutsidePool: true, warnings: [...new Set([...(v.facts.warnings ?? []), problem])] } : v.facts;
+    const read = problem ? { ...v.facts, backingOutsidePool: true, warnings: [...new Set([...(v.facts.warnings ?? []), problem])] } : v.facts;
+    // Exactly the API's facts (listings are serialized as they are): a field another version stored stays in the store.
+    const facts = pickPublic(read);
     // A volume that cannot be opened safely (its backing chain leaves the pool, or it cannot be read)
     // only ever offers delete and rename (still refused while it is in use); others follow its state.
     const broken = facts.backingOutsidePool === true || facts.unreadable === true;
@@ -192,4 +195,11 @@ function chainProblem(facts: VolumeFacts, index: PoolIndex): string | undefined 
     cur = next;
   }
   return undefined;
+}
+
+function pickPublic(facts: VolumeFacts): VolumeFacts {
+  const out: Record<string, unknown> = {};
+  const from = facts as unknown as Record<string, unknown>;
+  for (const k of PUBLIC_FACT_KEYS) if (from[k] !== undefined) out[k] = from[k];
+  return out as unknown as VolumeFacts;
 }

@@ -36,8 +36,9 @@ export class VolumeService {
   async list(pool: string, page?: { limit: number; after?: string }): Promise<VolumeInfo[]> {
     return this.w.gate.inPool(pool, async (p) => {
       if (!(await this.w.watches.current(pool))) {
+        const epoch = this.w.watches.epoch(pool);
         await reconcile(this.ctx, this.w.records, p);
-        this.w.watches.caughtUp(pool);
+        this.w.watches.caughtUp(pool, epoch);
       }
       if (!page) return this.w.rules.describeAll(p, this.ctx.store.volumes.list(pool));
       return this.w.rules.describeAll(p, this.ctx.store.volumes.page(pool, page.limit, page.after), true);

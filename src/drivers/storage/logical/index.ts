@@ -20,8 +20,8 @@ const logical: StorageType<'logical', typeof LogicalSettings, typeof LogicalVolu
     },
     // A thin LV clones instantly: a thin snapshot shares its blocks.
     kinds: { thin: ['clone-reflink'] },
-    // LVM resizes the origin of copy-on-write (thick) snapshots only while it is inactive.
-    kindWithheld: { linear: { snapshots: ['resize'] }, raid1: { snapshots: ['resize'] } },
+    // LVM resizes the origin of copy-on-write snapshots (all but thin LVs') only while it is inactive.
+    kindWithheld: { thin: {}, '*': { snapshots: ['resize'] } },
   },
   driver: logicalDriver,
 };
