@@ -105,11 +105,14 @@ export class VolumeService {
       this.w.gate.inPool(pool, (p) =>
         this.w.locked(pool, name, 'resize', true, async () => {
           const vol = await this.w.read(p, name);
-          this.w.rules.require(p, vol, 'resize', force, false);
+          // A shrink where shrinking is offered is its own feature: what withholds growing (a thick LV's
+          // snapshots) says nothing of it.
+          const canShrink = featuresFor(p.type.capabilities, p.traits, vol.format, vol.kind).includes('shrink');
+          if (capacity >= vol.capacity || !canShrink) this.w.rules.require(p, vol, 'resize', force, false);
           if (capacity === vol.capacity) return vol;
           if (capacity < vol.capacity) {
             if (!shrink) throw new KvmpoolError('CANNOT_SHRINK', `${pool}/${name} is ${vol.capacity} bytes; shrinking to ${capacity} loses data: pass --shrink`, { capacity: vol.capacity, requested: capacity });
-            if (!featuresFor(p.type.capabilities, p.traits, vol.format, vol.kind).includes('shrink')) {
+            if (!canShrink) {
               throw new KvmpoolError('CANNOT_SHRINK', `${vol.format} volume ${pool}/${name} cannot shrink`, { format: vol.format });
             }
             this.w.rules.require(p, vol, 'shrink', force, true);
