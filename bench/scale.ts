@@ -56,13 +56,25 @@ function get(socketPath: string, url: string): Promise<string> {
   });
 }
 
-/** A program run with its output thrown away (a listing of 100,000 lines), failing the run on a non-zero exit. */
+/** A program run with its output thrown away (a listing of 100,000 lines); a non-zero exit fails with its last error line. */
 function quiet(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`))));
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(err.trim().split('\n').at(-1) || `${cmd} exited with ${code}`))));
   });
+}
+
+/** libvirt's median time for `fn`, or what stopped it (virsh lists at most 16,384 volumes). */
+async function peer(fn: () => Promise<unknown>): Promise<number | string> {
+  return median3(fn).catch((e: unknown) => `fails: ${(e instanceof Error ? e.message : String(e)).replace(/^error: /, '')}`);
+}
+
+/** A row beside libvirt's figure (a time, or why it failed). */
+function beside(operation: string, volumes: number, ours: number, theirs: number | string): ScaleRow {
+  return typeof theirs === 'number' ? { operation, volumes, kvmpool: seconds(ours), libvirt: seconds(theirs), ratio: theirs / ours } : { operation, volumes, kvmpool: seconds(ours), libvirt: theirs };
 }
 
 /** kvmpool's daemon in a process of its own, with qemu-img behind a wrapper that counts its runs. */
@@ -159,26 +171,20 @@ export async function scaleRows(work: string, sizes: readonly number[], libvirt:
           after = page[page.length - 1]!.name;
         }
       };
-      const details = await median3(() => virshQuiet('vol-list', '--details', lvPool));
-      if (n <= 10_000) {
-        const whole = await median3(() => get(daemon.socket, api));
-        rows.push({ operation: 'vol list, API, one request (libvirt: virsh vol-list --details)', volumes: n, kvmpool: seconds(whole), libvirt: seconds(details), ratio: details / whole });
-      }
-      const pages = await median3(paged);
-      rows.push({ operation: `vol list, API, pages of ${PAGE} (libvirt: virsh vol-list --details)`, volumes: n, kvmpool: seconds(pages), libvirt: seconds(details), ratio: details / pages });
-      const names = await median3(() => virshQuiet('vol-list', lvPool));
-      const viaCli = await median3(() => quiet(cli, ['--home', home, 'vol', 'list', 'scale', '--json']));
-      rows.push({ operation: 'vol list --json, CLI (libvirt: virsh vol-list)', volumes: n, kvmpool: seconds(viaCli), libvirt: seconds(names), ratio: names / viaCli });
+      const details = await peer(() => virshQuiet('vol-list', '--details', lvPool));
+      if (n <= 10_000) rows.push(beside('vol list, API, one request (libvirt: virsh vol-list --details)', n, await median3(() => get(daemon.socket, api)), details));
+      rows.push(beside(`vol list, API, pages of ${PAGE} (libvirt: virsh vol-list --details)`, n, await median3(paged), details));
+      const names = await peer(() => virshQuiet('vol-list', lvPool));
+      rows.push(beside('vol list --json, CLI (libvirt: virsh vol-list)', n, await median3(() => quiet(cli, ['--home', home, 'vol', 'list', 'scale', '--json'])), names));
 
       // refreshes
       const refreshed = await median3(() => client.call('refreshPool', { params: { pool: 'scale' } }));
-      const theirs = await median3(() => virshQuiet('pool-refresh', lvPool));
-      rows.push({ operation: 'pool refresh, nothing changed', volumes: n, kvmpool: seconds(refreshed), libvirt: seconds(theirs), ratio: theirs / refreshed });
+      rows.push(beside('pool refresh, nothing changed', n, refreshed, await peer(() => virshQuiet('pool-refresh', lvPool))));
       const before = await qemuRuns();
       for (let i = 0; i < 100; i++) await run('qemu-img', ['resize', '-f', 'qcow2', path.join(dir, name(i * Math.floor(n / 100))), '11G']);
       const changed = await time(() => client.call('refreshPool', { params: { pool: 'scale' } }));
-      // The watch may read some of them first: what counts is that nothing else is read.
-      await new Promise((r) => setTimeout(r, 3000));
+      // The watch reads them too (written files within 10 s): what counts is that nothing else is read.
+      await new Promise((r) => setTimeout(r, 11_000));
       rows.push({ operation: 'pool refresh, 100 files changed outside (qemu-img runs)', volumes: n, kvmpool: `${seconds(changed)} (${(await qemuRuns()) - before} runs)` });
 
       // changes made outside, seen in a listing without a refresh
