@@ -34,9 +34,10 @@ export async function reconcile(ctx: ServiceContext, records: VolumeRecords, poo
       const slice = new Slice(ctx, records, name, settled, vanished);
       if (names) {
         // Volumes an operation holds are not read now: the operation records them.
-        const free = names.filter((n) => !ctx.locks.holder(volumeLock(name, n)));
+        const held = new Set(names.filter((n) => ctx.locks.holder(volumeLock(name, n))));
+        const free = names.filter((n) => !held.has(n));
         slice.apply(free, await readNames(ctx, pool, free));
-        slice.held.push(...names.filter((n) => !free.includes(n)));
+        slice.held.push(...held);
       } else {
         const scan = await scanOf(ctx, pool);
         const present = new Set(scan.names);
