@@ -31,11 +31,17 @@ export interface ApiServices {
 /** The static type of one part (`params`, `query`, `body`) of an operation; `{}` when it has none. */
 type Part<O, P extends string> = O extends { [K in P]: infer S extends TSchema } ? Static<S> : Record<string, never>;
 
-/** What a handler gets: path parameters, query and body, validated against the operation's schemas. */
+/** Who called: `local` when the request came over the daemon's unix socket (root only, by its 0600 mode). */
+export interface Caller {
+  local: boolean;
+}
+
+/** What a handler gets: path parameters, query and body, validated against the operation's schemas, and the caller. */
 export interface HandlerInput<K extends OperationId> {
   params: Part<Operations[K], 'params'>;
   query: Part<Operations[K], 'query'>;
   body: Part<Operations[K], 'body'>;
+  caller: Caller;
 }
 
 type Responses<K extends OperationId> = Operations[K]['responses'];

@@ -63,6 +63,8 @@ export function buildOperations(types: readonly AnyStorageType[]) {
 
     cloneVolume: op('cloneVolume', { summary: 'Clone or copy a volume (a job; its result names the method used)', tag: 'volumes', params: S.VolumeParams, body: S.CloneVolume, responses: { 202: S.Accepted } }),
     wipeVolume: op('wipeVolume', { summary: 'Wipe a volume (a job)', tag: 'volumes', params: S.VolumeParams, body: S.WipeVolume, responses: { 202: S.Accepted } }),
+    uploadVolumeFile: op('uploadVolumeFile', { summary: "Replace a volume's bytes with a file of the daemon's host (a job; unix socket only)", tag: 'volumes', params: S.VolumeParams, body: S.UploadFile, responses: { 202: S.Accepted } }),
+    downloadVolumeFile: op('downloadVolumeFile', { summary: "Write a volume's bytes into a file of the daemon's host (a job; unix socket only)", tag: 'volumes', params: S.VolumeParams, body: S.DownloadFile, responses: { 202: S.Accepted } }),
 
     listSnapshots: op('listSnapshots', { summary: "List a volume's snapshots", tag: 'snapshots', params: S.VolumeParams, responses: { 200: Type.Array(S.Snapshot) } }),
     createSnapshot: op('createSnapshot', { summary: 'Take a snapshot', tag: 'snapshots', params: S.VolumeParams, body: S.CreateSnapshot, responses: { 201: S.Snapshot } }),

@@ -100,4 +100,29 @@ export const CloneVolume = Type.Object(
   },
   { additionalProperties: false },
 );
+/** A file of the daemon's host, by absolute path (named only over the unix socket). */
+const HostFile = Type.String({ minLength: 2, maxLength: 4096, pattern: '^/' });
+export const UploadFile = Type.Object(
+  {
+    file: HostFile,
+    offset: Type.Optional(Type.Integer({ minimum: 0 })),
+    length: Type.Optional(Type.Integer({ minimum: 0 })),
+    grow: Type.Optional(Type.Boolean()),
+    force: Type.Optional(Type.Boolean()),
+    /** Hash the file as it is read too, and check the written content against it. */
+    verify: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export const DownloadFile = Type.Object(
+  {
+    file: HostFile,
+    offset: Type.Optional(Type.Integer({ minimum: 0 })),
+    length: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Leave holes as holes in the file; else it ends up allocated whole. */
+    sparse: Type.Optional(Type.Boolean()),
+    verify: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
 export const WipeVolume = Type.Object({ algorithm: Type.Optional(Type.Enum(WIPE_ALGORITHMS)), verify: Type.Optional(Type.Boolean()), force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });

@@ -6,7 +6,7 @@ import type { Metrics } from '../services/metrics.js';
 import { KvmpoolError } from '../model/errors.js';
 import { errorResponse } from './errors.js';
 import { buildOperations, type OperationId } from './operations.js';
-import type { ApiServices, Handlers } from './handlers.js';
+import type { ApiServices, Caller, Handlers } from './handlers.js';
 import { poolHandlers } from './routes/pools.js';
 import { volumeHandlers } from './routes/volumes.js';
 import { jobHandlers } from './routes/jobs.js';
@@ -15,6 +15,7 @@ import { networkHandlers } from './routes/networks.js';
 import { vmHandlers } from './routes/vms.js';
 import { registerEvents } from './routes/events.js';
 import { registerContent } from './routes/content.js';
+import { hostFileHandlers } from './routes/host-files.js';
 
 /** What the API server needs. */
 export interface ApiOptions extends ApiServices {
@@ -63,10 +64,10 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   });
 
   const operations = buildOperations(o.storageTypes.list());
-  const handlers: Handlers = { ...poolHandlers(o), ...volumeHandlers(o), ...snapshotHandlers(o), ...networkHandlers(o), ...vmHandlers(o), ...jobHandlers(o) };
+  const handlers: Handlers = { ...poolHandlers(o), ...volumeHandlers(o), ...snapshotHandlers(o), ...networkHandlers(o), ...vmHandlers(o), ...jobHandlers(o), ...hostFileHandlers(o) };
   for (const id of Object.keys(operations) as OperationId[]) {
     const def = operations[id];
-    const handler = handlers[id] as (input: { params: unknown; query: unknown; body: unknown }) => Promise<{ status?: number | string | symbol; body?: unknown }>;
+    const handler = handlers[id] as (input: { params: unknown; query: unknown; body: unknown; caller: Caller }) => Promise<{ status?: number | string | symbol; body?: unknown }>;
     const firstStatus = Number(Object.keys(def.responses)[0]);
     app.route({
       method: def.method,
@@ -90,7 +91,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
       },
       // The route's schemas validated params, query and body: the handler gets them typed.
       handler: async (req, reply) => {
-        const out = await handler({ params: req.params ?? {}, query: req.query ?? {}, body: req.body ?? {} });
+        const out = await handler({ params: req.params ?? {}, query: req.query ?? {}, body: req.body ?? {}, caller: { local: trusted.has(req.raw.socket) } });
         const status = Number(out.status ?? firstStatus);
         if (status === 204) return reply.status(204).send();
         return reply.status(status).send(out.body);

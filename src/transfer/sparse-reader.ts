@@ -88,14 +88,17 @@ interface Chunk {
   read?: () => Promise<Buffer>;
 }
 
-/** Read buffers per reader: one being read ahead, one being sent, and PULL_WINDOW being written out. */
-const RING = PULL_WINDOW + 2;
+/** Reads in flight ahead of the chunk being sent: a disk with a deeper queue reads faster. */
+const READS_AHEAD = 3;
+/** Read buffers per reader: READS_AHEAD being read, one being sent, and PULL_WINDOW being written out. */
+const RING = PULL_WINDOW + 1 + READS_AHEAD;
 
 /**
- * Reads a file's data ranges in CHUNK pieces with one read ahead, with O_DIRECT into aligned buffers
- * where the file system allows it (its page cache can be slow to fill) and ordinary reads for
- * unaligned pieces. A buffer is read into again only when `reusable` says the consumer is done with
- * it: however many chunks were read, only PULL_WINDOW buffers can hold pieces still being written out.
+ * Reads a file's data ranges in CHUNK pieces with READS_AHEAD reads in flight, with O_DIRECT into
+ * aligned buffers where the file system allows it (its page cache can be slow to fill) and ordinary
+ * reads for unaligned pieces. A buffer is read into again only when `reusable` says the consumer is
+ * done with it: however many chunks were read, only PULL_WINDOW buffers can hold pieces still being
+ * written out.
  */
 class ChunkReader {
   private constructor(
@@ -116,24 +119,34 @@ class ChunkReader {
     return new ChunkReader(fh, undefined, Array.from({ length: RING }, () => Buffer.allocUnsafe(CHUNK)), reusable);
   }
 
-  /** The ranges cut into chunks; each data chunk's read starts when the one before it is taken. */
+  /** The ranges cut into chunks; taking a data chunk keeps up to READS_AHEAD of the following ones being read. */
   *chunks(ranges: Extent[]): Generator<Chunk> {
     const pieces: { start: number; length: number; data: boolean }[] = [];
     for (const r of ranges) {
       if (!r.data) pieces.push(r);
       else for (let pos = r.start; pos < r.start + r.length; pos += CHUNK) pieces.push({ start: pos, length: Math.min(CHUNK, r.start + r.length - pos), data: true });
     }
-    let ahead: Promise<Buffer> | undefined;
-    let aheadIndex = -1;
-    /** The buffers of the chunk being sent and of the read ahead: never picked for another read. */
-    const held = new Set<Buffer>();
-    const nextData = (from: number) => pieces.findIndex((p, i) => i >= from && p.data);
-    const start = (i: number) => {
-      const p = pieces[i]!;
-      const buf = this.bufs.find((b) => !held.has(b) && this.reusable(b));
-      if (!buf) throw new KvmpoolError('INTERNAL', 'no read buffer is free: the consumer holds more chunks than PULL_WINDOW');
-      held.add(buf);
-      return this.readInto(buf, p.start, p.length);
+    const data = pieces.flatMap((p, i) => (p.data ? [i] : []));
+    /** Reads started, by piece index, and the buffers they (and the chunk being sent) hold. */
+    const reads = new Map<number, Promise<Buffer>>();
+    const held = new Map<number, Buffer>();
+    let nextRead = 0; // position in `data` of the next piece to start reading
+    let sending: number | undefined;
+    const start = (i: number, required: boolean): boolean => {
+      const buf = this.bufs.find((b) => ![...held.values()].includes(b) && this.reusable(b));
+      if (!buf) {
+        if (required) throw new KvmpoolError('INTERNAL', 'no read buffer is free: the consumer holds more chunks than PULL_WINDOW');
+        return false;
+      }
+      held.set(i, buf);
+      const read = this.readInto(buf, pieces[i]!.start, pieces[i]!.length);
+      read.catch(observedElsewhere);
+      reads.set(i, read);
+      return true;
+    };
+    /** Starts reads of the following data pieces while buffers are free, up to READS_AHEAD. */
+    const readAhead = () => {
+      while (nextRead < data.length && reads.size < READS_AHEAD && start(data[nextRead]!, false)) nextRead++;
     };
     for (let i = 0; i < pieces.length; i++) {
       const p = pieces[i]!;
@@ -141,28 +154,31 @@ class ChunkReader {
         yield p;
         continue;
       }
-      const current = aheadIndex === i && ahead ? ahead : start(i);
-      const following = nextData(i + 1);
-      // Read the next piece while this one is sent; its buffer is another one.
       const read = async () => {
-        const buf = await current;
-        for (const b of held) if (b.buffer !== buf.buffer) held.delete(b);
-        if (following >= 0) {
-          aheadIndex = following;
-          ahead = start(following);
-          ahead.catch(observedElsewhere);
+        if (!reads.has(i)) {
+          start(i, true);
+          nextRead = data.indexOf(i) + 1;
+          readAhead();
         }
+        const buf = await reads.get(i)!;
+        reads.delete(i);
+        // The chunk sent before this one is now the consumer's (`reusable` decides when it is free).
+        if (sending !== undefined) held.delete(sending);
+        sending = i;
+        readAhead();
         return buf;
       };
       yield { ...p, read };
     }
   }
 
-  private pending: Promise<unknown> = Promise.resolve();
+  /** Reads still filling a buffer. */
+  private readonly pending = new Set<Promise<unknown>>();
 
   private async readInto(buf: Buffer, start: number, length: number): Promise<Buffer> {
     const read = this.readAt(buf, start, length);
-    this.pending = read.catch(observedElsewhere);
+    const settled = read.catch(observedElsewhere).finally(() => this.pending.delete(settled));
+    this.pending.add(settled);
     return read;
   }
 
@@ -182,7 +198,7 @@ class ChunkReader {
   }
 
   async close(): Promise<void> {
-    await this.pending; // a read ahead may still be filling a buffer
+    await Promise.all(this.pending); // reads ahead may still be filling buffers
     // The buffers are not given back for reuse: the consumer may still be writing the last pieces out.
     await this.direct?.close();
     await this.fh.close();

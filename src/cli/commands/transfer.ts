@@ -1,15 +1,18 @@
 import type { Command } from 'commander';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { parseVolumeRef } from '../../model/names.js';
 import { parseSize } from '../../model/sizes.js';
-import { errors, KvmpoolError } from '../../model/errors.js';
+import { errors } from '../../model/errors.js';
 import { localExtents, readSparse } from '../../transfer/sparse-reader.js';
-import { writeSparse } from '../../transfer/sparse-writer.js';
 import { FileWriter } from '../../transfer/file-writer.js';
-import { allocateHoles } from '../../transfer/allocate-holes.js';
+import { framesToFile } from '../../transfer/to-file.js';
+import { hostFileError } from '../../transfer/host-file.js';
+import type { UploadReply } from '../../client/client.js';
+import type { FileDownload } from '../../model/volume-types.js';
 import { connect, type GlobalOptions } from '../connect.js';
 import { printJson } from '../output.js';
-import { byteBar } from '../progress.js';
+import { byteBar, followJob } from '../progress.js';
 
 /** An optional byte count option (`--offset 1G`). */
 function bytesOption(value: string | undefined, what: string): number | undefined {
@@ -22,18 +25,13 @@ function bytesOption(value: string | undefined, what: string): number | undefine
   }
 }
 
-/** A local file that cannot be used, as a clear error (a missing file is NOT_FOUND). */
-function localFileError(file: string): (e: unknown) => never {
-  return (e) => {
-    if (e instanceof KvmpoolError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new KvmpoolError('NOT_FOUND', `${file}: no such file or directory`, { file });
-    if (typeof code === 'string' && code.startsWith('E')) throw new KvmpoolError('INVALID_ARGUMENT', `${file}: ${(e as Error).message}`, { file, errno: code });
-    throw e;
-  };
-}
+const STREAM_HELP = 'stream the bytes through the API even on the daemon\'s own host (where it otherwise reads or writes the file itself)';
 
-/** `vol upload` and `vol download`: volume bytes to and from local files, holes skipped, sha256 checked. */
+/**
+ * `vol upload` and `vol download`: volume bytes to and from local files, holes skipped, sha256 checked.
+ * On the daemon's host (its unix socket) the daemon reads or writes the file itself, as a job; over
+ * TCP (KVMPOOL_URL) or with --stream the bytes travel as a sparse stream.
+ */
 export function transferCommands(vol: Command, globals: () => GlobalOptions): void {
   vol
     .command('upload <pool/vol> <file>')
@@ -42,25 +40,35 @@ export function transferCommands(vol: Command, globals: () => GlobalOptions): vo
     .option('--length <bytes>', 'length of the range (default: to the end of the file)')
     .option('--grow', 'grow the volume when the upload is larger')
     .option('--force', 'upload into a volume kvmpool did not create')
-    .option('--verify', 'also hash the file here; the daemon checks its sha256 against it')
-    .action(async (ref: string, file: string, o: { offset?: string; length?: string; grow?: boolean; force?: boolean; verify?: boolean }) => {
+    .option('--verify', 'also hash the file as it is read; the written content is checked against it')
+    .option('--stream', STREAM_HELP)
+    .action(async (ref: string, file: string, o: { offset?: string; length?: string; grow?: boolean; force?: boolean; verify?: boolean; stream?: boolean }) => {
       const { pool, volume } = parseVolumeRef(ref);
-      const size = (await stat(file).catch(localFileError(file))).size;
+      const info = await stat(file).catch(hostFileError(file));
       const offset = bytesOption(o.offset, 'offset');
-      const length = bytesOption(o.length, 'length') ?? size - (offset ?? 0);
-      if ((offset ?? 0) + length > size) throw errors.invalid(`the range ends past the end of ${file} (${size} bytes)`);
+      const length = bytesOption(o.length, 'length') ?? info.size - (offset ?? 0);
+      if ((offset ?? 0) + length > info.size) throw errors.invalid(`the range ends past the end of ${file} (${info.size} bytes)`);
       const partial = offset !== undefined || o.length !== undefined;
-      const bar = byteBar(`upload ${pool}/${volume}`, length, globals().json === true);
-      try {
-        const extents = await localExtents(file);
-        const frames = readSparse(file, offset ?? 0, length, { ...(extents ? { extents } : {}), hash: o.verify === true, onProgress: (d) => bar.update(d) });
-        const out = await connect(globals()).upload(pool, volume, frames, { ...(partial ? { offset: offset ?? 0 } : {}), ...(o.grow ? { grow: true } : {}), ...(o.force ? { force: true } : {}) });
-        bar.stop();
-        if (globals().json) return printJson(out);
-        process.stdout.write(`uploaded ${file} to ${pool}/${volume}: ${out.dataBytes} bytes of data, sha256 ${out.sha256}\n`);
-      } finally {
-        bar.stop();
+      const client = connect(globals());
+      const quiet = globals().json === true;
+      const range = partial ? { offset: offset ?? 0, length } : {};
+      const flags = { ...(o.grow ? { grow: true } : {}), ...(o.force ? { force: true } : {}) };
+      let out: Omit<UploadReply, 'job'>;
+      if (client.local && !o.stream && info.isFile()) {
+        const { job } = await client.api.uploadVolumeFile({ params: { pool, volume }, body: { file: path.resolve(file), ...range, ...flags, ...(o.verify ? { verify: true } : {}) } });
+        out = (await followJob(client, job, quiet)).result as Omit<UploadReply, 'job'>;
+      } else {
+        const bar = byteBar(`upload ${pool}/${volume}`, length, quiet);
+        try {
+          const extents = await localExtents(file);
+          const frames = readSparse(file, offset ?? 0, length, { ...(extents ? { extents } : {}), hash: o.verify === true, onProgress: (d) => bar.update(d) });
+          out = await client.upload(pool, volume, frames, { ...(partial ? { offset: offset ?? 0 } : {}), ...flags });
+        } finally {
+          bar.stop();
+        }
       }
+      if (globals().json) return printJson(out);
+      process.stdout.write(`uploaded ${file} to ${pool}/${volume}: ${out.dataBytes} bytes of data, sha256 ${out.sha256}\n`);
     });
 
   vol
@@ -69,38 +77,33 @@ export function transferCommands(vol: Command, globals: () => GlobalOptions): vo
     .option('--sparse', 'leave holes in the local file instead of writing zeros')
     .option('--offset <bytes>', 'start of the range (partial or resumed download)')
     .option('--length <bytes>', 'length of the range')
-    .option("--verify", "also hash what arrives here and check it against the daemon's sha256")
-    .action(async (ref: string, file: string, o: { sparse?: boolean; offset?: string; length?: string; verify?: boolean }) => {
+    .option('--verify', "also hash what is written and check it against the volume's sha256")
+    .option('--stream', STREAM_HELP)
+    .action(async (ref: string, file: string, o: { sparse?: boolean; offset?: string; length?: string; verify?: boolean; stream?: boolean }) => {
       const { pool, volume } = parseVolumeRef(ref);
       const offset = bytesOption(o.offset, 'offset');
       const length = bytesOption(o.length, 'length');
       const partial = offset !== undefined || length !== undefined;
-      // The local target is checked before the daemon starts streaming.
-      await FileWriter.checkTarget(file, !partial).catch(localFileError(file));
-      const dl = await connect(globals()).download(pool, volume, { ...(offset !== undefined ? { offset } : {}), ...(length !== undefined ? { length } : {}) });
-      const bar = byteBar(`download ${pool}/${volume}`, dl.length, globals().json === true);
-      // A range goes into the file at its own offsets, so a resumed download completes the same file.
-      if (partial) await (await open(file, 'a', 0o600).catch(localFileError(file))).close();
-      const writer = await FileWriter.open(file, !partial, { regularFile: true }).catch(localFileError(file));
-      try {
-        // A range may land on old content, whose holes must become zeros; a new file's holes are left
-        // as they are, and allocated afterwards unless --sparse.
-        const written = await writeSparse(writer, dl.frames, { start: dl.offset, holes: partial ? 'zero' : 'skip', recordHoles: !partial && !o.sparse, hash: o.verify === true, onProgress: (d) => bar.update(d) });
-        await writer.sync();
-        // A new file ends where the content ends; a range may end inside a longer file.
-        const size = (await writer.fh.stat()).size;
-        const end = partial ? Math.max(size, written.end) : written.end;
-        if (size < end) await writer.fh.truncate(end);
-        // Without --sparse the whole file ends up allocated, also the holes an earlier, cut-off
-        // download of it left before this range.
-        if (!o.sparse && (partial || written.holes.length > 0)) await allocateHoles(writer, file, end, written.holes);
-        bar.stop();
-        const out = { volume: `${pool}/${volume}`, file, offset: dl.offset, length: dl.length, format: dl.format, sha256: written.sent, verified: written.sha256 !== undefined, dataBytes: written.dataBytes };
-        if (globals().json) return printJson(out);
-        process.stdout.write(`downloaded ${pool}/${volume} (${dl.format}) to ${file}: ${written.dataBytes} bytes of data, sha256 ${written.sent}${out.verified ? ' (verified)' : ''}\n`);
-      } finally {
-        bar.stop();
-        await writer.close();
+      const range = { ...(offset !== undefined ? { offset } : {}), ...(length !== undefined ? { length } : {}) };
+      // The local target is checked before the daemon starts.
+      await FileWriter.checkTarget(file, !partial).catch(hostFileError(file));
+      const client = connect(globals());
+      const quiet = globals().json === true;
+      let out: Omit<FileDownload, 'file'>;
+      if (client.local && !o.stream) {
+        const { job } = await client.api.downloadVolumeFile({ params: { pool, volume }, body: { file: path.resolve(file), ...range, sparse: o.sparse === true, verify: o.verify === true } });
+        out = (await followJob(client, job, quiet)).result as FileDownload;
+      } else {
+        const dl = await client.download(pool, volume, range);
+        const bar = byteBar(`download ${pool}/${volume}`, dl.length, quiet);
+        try {
+          const w = await framesToFile(file, dl.frames, { start: dl.offset, partial, sparse: o.sparse === true, verify: o.verify === true, onProgress: (d) => bar.update(d) }).catch(hostFileError(file));
+          out = { volume: `${pool}/${volume}`, offset: dl.offset, length: dl.length, format: dl.format, sha256: w.sent!, verified: w.sha256 !== undefined, dataBytes: w.dataBytes };
+        } finally {
+          bar.stop();
+        }
       }
+      if (globals().json) return printJson({ ...out, file });
+      process.stdout.write(`downloaded ${pool}/${volume} (${out.format}) to ${file}: ${out.dataBytes} bytes of data, sha256 ${out.sha256}${out.verified ? ' (verified)' : ''}\n`);
     });
 }

@@ -1,11 +1,14 @@
+import { stat } from 'node:fs/promises';
 import { KvmpoolError, errors } from '../../model/errors.js';
 import { isLocal, localPath } from '../../model/access.js';
 import { detectFormat } from '../../host/image-magic.js';
 import type { VolumeRef } from '../../model/names.js';
 import type { JobInfo } from '../../model/job-types.js';
-import type { VolumeInfo } from '../../model/volume-types.js';
+import type { FileDownload, VolumeInfo } from '../../model/volume-types.js';
 import type { UploadStage } from '../../drivers/storage/driver.js';
-import { readSparse } from '../../transfer/sparse-reader.js';
+import { localExtents, readSparse, type Extent } from '../../transfer/sparse-reader.js';
+import { framesToFile } from '../../transfer/to-file.js';
+import { hostFileError } from '../../transfer/host-file.js';
 import { writeSparse } from '../../transfer/sparse-writer.js';
 import { FileWriter } from '../../transfer/file-writer.js';
 import { Reverter } from '../../model/reverter.js';
@@ -31,6 +34,23 @@ export interface PreparedDownload {
   onCancel(fn: () => void): void;
 }
 
+/** What an upload may ask: a range written in place (`offset`), growing the volume, a foreign volume. */
+export interface UploadOptions {
+  offset?: number;
+  grow?: boolean;
+  force?: boolean;
+}
+
+/** A volume held for reading: its local path, data extents, and the range a download covers. */
+interface HeldRead {
+  volume: VolumeInfo;
+  source: string;
+  extents: Extent[];
+  offset: number;
+  length: number;
+  release(): void;
+}
+
 /** What an upload did. */
 export interface UploadResult {
   volume: VolumeInfo;
@@ -53,8 +73,8 @@ export class TransferService {
     this.ctx = w.ctx;
   }
 
-  /** Prepares a download of the volume's bytes (as stored: a qcow2 downloads as its qcow2 file). */
-  async download(ref: VolumeRef, range: Range): Promise<PreparedDownload> {
+  /** Holds a volume for reading and finds what a download of `range` covers (call `release` in all cases). */
+  private async holdForRead(ref: VolumeRef, range: Range): Promise<HeldRead> {
     const { pool, volume: name } = ref;
     const p = await this.w.gate.active(pool);
     const leave = this.w.gate.enter(pool);
@@ -69,33 +89,17 @@ export class TransferService {
       const offset = range.offset ?? 0;
       const length = range.length ?? size - offset;
       if (offset < 0 || length < 0 || offset + length > size) throw errors.invalid(`range ${offset}+${length} is outside the volume's ${size} bytes`, { offset, length, size });
-      const controller = new AbortController();
-      let progress: (done: number) => void = () => {};
-      let finished: (e?: unknown) => void = () => {};
-      const { job, done } = this.ctx.jobs.run('volume.download', `${pool}/${name}`, (op) => {
-        op.signal.addEventListener('abort', () => controller.abort(), { once: true });
-        progress = (d) => op.progress(d, length);
-        return new Promise<void>((resolve, reject) => {
-          finished = (e) => (e ? reject(e) : resolve());
-        });
-      });
-      done.catch(observedElsewhere);
-      const frames = async function* (this: TransferService) {
-        try {
-          yield* readSparse(source, offset, length, { extents, signal: controller.signal, onProgress: (d) => progress(d) });
-          finished();
-          this.ctx.log(`volume ${pool}/${name}: downloaded ${length} bytes from ${offset}`);
-        } catch (e) {
-          finished(e);
-          throw e;
-        } finally {
-          // A consumer that stops early (client gone) ends the job too.
-          finished(new KvmpoolError('CANCELLED', 'the download was not read to its end'));
+      return {
+        volume: vol,
+        source,
+        extents,
+        offset,
+        length,
+        release: () => {
           release();
           leave();
-        }
-      }.call(this);
-      return { volume: vol, offset, length, job, frames, onCancel: (fn) => controller.signal.addEventListener('abort', fn, { once: true }) };
+        },
+      };
     } catch (e) {
       release();
       leave();
@@ -103,15 +107,96 @@ export class TransferService {
     }
   }
 
+  /** Prepares a download of the volume's bytes (as stored: a qcow2 downloads as its qcow2 file). */
+  async download(ref: VolumeRef, range: Range): Promise<PreparedDownload> {
+    const { pool, volume: name } = ref;
+    const held = await this.holdForRead(ref, range);
+    const { source, extents, offset, length } = held;
+    const controller = new AbortController();
+    let progress: (done: number) => void = () => {};
+    let finished: (e?: unknown) => void = () => {};
+    const { job, done } = this.ctx.jobs.run('volume.download', `${pool}/${name}`, (op) => {
+      op.signal.addEventListener('abort', () => controller.abort(), { once: true });
+      progress = (d) => op.progress(d, length);
+      return new Promise<void>((resolve, reject) => {
+        finished = (e) => (e ? reject(e) : resolve());
+      });
+    });
+    done.catch(observedElsewhere);
+    const frames = async function* (this: TransferService) {
+      try {
+        yield* readSparse(source, offset, length, { extents, signal: controller.signal, onProgress: (d) => progress(d) });
+        finished();
+        this.ctx.log(`volume ${pool}/${name}: downloaded ${length} bytes from ${offset}`);
+      } catch (e) {
+        finished(e);
+        throw e;
+      } finally {
+        // A consumer that stops early (client gone) ends the job too.
+        finished(new KvmpoolError('CANCELLED', 'the download was not read to its end'));
+        held.release();
+      }
+    }.call(this);
+    return { volume: held.volume, offset, length, job, frames, onCancel: (fn) => controller.signal.addEventListener('abort', fn, { once: true }) };
+  }
+
+  /**
+   * Downloads a volume into a file of this host, written by the daemon itself (a job whose result is a
+   * FileDownload): no stream between processes. Only for a caller on this host (the API checks).
+   */
+  async downloadToFile(ref: VolumeRef, file: string, range: Range, o: { sparse: boolean; verify: boolean }): Promise<JobInfo> {
+    const { pool, volume: name } = ref;
+    const partial = range.offset !== undefined || range.length !== undefined;
+    await FileWriter.checkTarget(file, !partial).catch(hostFileError(file));
+    const held = await this.holdForRead(ref, range);
+    const { source, extents, offset, length } = held;
+    const { job, done } = this.ctx.jobs.run('volume.download', `${pool}/${name}`, async (op): Promise<FileDownload> => {
+      try {
+        const frames = readSparse(source, offset, length, { extents, signal: op.signal, onProgress: (d) => op.progress(d, length) });
+        const w = await framesToFile(file, frames, { start: offset, partial, sparse: o.sparse, verify: o.verify, signal: op.signal }).catch(hostFileError(file));
+        this.ctx.log(`volume ${pool}/${name}: downloaded ${length} bytes from ${offset} into ${file}`);
+        return { volume: `${pool}/${name}`, file, offset, length, format: held.volume.format, sha256: w.sent!, verified: w.sha256 !== undefined, dataBytes: w.dataBytes };
+      } finally {
+        held.release();
+      }
+    });
+    done.catch(observedElsewhere);
+    return job;
+  }
+
+  /**
+   * Uploads a file of this host into a volume, read by the daemon itself (a job whose result is an
+   * UploadResult), with every check of a streamed upload. Only for a caller on this host (the API checks).
+   */
+  async uploadFromFile(ref: VolumeRef, file: string, o: Range & { grow?: boolean; force?: boolean; verify?: boolean }): Promise<JobInfo> {
+    const info = await stat(file).catch(hostFileError(file));
+    if (!info.isFile()) throw errors.invalid(`${file} is not a regular file: refused`, { file });
+    const offset = o.offset ?? 0;
+    const length = o.length ?? info.size - offset;
+    if (offset + length > info.size) throw errors.invalid(`the range ends past the end of ${file} (${info.size} bytes)`, { file, size: info.size });
+    const partial = o.offset !== undefined || o.length !== undefined;
+    const extents = await localExtents(file);
+    // Hashed on both sides only when asked: the writer's sha256 is the one reported.
+    const frames = readSparse(file, offset, length, { ...(extents ? { extents } : {}), hash: o.verify === true });
+    const { job } = await this.startUpload(ref, frames, { ...(partial ? { offset } : {}), ...(o.grow ? { grow: true } : {}), ...(o.force ? { force: true } : {}) }, length);
+    return job;
+  }
+
   /**
    * Uploads sparse frames into a volume. Without a range the whole content is replaced: it is written
    * to a staged file, validated, and swapped in, so a failed or cancelled upload changes nothing. With
    * an `offset` (a partial or resumed transfer) a raw volume is written in place.
    */
-  async upload(ref: VolumeRef, frames: AsyncIterable<Buffer>, options: { offset?: number; grow?: boolean; force?: boolean }): Promise<UploadResult> {
+  async upload(ref: VolumeRef, frames: AsyncIterable<Buffer>, options: UploadOptions): Promise<UploadResult> {
+    const { job, done } = await this.startUpload(ref, frames, options);
+    return { ...(await done), job: job.id };
+  }
+
+  /** Starts an upload job; `total` (bytes of content, when known) is its progress's total. */
+  private async startUpload(ref: VolumeRef, frames: AsyncIterable<Buffer>, options: UploadOptions, total = 0): Promise<{ job: JobInfo; done: Promise<Omit<UploadResult, 'job'>> }> {
     const { pool, volume: name } = ref;
     const inPlace = options.offset !== undefined;
-    const { job, done } = await this.w.volumeJob(
+    return this.w.volumeJob(
       pool,
       name,
       'upload',
@@ -137,7 +222,7 @@ export class TransferService {
             // A qcow2 file may exceed its capacity by its metadata; nothing may run on without bound.
             ...(!options.grow ? { limit: vol.format === 'raw' ? vol.capacity : vol.capacity * 2 + 1024 ** 3 } : {}),
             signal: op.signal,
-            onProgress: (d) => op.progress(d, 0),
+            onProgress: (d) => op.progress(d, total),
             inspect: (offset, data) => {
               if (offset === 0) checkFormat(vol, data);
             },
@@ -148,12 +233,10 @@ export class TransferService {
           const facts = inPlace ? await p.driver.volumeInfo(p.def, { name, format: vol.format, identity: vol.identity }, name) : await transfers.commit(p.def, vol, stage, written.end, options.grow === true, op);
           const volume = this.w.update(p, vol, facts);
           announce(this.ctx, 'volume.uploaded', `${pool}/${name}`, `volume ${pool}/${name}: uploaded ${written.dataBytes} bytes of data (sha256 ${written.sha256})`, { sha256: written.sha256, end: written.end });
-          return { volume, written };
+          return { volume, sha256: written.sha256!, dataBytes: written.dataBytes, end: written.end };
         });
       },
     );
-    const { volume, written } = await done;
-    return { volume, sha256: written.sha256!, dataBytes: written.dataBytes, end: written.end, job: job.id };
   }
 }
 

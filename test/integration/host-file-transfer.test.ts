@@ -1,0 +1,129 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { run } from '../../src/host/exec.js';
+import type { JobInfo } from '../../src/model/job-types.js';
+import type { VolumeBody } from '../../src/api/schemas.js';
+import { rawCall, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { allocated, sha256File, writePattern } from '../helpers/image.js';
+
+const MiB = 1024 * 1024;
+
+// One daemon for the file: each test uses volumes of its own.
+let t: TestDaemon;
+before(async () => {
+  t = await startTestDaemon();
+});
+after(async () => {
+  await t?.close();
+});
+
+const create = async (name: string, capacity: string, format = 'raw') => (await rawCall(t.client, 'createVolume', { params: { pool: 'default' }, body: { name, capacity, format } })) as VolumeBody;
+
+/** Runs a host-file job through the socket client and waits for its end. */
+async function job(id: 'uploadVolumeFile' | 'downloadVolumeFile', volume: string, body: Record<string, unknown>): Promise<JobInfo> {
+  const { job } = (await rawCall(t.client, id, { params: { pool: 'default', volume }, body })) as { job: JobInfo };
+  return t.client.waitJob(job.id);
+}
+
+/** A job that must succeed; its result. */
+async function done<T>(id: 'uploadVolumeFile' | 'downloadVolumeFile', volume: string, body: Record<string, unknown>): Promise<T> {
+  const end = await job(id, volume, body);
+  assert.equal(end.state, 'succeeded', JSON.stringify(end.error));
+  assert.ok(end.progress.total > 0 && end.progress.done === end.progress.total, `progress ${JSON.stringify(end.progress)}`);
+  return end.result as T;
+}
+
+test('a file of the host goes in and out through the daemon itself: content, holes, sha256, ranges', async () => {
+  const src = await create('hf-src.img', '64M');
+  await writePattern(src.path, 0, 3 * MiB, 0x42);
+  await writePattern(src.path, 40 * MiB, 5 * MiB + 100, 0x24);
+  const sum = await sha256File(src.path);
+
+  const sparse = path.join(t.home, 'hf-sparse.img');
+  const dl = await done<{ sha256: string; verified: boolean; dataBytes: number; format: string }>('downloadVolumeFile', 'hf-src.img', { file: sparse, sparse: true, verify: true });
+  assert.deepEqual([dl.sha256, dl.verified, dl.format], [sum, true, 'raw']);
+  assert.equal(await sha256File(sparse), sum);
+  assert.ok((await allocated(sparse)) < 10 * MiB, 'the holes stay holes');
+  const dense = path.join(t.home, 'hf-dense.img');
+  await done('downloadVolumeFile', 'hf-src.img', { file: dense });
+  assert.ok((await allocated(dense)) >= 64 * MiB, 'without sparse the file is allocated whole');
+  assert.equal(await sha256File(dense), sum);
+
+  await create('hf-dst.img', '64M');
+  const up = await done<{ sha256: string; dataBytes: number; volume: VolumeBody }>('uploadVolumeFile', 'hf-dst.img', { file: sparse, verify: true });
+  assert.equal(up.sha256, sum);
+  assert.ok(up.dataBytes < 9 * MiB, `only data is copied: ${up.dataBytes}`);
+  assert.equal(await sha256File(up.volume.path), sum);
+  assert.ok(up.volume.allocation < 10 * MiB);
+
+  // A download in two ranges completes one file; an upload in two ranges, in place, one volume.
+  const halves = path.join(t.home, 'hf-halves.img');
+  await done('downloadVolumeFile', 'hf-src.img', { file: halves, length: 32 * MiB, sparse: true });
+  await done('downloadVolumeFile', 'hf-src.img', { file: halves, offset: 32 * MiB });
+  assert.equal(await sha256File(halves), sum);
+  const ranged = await create('hf-ranged.img', '64M');
+  await done('uploadVolumeFile', 'hf-ranged.img', { file: dense, offset: 0, length: 32 * MiB });
+  await done('uploadVolumeFile', 'hf-ranged.img', { file: dense, offset: 32 * MiB });
+  assert.equal(await sha256File(ranged.path), sum);
+});
+
+test('every check of a streamed upload holds, and a refused one changes nothing', async () => {
+  const vol = await create('hf-checked.img', '8M');
+  await writePattern(vol.path, 0, MiB, 0x11);
+  const before = await sha256File(vol.path);
+  const pool = path.dirname(vol.path);
+  const entries = async () => (await readdir(pool)).sort();
+  const listed = await entries();
+
+  const qcow2 = path.join(t.home, 'hf.qcow2');
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', qcow2, '8M']);
+  const wrongFormat = await job('uploadVolumeFile', 'hf-checked.img', { file: qcow2 });
+  assert.equal(wrongFormat.error?.code, 'INVALID_ARGUMENT');
+  assert.match(wrongFormat.error?.message ?? '', /is a qcow2 image but default\/hf-checked.img is raw/);
+
+  const big = path.join(t.home, 'hf-big.img');
+  await writeFile(big, '');
+  await writePattern(big, 0, 9 * MiB, 0x33);
+  const tooBig = await job('uploadVolumeFile', 'hf-checked.img', { file: big });
+  assert.equal(tooBig.error?.code, 'INVALID_ARGUMENT');
+  assert.match(tooBig.error?.message ?? '', /--grow/);
+
+  assert.equal(await sha256File(vol.path), before, 'the volume is as it was');
+  assert.deepEqual(await entries(), listed, 'no staged file is left in the pool');
+
+  // Refused before a job starts: what is not a regular file, what is missing, a range past the end.
+  const dir = path.join(t.home, 'hf-dir');
+  await mkdir(dir);
+  await assert.rejects(rawCall(t.client, 'uploadVolumeFile', { params: { pool: 'default', volume: 'hf-checked.img' }, body: { file: dir } }), { code: 'INVALID_ARGUMENT', message: /is not a regular file/ });
+  const fifo = path.join(t.home, 'hf-fifo');
+  await run('mkfifo', [fifo]);
+  await assert.rejects(rawCall(t.client, 'uploadVolumeFile', { params: { pool: 'default', volume: 'hf-checked.img' }, body: { file: fifo } }), { code: 'INVALID_ARGUMENT' });
+  await assert.rejects(rawCall(t.client, 'downloadVolumeFile', { params: { pool: 'default', volume: 'hf-checked.img' }, body: { file: fifo } }), { code: 'INVALID_ARGUMENT', message: /is not a regular file/ });
+  assert.ok((await stat(fifo)).isFIFO(), 'the FIFO is left as it was');
+  await assert.rejects(rawCall(t.client, 'uploadVolumeFile', { params: { pool: 'default', volume: 'hf-checked.img' }, body: { file: path.join(t.home, 'nothing.img') } }), { code: 'NOT_FOUND' });
+  await assert.rejects(rawCall(t.client, 'uploadVolumeFile', { params: { pool: 'default', volume: 'hf-checked.img' }, body: { file: big, offset: 8 * MiB, length: 2 * MiB } }), { code: 'INVALID_ARGUMENT', message: /past the end/ });
+  await assert.rejects(rawCall(t.client, 'uploadVolumeFile', { params: { pool: 'default', volume: 'hf-checked.img' }, body: { file: 'relative.img' } }), { code: 'INVALID_ARGUMENT' });
+  // A download never writes through a symlink: the link is replaced by a new file.
+  const victim = path.join(t.home, 'hf-victim');
+  await writeFile(victim, 'keep');
+  const link = path.join(t.home, 'hf-link');
+  await symlink(victim, link);
+  await done('downloadVolumeFile', 'hf-checked.img', { file: link });
+  assert.equal(await sha256File(link), before);
+  assert.equal((await stat(victim)).size, 4, 'the symlink target is untouched');
+  assert.equal(await sha256File(vol.path), before);
+});
+
+test('only a caller on the unix socket may name a file of the host', async () => {
+  await create('hf-tcp.img', '8M');
+  const file = path.join(t.home, 'hf-tcp-out.img');
+  await assert.rejects(t.tcp.call('downloadVolumeFile', { params: { pool: 'default', volume: 'hf-tcp.img' }, body: { file } }), { code: 'FORBIDDEN' });
+  await assert.rejects(stat(file), { code: 'ENOENT' }, 'nothing was written');
+  await writeFile(file, '');
+  await writePattern(file, 0, MiB, 0x55);
+  await assert.rejects(t.tcp.call('uploadVolumeFile', { params: { pool: 'default', volume: 'hf-tcp.img' }, body: { file } }), { code: 'FORBIDDEN' });
+  const vol = (await rawCall(t.client, 'getVolume', { params: { pool: 'default', volume: 'hf-tcp.img' } })) as VolumeBody;
+  assert.equal(vol.allocation, 0, 'the volume was not written');
+});
