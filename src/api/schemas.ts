@@ -102,6 +102,8 @@ export const CloneVolume = Type.Object(
 );
 /** A file of the daemon's host, by absolute path (named only over the unix socket). */
 const HostFile = Type.String({ minLength: 2, maxLength: 4096, pattern: '^/' });
+/** Device and inode at which the caller saw the file (upload) or its directory (download): FORBIDDEN when the daemon sees another. */
+const SeenAs = Type.Object({ dev: Type.String({ pattern: '^[0-9]{1,20}$' }), ino: Type.String({ pattern: '^[0-9]{1,20}$' }) }, { additionalProperties: false });
 export const UploadFile = Type.Object(
   {
     file: HostFile,
@@ -111,6 +113,7 @@ export const UploadFile = Type.Object(
     force: Type.Optional(Type.Boolean()),
     /** Hash the file as it is read too, and check the written content against it. */
     verify: Type.Optional(Type.Boolean()),
+    seen: Type.Optional(SeenAs),
   },
   { additionalProperties: false },
 );
@@ -122,6 +125,7 @@ export const DownloadFile = Type.Object(
     /** Leave holes as holes in the file; else it ends up allocated whole. */
     sparse: Type.Optional(Type.Boolean()),
     verify: Type.Optional(Type.Boolean()),
+    seen: Type.Optional(SeenAs),
   },
   { additionalProperties: false },
 );

@@ -88,3 +88,9 @@ export interface FileDownload {
   verified: boolean;
   dataBytes: number;
 }
+
+/** The device and inode (decimal strings) at which a caller saw a file or directory, so the daemon can tell it sees the same one. */
+export interface SeenAs {
+  dev: string;
+  ino: string;
+}

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { lstat, open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { lstat, open, rm, type FileHandle } from 'node:fs/promises';
 import { KvmpoolError } from '../model/errors.js';
 import { alignedBuffer, BLOCK, CHUNK, openDirect, releaseAligned } from './aligned.js';
 import { absent } from '../model/ignore.js';
@@ -40,35 +40,51 @@ export class FileWriter {
   /**
    * Refuses a target that is not a regular file (a device, a directory, a FIFO), before anything is
    * written or removed. With `create` a file or symlink there is replaced (never written through);
-   * without, the path (followed) must be a regular file, or not exist yet.
+   * without, the path must be a regular file itself (not a symlink), or not exist yet.
    */
   static async checkTarget(path: string, create: boolean): Promise<void> {
-    const there = await (create ? lstat(path) : stat(path)).catch(absent);
+    const there = await lstat(path).catch(absent);
     if (there && !there.isFile() && !(create && there.isSymbolicLink())) throw notRegular(path);
   }
 
   /**
    * Opens `path`; with `create` as a new file, replacing a file or symlink there (anything else is
    * refused, never removed). Without `create` it may be a block device (an LV being uploaded to),
-   * unless `regularFile` asks for a regular file (a user's local file), checked on what was opened.
+   * unless `regularFile` asks for a regular file (a user's file): then a symlink is refused and the
+   * type is checked on what was opened. Opens never wait (O_NONBLOCK: a FIFO put there meanwhile
+   * cannot hang), and the O_DIRECT handle must be the same file.
    */
   static async open(path: string, create: boolean, options: { regularFile?: boolean } = {}): Promise<FileWriter> {
     if (create) {
       await FileWriter.checkTarget(path, true);
       await rm(path, { force: true });
     }
-    const fh = await open(path, create ? 'wx' : 'r+', 0o600);
+    const nofollow = create || options.regularFile ? constants.O_NOFOLLOW : 0;
+    const fh = await open(path, create ? 'wx' : constants.O_RDWR | constants.O_NONBLOCK | nofollow, 0o600);
+    const direct = await FileWriter.sameFile(fh, await openDirect(path, constants.O_WRONLY | constants.O_NONBLOCK | nofollow)).catch(async (e: unknown) => {
+      await fh.close();
+      throw e;
+    });
     if (options.regularFile && !(await fh.stat()).isFile()) {
       await fh.close();
+      await direct?.close();
       throw notRegular(path);
     }
-    const direct = await openDirect(path, constants.O_WRONLY);
     const bufs: (Buffer | undefined)[] = [];
     for (let i = 0; direct && i <= WRITES_IN_FLIGHT; i++) bufs.push(await alignedBuffer(path));
     if (direct && bufs.every((b) => b !== undefined)) return new FileWriter(fh, direct, bufs.map((buf) => ({ buf: buf!, busy: Promise.resolve() })));
     releaseAligned(...bufs);
     await direct?.close();
     return new FileWriter(fh, undefined, [{ buf: Buffer.allocUnsafe(CHUNK), busy: Promise.resolve() }]);
+  }
+
+  /** `other` when it is the file `fh` is (a path may be replaced between two opens); refused otherwise. */
+  private static async sameFile(fh: FileHandle, other: FileHandle | undefined): Promise<FileHandle | undefined> {
+    if (!other) return undefined;
+    const [a, b] = await Promise.all([fh.stat(), other.stat()]);
+    if (a.dev === b.dev && a.ino === b.ino) return other;
+    await other.close();
+    throw new KvmpoolError('INVALID_ARGUMENT', 'the file was replaced while it was being opened: refused');
   }
 
   /** Bytes of the file from `offset`; contiguous calls are gathered into large writes. */

@@ -9,6 +9,12 @@ import { absent, observedElsewhere } from '../model/ignore.js';
 /** How many chunks a consumer of `readSparse` may still be writing out while it takes the next. */
 export const PULL_WINDOW = 4;
 
+/** Which file a path named when it was checked. */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+}
+
 /** A range of a file that holds data (`data`) or is known to read as zeros. */
 export interface Extent {
   start: number;
@@ -26,14 +32,14 @@ export async function* readSparse(
   path: string,
   offset: number,
   length: number,
-  options: { extents?: Extent[]; hash?: boolean; signal?: AbortSignal; onProgress?: (done: number) => void } = {},
+  options: { extents?: Extent[]; hash?: boolean; signal?: AbortSignal; onProgress?: (done: number) => void; expect?: FileIdentity } = {},
 ): AsyncGenerator<Buffer> {
   const end = offset + length;
   // Which buffer each yielded piece came from, by yield number: a buffer is reused only once the
   // consumer has taken PULL_WINDOW more chunks since its last piece (zero-only chunks pin nothing).
   let yields = 0;
   const lastYield = new Map<ArrayBufferLike, number>();
-  const reader = await ChunkReader.open(path, (buf) => (lastYield.get(buf.buffer) ?? -Infinity) + PULL_WINDOW <= yields);
+  const reader = await ChunkReader.open(path, (buf) => (lastYield.get(buf.buffer) ?? -Infinity) + PULL_WINDOW <= yields, options.expect);
   const hash = options.hash === false ? undefined : new ContentHash();
   let pendingHole: { offset: number; length: number } | undefined;
   const hole = (at: number, n: number) => {
@@ -108,9 +114,18 @@ class ChunkReader {
     private readonly reusable: (buf: Buffer) => boolean,
   ) {}
 
-  static async open(path: string, reusable: (buf: Buffer) => boolean): Promise<ChunkReader> {
-    const fh = await open(path, 'r');
-    const direct = await openDirect(path, constants.O_RDONLY);
+  /** Opens `path` (which must be the file `expect` names, when given: a path may be replaced meanwhile). */
+  static async open(path: string, reusable: (buf: Buffer) => boolean, expect?: FileIdentity): Promise<ChunkReader> {
+    // O_NONBLOCK: a FIFO put where a file was cannot hang the open (its reads then fail).
+    const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const direct = await openDirect(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    for (const h of expect ? [fh, direct] : []) {
+      const st = await h?.stat();
+      if (st && (st.dev !== expect!.dev || st.ino !== expect!.ino)) {
+        await Promise.all([fh.close(), direct?.close()]);
+        throw new KvmpoolError('INVALID_ARGUMENT', `${path} was replaced while it was being read: refused`, { path });
+      }
+    }
     const bufs: (Buffer | undefined)[] = [];
     for (let i = 0; direct && i < RING; i++) bufs.push(await alignedBuffer(path).catch(absent));
     if (direct && bufs.every((b) => b !== undefined)) return new ChunkReader(fh, direct, bufs as Buffer[], reusable);

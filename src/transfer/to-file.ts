@@ -1,4 +1,6 @@
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { hostFileError } from './host-file.js';
 import { FileWriter } from './file-writer.js';
 import { writeSparse, type WriteResult } from './sparse-writer.js';
 import { allocateHoles } from './allocate-holes.js';
@@ -17,16 +19,21 @@ export interface ToFileOptions {
   onProgress?: (done: number) => void;
 }
 
+/** Opens a download's target: a new file, or for a range the regular file there (made when missing). */
+async function openTarget(file: string, partial: boolean): Promise<FileWriter> {
+  await FileWriter.checkTarget(file, !partial);
+  // Never waits, never follows a symlink: a FIFO or link put there meanwhile is refused by the open.
+  if (partial) await (await open(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600)).close();
+  return FileWriter.open(file, !partial, { regularFile: true });
+}
+
 /**
  * Writes a download's sparse frames into a file: a new file (replacing a file or symlink there) or, for a
  * range, the existing file at the range's offsets, so a resumed download completes the same file. Only a
  * regular file is ever written; the data is synced before this returns.
  */
 export async function framesToFile(file: string, frames: AsyncIterable<Buffer>, o: ToFileOptions): Promise<WriteResult> {
-  // Refused before anything is opened: opening a FIFO to append would hang.
-  await FileWriter.checkTarget(file, !o.partial);
-  if (o.partial) await (await open(file, 'a', 0o600)).close();
-  const writer = await FileWriter.open(file, !o.partial, { regularFile: true });
+  const writer = await openTarget(file, o.partial).catch(hostFileError(file));
   try {
     // A range may land on old content, whose holes must become zeros; a new file's holes are left as
     // they are, and allocated afterwards unless sparse.

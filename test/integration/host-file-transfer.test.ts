@@ -105,15 +105,43 @@ test('every check of a streamed upload holds, and a refused one changes nothing'
   await assert.rejects(rawCall(t.client, 'uploadVolumeFile', { params: { pool: 'default', volume: 'hf-checked.img' }, body: { file: path.join(t.home, 'nothing.img') } }), { code: 'NOT_FOUND' });
   await assert.rejects(rawCall(t.client, 'uploadVolumeFile', { params: { pool: 'default', volume: 'hf-checked.img' }, body: { file: big, offset: 8 * MiB, length: 2 * MiB } }), { code: 'INVALID_ARGUMENT', message: /past the end/ });
   await assert.rejects(rawCall(t.client, 'uploadVolumeFile', { params: { pool: 'default', volume: 'hf-checked.img' }, body: { file: 'relative.img' } }), { code: 'INVALID_ARGUMENT' });
-  // A download never writes through a symlink: the link is replaced by a new file.
+  // A download never writes through a symlink: the link is replaced by a new file, and a range, which
+  // writes into an existing file, is refused there.
   const victim = path.join(t.home, 'hf-victim');
   await writeFile(victim, 'keep');
   const link = path.join(t.home, 'hf-link');
   await symlink(victim, link);
+  await assert.rejects(rawCall(t.client, 'downloadVolumeFile', { params: { pool: 'default', volume: 'hf-checked.img' }, body: { file: link, offset: 0, length: MiB } }), { code: 'INVALID_ARGUMENT', message: /is not a regular file/ });
   await done('downloadVolumeFile', 'hf-checked.img', { file: link });
   assert.equal(await sha256File(link), before);
   assert.equal((await stat(victim)).size, 4, 'the symlink target is untouched');
   assert.equal(await sha256File(vol.path), before);
+
+  // A download never writes into a pool's directory: not over a volume, not as a new file there.
+  await assert.rejects(rawCall(t.client, 'downloadVolumeFile', { params: { pool: 'default', volume: 'hf-src.img' }, body: { file: vol.path } }), { code: 'INVALID_ARGUMENT', message: /inside the directory of pool 'default'/ });
+  await assert.rejects(rawCall(t.client, 'downloadVolumeFile', { params: { pool: 'default', volume: 'hf-checked.img' }, body: { file: path.join(pool, 'hf-new.img') } }), { code: 'INVALID_ARGUMENT' });
+  assert.equal(await sha256File(vol.path), before);
+  assert.deepEqual(await entries(), listed);
+});
+
+test('a caller that sees another file system than the daemon is told so (FORBIDDEN), and a busy volume answers at once', async () => {
+  await create('hf-seen.img', '8M');
+  const file = path.join(t.home, 'hf-seen-src.img');
+  await writeFile(file, '');
+  await writePattern(file, 0, MiB, 0x66);
+  const real = await stat(file);
+  const elsewhere = { dev: String(real.dev), ino: String(real.ino + 1) };
+  await assert.rejects(rawCall(t.client, 'uploadVolumeFile', { params: { pool: 'default', volume: 'hf-seen.img' }, body: { file, seen: elsewhere } }), { code: 'FORBIDDEN' });
+  await assert.rejects(rawCall(t.client, 'downloadVolumeFile', { params: { pool: 'default', volume: 'hf-seen.img' }, body: { file: path.join(t.home, 'hf-seen-out.img'), seen: elsewhere } }), { code: 'FORBIDDEN' });
+  const up = await done<{ sha256: string }>('uploadVolumeFile', 'hf-seen.img', { file, seen: { dev: String(real.dev), ino: String(real.ino) } });
+  assert.equal(up.sha256, await sha256File(file));
+
+  // While a download holds the volume, a second one answers IN_USE instead of waiting without a job.
+  const big = await create('hf-busy.img', '256M');
+  await writePattern(big.path, 0, 256 * MiB, 0x77);
+  const first = (await rawCall(t.client, 'downloadVolumeFile', { params: { pool: 'default', volume: 'hf-busy.img' }, body: { file: path.join(t.home, 'hf-busy-1.img') } })) as { job: JobInfo };
+  await assert.rejects(rawCall(t.client, 'downloadVolumeFile', { params: { pool: 'default', volume: 'hf-busy.img' }, body: { file: path.join(t.home, 'hf-busy-2.img') } }), { code: 'IN_USE' });
+  assert.equal((await t.client.waitJob(first.job.id)).state, 'succeeded');
 });
 
 test('only a caller on the unix socket may name a file of the host', async () => {

@@ -23,7 +23,7 @@ export function hostFileHandlers(s: ApiServices): Pick<Handlers, HostFileOps> {
     downloadVolumeFile: async ({ params, body, caller }) => {
       requireLocal(caller);
       const range = { ...(body.offset !== undefined ? { offset: body.offset } : {}), ...(body.length !== undefined ? { length: body.length } : {}) };
-      return { body: { job: await s.transfers.downloadToFile(volumeRef(params.pool, params.volume), body.file, range, { sparse: body.sparse === true, verify: body.verify === true }) } };
+      return { body: { job: await s.transfers.downloadToFile(volumeRef(params.pool, params.volume), body.file, range, { sparse: body.sparse === true, verify: body.verify === true, ...(body.seen ? { seen: body.seen } : {}) }) } };
     },
   };
 }

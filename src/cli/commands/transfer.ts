@@ -3,7 +3,8 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseVolumeRef } from '../../model/names.js';
 import { parseSize } from '../../model/sizes.js';
-import { errors } from '../../model/errors.js';
+import { errors, KvmpoolError } from '../../model/errors.js';
+import type { JobInfo } from '../../model/job-types.js';
 import { localExtents, readSparse } from '../../transfer/sparse-reader.js';
 import { FileWriter } from '../../transfer/file-writer.js';
 import { framesToFile } from '../../transfer/to-file.js';
@@ -22,6 +23,24 @@ function bytesOption(value: string | undefined, what: string): number | undefine
     return parseSize(value);
   } catch {
     throw errors.invalid(`invalid ${what} '${value}'`);
+  }
+}
+
+/** Where this process sees a file, for the daemon to compare with what it sees. */
+function seenAs(info: { dev: number; ino: number }): { dev: string; ino: string } {
+  return { dev: String(info.dev), ino: String(info.ino) };
+}
+
+/**
+ * Starts a transfer in which the daemon reads or writes the file itself; undefined when it answers
+ * FORBIDDEN (it sees another file system there, as in a container): the bytes are streamed then.
+ */
+async function handedOver(start: () => Promise<{ job: JobInfo }>): Promise<JobInfo | undefined> {
+  try {
+    return (await start()).job;
+  } catch (e) {
+    if (e instanceof KvmpoolError && e.code === 'FORBIDDEN') return undefined;
+    throw e;
   }
 }
 
@@ -53,10 +72,11 @@ export function transferCommands(vol: Command, globals: () => GlobalOptions): vo
       const quiet = globals().json === true;
       const range = partial ? { offset: offset ?? 0, length } : {};
       const flags = { ...(o.grow ? { grow: true } : {}), ...(o.force ? { force: true } : {}) };
-      let out: Omit<UploadReply, 'job'>;
-      if (client.local && !o.stream && info.isFile()) {
-        const { job } = await client.api.uploadVolumeFile({ params: { pool, volume }, body: { file: path.resolve(file), ...range, ...flags, ...(o.verify ? { verify: true } : {}) } });
-        out = (await followJob(client, job, quiet)).result as Omit<UploadReply, 'job'>;
+      let out: Omit<UploadReply, 'job'> & { job?: string };
+      const body = { file: path.resolve(file), ...range, ...flags, ...(o.verify ? { verify: true } : {}), seen: seenAs(info) };
+      const job = client.local && !o.stream && info.isFile() ? await handedOver(() => client.api.uploadVolumeFile({ params: { pool, volume }, body })) : undefined;
+      if (job) {
+        out = { ...((await followJob(client, job, quiet)).result as Omit<UploadReply, 'job'>), job: job.id };
       } else {
         const bar = byteBar(`upload ${pool}/${volume}`, length, quiet);
         try {
@@ -90,14 +110,16 @@ export function transferCommands(vol: Command, globals: () => GlobalOptions): vo
       const client = connect(globals());
       const quiet = globals().json === true;
       let out: Omit<FileDownload, 'file'>;
-      if (client.local && !o.stream) {
-        const { job } = await client.api.downloadVolumeFile({ params: { pool, volume }, body: { file: path.resolve(file), ...range, sparse: o.sparse === true, verify: o.verify === true } });
+      const target = path.resolve(file);
+      const body = { file: target, ...range, sparse: o.sparse === true, verify: o.verify === true, seen: seenAs(await stat(path.dirname(target)).catch(hostFileError(path.dirname(target)))) };
+      const job = client.local && !o.stream ? await handedOver(() => client.api.downloadVolumeFile({ params: { pool, volume }, body })) : undefined;
+      if (job) {
         out = (await followJob(client, job, quiet)).result as FileDownload;
       } else {
         const dl = await client.download(pool, volume, range);
         const bar = byteBar(`download ${pool}/${volume}`, dl.length, quiet);
         try {
-          const w = await framesToFile(file, dl.frames, { start: dl.offset, partial, sparse: o.sparse === true, verify: o.verify === true, onProgress: (d) => bar.update(d) }).catch(hostFileError(file));
+          const w = await framesToFile(file, dl.frames, { start: dl.offset, partial, sparse: o.sparse === true, verify: o.verify === true, onProgress: (d) => bar.update(d) });
           out = { volume: `${pool}/${volume}`, offset: dl.offset, length: dl.length, format: dl.format, sha256: w.sent!, verified: w.sha256 !== undefined, dataBytes: w.dataBytes };
         } finally {
           bar.stop();

@@ -83,15 +83,22 @@ export function definitionOf(ctx: ServiceContext, rec: PoolRecord): PoolDefiniti
   return { name: rec.name, type: rec.type, target: rec.target, autostart: rec.autostart, source: rec.source, secrets: ctx.secrets.files('pools', rec.name, rec.secretFields) };
 }
 
-/**
- * IN_USE when two pools would share storage: a device, a name, or nested directories. A pool of a type
- * this daemon lacks is taken to hold its target directory.
- */
+/** The storage a defined pool holds; a pool of a type this daemon lacks is taken to hold its target directory. */
+function resourcesOf(ctx: ServiceContext, rec: PoolRecord): PoolResources {
+  const type = ctx.storageTypes.find(rec.type);
+  return type ? type.driver.resources(definitionOf(ctx, rec)) : { directories: [rec.target] };
+}
+
+/** The pool whose directories hold `path` (an absolute path with symlinks resolved), if any. */
+export function poolHolding(ctx: ServiceContext, path: string): PoolRecord | undefined {
+  return ctx.store.pools.list().find((p) => (resourcesOf(ctx, p).directories ?? []).some((d) => isInside(path, d)));
+}
+
+/** IN_USE when two pools would share storage: a device, a name, or nested directories. */
 export function assertApart(ctx: ServiceContext, def: PoolDefinition, others: readonly PoolRecord[]): void {
   const mine = ctx.storageTypes.get(def.type).driver.resources(def);
   for (const other of others) {
-    const type = ctx.storageTypes.find(other.type);
-    const theirs: PoolResources = type ? type.driver.resources(definitionOf(ctx, other)) : { directories: [other.target] };
+    const theirs = resourcesOf(ctx, other);
     const dir = (mine.directories ?? []).find((d) => (theirs.directories ?? []).some((o) => isInside(o, d) || isInside(d, o)));
     if (dir) throw errors.inUse(`target ${dir} overlaps pool '${other.name}' (${other.target})`, { pool: other.name, target: other.target });
     const device = (mine.devices ?? []).find((d) => theirs.devices?.includes(d));

@@ -1,10 +1,13 @@
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { poolHolding } from './pool-definitions.js';
 import { KvmpoolError, errors } from '../../model/errors.js';
 import { isLocal, localPath } from '../../model/access.js';
 import { detectFormat } from '../../host/image-magic.js';
 import type { VolumeRef } from '../../model/names.js';
 import type { JobInfo } from '../../model/job-types.js';
-import type { FileDownload, VolumeInfo } from '../../model/volume-types.js';
+import type { FileDownload, SeenAs, VolumeInfo } from '../../model/volume-types.js';
 import type { UploadStage } from '../../drivers/storage/driver.js';
 import { localExtents, readSparse, type Extent } from '../../transfer/sparse-reader.js';
 import { framesToFile } from '../../transfer/to-file.js';
@@ -74,13 +77,14 @@ export class TransferService {
   }
 
   /** Holds a volume for reading and finds what a download of `range` covers (call `release` in all cases). */
-  private async holdForRead(ref: VolumeRef, range: Range): Promise<HeldRead> {
+  private async holdForRead(ref: VolumeRef, range: Range, wait: boolean): Promise<HeldRead> {
     const { pool, volume: name } = ref;
     const p = await this.w.gate.active(pool);
     const leave = this.w.gate.enter(pool);
     let release = () => {};
     try {
-      release = await this.ctx.locks.acquire(volumeLock(pool, name), 'download');
+      const lock = volumeLock(pool, name);
+      release = wait ? await this.ctx.locks.acquire(lock, 'download') : this.ctx.locks.tryAcquire(lock, 'download', `volume ${pool}/${name}`);
       const vol = await this.w.read(p, name);
       this.w.rules.require(p, vol, 'download', false, false);
       const source = localPath(this.w.access(p, vol).access, 'download');
@@ -110,19 +114,20 @@ export class TransferService {
   /** Prepares a download of the volume's bytes (as stored: a qcow2 downloads as its qcow2 file). */
   async download(ref: VolumeRef, range: Range): Promise<PreparedDownload> {
     const { pool, volume: name } = ref;
-    const held = await this.holdForRead(ref, range);
+    const held = await this.holdForRead(ref, range, true);
     const { source, extents, offset, length } = held;
     const controller = new AbortController();
     let progress: (done: number) => void = () => {};
     let finished: (e?: unknown) => void = () => {};
-    const { job, done } = this.ctx.jobs.run('volume.download', `${pool}/${name}`, (op) => {
-      op.signal.addEventListener('abort', () => controller.abort(), { once: true });
-      progress = (d) => op.progress(d, length);
-      return new Promise<void>((resolve, reject) => {
-        finished = (e) => (e ? reject(e) : resolve());
-      });
-    });
-    done.catch(observedElsewhere);
+    const job = runHeld(held, () =>
+      this.ctx.jobs.run('volume.download', `${pool}/${name}`, (op) => {
+        op.signal.addEventListener('abort', () => controller.abort(), { once: true });
+        progress = (d) => op.progress(d, length);
+        return new Promise<void>((resolve, reject) => {
+          finished = (e) => (e ? reject(e) : resolve());
+        });
+      }),
+    );
     const frames = async function* (this: TransferService) {
       try {
         yield* readSparse(source, offset, length, { extents, signal: controller.signal, onProgress: (d) => progress(d) });
@@ -144,40 +149,52 @@ export class TransferService {
    * Downloads a volume into a file of this host, written by the daemon itself (a job whose result is a
    * FileDownload): no stream between processes. Only for a caller on this host (the API checks).
    */
-  async downloadToFile(ref: VolumeRef, file: string, range: Range, o: { sparse: boolean; verify: boolean }): Promise<JobInfo> {
+  async downloadToFile(ref: VolumeRef, file: string, range: Range, o: { sparse: boolean; verify: boolean; seen?: SeenAs }): Promise<JobInfo> {
     const { pool, volume: name } = ref;
     const partial = range.offset !== undefined || range.length !== undefined;
     await FileWriter.checkTarget(file, !partial).catch(hostFileError(file));
-    const held = await this.holdForRead(ref, range);
+    const dir = await realpath(dirname(file)).catch(hostFileError(dirname(file)));
+    await assertSeen(dir, o.seen);
+    // A volume is made by the pool's own operations, never written by a download (nor under its lock).
+    const holder = poolHolding(this.ctx, join(dir, basename(file)));
+    if (holder) throw errors.invalid(`${file} is inside the directory of pool '${holder.name}': download somewhere else, or use vol clone`, { file, pool: holder.name });
+    // Another operation on the volume answers IN_USE at once: no request waits without a job to cancel.
+    const held = await this.holdForRead(ref, range, false);
     const { source, extents, offset, length } = held;
-    const { job, done } = this.ctx.jobs.run('volume.download', `${pool}/${name}`, async (op): Promise<FileDownload> => {
-      try {
+    return runHeld(held, () =>
+      this.ctx.jobs.run('volume.download', `${pool}/${name}`, async (op): Promise<FileDownload> => {
         const frames = readSparse(source, offset, length, { extents, signal: op.signal, onProgress: (d) => op.progress(d, length) });
-        const w = await framesToFile(file, frames, { start: offset, partial, sparse: o.sparse, verify: o.verify, signal: op.signal }).catch(hostFileError(file));
-        this.ctx.log(`volume ${pool}/${name}: downloaded ${length} bytes from ${offset} into ${file}`);
-        return { volume: `${pool}/${name}`, file, offset, length, format: held.volume.format, sha256: w.sent!, verified: w.sha256 !== undefined, dataBytes: w.dataBytes };
-      } finally {
-        held.release();
-      }
-    });
-    done.catch(observedElsewhere);
-    return job;
+        try {
+          const w = await framesToFile(file, frames, { start: offset, partial, sparse: o.sparse, verify: o.verify, signal: op.signal });
+          this.ctx.log(`volume ${pool}/${name}: downloaded ${length} bytes from ${offset} into ${file}`);
+          return { volume: `${pool}/${name}`, file, offset, length, format: held.volume.format, sha256: w.sent!, verified: w.sha256 !== undefined, dataBytes: w.dataBytes };
+        } finally {
+          // The volume is read no more (reads ahead ended, file closed) before another operation may start.
+          await frames.return(undefined);
+          held.release();
+        }
+      }),
+    );
   }
 
   /**
    * Uploads a file of this host into a volume, read by the daemon itself (a job whose result is an
    * UploadResult), with every check of a streamed upload. Only for a caller on this host (the API checks).
    */
-  async uploadFromFile(ref: VolumeRef, file: string, o: Range & { grow?: boolean; force?: boolean; verify?: boolean }): Promise<JobInfo> {
-    const info = await stat(file).catch(hostFileError(file));
+  async uploadFromFile(ref: VolumeRef, file: string, o: Range & { grow?: boolean; force?: boolean; verify?: boolean; seen?: SeenAs }): Promise<JobInfo> {
+    // O_NONBLOCK: a FIFO cannot hang the open; the checks are made on what was opened.
+    const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch(hostFileError(file));
+    const info = await fh.stat().finally(() => fh.close());
     if (!info.isFile()) throw errors.invalid(`${file} is not a regular file: refused`, { file });
+    await assertSeen(file, o.seen, info);
     const offset = o.offset ?? 0;
     const length = o.length ?? info.size - offset;
     if (offset + length > info.size) throw errors.invalid(`the range ends past the end of ${file} (${info.size} bytes)`, { file, size: info.size });
     const partial = o.offset !== undefined || o.length !== undefined;
     const extents = await localExtents(file);
-    // Hashed on both sides only when asked: the writer's sha256 is the one reported.
-    const frames = readSparse(file, offset, length, { ...(extents ? { extents } : {}), hash: o.verify === true });
+    // Hashed on both sides only when asked: the writer's sha256 is the one reported. The reader
+    // refuses a file that is no longer the one checked here.
+    const frames = readSparse(file, offset, length, { ...(extents ? { extents } : {}), hash: o.verify === true, expect: { dev: info.dev, ino: info.ino } });
     const { job } = await this.startUpload(ref, frames, { ...(partial ? { offset } : {}), ...(o.grow ? { grow: true } : {}), ...(o.force ? { force: true } : {}) }, length);
     return job;
   }
@@ -237,6 +254,30 @@ export class TransferService {
         });
       },
     );
+  }
+}
+
+/** Starts a job on a held volume; the hold is given back when the job cannot even start. */
+function runHeld<T>(held: HeldRead, start: () => { job: JobInfo; done: Promise<T> }): JobInfo {
+  try {
+    const { job, done } = start();
+    done.catch(observedElsewhere);
+    return job;
+  } catch (e) {
+    held.release();
+    throw e;
+  }
+}
+
+/**
+ * FORBIDDEN when the caller saw another file at `path` than the daemon does (another mount namespace:
+ * a container, a private /tmp): the caller then streams the content instead.
+ */
+async function assertSeen(path: string, seen: SeenAs | undefined, info?: { dev: number; ino: number }): Promise<void> {
+  if (!seen) return;
+  const mine = info ?? (await stat(path));
+  if (String(mine.dev) !== seen.dev || String(mine.ino) !== seen.ino) {
+    throw new KvmpoolError('FORBIDDEN', `the daemon sees another file at ${path} than the caller does (another mount namespace): stream the content instead`, { file: path });
   }
 }
 
