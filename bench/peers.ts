@@ -37,7 +37,10 @@ export async function startLibvirt(): Promise<Libvirt> {
       await input.close();
     }
   };
-  if (running) return { virsh, script, stop: async () => {} };
+  if (running) {
+    await forgetLeftovers(virsh);
+    return { virsh, script, stop: async () => {} };
+  }
   for (const g of ['kvm', 'libvirt-qemu', 'libvirt']) await run('sh', ['-c', `getent group ${g} >/dev/null || groupadd -r ${g}`]);
   await run('sh', ['-c', 'id libvirt-qemu >/dev/null 2>&1 || useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu']);
   await run('mkdir', ['-p', '/var/log/libvirt', '/var/run/libvirt']);
@@ -46,6 +49,7 @@ export async function startLibvirt(): Promise<Libvirt> {
     if (i === 50) throw new Error('libvirtd did not answer within 10 s of its start');
     await new Promise((r) => setTimeout(r, 200));
   }
+  await forgetLeftovers(virsh);
   return {
     virsh,
     script,
@@ -62,4 +66,13 @@ export async function startLibvirt(): Promise<Libvirt> {
       }
     },
   };
+}
+
+/** Removes the libvirt pools an earlier run that was killed left defined (libvirt keeps them across restarts). */
+async function forgetLeftovers(virsh: (...args: string[]) => Promise<string>): Promise<void> {
+  const names = (await virsh('pool-list', '--all', '--name')).split('\n').map((l) => l.trim());
+  for (const name of names.filter((n) => n.startsWith('kvmpool-bench-'))) {
+    await virsh('pool-destroy', name).catch(() => undefined); // it may not be running
+    await virsh('pool-undefine', name);
+  }
 }

@@ -90,7 +90,8 @@ class DaemonProcess {
 
   async start(): Promise<number> {
     const t = performance.now();
-    const p = spawn(process.execPath, ['--single-threaded-gc', cli, '--home', this.home, 'serve', '--no-tcp'], {
+    // Started as a user starts it: the entry point's own node flags apply.
+    const p = spawn(cli, ['--home', this.home, 'serve', '--no-tcp'], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: { ...process.env, PATH: `${this.shim}:${process.env.PATH ?? ''}` },
     });

@@ -1,3 +1,4 @@
+import { releaseMemorySoon } from '../../host/memory.js';
 import { mapConcurrent } from '../../model/concurrency.js';
 import { KvmpoolError } from '../../model/errors.js';
 import type { VolumeFacts } from '../../model/volume-types.js';
@@ -45,13 +46,15 @@ export async function reconcile(ctx: ServiceContext, records: VolumeRecords, poo
         for (const v of ctx.store.volumes.getMany(name, gone)) if (settled(v.name)) vanished.set(v.facts.identity, v);
         for (let i = 0; i < scan.names.length; i += SLICE) {
           const some = scan.names.slice(i, i + SLICE);
-          const knownOnes = new Map(ctx.store.volumes.getMany(name, some).map((v) => [v.name, known(v)]));
-          slice.apply(some, await scan.read(some, knownOnes));
+          const stored = ctx.store.volumes.getMany(name, some);
+          const facts = await scan.read(some, new Map(stored.map((v) => [v.name, known(v)])));
+          slice.apply(some, facts, stored);
         }
       }
       ctx.store.transaction(() => {
         for (const v of vanished.values()) if (settled(v.name) && ctx.store.volumes.get(name, v.name)?.key === v.key) ctx.store.volumes.delete(v.key);
       });
+      if (!names) releaseMemorySoon();
       return slice.held;
     } finally {
       records.endReconcile();
@@ -72,10 +75,14 @@ class Slice {
     private readonly vanished: Map<string, VolumeRecord>,
   ) {}
 
-  /** `facts`: what was read of the volumes `scope` names; one missing from it is gone (or renamed). */
-  apply(scope: readonly string[], facts: readonly VolumeFacts[]): void {
+  /**
+   * `facts`: what was read of the volumes `scope` names; one missing from it is gone (or renamed).
+   * `before`: their records as read before the host was (else read now). A record kvmpool changed since
+   * is not settled, so it is left alone either way.
+   */
+  apply(scope: readonly string[], facts: readonly VolumeFacts[], before?: readonly VolumeRecord[]): void {
     this.ctx.store.transaction(() => {
-      const stored = new Map(this.ctx.store.volumes.getMany(this.pool, scope).map((v) => [v.name, v]));
+      const stored = new Map((before ?? this.ctx.store.volumes.getMany(this.pool, scope)).map((v) => [v.name, v]));
       const found = new Set(facts.map((f) => f.name));
       for (const v of stored.values()) {
         if (found.has(v.name)) continue;

@@ -1,3 +1,4 @@
+import { releaseMemorySoon } from '../../host/memory.js';
 import type { AccessInfo } from '../../model/access.js';
 import { KvmpoolError, errors } from '../../model/errors.js';
 import { validateName, type VolumeRef } from '../../model/names.js';
@@ -21,6 +22,9 @@ export type { CreateVolumeInput };
 export type CreateOutcome = { volume: VolumeInfo } | { job: JobInfo };
 
 /** Volumes of running pools: list, info, create, delete, resize, rename. */
+/** A listing this long leaves enough garbage (its records and their JSON) to give memory back after. */
+const LARGE_LISTING = 1000;
+
 export class VolumeService {
   private readonly ctx;
 
@@ -40,8 +44,9 @@ export class VolumeService {
         await reconcile(this.ctx, this.w.records, p);
         this.w.watches.caughtUp(pool, epoch);
       }
-      if (!page) return this.w.rules.describeAll(p, this.ctx.store.volumes.list(pool));
-      return this.w.rules.describeAll(p, this.ctx.store.volumes.page(pool, page.limit, page.after), true);
+      const listed = page ? this.w.rules.describeAll(p, this.ctx.store.volumes.page(pool, page.limit, page.after), true) : this.w.rules.describeAll(p, this.ctx.store.volumes.list(pool));
+      if (listed.length >= LARGE_LISTING) releaseMemorySoon();
+      return listed;
     });
   }
 

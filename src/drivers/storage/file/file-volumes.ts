@@ -48,7 +48,7 @@ export async function scanFileVolumes(dir: string): Promise<VolumeScan> {
         if (e instanceof KvmpoolError && e.code === 'NOT_FOUND') return undefined;
         throw e;
       };
-      const stats = await mapConcurrent(some, STAT_CONCURRENCY, (name) => statVolumeFile(path.join(dir, name), name).catch(gone));
+      const stats = await mapConcurrent(some, STAT_CONCURRENCY, (name) => statVolumeFile(fileIn(dir, name), name).catch(gone));
       const facts = await mapConcurrent(
         some.map((name, i) => ({ name, st: stats[i] })),
         LIST_CONCURRENCY,
@@ -63,6 +63,11 @@ export async function scanFileVolumes(dir: string): Promise<VolumeScan> {
 export async function listFileVolumes(dir: string, known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]> {
   const scan = await scanFileVolumes(dir);
   return scan.read(scan.names, known);
+}
+
+/** The path of entry `name` of the pool directory `dir` (a normalized absolute path; a volume name has no slash). */
+function fileIn(dir: string, name: string): string {
+  return dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`;
 }
 
 /** A volume file's own status (a symlink is not followed); NOT_FOUND when it is gone. */
@@ -91,13 +96,17 @@ export function isVolumeName(name: string): boolean {
  * qemu-img always gets it explicitly. Files qemu-img cannot read are `unknown`.
  */
 export async function readFileVolume(dir: string, name: string, known?: KnownVolume, reflinkSnapshots?: number, stats?: Stats): Promise<VolumeFacts> {
-  const file = path.join(dir, name);
+  const file = fileIn(dir, name);
   const st = stats ?? (await statVolumeFile(file, name));
   const base = { name, path: file, identity: `${st.dev}:${st.ino}`, allocation: st.blocks * 512, stamp: `${st.size}:${st.mtimeMs}:${st.ctimeMs}` };
-  if (known?.facts && known.identity === base.identity && known.facts.stamp === base.stamp) {
-    const same = { ...known.facts, ...base };
+  const was = known?.facts;
+  if (was && known.identity === base.identity && was.stamp === base.stamp) {
     // Counting a raw volume's snapshot files reads the whole directory: other formats skip it.
-    return same.format === 'raw' ? withReflinkSnapshots(same, reflinkSnapshots ?? (await reflinkSnapshotNames(dir, name)).length) : same;
+    const snapshots = was.format === 'raw' ? (reflinkSnapshots ?? (await reflinkSnapshotNames(dir, name)).length) : undefined;
+    // Nothing changed (the common case of a listing of many volumes): the known facts as they are, no copy.
+    if (was.path === file && was.allocation === base.allocation && (snapshots === undefined || snapshots === (was.snapshots ?? 0))) return was;
+    const same = { ...was, ...base };
+    return snapshots === undefined ? same : withReflinkSnapshots(same, snapshots);
   }
   // A directory is never a volume (a listing leaves directories out).
   if (st.isDirectory()) throw errors.notFound('volume', name);
