@@ -243,11 +243,11 @@ async function main(): Promise<void> {
     process.stderr.write('download and upload...\n');
     const local = path.join(work, 'local.img');
     /** A download's median time, and how much of the local file it allocated (removed after each run). */
-    const downloads = async (fn: () => Promise<unknown>) => {
+    const downloads = async (fn: () => Promise<unknown>, file = local) => {
       let allocated = 0;
       const time = await median3(fn, async () => {
-        allocated = await blocks(local);
-        await rm(local);
+        allocated = await blocks(file);
+        await rm(file);
       });
       return { time, allocated };
     };
@@ -266,15 +266,15 @@ async function main(): Promise<void> {
       await target.remove();
       return { time, allocated };
     };
-    const kvmpoolVolume = (name: string, capacity: number) => ({
-      file: path.join(pools.ext, name),
-      create: () => client.call('createVolume', { params: { pool: 'ext' }, body: { name, capacity } }),
-      remove: () => client.call('deleteVolume', { params: { pool: 'ext', volume: name } }),
+    const kvmpoolVolume = (name: string, capacity: number, pool: 'ext' | 'xfs' = 'ext') => ({
+      file: path.join(pools[pool], name),
+      create: () => client.call('createVolume', { params: { pool }, body: { name, capacity } }),
+      remove: () => client.call('deleteVolume', { params: { pool, volume: name } }),
     });
-    const libvirtVolume = (peer: Libvirt, name: string, capacity: number) => ({
-      file: path.join(pools.ext, name),
-      create: () => peer.virsh('vol-create-as', lv('ext'), name, String(capacity), '--format', 'raw'),
-      remove: () => peer.virsh('vol-delete', name, '--pool', lv('ext')),
+    const libvirtVolume = (peer: Libvirt, name: string, capacity: number, pool: 'ext' | 'xfs' = 'ext') => ({
+      file: path.join(pools[pool], name),
+      create: () => peer.virsh('vol-create-as', lv(pool), name, String(capacity), '--format', 'raw'),
+      remove: () => peer.virsh('vol-delete', name, '--pool', lv(pool)),
     });
     const alloc = (ours: number, theirs: number | undefined) => `${formatSize(ours)}${theirs !== undefined ? ` / - / ${formatSize(theirs)}` : ''}`;
 
@@ -318,6 +318,25 @@ async function main(): Promise<void> {
       report({ operation: `upload 1 GiB of non-zero data, streamed (--stream, ${Math.round(GiB / MiB / su)} MiB/s)`, kvmpool: su, ...(vu !== undefined ? { libvirt: vu } : {}) });
       floor = await floors(dense, local);
       await client.call('deleteVolume', { params: { pool: 'ext', volume: 'dense.img' }, query: { force: true } });
+    }
+
+    // the same on xfs with reflink, the file beside the pool on its file system: kvmpool shares the
+    // blocks (then reads the content once for its sha256), virsh streams them
+    process.stderr.write('all non-zero data, xfs (reflink)...\n');
+    {
+      const dense = path.join(pools.xfs, 'xdense.img');
+      const xlocal = path.join(xfs, 'local.img');
+      await makeSource(dense, GiB, GiB);
+      await refresh('xfs');
+      const kd = (await downloads(() => k('vol', 'download', 'xfs/xdense.img', xlocal, '--sparse'), xlocal)).time;
+      const vd = libvirt ? (await downloads(() => libvirt.virsh('vol-download', 'xdense.img', xlocal, '--pool', lv('xfs')), xlocal)).time : undefined;
+      await k('vol', 'download', 'xfs/xdense.img', xlocal, '--sparse', '--stream');
+      const ku = (await uploads(kvmpoolVolume('xdense2.img', GiB, 'xfs'), () => k('vol', 'upload', 'xfs/xdense2.img', xlocal))).time;
+      const vu = libvirt ? (await uploads(libvirtVolume(libvirt, 'vxdense2.img', GiB, 'xfs'), () => libvirt.virsh('vol-upload', 'vxdense2.img', xlocal, '--pool', lv('xfs')))).time : undefined;
+      await rm(xlocal, { force: true });
+      report({ operation: 'download 1 GiB of non-zero data, xfs, same file system (shared)', kvmpool: kd, ...(vd !== undefined ? { libvirt: vd } : {}) });
+      report({ operation: 'upload 1 GiB of non-zero data, xfs, same file system (shared)', kvmpool: ku, ...(vu !== undefined ? { libvirt: vu } : {}) });
+      await client.call('deleteVolume', { params: { pool: 'xfs', volume: 'xdense.img' }, query: { force: true } });
     }
 
     // create 200 qcow2 volumes

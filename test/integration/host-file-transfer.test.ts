@@ -1,12 +1,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, statfs, symlink, writeFile } from 'node:fs/promises';
 import { run } from '../../src/host/exec.js';
 import type { JobInfo } from '../../src/model/job-types.js';
 import type { VolumeBody } from '../../src/api/schemas.js';
 import { rawCall, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { allocated, sha256File, writePattern } from '../helpers/image.js';
+import { mountReflinkFs } from '../helpers/xfs.js';
 
 const MiB = 1024 * 1024;
 
@@ -155,3 +156,67 @@ test('only a caller on the unix socket may name a file of the host', async () =>
   const vol = (await rawCall(t.client, 'getVolume', { params: { pool: 'default', volume: 'hf-tcp.img' } })) as VolumeBody;
   assert.equal(vol.allocation, 0, 'the volume was not written');
 });
+
+test('on a file system that shares blocks, a host file goes in and out without a copy, checked as a copy is', async () => {
+  const fs = await mountReflinkFs(t.home, 1024 ** 3);
+  const used = async () => {
+    const s = await statfs(fs.mountpoint);
+    return (s.blocks - s.bfree) * s.bsize;
+  };
+  try {
+    const target = path.join(fs.mountpoint, 'pool');
+    await rawCall(t.client, 'definePool', { body: { name: 'xfs', type: 'dir', target } });
+    await rawCall(t.client, 'buildPool', { params: { pool: 'xfs' } });
+    await rawCall(t.client, 'startPool', { params: { pool: 'xfs' } });
+    const xfsJob = async (id: 'uploadVolumeFile' | 'downloadVolumeFile', volume: string, body: Record<string, unknown>) => {
+      const { job } = (await rawCall(t.client, id, { params: { pool: 'xfs', volume }, body })) as { job: JobInfo };
+      return t.client.waitJob(job.id);
+    };
+    await rawCall(t.client, 'createVolume', { params: { pool: 'xfs' }, body: { name: 'vm.img', capacity: '64M' } });
+    const file = path.join(fs.mountpoint, 'image.img');
+    await writeFile(file, '');
+    await writePattern(file, 0, 8 * MiB, 0x5a);
+    await writePattern(file, 56 * MiB, 8 * MiB, 0xa5);
+    const sum = await sha256File(file);
+
+    const before = await used();
+    const up = await xfsJob('uploadVolumeFile', 'vm.img', { file, verify: true });
+    assert.equal(up.state, 'succeeded', JSON.stringify(up.error));
+    const result = up.result as { sha256: string; dataBytes: number; volume: VolumeBody };
+    assert.equal(result.sha256, sum);
+    assert.equal(result.dataBytes, 16 * MiB);
+    assert.equal(await sha256File(result.volume.path), sum);
+    assert.equal(result.volume.capacity, 64 * MiB, 'grown to the capacity, as a copied upload is');
+    assert.ok((await used()) - before < 2 * MiB, `no data was copied: ${(await used()) - before} bytes more in use`);
+
+    // Shared or copied, the checks are the same: a qcow2 into a raw volume, a file past the capacity.
+    const qcow2 = path.join(fs.mountpoint, 'image.qcow2');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', qcow2, '8M']);
+    assert.equal((await xfsJob('uploadVolumeFile', 'vm.img', { file: qcow2 })).error?.code, 'INVALID_ARGUMENT');
+    const big = path.join(fs.mountpoint, 'big.img');
+    await writeFile(big, '');
+    await writePattern(big, 64 * MiB, MiB, 0x11);
+    const tooBig = await xfsJob('uploadVolumeFile', 'vm.img', { file: big });
+    assert.equal(tooBig.error?.code, 'INVALID_ARGUMENT');
+    assert.match(tooBig.error?.message ?? '', /--grow/);
+    assert.equal(await sha256File(result.volume.path), sum, 'the volume is as it was');
+    assert.deepEqual((await readdir(target)).sort(), ['vm.img'], 'no staged file is left');
+
+    // Out again, into the same file system: shared too, holes kept or allocated as asked.
+    const beforeDown = await used();
+    const sparse = path.join(fs.mountpoint, 'out-sparse.img');
+    const down = await xfsJob('downloadVolumeFile', 'vm.img', { file: sparse, sparse: true, verify: true });
+    assert.equal(down.state, 'succeeded', JSON.stringify(down.error));
+    assert.deepEqual([(down.result as { sha256: string }).sha256, (down.result as { verified: boolean }).verified], [await sha256File(result.volume.path), true]);
+    assert.equal(await sha256File(sparse), await sha256File(result.volume.path));
+    assert.ok((await used()) - beforeDown < 2 * MiB, 'no data was copied');
+    const dense = path.join(fs.mountpoint, 'out-dense.img');
+    assert.equal((await xfsJob('downloadVolumeFile', 'vm.img', { file: dense })).state, 'succeeded');
+    assert.ok((await allocated(dense)) >= 64 * MiB, 'without sparse the holes are allocated');
+    assert.equal(await sha256File(dense), await sha256File(result.volume.path));
+    await rawCall(t.client, 'stopPool', { params: { pool: 'xfs' } });
+  } finally {
+    await fs.unmount();
+  }
+});
+

@@ -1,5 +1,7 @@
 import { constants } from 'node:fs';
-import { open, realpath, stat } from 'node:fs/promises';
+import { open, realpath, rm, stat } from 'node:fs/promises';
+import { reflinkFile } from '../../host/reflink.js';
+import { digestFile, type Digest } from '../../transfer/digest.js';
 import { basename, dirname, join } from 'node:path';
 import { poolHolding } from './pool-definitions.js';
 import { KvmpoolError, errors } from '../../model/errors.js';
@@ -9,8 +11,9 @@ import type { VolumeRef } from '../../model/names.js';
 import type { JobInfo } from '../../model/job-types.js';
 import type { FileDownload, SeenAs, VolumeInfo } from '../../model/volume-types.js';
 import type { UploadStage } from '../../drivers/storage/driver.js';
-import { localExtents, readSparse, type Extent } from '../../transfer/sparse-reader.js';
+import { localExtents, readSparse, type Extent, type FileIdentity } from '../../transfer/sparse-reader.js';
 import { framesToFile } from '../../transfer/to-file.js';
+import { allocateHoles } from '../../transfer/allocate-holes.js';
 import { hostFileError } from '../../transfer/host-file.js';
 import { writeSparse } from '../../transfer/sparse-writer.js';
 import { FileWriter } from '../../transfer/file-writer.js';
@@ -163,11 +166,22 @@ export class TransferService {
     const { source, extents, offset, length } = held;
     return runHeld(held, () =>
       this.ctx.jobs.run('volume.download', `${pool}/${name}`, async (op): Promise<FileDownload> => {
-        const frames = readSparse(source, offset, length, { extents, signal: op.signal, onProgress: (d) => op.progress(d, length) });
+        const progress = { extents, signal: op.signal, onProgress: (d: number) => op.progress(d, length) };
+        const frames = readSparse(source, offset, length, progress);
         try {
+          const done = (w: { sha256: string; dataBytes: number }, verified: boolean): FileDownload => {
+            this.ctx.log(`volume ${pool}/${name}: downloaded ${length} bytes from ${offset} into ${file}`);
+            return { volume: `${pool}/${name}`, file, offset, length, format: held.volume.format, sha256: w.sha256, verified, dataBytes: w.dataBytes };
+          };
+          // The whole volume into a new file of its own file system is shared, not copied (then read once for its sha256).
+          if (!partial && (await shareOut(source, file))) {
+            const digest = await digestFile(source, 0, length, progress);
+            if (o.verify) sameDigest(digest, await digestFile(file, 0, length, { signal: op.signal }));
+            if (!o.sparse) await allocateAll(file, length, extents);
+            return done(digest, o.verify);
+          }
           const w = await framesToFile(file, frames, { start: offset, partial, sparse: o.sparse, verify: o.verify, signal: op.signal });
-          this.ctx.log(`volume ${pool}/${name}: downloaded ${length} bytes from ${offset} into ${file}`);
-          return { volume: `${pool}/${name}`, file, offset, length, format: held.volume.format, sha256: w.sent!, verified: w.sha256 !== undefined, dataBytes: w.dataBytes };
+          return done({ sha256: w.sent!, dataBytes: w.dataBytes }, w.sha256 !== undefined);
         } finally {
           // The volume is read no more (reads ahead ended, file closed) before another operation may start.
           await frames.return(undefined);
@@ -195,7 +209,8 @@ export class TransferService {
     // Hashed on both sides only when asked: the writer's sha256 is the one reported. The reader
     // refuses a file that is no longer the one checked here.
     const frames = readSparse(file, offset, length, { ...(extents ? { extents } : {}), hash: o.verify === true, expect: { dev: info.dev, ino: info.ino } });
-    const { job } = await this.startUpload(ref, frames, { ...(partial ? { offset } : {}), ...(o.grow ? { grow: true } : {}), ...(o.force ? { force: true } : {}) }, length);
+    const share = { file, identity: { dev: info.dev, ino: info.ino }, verify: o.verify === true };
+    const { job } = await this.startUpload(ref, frames, { ...(partial ? { offset } : {}), ...(o.grow ? { grow: true } : {}), ...(o.force ? { force: true } : {}) }, length, share);
     return job;
   }
 
@@ -209,8 +224,11 @@ export class TransferService {
     return { ...(await done), job: job.id };
   }
 
-  /** Starts an upload job; `total` (bytes of content, when known) is its progress's total. */
-  private async startUpload(ref: VolumeRef, frames: AsyncIterable<Buffer>, options: UploadOptions, total = 0): Promise<{ job: JobInfo; done: Promise<Omit<UploadResult, 'job'>> }> {
+  /**
+   * Starts an upload job; `total` (bytes of content, when known) is its progress's total. `share`: the
+   * host file the frames read, which a whole upload may share instead (a reflink).
+   */
+  private async startUpload(ref: VolumeRef, frames: AsyncIterable<Buffer>, options: UploadOptions, total = 0, share?: HostFile): Promise<{ job: JobInfo; done: Promise<Omit<UploadResult, 'job'>> }> {
     const { pool, volume: name } = ref;
     const inPlace = options.offset !== undefined;
     return this.w.volumeJob(
@@ -231,29 +249,88 @@ export class TransferService {
           const stage: UploadStage = inPlace && isLocal(here) ? { access: here, create: false, zeroHoles: true } : await transfers.stage(p.def, vol);
           if (!inPlace) r.add('discard the staged upload', () => transfers.discard(p.def, vol, stage));
           const target = stage.access.path;
-          const out = await FileWriter.open(target, stage.create);
-          r.add(`close ${target}`, () => out.close());
-          const written = await writeSparse(out, frames, {
-            start: options.offset ?? 0,
-            holes: stage.zeroHoles ? 'zero' : 'skip',
-            // A qcow2 file may exceed its capacity by its metadata; nothing may run on without bound.
-            ...(!options.grow ? { limit: vol.format === 'raw' ? vol.capacity : vol.capacity * 2 + 1024 ** 3 } : {}),
-            signal: op.signal,
-            onProgress: (d) => op.progress(d, total),
-            inspect: (offset, data) => {
-              if (offset === 0) checkFormat(vol, data);
-            },
-          });
-          await out.sync();
-          if (inPlace && written.end > (await out.fh.stat()).size) await out.fh.truncate(written.end);
-          await out.close();
+          const copy = async () => {
+            const out = await FileWriter.open(target, stage.create);
+            r.add(`close ${target}`, () => out.close());
+            const written = await writeSparse(out, frames, {
+              start: options.offset ?? 0,
+              holes: stage.zeroHoles ? 'zero' : 'skip',
+              // A qcow2 file may exceed its capacity by its metadata; nothing may run on without bound.
+              ...(!options.grow ? { limit: vol.format === 'raw' ? vol.capacity : vol.capacity * 2 + 1024 ** 3 } : {}),
+              signal: op.signal,
+              onProgress: (d) => op.progress(d, total),
+              inspect: (offset, data) => {
+                if (offset === 0) checkFormat(vol, data);
+              },
+            });
+            await out.sync();
+            if (inPlace && written.end > (await out.fh.stat()).size) await out.fh.truncate(written.end);
+            await out.close();
+            return { sha256: written.sha256!, dataBytes: written.dataBytes, end: written.end };
+          };
+          // A whole file of the host on the pool's own file system is shared, not copied; the commit
+          // checks it as it checks a copy (format, capacity, a qcow2's backing file), and it is read
+          // once for its sha256.
+          const shared = share !== undefined && !inPlace && stage.create && (await shareInto(share, target));
+          const digest = async (from: HostFile) => {
+            const mine = await digestFile(target, 0, total, { signal: op.signal, onProgress: (d) => op.progress(d, total) });
+            if (from.verify) sameDigest(await digestFile(from.file, 0, total, { signal: op.signal }), mine);
+            return mine;
+          };
+          const written = shared ? await digest(share) : await copy();
           const facts = inPlace ? await p.driver.volumeInfo(p.def, { name, format: vol.format, identity: vol.identity }, name) : await transfers.commit(p.def, vol, stage, written.end, options.grow === true, op);
           const volume = this.w.update(p, vol, facts);
           announce(this.ctx, 'volume.uploaded', `${pool}/${name}`, `volume ${pool}/${name}: uploaded ${written.dataBytes} bytes of data (sha256 ${written.sha256})`, { sha256: written.sha256, end: written.end });
-          return { volume, sha256: written.sha256!, dataBytes: written.dataBytes, end: written.end };
+          return { volume, sha256: written.sha256, dataBytes: written.dataBytes, end: written.end };
         });
       },
     );
+  }
+}
+
+/** A file of the host, as it was when checked; `verify`: its content is also read from it and compared. */
+interface HostFile {
+  file: string;
+  identity: FileIdentity;
+  verify: boolean;
+}
+
+/** CHECKSUM_MISMATCH unless what was read from both sides hashes the same. */
+function sameDigest(sent: Digest, received: Digest): void {
+  if (sent.sha256 !== received.sha256) throw new KvmpoolError('CHECKSUM_MISMATCH', `the content's sha256 is ${received.sha256}, the source's is ${sent.sha256}`, { received: received.sha256, sent: sent.sha256 });
+}
+
+/**
+ * Makes `target` (a staged file in a pool) share the blocks of a host file, where one file system holds
+ * both and can; false where it cannot (the caller copies). The file must still be the one checked.
+ */
+async function shareInto(share: HostFile, target: string): Promise<boolean> {
+  await rm(target, { force: true });
+  if (!(await reflinkFile(share.file, target))) {
+    await rm(target, { force: true }); // what a failed attempt may have left
+    return false;
+  }
+  const now = await stat(share.file);
+  if (now.dev !== share.identity.dev || now.ino !== share.identity.ino) throw errors.invalid(`${share.file} was replaced while it was being read: refused`, { file: share.file });
+  return true;
+}
+
+/** Makes a new file at `target` (a file or symlink there is replaced) share a volume's blocks, where the file system can. */
+async function shareOut(source: string, target: string): Promise<boolean> {
+  await FileWriter.checkTarget(target, true).catch(hostFileError(target));
+  await rm(target, { force: true });
+  if (await reflinkFile(source, target)) return true;
+  await rm(target, { force: true }); // what a failed attempt may have left
+  return false;
+}
+
+/** Allocates the holes of a file shared from a volume (a download that is not sparse), as a copied one is. */
+async function allocateAll(file: string, end: number, extents: readonly Extent[]): Promise<void> {
+  const out = await FileWriter.open(file, false, { regularFile: true });
+  try {
+    await allocateHoles(out, file, end, extents.filter((e) => !e.data).map((e) => ({ offset: e.start, length: e.length })));
+  } finally {
+    await out.close();
   }
 }
 
