@@ -206,9 +206,11 @@ export class KvmpoolClient {
 /** What an upload answers. */
 export interface UploadReply {
   volume: { name: string; pool: string; capacity: number; allocation: number; format: string };
-  sha256: string;
+  /** Absent only where blocks were shared and not verified (a host file handed over). */
+  sha256?: string;
   dataBytes: number;
   end: number;
+  shared: boolean;
   job: string;
 }
 

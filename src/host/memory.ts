@@ -3,28 +3,42 @@ import vm from 'node:vm';
 
 /** How long after a burst of work memory is given back: one collection however many bursts meanwhile. */
 const SETTLE_MS = 1000;
+/** Work on fewer items than this (volumes read or listed) leaves too little garbage to bother. */
+const LARGE = 1000;
+
+let collect: (() => void) | undefined | null;
 
 /**
- * V8's full collection, obtained at run time (no command-line flag needed). Quirk: the flag exposes
- * `gc` only to contexts made after it is set, so a new context hands it over; it collects the whole heap.
+ * V8's full collection, obtained at run time (no command-line flag needed), or null where this Node
+ * does not allow it (then memory is left to V8). Quirk: the flag exposes `gc` only to contexts made
+ * after it is set, so a new context hands it over; it collects the whole heap.
  */
-const collect = (() => {
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-})();
+function collector(): (() => void) | null {
+  if (collect === undefined) {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      const gc: unknown = vm.runInNewContext('typeof gc === "function" ? gc : null');
+      collect = typeof gc === 'function' ? (gc as () => void) : null;
+    } catch {
+      collect = null;
+    }
+  }
+  return collect;
+}
 
 let pending: NodeJS.Timeout | undefined;
 
 /**
- * Asks for a full collection shortly after a burst of work that made much garbage (reading a whole
- * pool, a large listing). V8 grows its heap for the burst and keeps it long after: collected while
- * idle, the daemon gives it back, at the cost of one short pause (tens of ms per 100 MB of heap).
+ * Asks for a full collection shortly after a burst of work on `items` volumes (reading a whole pool,
+ * a listing) when it was large: V8 grows its heap for the burst and keeps it long after. Collected
+ * once the work settles, the daemon gives it back, at the cost of one short pause (tens of ms per
+ * 100 MB of heap).
  */
-export function releaseMemorySoon(): void {
-  if (pending) return;
+export function releaseMemorySoon(items: number): void {
+  if (items < LARGE || pending) return;
   pending = setTimeout(() => {
     pending = undefined;
-    collect();
+    collector()?.();
   }, SETTLE_MS);
   pending.unref();
 }

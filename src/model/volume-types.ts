@@ -83,10 +83,13 @@ export interface FileDownload {
   offset: number;
   length: number;
   format: string;
-  sha256: string;
+  /** The content's sha256: always for a copy; for shared blocks only when verified, as they are not read otherwise. */
+  sha256?: string;
   /** The content was hashed again as written and matched. */
   verified: boolean;
   dataBytes: number;
+  /** The volume's blocks were shared with the file (a reflink), not copied. */
+  shared: boolean;
 }
 
 /** The device and inode (decimal strings) at which a caller saw a file or directory, so the daemon can tell it sees the same one. */

@@ -180,14 +180,16 @@ test('on a file system that shares blocks, a host file goes in and out without a
     const sum = await sha256File(file);
 
     const before = await used();
-    const up = await xfsJob('uploadVolumeFile', 'vm.img', { file, verify: true });
+    const up = await xfsJob('uploadVolumeFile', 'vm.img', { file });
     assert.equal(up.state, 'succeeded', JSON.stringify(up.error));
-    const result = up.result as { sha256: string; dataBytes: number; volume: VolumeBody };
-    assert.equal(result.sha256, sum);
-    assert.equal(result.dataBytes, 16 * MiB);
+    const result = up.result as { sha256?: string; dataBytes: number; shared: boolean; volume: VolumeBody };
+    assert.deepEqual([result.shared, result.sha256, result.dataBytes], [true, undefined, 16 * MiB], 'shared blocks are not read: no sha256 unless verified');
     assert.equal(await sha256File(result.volume.path), sum);
     assert.equal(result.volume.capacity, 64 * MiB, 'grown to the capacity, as a copied upload is');
     assert.ok((await used()) - before < 2 * MiB, `no data was copied: ${(await used()) - before} bytes more in use`);
+    await rawCall(t.client, 'createVolume', { params: { pool: 'xfs' }, body: { name: 'vm2.img', capacity: '64M' } });
+    const verified = await xfsJob('uploadVolumeFile', 'vm2.img', { file, verify: true });
+    assert.deepEqual([(verified.result as { shared: boolean }).shared, (verified.result as { sha256?: string }).sha256], [true, sum]);
 
     // Shared or copied, the checks are the same: a qcow2 into a raw volume, a file past the capacity.
     const qcow2 = path.join(fs.mountpoint, 'image.qcow2');
@@ -200,14 +202,15 @@ test('on a file system that shares blocks, a host file goes in and out without a
     assert.equal(tooBig.error?.code, 'INVALID_ARGUMENT');
     assert.match(tooBig.error?.message ?? '', /--grow/);
     assert.equal(await sha256File(result.volume.path), sum, 'the volume is as it was');
-    assert.deepEqual((await readdir(target)).sort(), ['vm.img'], 'no staged file is left');
+    assert.deepEqual((await readdir(target)).sort(), ['vm.img', 'vm2.img'], 'no staged file is left');
 
     // Out again, into the same file system: shared too, holes kept or allocated as asked.
     const beforeDown = await used();
     const sparse = path.join(fs.mountpoint, 'out-sparse.img');
     const down = await xfsJob('downloadVolumeFile', 'vm.img', { file: sparse, sparse: true, verify: true });
     assert.equal(down.state, 'succeeded', JSON.stringify(down.error));
-    assert.deepEqual([(down.result as { sha256: string }).sha256, (down.result as { verified: boolean }).verified], [await sha256File(result.volume.path), true]);
+    const shared = down.result as { sha256?: string; verified: boolean; shared: boolean };
+    assert.deepEqual([shared.sha256, shared.verified, shared.shared], [await sha256File(result.volume.path), true, true]);
     assert.equal(await sha256File(sparse), await sha256File(result.volume.path));
     assert.ok((await used()) - beforeDown < 2 * MiB, 'no data was copied');
     const dense = path.join(fs.mountpoint, 'out-dense.img');

@@ -18,7 +18,7 @@ const ContentQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-const UploadResult = Type.Object({ volume: Volume, sha256: Type.String(), dataBytes: Type.Integer(), end: Type.Integer(), job: Type.String() });
+const UploadResult = Type.Object({ volume: Volume, sha256: Type.Optional(Type.String()), dataBytes: Type.Integer(), end: Type.Integer(), shared: Type.Boolean(), job: Type.String() });
 
 /**
  * `GET|PUT /api/v1/pools/{pool}/volumes/{volume}/content`: a volume's bytes as a stream. With

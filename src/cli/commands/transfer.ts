@@ -44,6 +44,12 @@ async function handedOver(start: () => Promise<{ job: JobInfo }>): Promise<JobIn
   }
 }
 
+/** How the bytes went: shared blocks (no sha256 unless verified, as nothing was read) or a copy's sha256. */
+function how(out: { shared: boolean; sha256?: string }): string {
+  const sum = out.sha256 !== undefined ? `, sha256 ${out.sha256}` : '';
+  return out.shared ? `, shared with the file (no data copied${out.sha256 === undefined ? '; --verify reads both and compares' : ''})${sum}` : sum;
+}
+
 const STREAM_HELP = 'stream the bytes through the API even on the daemon\'s own host (where it otherwise reads or writes the file itself)';
 
 /**
@@ -88,7 +94,7 @@ export function transferCommands(vol: Command, globals: () => GlobalOptions): vo
         }
       }
       if (globals().json) return printJson(out);
-      process.stdout.write(`uploaded ${file} to ${pool}/${volume}: ${out.dataBytes} bytes of data, sha256 ${out.sha256}\n`);
+      process.stdout.write(`uploaded ${file} to ${pool}/${volume}: ${out.dataBytes} bytes of data${how(out)}\n`);
     });
 
   vol
@@ -120,12 +126,12 @@ export function transferCommands(vol: Command, globals: () => GlobalOptions): vo
         const bar = byteBar(`download ${pool}/${volume}`, dl.length, quiet);
         try {
           const w = await framesToFile(file, dl.frames, { start: dl.offset, partial, sparse: o.sparse === true, verify: o.verify === true, onProgress: (d) => bar.update(d) });
-          out = { volume: `${pool}/${volume}`, offset: dl.offset, length: dl.length, format: dl.format, sha256: w.sent!, verified: w.sha256 !== undefined, dataBytes: w.dataBytes };
+          out = { volume: `${pool}/${volume}`, offset: dl.offset, length: dl.length, format: dl.format, sha256: w.sent!, verified: w.sha256 !== undefined, dataBytes: w.dataBytes, shared: false };
         } finally {
           bar.stop();
         }
       }
       if (globals().json) return printJson({ ...out, file });
-      process.stdout.write(`downloaded ${pool}/${volume} (${out.format}) to ${file}: ${out.dataBytes} bytes of data, sha256 ${out.sha256}${out.verified ? ' (verified)' : ''}\n`);
+      process.stdout.write(`downloaded ${pool}/${volume} (${out.format}) to ${file}: ${out.dataBytes} bytes of data${how(out)}${out.verified ? ' (verified)' : ''}\n`);
     });
 }

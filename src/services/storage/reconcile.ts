@@ -33,6 +33,7 @@ export async function reconcile(ctx: ServiceContext, records: VolumeRecords, poo
       // Records whose volume is gone under its name, by identity: a rename outside keeps its key.
       const vanished = new Map<string, VolumeRecord>();
       const slice = new Slice(ctx, records, name, settled, vanished);
+      let read = 0; // volumes of a whole-pool read
       if (names) {
         // Volumes an operation holds are not read now: the operation records them.
         const held = new Set(names.filter((n) => ctx.locks.holder(volumeLock(name, n))));
@@ -41,6 +42,7 @@ export async function reconcile(ctx: ServiceContext, records: VolumeRecords, poo
         slice.held.push(...held);
       } else {
         const scan = await scanOf(ctx, pool);
+        read = scan.names.length;
         const present = new Set(scan.names);
         const gone = ctx.store.volumes.names(name).filter((n) => !present.has(n));
         for (const v of ctx.store.volumes.getMany(name, gone)) if (settled(v.name)) vanished.set(v.facts.identity, v);
@@ -54,7 +56,7 @@ export async function reconcile(ctx: ServiceContext, records: VolumeRecords, poo
       ctx.store.transaction(() => {
         for (const v of vanished.values()) if (settled(v.name) && ctx.store.volumes.get(name, v.name)?.key === v.key) ctx.store.volumes.delete(v.key);
       });
-      if (!names) releaseMemorySoon();
+      if (!names) releaseMemorySoon(read);
       return slice.held;
     } finally {
       records.endReconcile();

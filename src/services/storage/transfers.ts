@@ -60,10 +60,13 @@ interface HeldRead {
 /** What an upload did. */
 export interface UploadResult {
   volume: VolumeInfo;
-  sha256: string;
-  /** Bytes of data received (holes not counted). */
+  /** The content's sha256: always for a copy; for shared blocks only when asked (`verify`), as they are not read otherwise. */
+  sha256?: string;
+  /** Bytes of data received (holes not counted); for shared blocks, the data the file system holds. */
   dataBytes: number;
   end: number;
+  /** The blocks of the host file were shared (a reflink), not copied. */
+  shared: boolean;
   job: string;
 }
 
@@ -169,19 +172,20 @@ export class TransferService {
         const progress = { extents, signal: op.signal, onProgress: (d: number) => op.progress(d, length) };
         const frames = readSparse(source, offset, length, progress);
         try {
-          const done = (w: { sha256: string; dataBytes: number }, verified: boolean): FileDownload => {
-            this.ctx.log(`volume ${pool}/${name}: downloaded ${length} bytes from ${offset} into ${file}`);
-            return { volume: `${pool}/${name}`, file, offset, length, format: held.volume.format, sha256: w.sha256, verified, dataBytes: w.dataBytes };
+          const done = (w: { sha256?: string; dataBytes: number }, verified: boolean, shared: boolean): FileDownload => {
+            this.ctx.log(`volume ${pool}/${name}: downloaded ${length} bytes from ${offset} into ${file}${shared ? ' (shared)' : ''}`);
+            return { volume: `${pool}/${name}`, file, offset, length, format: held.volume.format, ...(w.sha256 !== undefined ? { sha256: w.sha256 } : {}), verified, dataBytes: w.dataBytes, shared };
           };
-          // The whole volume into a new file of its own file system is shared, not copied (then read once for its sha256).
-          if (!partial && (await shareOut(source, file))) {
-            const digest = await digestFile(source, 0, length, progress);
-            if (o.verify) sameDigest(digest, await digestFile(file, 0, length, { signal: op.signal }));
+          // The whole volume into a new file of its own file system is shared, not copied; its blocks
+          // are read only to verify them (both sides) when asked.
+          if (!partial && (await shareOut(source, file, op.signal))) {
+            let digest: { sha256?: string; dataBytes: number } = { dataBytes: dataIn(extents, length) };
+            if (o.verify) digest = sameDigest(await digestFile(source, 0, length, progress), await digestFile(file, 0, length, { extents, signal: op.signal }));
             if (!o.sparse) await allocateAll(file, length, extents);
-            return done(digest, o.verify);
+            return done(digest, o.verify, true);
           }
           const w = await framesToFile(file, frames, { start: offset, partial, sparse: o.sparse, verify: o.verify, signal: op.signal });
-          return done({ sha256: w.sent!, dataBytes: w.dataBytes }, w.sha256 !== undefined);
+          return done({ sha256: w.sent!, dataBytes: w.dataBytes }, w.sha256 !== undefined, false);
         } finally {
           // The volume is read no more (reads ahead ended, file closed) before another operation may start.
           await frames.return(undefined);
@@ -209,7 +213,7 @@ export class TransferService {
     // Hashed on both sides only when asked: the writer's sha256 is the one reported. The reader
     // refuses a file that is no longer the one checked here.
     const frames = readSparse(file, offset, length, { ...(extents ? { extents } : {}), hash: o.verify === true, expect: { dev: info.dev, ino: info.ino } });
-    const share = { file, identity: { dev: info.dev, ino: info.ino }, verify: o.verify === true };
+    const share = { file, identity: { dev: info.dev, ino: info.ino }, extents, verify: o.verify === true };
     const { job } = await this.startUpload(ref, frames, { ...(partial ? { offset } : {}), ...(o.grow ? { grow: true } : {}), ...(o.force ? { force: true } : {}) }, length, share);
     return job;
   }
@@ -269,59 +273,83 @@ export class TransferService {
             return { sha256: written.sha256!, dataBytes: written.dataBytes, end: written.end };
           };
           // A whole file of the host on the pool's own file system is shared, not copied; the commit
-          // checks it as it checks a copy (format, capacity, a qcow2's backing file), and it is read
-          // once for its sha256.
-          const shared = share !== undefined && !inPlace && stage.create && (await shareInto(share, target));
-          const digest = async (from: HostFile) => {
-            const mine = await digestFile(target, 0, total, { signal: op.signal, onProgress: (d) => op.progress(d, total) });
-            if (from.verify) sameDigest(await digestFile(from.file, 0, total, { signal: op.signal }), mine);
-            return mine;
+          // checks it as it checks a copy (format, capacity, a qcow2's backing file). Its blocks are
+          // read only to verify them (both sides, only their data) when asked.
+          const shared = share !== undefined && !inPlace && stage.create && (await shareInto(share, target, op.signal));
+          const verifyShared = async (from: HostFile) => {
+            const extents = from.extents ? { extents: from.extents } : {};
+            const mine = await digestFile(target, 0, total, { ...extents, signal: op.signal, onProgress: (d) => op.progress(d, total) });
+            return sameDigest(await digestFile(from.file, 0, total, { ...extents, signal: op.signal }), mine);
           };
-          const written = shared ? await digest(share) : await copy();
+          const written: { sha256?: string; dataBytes: number; end: number } = shared ? (share.verify ? await verifyShared(share) : { dataBytes: dataIn(share.extents, total), end: total }) : await copy();
           const facts = inPlace ? await p.driver.volumeInfo(p.def, { name, format: vol.format, identity: vol.identity }, name) : await transfers.commit(p.def, vol, stage, written.end, options.grow === true, op);
           const volume = this.w.update(p, vol, facts);
-          announce(this.ctx, 'volume.uploaded', `${pool}/${name}`, `volume ${pool}/${name}: uploaded ${written.dataBytes} bytes of data (sha256 ${written.sha256})`, { sha256: written.sha256, end: written.end });
-          return { volume, sha256: written.sha256, dataBytes: written.dataBytes, end: written.end };
+          const how = shared ? 'shared' : 'copied';
+          announce(this.ctx, 'volume.uploaded', `${pool}/${name}`, `volume ${pool}/${name}: uploaded ${written.dataBytes} bytes of data (${how}${written.sha256 !== undefined ? `, sha256 ${written.sha256}` : ''})`, { ...(written.sha256 !== undefined ? { sha256: written.sha256 } : {}), end: written.end, shared });
+          return { volume, ...(written.sha256 !== undefined ? { sha256: written.sha256 } : {}), dataBytes: written.dataBytes, end: written.end, shared };
         });
       },
     );
   }
 }
 
-/** A file of the host, as it was when checked; `verify`: its content is also read from it and compared. */
+/** A file of the host, as it was when checked, and where its data is; `verify`: its content is also read from it and compared. */
 interface HostFile {
   file: string;
   identity: FileIdentity;
+  extents: Extent[] | undefined;
   verify: boolean;
 }
 
-/** CHECKSUM_MISMATCH unless what was read from both sides hashes the same. */
-function sameDigest(sent: Digest, received: Digest): void {
+/** What was read of both sides; CHECKSUM_MISMATCH unless they hash the same. */
+function sameDigest(sent: Digest, received: Digest): Digest {
   if (sent.sha256 !== received.sha256) throw new KvmpoolError('CHECKSUM_MISMATCH', `the content's sha256 is ${received.sha256}, the source's is ${sent.sha256}`, { received: received.sha256, sent: sent.sha256 });
+  return received;
+}
+
+/** Bytes of data in `[0, end)` by a file's extents (all of it when they are unknown). */
+function dataIn(extents: readonly Extent[] | undefined, end: number): number {
+  if (!extents) return end;
+  return extents.reduce((n, e) => (e.data ? n + Math.max(0, Math.min(e.start + e.length, end) - e.start) : n), 0);
 }
 
 /**
- * Makes `target` (a staged file in a pool) share the blocks of a host file, where one file system holds
- * both and can; false where it cannot (the caller copies). The file must still be the one checked.
+ * Makes a new file at `target` share the blocks of the file at `source` (which must be the file
+ * `expect` names, when given), where one file system holds both and can; false where it cannot, and
+ * then no target is left. The target is created here, exclusively, 0600, never through a link put
+ * there, and synced.
  */
-async function shareInto(share: HostFile, target: string): Promise<boolean> {
-  await rm(target, { force: true });
-  if (!(await reflinkFile(share.file, target))) {
-    await rm(target, { force: true }); // what a failed attempt may have left
-    return false;
+async function shareBlocks(source: string, target: string, expect: FileIdentity | undefined, signal: AbortSignal): Promise<boolean> {
+  const src = await open(source, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = await src.stat();
+    if (expect && (st.dev !== expect.dev || st.ino !== expect.ino)) throw errors.invalid(`${source} was replaced while it was being read: refused`, { file: source });
+    const dst = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    let shared = false;
+    try {
+      shared = await reflinkFile(src, dst, signal);
+      if (shared) await dst.sync();
+    } finally {
+      await dst.close();
+      if (!shared) await rm(target, { force: true });
+    }
+    return shared;
+  } finally {
+    await src.close();
   }
-  const now = await stat(share.file);
-  if (now.dev !== share.identity.dev || now.ino !== share.identity.ino) throw errors.invalid(`${share.file} was replaced while it was being read: refused`, { file: share.file });
-  return true;
+}
+
+/** Makes the staged file of an upload share a host file's blocks, where the file system can. */
+async function shareInto(share: HostFile, target: string, signal: AbortSignal): Promise<boolean> {
+  await rm(target, { force: true });
+  return shareBlocks(share.file, target, share.identity, signal);
 }
 
 /** Makes a new file at `target` (a file or symlink there is replaced) share a volume's blocks, where the file system can. */
-async function shareOut(source: string, target: string): Promise<boolean> {
+async function shareOut(source: string, target: string, signal: AbortSignal): Promise<boolean> {
   await FileWriter.checkTarget(target, true).catch(hostFileError(target));
   await rm(target, { force: true });
-  if (await reflinkFile(source, target)) return true;
-  await rm(target, { force: true }); // what a failed attempt may have left
-  return false;
+  return shareBlocks(source, target, undefined, signal).catch(hostFileError(target));
 }
 
 /** Allocates the holes of a file shared from a volume (a download that is not sparse), as a copied one is. */

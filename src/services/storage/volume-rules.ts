@@ -82,8 +82,10 @@ export class VolumeRules {
       else backers.set(b, [r.name]);
     }
     const attachments = this.vms?.attachments(pool.rec.name) ?? new Map<string, VolumeAttachment>();
-    const index: PoolIndex = page
-      ? { byName: (n) => byName.get(n) ?? store.byName(n), backedBy: store.backedBy, attachment: (n) => attachments.get(n) }
+    // A page's clones may lie anywhere in the pool: asked for once, for the whole page.
+    const backersOf = page ? this.ctx.store.volumes.backersOf(pool.rec.name, records.map((r) => r.name)) : undefined;
+    const index: PoolIndex = backersOf
+      ? { byName: (n) => byName.get(n) ?? store.byName(n), backedBy: (n) => backersOf.get(n) ?? [], attachment: (n) => attachments.get(n) }
       : { byName: (n) => byName.get(n), backedBy: (n) => backers.get(n) ?? [], attachment: (n) => attachments.get(n) };
     return records.map((r) => this.describe(pool, r, index));
   }

@@ -22,9 +22,6 @@ export type { CreateVolumeInput };
 export type CreateOutcome = { volume: VolumeInfo } | { job: JobInfo };
 
 /** Volumes of running pools: list, info, create, delete, resize, rename. */
-/** A listing this long leaves enough garbage (its records and their JSON) to give memory back after. */
-const LARGE_LISTING = 1000;
-
 export class VolumeService {
   private readonly ctx;
 
@@ -45,7 +42,7 @@ export class VolumeService {
         this.w.watches.caughtUp(pool, epoch);
       }
       const listed = page ? this.w.rules.describeAll(p, this.ctx.store.volumes.page(pool, page.limit, page.after), true) : this.w.rules.describeAll(p, this.ctx.store.volumes.list(pool));
-      if (listed.length >= LARGE_LISTING) releaseMemorySoon();
+      releaseMemorySoon(listed.length);
       return listed;
     });
   }
