@@ -26,6 +26,11 @@ function collector(): (() => void) | null {
   return collect;
 }
 
+/** Whether this Node lets the daemon give memory back (else it is left to V8). */
+export function canReleaseMemory(): boolean {
+  return collector() !== null;
+}
+
 let pending: NodeJS.Timeout | undefined;
 
 /**
