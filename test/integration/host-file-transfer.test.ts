@@ -184,6 +184,7 @@ test('on a file system that shares blocks, a host file goes in and out without a
     assert.equal(up.state, 'succeeded', JSON.stringify(up.error));
     const result = up.result as { sha256?: string; dataBytes: number; shared: boolean; volume: VolumeBody };
     assert.deepEqual([result.shared, result.sha256, result.dataBytes], [true, undefined, 16 * MiB], 'shared blocks are not read: no sha256 unless verified');
+    assert.deepEqual(up.progress, { done: 64 * MiB, total: 64 * MiB }, 'the job ends at its whole length');
     assert.equal(await sha256File(result.volume.path), sum);
     assert.equal(result.volume.capacity, 64 * MiB, 'grown to the capacity, as a copied upload is');
     assert.ok((await used()) - before < 2 * MiB, `no data was copied: ${(await used()) - before} bytes more in use`);

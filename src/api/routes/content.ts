@@ -18,7 +18,8 @@ const ContentQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-const UploadResult = Type.Object({ volume: Volume, sha256: Type.Optional(Type.String()), dataBytes: Type.Integer(), end: Type.Integer(), shared: Type.Boolean(), job: Type.String() });
+// A streamed upload is always read, so always hashed.
+const UploadResult = Type.Object({ volume: Volume, sha256: Type.String(), dataBytes: Type.Integer(), end: Type.Integer(), shared: Type.Boolean(), job: Type.String() });
 
 /**
  * `GET|PUT /api/v1/pools/{pool}/volumes/{volume}/content`: a volume's bytes as a stream. With

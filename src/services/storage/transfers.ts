@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open, realpath, rm, stat } from 'node:fs/promises';
+import { lstat, open, realpath, rm, stat } from 'node:fs/promises';
 import { reflinkFile } from '../../host/reflink.js';
 import { digestFile, type Digest } from '../../transfer/digest.js';
 import { basename, dirname, join } from 'node:path';
@@ -21,7 +21,7 @@ import { Reverter } from '../../model/reverter.js';
 import { announce } from '../operation.js';
 import { volumeLock } from './volume-records.js';
 import type { VolumeWork } from './volume-work.js';
-import { observedElsewhere } from '../../model/ignore.js';
+import { absent, observedElsewhere } from '../../model/ignore.js';
 
 /** A byte range of a volume: from `offset`, `length` bytes (to the end when omitted). */
 export interface Range {
@@ -180,7 +180,9 @@ export class TransferService {
           // are read only to verify them (both sides) when asked.
           if (!partial && (await shareOut(source, file, op.signal))) {
             let digest: { sha256?: string; dataBytes: number } = { dataBytes: dataIn(extents, length) };
-            if (o.verify) digest = sameDigest(await digestFile(source, 0, length, progress), await digestFile(file, 0, length, { extents, signal: op.signal }));
+            // The file's own holes, read now: whatever was written into it since is read too.
+            if (o.verify) digest = sameDigest(await digestFile(source, 0, length, progress), await digestFile(file, 0, length, { ...(await holesOf(file)), signal: op.signal }));
+            op.progress(length, length);
             if (!o.sparse) await allocateAll(file, length, extents);
             return done(digest, o.verify, true);
           }
@@ -276,12 +278,16 @@ export class TransferService {
           // checks it as it checks a copy (format, capacity, a qcow2's backing file). Its blocks are
           // read only to verify them (both sides, only their data) when asked.
           const shared = share !== undefined && !inPlace && stage.create && (await shareInto(share, target, op.signal));
+          // Both sides by their holes as they are now: whatever was written into either since is read too.
           const verifyShared = async (from: HostFile) => {
-            const extents = from.extents ? { extents: from.extents } : {};
-            const mine = await digestFile(target, 0, total, { ...extents, signal: op.signal, onProgress: (d) => op.progress(d, total) });
-            return sameDigest(await digestFile(from.file, 0, total, { ...extents, signal: op.signal }), mine);
+            const mine = await digestFile(target, 0, total, { ...(await holesOf(target)), signal: op.signal, onProgress: (d) => op.progress(d, total) });
+            return sameDigest(await digestFile(from.file, 0, total, { ...(await holesOf(from.file)), signal: op.signal }), mine);
           };
-          const written: { sha256?: string; dataBytes: number; end: number } = shared ? (share.verify ? await verifyShared(share) : { dataBytes: dataIn(share.extents, total), end: total }) : await copy();
+          const notRead = () => {
+            op.progress(total, total);
+            return { dataBytes: dataIn(share?.extents, total), end: total };
+          };
+          const written: { sha256?: string; dataBytes: number; end: number } = shared ? (share.verify ? await verifyShared(share) : notRead()) : await copy();
           const facts = inPlace ? await p.driver.volumeInfo(p.def, { name, format: vol.format, identity: vol.identity }, name) : await transfers.commit(p.def, vol, stage, written.end, options.grow === true, op);
           const volume = this.w.update(p, vol, facts);
           const how = shared ? 'shared' : 'copied';
@@ -307,6 +313,12 @@ function sameDigest(sent: Digest, received: Digest): Digest {
   return received;
 }
 
+/** A file's extents, to read only its data (none where they cannot be found: then it is read whole). */
+async function holesOf(file: string): Promise<{ extents?: Extent[] }> {
+  const extents = await localExtents(file);
+  return extents ? { extents } : {};
+}
+
 /** Bytes of data in `[0, end)` by a file's extents (all of it when they are unknown). */
 function dataIn(extents: readonly Extent[] | undefined, end: number): number {
   if (!extents) return end;
@@ -320,19 +332,26 @@ function dataIn(extents: readonly Extent[] | undefined, end: number): number {
  * there, and synced.
  */
 async function shareBlocks(source: string, target: string, expect: FileIdentity | undefined, signal: AbortSignal): Promise<boolean> {
-  const src = await open(source, constants.O_RDONLY | constants.O_NONBLOCK);
+  const src = await open(source, constants.O_RDONLY | constants.O_NONBLOCK).catch(hostFileError(source));
   try {
     const st = await src.stat();
     if (expect && (st.dev !== expect.dev || st.ino !== expect.ino)) throw errors.invalid(`${source} was replaced while it was being read: refused`, { file: source });
-    const dst = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const dst = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600).catch(hostFileError(target));
+    const made = await dst.stat();
     let shared = false;
     try {
-      shared = await reflinkFile(src, dst, signal);
-      if (shared) await dst.sync();
+      if (await reflinkFile(src, dst, signal)) {
+        await dst.sync();
+        shared = true;
+      }
     } finally {
       await dst.close();
-      if (!shared) await rm(target, { force: true });
+      // Only the file made here is removed: whatever may have been put at its name since stays.
+      const there = shared ? undefined : await lstat(target).catch(absent);
+      if (there && there.dev === made.dev && there.ino === made.ino) await rm(target, { force: true });
     }
+    // A cancel ends the job: it does not fall back to a copy.
+    if (!shared) signal.throwIfAborted();
     return shared;
   } finally {
     await src.close();
@@ -349,7 +368,7 @@ async function shareInto(share: HostFile, target: string, signal: AbortSignal): 
 async function shareOut(source: string, target: string, signal: AbortSignal): Promise<boolean> {
   await FileWriter.checkTarget(target, true).catch(hostFileError(target));
   await rm(target, { force: true });
-  return shareBlocks(source, target, undefined, signal).catch(hostFileError(target));
+  return shareBlocks(source, target, undefined, signal);
 }
 
 /** Allocates the holes of a file shared from a volume (a download that is not sparse), as a copied one is. */
