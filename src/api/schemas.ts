@@ -104,29 +104,16 @@ export const CloneVolume = Type.Object(
 const HostFile = Type.String({ minLength: 2, maxLength: 4096, pattern: '^/' });
 /** Device and inode at which the caller saw the file (upload) or its directory (download): FORBIDDEN when the daemon sees another. */
 const SeenAs = Type.Object({ dev: Type.String({ pattern: '^[0-9]{1,20}$' }), ino: Type.String({ pattern: '^[0-9]{1,20}$' }) }, { additionalProperties: false });
-export const UploadFile = Type.Object(
-  {
-    file: HostFile,
-    offset: Type.Optional(Type.Integer({ minimum: 0 })),
-    length: Type.Optional(Type.Integer({ minimum: 0 })),
-    grow: Type.Optional(Type.Boolean()),
-    force: Type.Optional(Type.Boolean()),
-    /** Hash the file as it is read too, and check the written content against it. */
-    verify: Type.Optional(Type.Boolean()),
-    seen: Type.Optional(SeenAs),
-  },
-  { additionalProperties: false },
-);
-export const DownloadFile = Type.Object(
-  {
-    file: HostFile,
-    offset: Type.Optional(Type.Integer({ minimum: 0 })),
-    length: Type.Optional(Type.Integer({ minimum: 0 })),
-    /** Leave holes as holes in the file; else it ends up allocated whole. */
-    sparse: Type.Optional(Type.Boolean()),
-    verify: Type.Optional(Type.Boolean()),
-    seen: Type.Optional(SeenAs),
-  },
-  { additionalProperties: false },
-);
+/** What both directions take: the file, a range of the volume, a second hash, where the caller saw it. */
+const HostFileTransfer = {
+  file: HostFile,
+  offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  length: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Read the content on both sides and compare their sha256. */
+  verify: Type.Optional(Type.Boolean()),
+  seen: Type.Optional(SeenAs),
+};
+export const UploadFile = Type.Object({ ...HostFileTransfer, grow: Type.Optional(Type.Boolean()), force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+/** `sparse`: leave holes as holes in the file; else it ends up allocated whole. */
+export const DownloadFile = Type.Object({ ...HostFileTransfer, sparse: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
 export const WipeVolume = Type.Object({ algorithm: Type.Optional(Type.Enum(WIPE_ALGORITHMS)), verify: Type.Optional(Type.Boolean()), force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
