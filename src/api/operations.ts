@@ -43,6 +43,7 @@ export function buildOperations(types: readonly AnyStorageType[]) {
 
     listPools: op('listPools', { summary: 'List pools', tag: 'pools', responses: { 200: Type.Array(P.Pool) } }),
     definePool: op('definePool', { summary: "Define a pool (the settings are its type's; secrets are write-only)", tag: 'pools', body: P.definePoolSchema(types), responses: { 201: P.Pool } }),
+    findPoolSources: op('findPoolSources', { summary: "What storage of a type there is to define a pool on (NFS exports, CIFS shares), asked within a time limit; secrets are write-only", tag: 'pools', body: P.findSourcesSchema(types), responses: { 200: Type.Array(P.FoundPoolSource) } }),
     getPool: op('getPool', { summary: 'Pool info', tag: 'pools', params: S.PoolParams, responses: { 200: P.Pool } }),
     patchPool: op('patchPool', { summary: 'Set autostart', tag: 'pools', params: S.PoolParams, body: S.PatchPool, responses: { 200: P.Pool } }),
     undefinePool: op('undefinePool', { summary: 'Undefine a stopped pool (its storage stays)', tag: 'pools', params: S.PoolParams, responses: { 204: S.Empty } }),

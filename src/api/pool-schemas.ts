@@ -59,6 +59,22 @@ export function definePoolSchema(types: readonly AnyStorageType[]): TUnsafe<Defi
   return Type.Unsafe<DefinePoolBody>({ type: 'object', oneOf: branches, discriminator: { propertyName: 'type' } });
 }
 
+/** The body of a discovery: a type, and the fields its discovery takes. */
+export function findSourcesSchema(types: readonly AnyStorageType[]): TUnsafe<{ type: string; [field: string]: unknown }> {
+  // Types without discovery take their name alone: the service answers NOT_SUPPORTED, naming the type.
+  const branches = types.map((t) =>
+    Type.Object({ type: Type.Literal(t.name), ...((t.sources?.query.properties ?? {}) as Record<string, TSchema>) }, { additionalProperties: false, title: `${t.name} sources` }),
+  );
+  return Type.Unsafe({ type: 'object', oneOf: branches, discriminator: { propertyName: 'type' } });
+}
+
+/** A source discovery found: settings for `pool define` of its type. */
+export const FoundPoolSource = Type.Object({
+  type: Type.String(),
+  source: Type.Record(Type.String(), Type.Unknown(), { description: 'settings of a pool on it (pool define)' }),
+  details: Type.String(),
+});
+
 /** The volume options of every type a daemon knows, as optional body fields. */
 export function volumeOptionProperties(types: readonly AnyStorageType[]): Record<string, TSchema> {
   const out: Record<string, TSchema> = {};
@@ -78,7 +94,10 @@ export const StorageTypeInfo = Type.Object({
   cloneMethods: Type.Array(Type.Object({ name: Type.String(), summary: Type.String(), format: Type.String() })),
   capabilities: Type.Unknown({ description: 'features per format and state' }),
   /** The CLI flag of each field of the settings and volume options (a secret's flag names the file it is read from). */
-  flags: Type.Object({ source: Type.Record(Type.String(), Type.String()), volumeOptions: Type.Record(Type.String(), Type.String()) }),
+  flags: Type.Object({ source: Type.Record(Type.String(), Type.String()), volumeOptions: Type.Record(Type.String(), Type.String()), sourcesQuery: Type.Record(Type.String(), Type.String()) }),
+  /** JSON schema of what discovery (`pool sources`) takes; absent for types without one. */
+  sourcesQuery: Type.Optional(Type.Unknown()),
+  sourcesSecrets: Type.Array(Type.String()),
   verbs: Type.Array(Type.String()),
   listsWhenStopped: Type.Boolean(),
 });
@@ -91,11 +110,11 @@ const VERB_GROUPS = ['volumes', 'resize', 'rename', 'snapshots', 'clones', 'copy
 const kebab = (field: string) => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** The CLI flag of every field of `schema` (`flags` of the type first; a secret's flag ends in -file). */
-function flagsOf(t: AnyStorageType, schema: TObject): Record<string, string> {
+function flagsOf(t: AnyStorageType, schema: TObject, secrets: readonly string[]): Record<string, string> {
   return Object.fromEntries(
     Object.keys(schema.properties).map((f) => {
       const flag = t.flags?.[f] ?? kebab(f);
-      return [f, (t.secrets as readonly string[]).includes(f) ? `${flag}-file` : flag];
+      return [f, secrets.includes(f) ? `${flag}-file` : flag];
     }),
   );
 }
@@ -113,7 +132,9 @@ export function describeStorageType(t: AnyStorageType): StorageTypeBody {
     createFormats: [...(d.volumes?.formats ?? [])],
     cloneMethods: Object.entries(d.clones ?? {}).map(([name, m]) => ({ name, summary: m.summary, format: m.format })),
     capabilities: t.capabilities,
-    flags: { source: flagsOf(t, t.source), volumeOptions: flagsOf(t, t.volumeOptions) },
+    flags: { source: flagsOf(t, t.source, t.secrets), volumeOptions: flagsOf(t, t.volumeOptions, []), sourcesQuery: t.sources ? flagsOf(t, t.sources.query, t.sources.secrets) : {} },
+    ...(t.sources ? { sourcesQuery: t.sources.query } : {}),
+    sourcesSecrets: [...(t.sources?.secrets ?? [])],
     verbs: ['lifecycle', ...VERB_GROUPS.filter((g) => d[g] !== undefined), ...(d.maintain ? ['maintain'] : [])],
     listsWhenStopped: d.listsWhenStopped,
   };

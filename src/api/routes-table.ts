@@ -4,6 +4,7 @@ export const routes = {
   listStorageTypes: { method: 'GET', path: '/api/v1/storage-types' },
   listPools: { method: 'GET', path: '/api/v1/pools' },
   definePool: { method: 'POST', path: '/api/v1/pools' },
+  findPoolSources: { method: 'POST', path: '/api/v1/pool-sources' },
   getPool: { method: 'GET', path: '/api/v1/pools/:pool' },
   patchPool: { method: 'PATCH', path: '/api/v1/pools/:pool' },
   undefinePool: { method: 'DELETE', path: '/api/v1/pools/:pool' },

@@ -21,10 +21,11 @@ export interface TypeFlag {
 }
 
 /** The flags of a type's settings or volume options, from what the daemon says of the type. */
-export function typeFlags(t: StorageTypeBody, part: 'source' | 'volumeOptions'): TypeFlag[] {
-  const schema = t[part] as { properties?: Record<string, FieldSchema> };
+export function typeFlags(t: StorageTypeBody, part: 'source' | 'volumeOptions' | 'sourcesQuery'): TypeFlag[] {
+  const schema = (t[part] ?? {}) as { properties?: Record<string, FieldSchema> };
+  const secrets = part === 'source' ? t.secrets : part === 'sourcesQuery' ? t.sourcesSecrets : [];
   return Object.entries(schema.properties ?? {}).map(([field, s]) => {
-    const secret = part === 'source' && t.secrets.includes(field);
+    const secret = secrets.includes(field);
     const kind = secret ? 'secret' : s.type === 'boolean' ? 'boolean' : s.type === 'integer' ? 'integer' : s.type === 'array' ? 'list' : 'text';
     const choices = s.enum ? ` (${s.enum.join(', ')})` : '';
     return { field, flag: t.flags[part][field] ?? field, kind, description: `${s.description ?? field}${choices}${secret ? ': a file, or - for standard input' : ''}` };

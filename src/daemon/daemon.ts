@@ -80,6 +80,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const storageTypes = new StorageTypes([...STORAGE_TYPES, ...(options.storageTypes ?? [])], PLANNED_TYPES);
   const jobs = new JobManager(store, events, log);
   const ctx: ServiceContext = { store, secrets: new SecretStore(paths.secrets), events, locks: new LockManager(), jobs, metrics, storageTypes, log, bootId: await bootId() };
+  await ctx.secrets.sweep();
   const work = new VolumeWork(ctx, new PoolGate(ctx), new VolumeRecords(ctx), new VolumeRules(ctx));
   const volumes = new VolumeService(work);
   const pools = new PoolService(work);

@@ -83,9 +83,16 @@ export function run(command: string, args: readonly string[], options: ExecOptio
         child.kill(sig);
       }
     };
+    let settled = false;
     const stop = () => {
       signalGroup('SIGTERM');
-      killTimer = setTimeout(() => signalGroup('SIGKILL'), grace);
+      killTimer = setTimeout(() => {
+        signalGroup('SIGKILL');
+        // A process stuck in the kernel (I/O to a server that went away) may outlive even SIGKILL
+        // for a while: it is abandoned, so that no caller waits on it.
+        killTimer = setTimeout(() => abandon(), grace);
+        killTimer.unref();
+      }, grace);
       killTimer.unref();
     };
     const timer = setTimeout(() => {
@@ -114,7 +121,19 @@ export function run(command: string, args: readonly string[], options: ExecOptio
       if (e.code === 'ENOENT') reject(failure('HOST_TOOL_MISSING', argv, null, null, false, `${command}: not found`, ms));
       else reject(failure('HOST_COMMAND_FAILED', argv, null, null, false, e.message, ms));
     });
+    const abandon = () => {
+      if (settled) return;
+      settled = true;
+      finish();
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+      child.unref();
+      const ms = Math.round(performance.now() - started);
+      reject(failure(aborted ? 'CANCELLED' : 'HOST_COMMAND_TIMEOUT', argv, null, 'SIGKILL', timedOut, `${command} did not end after SIGKILL: abandoned`, ms));
+    };
     child.on('close', (exitCode, signal) => {
+      if (settled) return;
+      settled = true;
       finish();
       const ms = Math.round(performance.now() - started);
       const stderr = Buffer.concat(err).toString('utf8').trim();

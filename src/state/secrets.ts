@@ -1,5 +1,6 @@
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { validateName } from '../model/names.js';
 
 /**
@@ -50,5 +51,33 @@ export class SecretStore {
   /** Removes an owner's secrets. */
   async remove(kind: 'pools', owner: string): Promise<void> {
     await rm(this.ownerDir(kind, owner), { recursive: true, force: true });
+  }
+
+  /**
+   * Secrets for one request (a discovery's password): written as put writes them, in a directory of
+   * their own; `remove` deletes them. Files left by a daemon that died meanwhile go with the next start's `sweep`.
+   */
+  async transient(values: Record<string, string>): Promise<{ files: Record<string, string>; remove: () => Promise<void> }> {
+    const dir = path.join(this.dir, 'transient', randomBytes(8).toString('hex'));
+    const remove = () => rm(dir, { recursive: true, force: true });
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await chmod(this.dir, 0o700);
+      await chmod(path.dirname(dir), 0o700);
+      const files: Record<string, string> = {};
+      for (const [field, value] of Object.entries(values)) {
+        files[field] = path.join(dir, field);
+        await writeFile(files[field]!, value, { mode: 0o600, flag: 'wx' });
+      }
+      return { files, remove };
+    } catch (e) {
+      await remove();
+      throw e;
+    }
+  }
+
+  /** Removes the transient secrets of earlier runs (at start, before any request). */
+  async sweep(): Promise<void> {
+    await rm(path.join(this.dir, 'transient'), { recursive: true, force: true });
   }
 }

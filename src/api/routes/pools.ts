@@ -1,7 +1,7 @@
 import type { ApiServices, Handlers } from '../handlers.js';
 import { describeStorageType } from '../pool-schemas.js';
 
-type PoolOps = 'version' | 'listStorageTypes' | 'listPools' | 'definePool' | 'getPool' | 'patchPool' | 'undefinePool' | 'buildPool' | 'startPool' | 'stopPool' | 'refreshPool' | 'deletePool' | 'extendPool' | 'shrinkPool';
+type PoolOps = 'version' | 'listStorageTypes' | 'listPools' | 'definePool' | 'findPoolSources' | 'getPool' | 'patchPool' | 'undefinePool' | 'buildPool' | 'startPool' | 'stopPool' | 'refreshPool' | 'deletePool' | 'extendPool' | 'shrinkPool';
 
 /** Handlers of the daemon and pool operations. */
 export function poolHandlers(s: ApiServices): Pick<Handlers, PoolOps> {
@@ -10,6 +10,7 @@ export function poolHandlers(s: ApiServices): Pick<Handlers, PoolOps> {
     listStorageTypes: async () => ({ body: s.storageTypes.list().map(describeStorageType) }),
     listPools: async () => ({ body: await s.pools.list() }),
     definePool: async ({ body }) => ({ body: await s.pools.define(body) }),
+    findPoolSources: async ({ body }) => ({ body: await s.pools.sources(body) }),
     getPool: async ({ params }) => ({ body: await s.pools.info(params.pool) }),
     patchPool: async ({ params, body }) => ({ body: await s.pools.setAutostart(params.pool, body.autostart) }),
     undefinePool: async ({ params }) => {

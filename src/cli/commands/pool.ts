@@ -19,6 +19,13 @@ async function definitionBody(client: KvmpoolClient, name: string, o: { type: st
   return { name, type: o.type, ...(o.target ? { target: o.target } : {}), ...(Object.keys(source).length > 0 ? { source } : {}), ...(o.autostart ? { autostart: true } : {}) } as DefinePoolBody;
 }
 
+/** A found source in one phrase: `host:/export`, `//host/share`, or its settings. */
+function describeSource(s: Record<string, unknown>): string {
+  if (typeof s['export'] === 'string') return `${String(s['host'])}:${s['export']}`;
+  if (typeof s['share'] === 'string') return `//${String(s['host'])}/${s['share']}`;
+  return Object.entries(s).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+}
+
 /** `kvmpool pool ...` */
 export function poolCommands(program: Command, globals: Globals): void {
   const pool = program.command('pool').description('storage pools: define, build, start, stop, refresh, delete');
@@ -37,6 +44,24 @@ export function poolCommands(program: Command, globals: Globals): void {
     });
 
   pool
+    .command('sources')
+    .description("what storage of a type there is to define a pool on (an NFS server's exports, a CIFS server's shares); the type's search fields are flags")
+    .requiredOption('--type <type>', 'pool type (see kvmpool pool types)')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (o: { type: string }, cmd: Command) => {
+      const client = connect(globals());
+      const t = (await client.api.listStorageTypes()).find((x) => x.name === o.type);
+      const query = t ? await readTypeFlags(cmd.args, typeFlags(t, 'sourcesQuery'), `searches for ${t.name} sources`) : {};
+      const found = await client.api.findPoolSources({ body: { type: o.type, ...query } as never });
+      if (globals().json) return printJson(found);
+      printTable(
+        ['SOURCE', 'DETAILS', 'DEFINE WITH'],
+        found.map((f) => [describeSource(f.source), f.details, Object.entries(f.source).map(([k, v]) => `--${t?.flags.source[k] ?? k} ${String(v)}`).join(' ')]),
+      );
+    });
+
+  pool
     .command('types')
     .description('pool types this daemon has: their settings (flags of pool define), volume options (of vol create) and features')
     .action(async () => {
@@ -44,7 +69,7 @@ export function poolCommands(program: Command, globals: Globals): void {
       if (globals().json) return printJson(types);
       for (const t of types) {
         process.stdout.write(`${t.name}: ${t.summary}\n`);
-        for (const [part, title] of [['source', 'pool define'], ['volumeOptions', 'vol create']] as const) {
+        for (const [part, title] of [['source', 'pool define'], ['volumeOptions', 'vol create'], ['sourcesQuery', 'pool sources']] as const) {
           for (const f of typeFlags(t, part)) process.stdout.write(`  ${title} --${f.flag}${f.kind === 'boolean' ? '' : ' <value>'}  ${f.description}\n`);
         }
         const methods = t.cloneMethods.map((m) => m.name).join(', ');

@@ -31,11 +31,28 @@ export interface StorageType<N extends string = string, S extends TObject = TObj
   target: 'directory' | 'derived';
   capabilities: CapabilityTable;
   driver: StorageDriver<Static<S>, Static<O>>;
+  /** Discovery (`pool sources`): what storage of this type a server or the host offers. */
+  sources?: SourceDiscovery;
+}
+
+/** How a type finds what it could be defined on (libvirt's find-storage-pool-sources). */
+export interface SourceDiscovery<Q extends TObject = TObject> {
+  /** What a search takes (the server to ask, credentials); fields named in `secrets` are write-only. */
+  query: Q;
+  secrets: readonly string[];
+  /** Asks, within a time limit; each source found is settings `pool define` takes. `secrets` holds each secret's file. */
+  find(query: Static<Q>, secrets: Record<string, string>, ctx: OpContext): Promise<FoundSource[]>;
+}
+
+/** A source discovery found: the settings of a pool on it, and what else is known of it, for people. */
+export interface FoundSource {
+  source: Record<string, unknown>;
+  details: string;
 }
 
 /** A storage type of any settings, as the registry and services hold them (its settings were checked against its schema). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyStorageType = Omit<StorageType, 'driver' | 'secrets'> & { secrets: readonly string[]; driver: StorageDriver<any, any> };
+export type AnyStorageType = Omit<StorageType, 'driver' | 'secrets' | 'sources'> & { secrets: readonly string[]; driver: StorageDriver<any, any>; sources?: SourceDiscovery<any> };
 
 /** A pool's volumes by name, read a slice at a time (see StorageDriver.scan). */
 export interface VolumeScan {

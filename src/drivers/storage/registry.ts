@@ -7,7 +7,8 @@ export const STORAGE_TYPES = [
   (await import('./fs/index.js')).default,
   (await import('./logical/index.js')).default,
   (await import('./disk/index.js')).default,
+  (await import('./netfs/index.js')).default,
 ] as const;
 
 /** Types kvmpool will have but this build does not: defining one is NOT_SUPPORTED, not unknown. */
-export const PLANNED_TYPES: readonly string[] = ['netfs', 'iscsi', 'scsi', 'rbd'];
+export const PLANNED_TYPES: readonly string[] = ['iscsi', 'scsi', 'rbd'];

@@ -8,6 +8,7 @@ import type { PoolRecord, VolumeRecord } from '../../state/store.js';
 import type { ServiceContext } from '../context.js';
 import { announce, operate } from '../operation.js';
 import { assertApart, newDefinition, type DefinePoolInput } from './pool-definitions.js';
+import { findPoolSources, type FindSourcesInput, type FoundPoolSource } from './pool-sources.js';
 import type { ActivePool } from './pool-gate.js';
 import { reconcile } from './reconcile.js';
 import type { VolumeWork } from './volume-work.js';
@@ -23,6 +24,11 @@ export class PoolService {
 
   constructor(private readonly w: VolumeWork) {
     this.ctx = w.ctx;
+  }
+
+  /** What storage of a type there is to define a pool on (NFS exports, CIFS shares, iSCSI targets...). */
+  sources(input: FindSourcesInput): Promise<FoundPoolSource[]> {
+    return findPoolSources(this.ctx, input);
   }
 
   /** Defines a pool; its secrets go to the secret store, never to the store or an answer. */

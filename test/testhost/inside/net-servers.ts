@@ -1,0 +1,94 @@
+import { mkdir, writeFile, chmod } from 'node:fs/promises';
+import path from 'node:path';
+import { run } from '../../../src/host/exec.js';
+
+/**
+ * Network file servers inside the test host, serving over `lo` (127.0.0.1 only): the kernel's NFS
+ * server (v3 and v4.x) and Samba. Each serves an ext4 file system on one of the test host's disks
+ * (the host's own file system, hostfs, cannot be exported). /etc, /var and /run are the test host's
+ * own (init.sh), so their configuration never reaches the machine.
+ */
+
+const T = { timeoutMs: 60_000 };
+
+/** Loads the client and server modules of NFS and CIFS. */
+export async function loadNetModules(): Promise<void> {
+  for (const m of ['nfsd', 'nfsv3', 'nfsv4', 'cifs']) await run('modprobe', ['-d', '/run/modroot', m], T);
+}
+
+/** Makes an ext4 file system on `disk` and mounts it at `dir`. */
+async function serveDisk(disk: string, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await run('mkfs.ext4', ['-F', '-q', disk], T);
+  await run('mount', [disk, dir], T);
+}
+
+/** The kernel NFS server exporting `dir` (an ext4 on `disk`) to 127.0.0.1; stop() ends the service (clients see it gone), start() brings it back, close() takes it all down. */
+export async function nfsServer(disk: string, dir: string): Promise<{ stop: () => Promise<void>; start: () => Promise<void>; close: () => Promise<void> }> {
+  await serveDisk(disk, dir);
+  // NFSv4 sees the export under a pseudo-root; the machine's / (hostfs) cannot be one: a tmpfs can.
+  const root = '/run/nfsroot';
+  await mkdir(path.join(root, dir), { recursive: true });
+  await run('mount', ['--bind', dir, path.join(root, dir)], T);
+  await writeFile('/etc/nfs.conf', `[exports]\nrootdir=${root}\n[nfsd]\ngrace-time=10\nlease-time=10\nthreads=4\n`);
+  await writeFile('/etc/exports', `${dir} 127.0.0.1(rw,sync,no_subtree_check,no_root_squash)\n`);
+  await mkdir('/run/rpc_pipefs', { recursive: true });
+  await run('mount', ['-t', 'rpc_pipefs', 'sunrpc', '/run/rpc_pipefs'], T);
+  await run('mount', ['-t', 'nfsd', 'nfsd', '/proc/fs/nfsd'], T);
+  await run('rpcbind', ['-w'], T);
+  await run('rpc.statd', ['--no-notify'], T);
+  await run('exportfs', ['-ra'], T);
+  await run('rpc.mountd', [], T);
+  const start = async () => {
+    await run('rpc.nfsd', ['4'], T);
+    // A fresh server has nothing to reclaim: its grace period would hold every v4 open for 10 s.
+    await writeFile('/proc/fs/nfsd/v4_end_grace', 'Y');
+  };
+  await start();
+  const stop = async () => void (await run('rpc.nfsd', ['0'], T));
+  const close = async () => {
+    await stop();
+    await run('exportfs', ['-ua'], T);
+    for (const p of ['rpc.mountd', 'rpc.statd', 'rpcbind']) await run('pkill', ['-x', p]).catch(() => undefined);
+    await run('umount', [path.join(root, dir)], T);
+    await run('umount', [dir], T);
+  };
+  return { start, stop, close };
+}
+
+/** Samba serving `dir` (an ext4 on `disk`) as share `vms` to user root with `password`, and as `guest` to guests. */
+export async function sambaServer(disk: string, dir: string, password: string): Promise<{ close: () => Promise<void> }> {
+  await serveDisk(disk, dir);
+  await mkdir(path.join(dir, 'guest'));
+  await chmod(path.join(dir, 'guest'), 0o777);
+  const s = '/run/samba';
+  for (const d of ['private', 'lock', 'state', 'cache', 'pid', 'ncalrpc', 'log']) await mkdir(path.join(s, d), { recursive: true });
+  const conf = path.join(s, 'smb.conf');
+  await writeFile(
+    conf,
+    [
+      '[global]',
+      'server role = standalone server', 'interfaces = lo', 'bind interfaces only = yes', 'disable netbios = yes', 'smb ports = 445',
+      `passdb backend = tdbsam:${s}/private/passdb.tdb`, `private dir = ${s}/private`, `lock directory = ${s}/lock`, `state directory = ${s}/state`,
+      `cache directory = ${s}/cache`, `pid directory = ${s}/pid`, `ncalrpc dir = ${s}/ncalrpc`, `binddns dir = ${s}/private`, `log file = ${s}/log/log.%m`,
+      'load printers = no', 'printing = bsd', 'printcap name = /dev/null', 'disable spoolss = yes', 'map to guest = bad user', 'guest account = nobody',
+      '[vms]', `path = ${dir}`, 'read only = no', 'valid users = root', 'force user = root',
+      '[guest]', `path = ${dir}/guest`, 'read only = no', 'guest ok = yes', 'guest only = yes', 'force user = root',
+      '',
+    ].join('\n'),
+  );
+  await run('smbpasswd', ['-c', conf, '-s', '-a', 'root'], { input: `${password}\n${password}\n`, timeoutMs: 60_000 });
+  await run('smbd', ['-D', '-s', conf], T);
+  for (let i = 0; i < 200; i++) {
+    const { stdout } = await run('ss', ['-ltn'], T);
+    if (stdout.includes('127.0.0.1:445')) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    close: async () => {
+      await run('pkill', ['-x', 'smbd']).catch(() => undefined);
+      for (let i = 0; i < 50 && (await run('pgrep', ['-x', 'smbd']).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+      await run('umount', [dir], T);
+    },
+  };
+}
