@@ -84,7 +84,10 @@ export function run(command: string, args: readonly string[], options: ExecOptio
       }
     };
     let settled = false;
+    let stopping = false;
     const stop = () => {
+      if (stopping) return;
+      stopping = true;
       signalGroup('SIGTERM');
       killTimer = setTimeout(() => {
         signalGroup('SIGKILL');

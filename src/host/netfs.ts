@@ -57,6 +57,7 @@ export function classifyMountError(s: NetShare, e: unknown): unknown {
   if (/error\(13\)|access denied|permission denied/i.test(text)) return new KvmpoolError('AUTH_FAILED', `${where}: the server refused access (${lastLine(text)})`, details, { cause: e });
   // mount error(2): No such file or directory / reason given by server: No such file or directory
   if (/error\(2\)|No such file or directory|does not exist/i.test(text)) return new KvmpoolError('NOT_FOUND', `${where}: no such ${s.protocol === 'nfs' ? 'export' : 'share'} (${lastLine(text)})`, details, { cause: e });
+  if (/resolve|Name or service not known|unknown host/i.test(text)) return new KvmpoolError('UNAVAILABLE', `${where}: the host name ${s.host} does not resolve`, details, { cause: e });
   // Connection refused, No route to host, timed out, error(111)/(113)/(112), Host is down
   if (/refused|no route|timed out|unreachable|host is down|error\(11[0-3]\)|not supported/i.test(text)) {
     return new KvmpoolError('UNAVAILABLE', `${where}: no server answered (${lastLine(text)})`, details, { cause: e });
@@ -74,11 +75,12 @@ function lastLine(text: string): string {
  * once (`-f -l`) and goes from the kernel once nothing uses it.
  */
 export async function unmountShare(target: string, gone: boolean): Promise<void> {
-  const detach = () => run('umount', ['-f', '-l', target], { timeoutMs: 10_000, killGraceMs: 1000 });
-  if (gone) return void (await detach());
+  // -f also ends the requests in flight (they fail with EIO): only for a server known to be gone.
+  const detach = (force: boolean) => run('umount', [...(force ? ['-f'] : []), '-l', target], { timeoutMs: 10_000, killGraceMs: 1000 });
+  if (gone) return void (await detach(true));
   await run('umount', [target], { timeoutMs: 5000, killGraceMs: 500 }).catch(async (e: unknown) => {
     if (e instanceof HostCommandError && /target is busy|device is busy/.test(e.details.stderr)) throw errors.inUse(`${target} is busy: files on it are open`, { target });
-    if (e instanceof HostCommandError && e.details.timedOut) return void (await detach());
+    if (e instanceof HostCommandError && e.details.timedOut) return void (await detach(false));
     throw e;
   });
 }
@@ -141,7 +143,7 @@ export async function nfsExports(host: string, timeoutMs: number): Promise<{ exp
 
 /** argv of smbclient listing the shares of `host` in its parseable form (-g); a user's password comes from PASSWD_FILE. */
 export function smbSharesArgs(host: string, user?: { username: string; domain?: string }): string[] {
-  return ['-g', '-L', `//${host}`, ...(user ? ['-U', user.username, ...(user.domain ? ['-W', user.domain] : [])] : ['-N'])];
+  return ['-g', '-L', `//${host}`, ...(user ? [`--user=${user.username}`, ...(user.domain ? [`--workgroup=${user.domain}`] : [])] : ['-N'])];
 }
 
 /** Parses `smbclient -g -L`: `Disk|vms|VM images` per share (IPC and printers are not file shares). */

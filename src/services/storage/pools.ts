@@ -69,7 +69,11 @@ export class PoolService {
 
   async start(name: string): Promise<PoolInfo> {
     return this.lifecycle(name, 'start', async (p, op) => {
-      if (p.rec.active) return;
+      // A running pool starts again only when it cannot be used (its storage went away and is back).
+      if (p.rec.active) {
+        const status = await p.driver.status(p.def, false);
+        if (status.state !== 'degraded' || status.usable === true) return;
+      }
       await p.driver.start(p.def, op);
       this.ctx.store.pools.update(name, { active: true, bootId: this.ctx.bootId });
       await this.w.gate.probe(p);

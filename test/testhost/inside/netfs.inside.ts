@@ -1,4 +1,5 @@
 import { after, before, test } from 'node:test';
+import { spawn, type ChildProcess } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -150,6 +151,7 @@ test('netfs: bad servers, exports, shares and passwords are clear errors and lea
 test('netfs: a server that goes away never holds the daemon; the pool is degraded, then recovers by itself', async () => {
   const { dir: home, cleanup } = await tempDir();
   let daemon: ServeProcess | undefined;
+  const holders: ChildProcess[] = [];
   try {
     daemon = await serve(home);
     const client = new KvmpoolClient({ socketPath: path.join(home, 'kvmpool.sock') });
@@ -164,6 +166,11 @@ test('netfs: a server that goes away never holds the daemon; the pool is degrade
     console.log(`# figure: netfs pool start (NFS mount): ${((performance.now() - t) / 1000).toFixed(2)} s`);
     await client.call('createVolume', { params: { pool: 'nas' }, body: { name: 'a.qcow2', capacity: '64M', format: 'qcow2' } });
     await client.call('createVolume', { params: { pool: 'local' }, body: { name: 'l.img', capacity: '16M', format: 'raw' } });
+    await client.call('createVolume', { params: { pool: 'local' }, body: { name: 'l2.img', capacity: '16M', format: 'raw' } });
+    // A process (a VM, say) holds a volume of the share open when its server goes away.
+    const holder = spawn(process.execPath, ['-e', `require('fs').openSync(${JSON.stringify(path.join(home, 'nas', 'a.qcow2'))}, 'r'); console.log('open'); setTimeout(() => {}, 600000)`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    holders.push(holder);
+    await new Promise((r) => holder.stdout.once('data', r));
 
     await nfs.stop();
     const gone = performance.now();
@@ -193,8 +200,23 @@ test('netfs: a server that goes away never holds the daemon; the pool is degrade
     assert.ok(listing instanceof KvmpoolError && listing.code === 'POOL_DEGRADED', String(listing));
     const copy = await timedCall('a copy into the dead pool', () => client.call('cloneVolume', { params: { pool: 'local', volume: 'l.img' }, body: { name: 'c.img', pool: 'nas' } }), 1000);
     assert.ok(copy instanceof KvmpoolError && copy.code === 'POOL_DEGRADED', String(copy));
+    // Whether a volume is in use is read from every process's open files: the holder's, on the dead share, too.
+    await timedCall('deleting a volume of another pool', () => client.call('deleteVolume', { params: { pool: 'local', volume: 'l2.img' } }), 3000);
+
+    // The daemon killed and started again while the server is away: it serves, and the pool says why it cannot be used.
+    daemon.child.kill('SIGKILL');
+    await new Promise((r) => daemon!.child.once('exit', r));
+    t = performance.now();
+    daemon = await serve(home);
+    console.log(`# figure: daemon restart with the server away: serving after ${((performance.now() - t) / 1000).toFixed(2)} s`);
+    const after = await timedCall('pool info after the restart', () => client.call('getPool', { params: { pool: 'nas' } }), 8000);
+    assert.ok(!(after instanceof KvmpoolError) && after.state === 'degraded', JSON.stringify(after));
+    // The holder goes (its close may wait for the server).
+    const holderGone = new Promise((r) => holder.once('exit', r));
+    holder.kill('SIGKILL');
 
     await nfs.start();
+    await holderGone;
     const back = performance.now();
     for (;;) {
       const info = await client.call('getPool', { params: { pool: 'nas' } });
@@ -218,6 +240,7 @@ test('netfs: a server that goes away never holds the daemon; the pool is degrade
     console.log(`# figure: netfs pool stop with its server away: ${((performance.now() - t) / 1000).toFixed(2)} s`);
     assert.equal(await mountEntryAt(path.join(home, 'nas')), undefined, 'detached');
   } finally {
+    for (const h of holders) h.kill('SIGKILL');
     await nfs.start().catch(() => undefined);
     await daemon?.stop();
     for (const m of ['nas']) await run('umount', ['-f', '-l', path.join(home, m)]).catch(() => undefined);

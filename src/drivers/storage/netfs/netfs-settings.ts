@@ -30,10 +30,15 @@ export const NetfsVolumeOptions = Type.Object({}, { additionalProperties: false 
 
 const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?$/;
 const IPV6 = /^[0-9A-Fa-f:.]+$/;
-const CIFS_NAME = /^[A-Za-z0-9._@$-]+$/;
+const CIFS_NAME = /^[A-Za-z0-9._@$][A-Za-z0-9._@$-]*$/;
 const OPTION = /^[a-z0-9_]+(=[A-Za-z0-9._:/-]+)?$/;
 /** Options the pool's own fields set, and those that would undo what every network mount must be. */
-const RESERVED_OPTIONS = ['dev', 'suid', 'exec', 'vers', 'nfsvers', 'user', 'username', 'password', 'pass', 'credentials', 'domain', 'dom', 'workgroup', 'guest', 'remount', 'bind', 'rbind', 'move'];
+const RESERVED_OPTIONS = [
+  ...['dev', 'suid', 'exec', 'remount', 'bind', 'rbind', 'move'],
+  ...['vers', 'nfsvers', 'user', 'username', 'password', 'password2', 'pass', 'credentials', 'cred', 'domain', 'dom', 'workgroup', 'guest'],
+  // These would send the mount to another server or path than the pool's own.
+  ...['addr', 'ip', 'unc', 'prefixpath', 'mountaddr', 'mounthost'],
+];
 
 /** The settings checked beyond their schema, with the protocol filled in and the export path normalized. */
 export function checkNetfsSource(s: NetfsSource, hasPassword: boolean): NetfsSource {
@@ -45,7 +50,7 @@ export function checkNetfsSource(s: NetfsSource, hasPassword: boolean): NetfsSou
   for (const o of s.mountOptions ?? []) {
     if (!OPTION.test(o)) throw errors.invalid(`mount option '${o}' is not NAME or NAME=VALUE (letters, digits, . _ : / -)`, { option: o });
     const name = o.split('=')[0]!;
-    if (RESERVED_OPTIONS.includes(name)) throw errors.invalid(`mount option '${name}' cannot be given: ${['dev', 'suid', 'exec'].includes(name) ? 'network pools are always mounted nodev,nosuid,noexec' : 'the pool\'s own settings set it'}`, { option: o });
+    if (RESERVED_OPTIONS.includes(name)) throw errors.invalid(`mount option '${name}' cannot be given: ${['dev', 'suid', 'exec'].includes(name) ? 'network pools are always mounted nodev,nosuid,noexec' : "the pool's own settings decide it"}`, { option: o });
   }
   if (protocol === 'nfs') {
     if (s.export === undefined) throw errors.invalid('an nfs pool needs the export (--export /path)');

@@ -6,7 +6,7 @@ import { mountShare, shareSource, unmountShare } from '../../../host/netfs.js';
 import type { StorageDriver } from '../driver.js';
 import { fileVolumeOps } from '../file/file-driver.js';
 import { makeTargetDir, removeTargetDirs, resolveTargetDir } from '../file/target-dir.js';
-import { absent } from '../../../model/ignore.js';
+import { absent, observedElsewhere } from '../../../model/ignore.js';
 import { checkNetfsSource, shareOf, type NetfsSource } from './netfs-settings.js';
 import { forgetMountHealth, lastMountHealth, mountHealth } from './netfs-health.js';
 
@@ -14,10 +14,43 @@ type Def = PoolDefinition<NetfsSource>;
 
 // inotify sees only the changes made through this host's mount, not those of the server or other
 // hosts: a netfs pool's listings read its directory instead.
-const { watch: _localOnly, ...volumeOps } = fileVolumeOps;
+const { watch: _localOnly, ...fileOps } = fileVolumeOps;
+
+/** How long a read of the mount may take before the caller gets UNAVAILABLE (the read itself is left to end when it can). */
+const READ_TIMEOUT_MS = 15_000;
+
+/** `work`, or UNAVAILABLE after READ_TIMEOUT_MS: a server that went away mid-way must not hold the caller. */
+function bounded<T>(def: Def, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new KvmpoolError('UNAVAILABLE', `${what} on ${shareSource(shareOf(def.source))}: no answer within ${READ_TIMEOUT_MS / 1000} s (is the server there?)`, { pool: def.name })), READ_TIMEOUT_MS);
+  });
+  // Past the bound, the caller has its answer: the late outcome is nobody's.
+  work.catch(observedElsewhere);
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+/** The file volume operations, with every read of the mount bounded. */
+const volumeOps: typeof fileOps = {
+  ...fileOps,
+  probe: (def) => bounded(def as Def, 'probing the mount', fileOps.probe(def)),
+  listVolumes: (def, known) => bounded(def as Def, 'listing the volumes', fileOps.listVolumes(def, known)),
+  scan: async (def) => {
+    const scan = await bounded(def as Def, 'listing the volumes', fileOps.scan!(def));
+    return { names: scan.names, read: (names, known) => bounded(def as Def, 'reading volumes', scan.read(names, known)) };
+  },
+  volumeInfo: (def, known, name) => bounded(def as Def, `reading volume ${name}`, fileOps.volumeInfo(def, known, name)),
+  volumes: { ...fileOps.volumes!, discardPartial: (def, name) => bounded(def as Def, `removing what a create of ${name} left`, fileOps.volumes!.discardPartial!(def, name)) },
+};
 
 /** File system types the kernel reports for a mount of the protocol. */
 const FSTYPES = { nfs: ['nfs', 'nfs4'], cifs: ['cifs', 'smb3'] } as const;
+
+/** UNAVAILABLE unless the server behind the pool's mount answers (within the health check's bound). */
+async function assertAnswers(def: Def): Promise<void> {
+  const health = await mountHealth(def.target, def.source.host);
+  if (!health.ok) throw new KvmpoolError('UNAVAILABLE', `pool '${def.name}': ${health.reason}`, { pool: def.name });
+}
 
 /** Whether `m` is this pool's share (not something else mounted at its target). */
 function isOurs(def: Def, m: MountEntry | undefined): boolean {
@@ -45,13 +78,23 @@ export const netfsDriver: StorageDriver<NetfsSource, Record<string, never>> = {
 
   async start(def) {
     const mounted = await mountEntryAt(def.target);
-    if (isOurs(def, mounted)) return;
+    // Mounted already (a daemon restart): usable only if its server answers.
+    if (isOurs(def, mounted)) return assertAnswers(def);
     if (mounted) throw errors.inUse(`${mounted.source} is already mounted at ${def.target}`, { target: def.target, source: mounted.source });
     if (!(await stat(def.target).catch(absent))?.isDirectory()) {
       throw new KvmpoolError('POOL_NOT_BUILT', `pool '${def.name}' is not built: mount point ${def.target} is missing (run 'pool build')`, { pool: def.name });
     }
     forgetMountHealth(def.target);
     await mountShare(shareOf(def.source), def.target, def.secrets['password']);
+  },
+
+  // A pool that should run but is not mounted (its server was away when the daemon started it) is
+  // mounted as soon as the server answers.
+  async maintain(def) {
+    if (isOurs(def, await mountEntryAt(def.target))) return undefined;
+    forgetMountHealth(def.target);
+    await mountShare(shareOf(def.source), def.target, def.secrets['password']);
+    return undefined;
   },
 
   async stop(def) {
