@@ -38,10 +38,11 @@ export function typeFlags(t: StorageTypeBody, part: 'source' | 'volumeOptions' |
  * line itself. Unknown flags are INVALID_ARGUMENT, naming the ones the type has.
  */
 export async function readTypeFlags(args: string[], flags: TypeFlag[], what: string): Promise<Record<string, unknown>> {
-  const options = Object.fromEntries(flags.map((f) => [f.flag, { type: f.kind === 'boolean' ? ('boolean' as const) : ('string' as const) }]));
-  let values: Record<string, string | boolean | undefined>;
+  // A list is given comma-separated, or by its flag again (--portal A --portal B).
+  const options = Object.fromEntries(flags.map((f) => [f.flag, { type: f.kind === 'boolean' ? ('boolean' as const) : ('string' as const), multiple: f.kind === 'list' }]));
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
-    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }) as { values: Record<string, string | boolean | undefined> });
+    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }) as { values: Record<string, string | boolean | string[] | undefined> });
   } catch (e) {
     const known = flags.map((f) => `--${f.flag}`).join(', ') || 'none';
     throw errors.invalid(`${e instanceof Error ? e.message.replace(/\. To specify.*$/s, '') : String(e)} (${what} take: ${known})`);
@@ -52,7 +53,7 @@ export async function readTypeFlags(args: string[], flags: TypeFlag[], what: str
     if (v === undefined) continue;
     if (f.kind === 'boolean') out[f.field] = v === true;
     else if (f.kind === 'integer') out[f.field] = /^-?\d+$/.test(String(v)) ? Number(v) : Number.NaN;
-    else if (f.kind === 'list') out[f.field] = String(v).split(',').map((d) => d.trim()).filter((d) => d !== '');
+    else if (f.kind === 'list') out[f.field] = [v].flat().flatMap((x) => String(x).split(',')).map((d) => d.trim()).filter((d) => d !== '');
     else if (f.kind === 'secret') out[f.field] = await readSecret(String(v), f.flag);
     else out[f.field] = String(v);
   }

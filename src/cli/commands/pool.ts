@@ -23,6 +23,7 @@ async function definitionBody(client: KvmpoolClient, name: string, o: { type: st
 function describeSource(s: Record<string, unknown>): string {
   if (typeof s['export'] === 'string') return `${String(s['host'])}:${s['export']}`;
   if (typeof s['share'] === 'string') return `//${String(s['host'])}/${s['share']}`;
+  if (typeof s['iqn'] === 'string') return s['iqn'];
   return Object.entries(s).map(([k, v]) => `${k}=${String(v)}`).join(' ');
 }
 
@@ -57,7 +58,7 @@ export function poolCommands(program: Command, globals: Globals): void {
       if (globals().json) return printJson(found);
       printTable(
         ['SOURCE', 'DETAILS', 'DEFINE WITH'],
-        found.map((f) => [describeSource(f.source), f.details, Object.entries(f.source).map(([k, v]) => `--${t?.flags.source[k] ?? k} ${String(v)}`).join(' ')]),
+        found.map((f) => [describeSource(f.source), f.details, Object.entries(f.source).map(([k, v]) => `--${t?.flags.source[k] ?? k} ${Array.isArray(v) ? v.join(',') : String(v)}`).join(' ')]),
       );
     });
 

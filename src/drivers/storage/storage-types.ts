@@ -50,8 +50,8 @@ export function checkStorageType(t: AnyStorageType): void {
     if (d[group] !== undefined && ![...features].some((f) => groupOf(f) === group)) problems.push(`the driver has ${group} but no feature offers it`);
   }
   for (const m of Object.keys(d.clones ?? {})) if (!features.has(`clone-${m}`)) problems.push(`clone method ${m} is offered by no feature`);
-  // A copy within the pool needs the pool to take copies.
-  if (features.has('clone') && !d.copy) problems.push('clone is listed but the driver has no copy');
+  // A copy within a pool that makes volumes needs the pool to take copies (LUNs are copied out only).
+  if (features.has('clone') && d.volumes && !d.copy) problems.push('clone is listed but the driver has no copy');
   for (const [format, caps] of Object.entries(t.capabilities.formats)) {
     for (const state of VOLUME_STATES) {
       const missing = (MINIMUM_WITHHELD[state] ?? []).filter((f) => caps.features.includes(f) && !caps.withheld[state].includes(f));

@@ -1,4 +1,4 @@
-import { mkdir, writeFile, chmod } from 'node:fs/promises';
+import { chmod, mkdir, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../../../src/host/exec.js';
 
@@ -91,4 +91,77 @@ export async function sambaServer(disk: string, dir: string, password: string): 
       await run('umount', [dir], T);
     },
   };
+}
+
+/** CHAP of a target's ACL: the initiator's user and secret, and the target's own for mutual CHAP. */
+export interface TargetChap {
+  user: string;
+  secret: string;
+  mutualUser?: string;
+  mutualSecret?: string;
+}
+
+/**
+ * A LIO iSCSI target (the kernel's, set up through configfs) named `iqn` with `luns` (block devices)
+ * at `portals` on the loopback, for `initiator` only, with CHAP when given; and this host's initiator:
+ * its name and iscsid. close() removes the target and stops iscsid.
+ */
+export async function iscsiTarget(o: { iqn: string; initiator: string; luns: string[]; portals: string[]; chap?: TargetChap }): Promise<{ setChap: (c: TargetChap | undefined) => Promise<void>; close: () => Promise<void> }> {
+  for (const m of ['configfs', 'target_core_mod', 'target_core_iblock', 'iscsi_target_mod', 'iscsi_tcp', 'sd_mod']) await run('modprobe', ['-d', '/run/modroot', m], T);
+  const configfs = '/sys/kernel/config';
+  if (!(await run('findmnt', [configfs]).then(() => true, () => false))) await run('mount', ['-t', 'configfs', 'none', configfs], T);
+  const c = path.join(configfs, 'target');
+  // LIO's persistent reservations go to /run, not the machine's /etc or /var.
+  await mkdir('/run/target', { recursive: true });
+  await writeFile(path.join(c, 'dbroot'), '/run/target').catch(() => undefined);
+  const tpg = path.join(c, 'iscsi', o.iqn, 'tpgt_1');
+  const acl = path.join(tpg, 'acls', o.initiator);
+  for (const [i, dev] of o.luns.entries()) {
+    const store = path.join(c, 'core', `iblock_${i}`, `lun${i}`);
+    await mkdir(store, { recursive: true });
+    await writeFile(path.join(store, 'control'), `udev_path=${dev}`);
+    await writeFile(path.join(store, 'wwn', 'vpd_unit_serial'), `5a4f7e2c-0000-4000-8000-00000000000${i}`);
+    await writeFile(path.join(store, 'enable'), '1');
+    await mkdir(path.join(tpg, 'lun', `lun_${i}`), { recursive: true });
+    await symlink(store, path.join(tpg, 'lun', `lun_${i}`, 'storage'));
+  }
+  for (const p of o.portals) await mkdir(path.join(tpg, 'np', p), { recursive: true });
+  for (const i of o.luns.keys()) {
+    await mkdir(path.join(acl, `lun_${i}`), { recursive: true });
+    await symlink(path.join(tpg, 'lun', `lun_${i}`), path.join(acl, `lun_${i}`, 'map'));
+  }
+  // configfs takes the values as written: no trailing newline.
+  const setChap = async (chap: TargetChap | undefined) => {
+    await writeFile(path.join(acl, 'auth', 'userid'), chap?.user ?? '');
+    await writeFile(path.join(acl, 'auth', 'password'), chap?.secret ?? '');
+    await writeFile(path.join(acl, 'auth', 'userid_mutual'), chap?.mutualUser ?? '');
+    await writeFile(path.join(acl, 'auth', 'password_mutual'), chap?.mutualSecret ?? '');
+    await writeFile(path.join(tpg, 'attrib', 'authentication'), chap ? '1' : '0');
+  };
+  await setChap(o.chap);
+  await writeFile(path.join(tpg, 'enable'), '1');
+  await writeFile('/etc/iscsi/initiatorname.iscsi', `InitiatorName=${o.initiator}\n`);
+  await mkdir('/run/lock', { recursive: true });
+  await run('iscsid', [], T);
+  const close = async () => {
+    await run('iscsiadm', ['-k', '0'], T).catch(() => undefined);
+    await writeFile(path.join(tpg, 'enable'), '0').catch(() => undefined);
+    for (const i of o.luns.keys()) {
+      await rm(path.join(acl, `lun_${i}`, 'map'), { force: true });
+      await rmdir(path.join(acl, `lun_${i}`)).catch(() => undefined);
+    }
+    await rmdir(acl).catch(() => undefined);
+    for (const p of o.portals) await rmdir(path.join(tpg, 'np', p)).catch(() => undefined);
+    for (const i of o.luns.keys()) {
+      await rm(path.join(tpg, 'lun', `lun_${i}`, 'storage'), { force: true });
+      await rmdir(path.join(tpg, 'lun', `lun_${i}`)).catch(() => undefined);
+    }
+    await rmdir(tpg).catch(() => undefined);
+    await rmdir(path.join(c, 'iscsi', o.iqn)).catch(() => undefined);
+    for (const i of o.luns.keys()) {
+      await rmdir(path.join(c, 'core', `iblock_${i}`, `lun${i}`)).catch(() => undefined);
+      await rmdir(path.join(c, 'core', `iblock_${i}`)).catch(() => undefined);
+    }
+  };
+  return { setChap, close };
 }

@@ -1,0 +1,35 @@
+import { errors } from '../../../model/errors.js';
+import type { PoolDefinition } from '../../../model/pool-types.js';
+import type { VolumeFacts } from '../../../model/volume-types.js';
+import { byPathName } from '../../../host/iscsi.js';
+import { poolSessions } from './iscsi-sessions.js';
+import type { IscsiSource } from './iscsi-settings.js';
+
+type Def = PoolDefinition<IscsiSource>;
+
+/** A LUN's volume name: `lun-N`, the same from every host and every login. */
+export const lunName = (lun: number) => `lun-${lun}`;
+
+/**
+ * The target's LUNs as volumes, each once (through the first of the pool's portals that shows it);
+ * a LUN whose block device the kernel has not made yet is left out. The path is udev's stable name
+ * where it exists, the kernel's node otherwise (shown for people; the node of the moment is used).
+ */
+export async function listLuns(def: Def): Promise<VolumeFacts[]> {
+  const seen = new Map<number, VolumeFacts>();
+  for (const s of await poolSessions(def)) {
+    for (const l of s.luns) {
+      if (seen.has(l.lun) || l.device === undefined) continue;
+      const path = (await byPathName(def.source.iqn, s.portal, l.lun, l.device)) ?? l.device;
+      seen.set(l.lun, { name: lunName(l.lun), path, format: 'raw', capacity: l.size, allocation: l.size, identity: `${def.source.iqn}:${l.lun}`, stamp: `${l.device}:${l.size}`, kind: 'lun' });
+    }
+  }
+  return [...seen.values()].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+}
+
+/** One LUN; NOT_FOUND when the target does not show it. */
+export async function readLun(def: Def, name: string): Promise<VolumeFacts> {
+  const v = (await listLuns(def)).find((x) => x.name === name);
+  if (!v) throw errors.notFound('volume', `${def.name}/${name}`);
+  return v;
+}
