@@ -4,6 +4,7 @@ import { KvmpoolError, errors } from '../model/errors.js';
 import { absent, fallback } from '../model/ignore.js';
 import { HostCommandError, run } from './exec.js';
 import { malformed } from './tool-output.js';
+import { disksUnder } from './scsi.js';
 
 /**
  * iSCSI sessions through open-iscsi (iscsiadm and iscsid), and what the kernel shows of them in sysfs.
@@ -11,8 +12,8 @@ import { malformed } from './tool-output.js';
  * goes into the record file itself (root's, mode 0600), never onto iscsiadm's command line.
  */
 
-/** Where open-iscsi keeps its node records: nodes/TARGET/ADDRESS,PORT[,TPGT][/IFACE]. */
-const NODES = '/etc/iscsi/nodes';
+/** Where open-iscsi keeps its node records (Debian; RHEL and SUSE): nodes/TARGET/ADDRESS,PORT[,TPGT][/IFACE]. */
+const NODE_DIRS = ['/etc/iscsi/nodes', '/var/lib/iscsi/nodes'];
 const ISCSIADM_TIMEOUT_MS = 30_000;
 /** A login gives up after this (open-iscsi's default retries for two minutes). */
 const LOGIN_TIMEOUT_S = 10;
@@ -82,9 +83,14 @@ async function iscsiadm(args: string[], portal: string, timeoutMs = ISCSIADM_TIM
   return stdout;
 }
 
-/** The targets a portal offers (sendtargets), without writing discovery records. */
-export async function sendTargets(p: Portal, timeoutMs = ISCSIADM_TIMEOUT_MS): Promise<{ portal: string; target: string }[]> {
-  return parseSendTargets(await iscsiadm(['-m', 'discovery', '-t', 'sendtargets', '-p', portalText(p), '-o', 'nonpersistent'], portalText(p), timeoutMs));
+/** The targets a portal offers (sendtargets, as `iface` when given), without writing discovery records. */
+export async function sendTargets(p: Portal, timeoutMs = ISCSIADM_TIMEOUT_MS, iface?: string): Promise<{ portal: string; target: string }[]> {
+  const args = ['-m', 'discovery', '-t', 'sendtargets', '-p', portalText(p), ...(iface ? ['-I', iface] : []), '-o', 'nonpersistent'];
+  return iscsiadm(args, portalText(p), timeoutMs).then(parseSendTargets, (e: unknown) => {
+    // 21: ISCSI_ERR_NO_OBJS_FOUND (`No portals found`): the portal offers nothing.
+    if (e instanceof HostCommandError && e.details.exitCode === 21) return [];
+    throw e;
+  });
 }
 
 /** CHAP settings of a login: one-way (`user`, `secretFile`) and, for mutual CHAP, the target's (`mutualUser`, `mutualSecretFile`). */
@@ -95,28 +101,27 @@ export interface Chap {
   mutualSecretFile?: string;
 }
 
-/** An interface record that logs in as another initiator name than the host's own. */
-export async function makeIface(name: string, initiator: string): Promise<void> {
+/**
+ * An interface record of kvmpool's own (tcp; as `initiator` when given, else as the host): the node
+ * records and sessions made through it are kvmpool's, told apart from any an administrator made.
+ */
+export async function makeIface(name: string, initiator: string | undefined): Promise<void> {
   await iscsiadm(['-m', 'iface', '-I', name, '-o', 'new'], name);
-  await iscsiadm(['-m', 'iface', '-I', name, '-o', 'update', '-n', 'iface.initiatorname', '-v', initiator], name);
   await iscsiadm(['-m', 'iface', '-I', name, '-o', 'update', '-n', 'iface.transport_name', '-v', 'tcp'], name);
+  if (initiator) await iscsiadm(['-m', 'iface', '-I', name, '-o', 'update', '-n', 'iface.initiatorname', '-v', initiator], name);
 }
 
 /** Removes an interface record (none: nothing to do). */
 export async function removeIface(name: string): Promise<void> {
-  await iscsiadm(['-m', 'iface', '-I', name, '-o', 'delete'], name).catch((e: unknown) => {
-    // `Could not read iface info for NAME` (exit 7): there is none.
-    if (e instanceof HostCommandError && (e.details.exitCode === 21 || /Could not read iface info/.test(e.details.stderr))) return;
-    throw e;
-  });
+  await iscsiadm(['-m', 'iface', '-I', name, '-o', 'delete'], name).catch(noneThere);
 }
 
 /**
- * Makes the node record of `target` at portal `p` (through `iface`, or the default one), with short
+ * Makes the node record of `target` at portal `p` through `iface`, with short
  * login timeouts and CHAP, ready to log in. The secrets are appended to the record file (later keys win).
  */
-export async function makeNode(target: string, p: Portal, iface: string | undefined, chap: Chap | undefined): Promise<void> {
-  const where = ['-T', target, '-p', portalText(p), ...(iface ? ['-I', iface] : [])];
+export async function makeNode(target: string, p: Portal, iface: string, chap: Chap | undefined): Promise<void> {
+  const where = ['-T', target, '-p', portalText(p), '-I', iface];
   await iscsiadm(['-m', 'node', '-o', 'new', ...where], portalText(p));
   for (const [name, value] of [
     ['node.session.initial_login_retry_max', '1'],
@@ -144,40 +149,71 @@ async function secretText(file: string): Promise<string> {
   return text;
 }
 
-/** The record file iscsiadm made for the node (its layout differs with the target portal group and the interface). */
-async function nodeRecordFile(target: string, p: Portal, iface: string | undefined): Promise<string> {
-  const dir = path.join(NODES, target);
+/**
+ * The node record files of `target` at portal `p`, with the interface each is made through. A record
+ * of the target portal group "-1" (one made without discovery) is the file ADDRESS,PORT (naming its
+ * interface inside); others are ADDRESS,PORT,TPGT/IFACE.
+ */
+async function nodeRecords(target: string, p: Portal): Promise<{ file: string; iface: string }[]> {
   const prefix = `${p.host},${p.port}`;
-  for (const entry of await readdir(dir).catch(() => [] as string[])) {
-    if (entry !== prefix && !entry.startsWith(`${prefix},`)) continue;
-    const at = path.join(dir, entry);
-    const st = await stat(at);
-    if (st.isFile()) return at;
-    return path.join(at, iface ?? 'default');
+  const found: { file: string; iface: string }[] = [];
+  for (const nodes of NODE_DIRS) {
+    const dir = path.join(nodes, target);
+    for (const entry of await readdir(dir).catch(fallback([] as string[]))) {
+      if (entry !== prefix && !entry.startsWith(`${prefix},`)) continue;
+      const at = path.join(dir, entry);
+      const st = await stat(at).catch(absent);
+      if (st?.isFile()) {
+        const iface = /^iface\.iscsi_ifacename = (.*)$/m.exec(await readFile(at, 'utf8').catch(fallback('')))?.[1] ?? 'default';
+        found.push({ file: at, iface });
+      } else if (st?.isDirectory()) {
+        for (const iface of await readdir(at).catch(fallback([] as string[]))) found.push({ file: path.join(at, iface), iface });
+      }
+    }
   }
-  throw new KvmpoolError('HOST_COMMAND_FAILED', `iscsiadm made no node record for ${target} at ${portalText(p)} under ${dir}`, { target });
+  return found;
+}
+
+/** The record file of the node through `iface`. */
+async function nodeRecordFile(target: string, p: Portal, iface: string): Promise<string> {
+  const mine = (await nodeRecords(target, p)).find((r) => r.iface === iface);
+  if (!mine) throw new KvmpoolError('HOST_COMMAND_FAILED', `iscsiadm made no node record for ${target} at ${portalText(p)} through ${iface} (looked in ${NODE_DIRS.join(', ')})`, { target });
+  return mine.file;
+}
+
+/**
+ * IN_USE when a node record for `target` at `p` exists through another interface than `iface` (an
+ * administrator's): kvmpool's own record would take its place in the same file.
+ */
+export async function assertNoForeignNode(target: string, p: Portal, iface: string): Promise<void> {
+  const other = (await nodeRecords(target, p)).find((r) => r.iface !== iface);
+  if (other) {
+    throw errors.inUse(`there is a node record for ${target} at ${portalText(p)} that kvmpool did not make (${other.file}): log out of it and remove it first (iscsiadm -m node -o delete)`, { target, portal: portalText(p), record: other.file });
+  }
 }
 
 /** Logs in to the target at the portal (its node record made first). */
-export async function login(target: string, p: Portal, iface: string | undefined): Promise<void> {
-  await iscsiadm(['-m', 'node', '-T', target, '-p', portalText(p), ...(iface ? ['-I', iface] : []), '--login'], portalText(p), (LOGIN_TIMEOUT_S + 10) * 1000);
+export async function login(target: string, p: Portal, iface: string): Promise<void> {
+  await iscsiadm(['-m', 'node', '-T', target, '-p', portalText(p), '-I', iface, '--login'], portalText(p), (LOGIN_TIMEOUT_S + 10) * 1000);
 }
 
 /** Logs out of the target at the portal; no session there is not an error. */
-export async function logout(target: string, p: Portal, iface: string | undefined): Promise<void> {
-  await iscsiadm(['-m', 'node', '-T', target, '-p', portalText(p), ...(iface ? ['-I', iface] : []), '--logout'], portalText(p)).catch((e: unknown) => {
-    // 21: ISCSI_ERR_NO_OBJS_FOUND (no session to log out of)
-    if (e instanceof HostCommandError && e.details.exitCode === 21) return;
-    throw e;
-  });
+export async function logout(target: string, p: Portal, iface: string): Promise<void> {
+  await iscsiadm(['-m', 'node', '-T', target, '-p', portalText(p), '-I', iface, '--logout'], portalText(p)).catch(noneThere);
+}
+
+/**
+ * What a logout or record removal that finds nothing says: exit 21 (ISCSI_ERR_NO_OBJS_FOUND), or
+ * `Could not read iface info for NAME` (exit 3) once the interface record is gone too.
+ */
+function noneThere(e: unknown): void {
+  if (e instanceof HostCommandError && (e.details.exitCode === 21 || /Could not read iface info/.test(e.details.stderr))) return;
+  throw e;
 }
 
 /** Removes the node record (none: nothing to do). */
-export async function removeNode(target: string, p: Portal, iface: string | undefined): Promise<void> {
-  await iscsiadm(['-m', 'node', '-T', target, '-p', portalText(p), ...(iface ? ['-I', iface] : []), '-o', 'delete'], portalText(p)).catch((e: unknown) => {
-    if (e instanceof HostCommandError && e.details.exitCode === 21) return;
-    throw e;
-  });
+export async function removeNode(target: string, p: Portal, iface: string): Promise<void> {
+  await iscsiadm(['-m', 'node', '-T', target, '-p', portalText(p), '-I', iface, '-o', 'delete'], portalText(p)).catch(noneThere);
 }
 
 /** Asks the session to look for LUNs again (new or grown ones). */
@@ -190,6 +226,10 @@ export interface IscsiSession {
   sid: number;
   target: string;
   portal: Portal;
+  /** The interface record it was made through. */
+  iface: string;
+  /** The kernel's state: LOGGED_IN, or FAILED while iscsid tries to bring it back. */
+  state: string;
   luns: IscsiLun[];
 }
 
@@ -215,25 +255,13 @@ export async function iscsiSessions(): Promise<IscsiSession[]> {
     const connDir = conn ? path.join('/sys/class/iscsi_connection', conn) : undefined;
     const address = connDir ? (await readFile(path.join(connDir, 'persistent_address'), 'utf8').catch(fallback(''))).trim() : '';
     const port = connDir ? Number((await readFile(path.join(connDir, 'persistent_port'), 'utf8').catch(fallback('0'))).trim()) : 0;
-    out.push({ sid: Number(m[1]), target, portal: { host: address, port }, luns: await sessionLuns(device) });
+    const state = (await readFile(path.join(dir, 'state'), 'utf8').catch(fallback(''))).trim();
+    const iface = (await readFile(path.join(dir, 'ifacename'), 'utf8').catch(fallback(''))).trim();
+    out.push({ sid: Number(m[1]), target, portal: { host: address, port }, iface, state, luns: (await disksUnder(device)).map((d) => ({ lun: d.lun, ...(d.device ? { device: d.device } : {}), size: d.size })) });
   }
   return out;
 }
 
-/** The SCSI devices under a session (target*\/H:C:T:L), with their block devices. */
-async function sessionLuns(device: string): Promise<IscsiLun[]> {
-  const luns: IscsiLun[] = [];
-  for (const t of (await readdir(device).catch(() => [] as string[])).filter((d) => d.startsWith('target'))) {
-    for (const hctl of await readdir(path.join(device, t)).catch(() => [] as string[])) {
-      const m = /^\d+:\d+:\d+:(\d+)$/.exec(hctl);
-      if (!m) continue;
-      const block = (await readdir(path.join(device, t, hctl, 'block')).catch(() => [] as string[]))[0];
-      const size = block ? Number((await readFile(path.join(device, t, hctl, 'block', block, 'size'), 'utf8').catch(fallback('0'))).trim()) * 512 : 0;
-      luns.push({ lun: Number(m[1]), ...(block ? { device: `/dev/${block}` } : {}), size });
-    }
-  }
-  return luns.sort((a, b) => a.lun - b.lun);
-}
 
 /** The host's own initiator name (/etc/iscsi/initiatorname.iscsi), or undefined. */
 export async function hostInitiatorName(): Promise<string | undefined> {
@@ -243,7 +271,8 @@ export async function hostInitiatorName(): Promise<string | undefined> {
 
 /** The udev name of a LUN where udev made one (`/dev/disk/by-path/ip-ADDR:PORT-iscsi-TARGET-lun-N`), else undefined. */
 export async function byPathName(target: string, p: Portal, lun: number, device: string): Promise<string | undefined> {
-  const link = `/dev/disk/by-path/ip-${portalText(p)}-iscsi-${target}-lun-${lun}`;
+  // udev writes the address as the session shows it (an IPv6 one without brackets); LUNs past 255 differently (not matched).
+  const link = `/dev/disk/by-path/ip-${p.host}:${p.port}-iscsi-${target}-lun-${lun}`;
   const to = await readlink(link).catch(absent);
   return to !== undefined && path.basename(to) === path.basename(device) ? link : undefined;
 }

@@ -24,6 +24,7 @@ function describeSource(s: Record<string, unknown>): string {
   if (typeof s['export'] === 'string') return `${String(s['host'])}:${s['export']}`;
   if (typeof s['share'] === 'string') return `//${String(s['host'])}/${s['share']}`;
   if (typeof s['iqn'] === 'string') return s['iqn'];
+  if (typeof s['adapter'] === 'string') return s['adapter'];
   return Object.entries(s).map(([k, v]) => `${k}=${String(v)}`).join(' ');
 }
 

@@ -94,6 +94,11 @@ export interface StorageDriver<S = PoolSource, O = Record<string, unknown>> {
   /** What of the host the pool takes: no two pools may share a device or a name, or nest their directories. */
   resources(def: PoolDefinition<S>): PoolResources;
   /**
+   * Whether `device` (a device another pool is defined on) is one of this pool's volumes, running or
+   * not (an iscsi pool's LUN under a logical pool): that pool then needs this one running.
+   */
+  provides?(def: PoolDefinition<S>, device: string): Promise<boolean>;
+  /**
    * Makes the pool's storage; returns what it created so `delete` can remove exactly that. A device
    * that already carries data is refused with DEVICE_NOT_EMPTY unless `overwrite`.
    */
@@ -108,6 +113,11 @@ export interface StorageDriver<S = PoolSource, O = Record<string, unknown>> {
   status(def: PoolDefinition<S>, detail?: boolean): Promise<PoolStatus>;
   /** What the started pool's storage can do (reflink, O_DIRECT). */
   probe(def: PoolDefinition<S>): Promise<PoolTraits>;
+  /**
+   * Removes what a stopped pool may still hold on the host, kept from a start cut short by a crash or
+   * from before a reboot (iscsi: sessions, node records and their secrets). Harmless when there is nothing.
+   */
+  forget?(def: PoolDefinition<S>): Promise<void>;
   /** Periodic care of a running pool (logical: the thin pool's fill level, and its growth when asked). */
   maintain?(def: PoolDefinition<S>): Promise<MaintenanceReport | undefined>;
 

@@ -13,7 +13,7 @@ const variant = (patch: Partial<AnyStorageType>): AnyStorageType => ({ ...(dir a
 
 test("this build's types hold together, and the registry tells unknown from planned types", () => {
   const types = new StorageTypes(STORAGE_TYPES, PLANNED_TYPES);
-  assert.deepEqual(types.names(), ['dir', 'fs', 'logical', 'disk', 'netfs', 'iscsi']);
+  assert.deepEqual(types.names(), ['dir', 'fs', 'logical', 'disk', 'netfs', 'iscsi', 'scsi']);
   assert.throws(() => types.get('nfs4'), { code: 'INVALID_ARGUMENT' });
   assert.throws(() => types.get('rbd'), { code: 'NOT_SUPPORTED' });
   assert.throws(() => new StorageTypes([dir, dir]), /registered twice/);

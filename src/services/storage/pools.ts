@@ -6,9 +6,11 @@ import type { PoolInfo, PoolStatus } from '../../model/pool-types.js';
 import { Reverter } from '../../model/reverter.js';
 import type { PoolRecord, VolumeRecord } from '../../state/store.js';
 import type { ServiceContext } from '../context.js';
-import { announce, operate } from '../operation.js';
+import { announce, journaled, operate } from '../operation.js';
+import { JOURNAL_POOL_START } from './journal-kinds.js';
 import { assertApart, newDefinition, type DefinePoolInput } from './pool-definitions.js';
 import { findPoolSources, type FindSourcesInput, type FoundPoolSource } from './pool-sources.js';
+import { assertNoDependents, assertProvidersRunning } from './pool-dependencies.js';
 import type { ActivePool } from './pool-gate.js';
 import { reconcile } from './reconcile.js';
 import type { VolumeWork } from './volume-work.js';
@@ -74,8 +76,12 @@ export class PoolService {
         const status = await p.driver.status(p.def, false);
         if (status.state !== 'degraded' || status.usable === true) return;
       }
-      await p.driver.start(p.def, op);
-      this.ctx.store.pools.update(name, { active: true, bootId: this.ctx.bootId });
+      await assertProvidersRunning(this.ctx, this.w.gate, p);
+      // A crash between the driver's start and the record leaves an entry: the next daemon forgets what it made.
+      await journaled(this.ctx, JOURNAL_POOL_START, { pool: name }, async () => {
+        await p.driver.start(p.def, op);
+        this.ctx.store.pools.update(name, { active: true, bootId: this.ctx.bootId });
+      });
       await this.w.gate.probe(p);
       await this.w.watches.start(p);
       await this.readWhole(p);
@@ -84,11 +90,13 @@ export class PoolService {
 
   async stop(name: string, force = false): Promise<PoolInfo> {
     return this.lifecycle(name, 'stop', async (p, op) => {
-      if (!p.rec.active) return;
+      // Stopped already: whatever an interrupted start left is cleaned up.
+      if (!p.rec.active) return p.driver.forget?.(p.def);
       await this.w.watches.stop(name);
       let reopen = () => {};
       try {
         reopen = this.w.gate.close(name);
+        await assertNoDependents(this.ctx, this.w.gate, p);
         if (!force) await this.assertNoneInUse(p);
         await p.driver.stop(p.def, op);
         this.ctx.store.pools.update(name, { active: false });
@@ -195,6 +203,7 @@ export class PoolService {
       const rec = this.record(name);
       if (rec.active) throw new KvmpoolError('POOL_ACTIVE', `pool '${name}' is running: stop it first`, { pool: name });
       this.w.gate.close(name)();
+      await this.forget(this.w.gate.known(rec) ? this.w.gate.view(rec) : undefined);
       this.ctx.store.pools.delete(name);
       await this.ctx.secrets.remove('pools', name).catch((e: unknown) => this.ctx.log(`pool ${name}: undefined, but its secrets could not be removed: ${e instanceof Error ? e.message : String(e)}`));
       announce(this.ctx, 'pool.undefined', name, `pool ${name}: undefined`);
@@ -218,7 +227,11 @@ export class PoolService {
         continue;
       }
       const resume = rec.active && rec.bootId === this.ctx.bootId;
-      if (rec.active && !resume) this.ctx.store.pools.update(rec.name, { active: false });
+      if (rec.active && !resume) {
+        // Running before a reboot: what it kept on the host (iscsi node records) is not kept for it.
+        await this.forget(this.w.gate.view(rec));
+        this.ctx.store.pools.update(rec.name, { active: false });
+      }
       if (!rec.autostart && !resume) continue;
       try {
         this.ctx.store.pools.update(rec.name, { active: false });
@@ -230,6 +243,11 @@ export class PoolService {
         this.ctx.log(`pool ${rec.name}: could not start: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
+  }
+
+  /** Lets the driver remove what a stopped pool may still hold on the host; a failure is logged. */
+  private async forget(p: Pick<ActivePool, 'rec' | 'def' | 'driver'> | undefined): Promise<void> {
+    await p?.driver.forget?.(p.def).catch((e: unknown) => this.ctx.log(`pool ${p.rec.name}: what it held on the host could not all be removed: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   /** Reads the whole pool into the store: its watch, if it lost track, is trusted again. */

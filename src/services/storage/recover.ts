@@ -1,23 +1,30 @@
 import { KvmpoolError } from '../../model/errors.js';
 import type { PoolRecord } from '../../state/store.js';
 import type { ServiceContext } from '../context.js';
-import { JOURNAL_CREATE, JOURNAL_RENAME } from './journal-kinds.js';
+import { JOURNAL_CREATE, JOURNAL_POOL_START, JOURNAL_RENAME } from './journal-kinds.js';
 import type { PoolGate } from './pool-gate.js';
 import type { VolumeRecords } from './volume-records.js';
 
 /**
  * Repairs what a crash interrupted, from the journal (on daemon start): a create's partial volume is
  * discarded, and one it had already published (complete, but not yet recorded) is recorded as
- * kvmpool's; a rename cut between its two steps is completed. Entries of other services are left.
+ * kvmpool's; a rename cut between its two steps is completed; what a pool start cut short made on the
+ * host (iscsi sessions and records) is removed. Entries of other services are left.
  */
 export async function recoverVolumes(ctx: ServiceContext, gate: PoolGate, records: VolumeRecords): Promise<void> {
   for (const entry of ctx.store.journal.list()) {
-    if (entry.kind !== JOURNAL_CREATE && entry.kind !== JOURNAL_RENAME) continue;
+    if (entry.kind !== JOURNAL_CREATE && entry.kind !== JOURNAL_RENAME && entry.kind !== JOURNAL_POOL_START) continue;
     const data = entry.data as { pool?: string; name?: string; format?: string; from?: string; to?: string };
     const rec = data.pool === undefined ? undefined : ctx.store.pools.get(data.pool);
     // A pool of a type this daemon lacks keeps its entries for a daemon that has it.
     if (rec && !gate.known(rec)) continue;
     try {
+      // A start cut short before the pool was recorded as running: what it made on the host goes.
+      if (rec && entry.kind === JOURNAL_POOL_START && !rec.active) {
+        const pool = gate.view(rec);
+        await pool.driver.forget?.(pool.def);
+        ctx.log(`recover: removed what the interrupted start of pool ${rec.name} left on the host`);
+      }
       if (rec && entry.kind === JOURNAL_CREATE && data.name) await recoverCreate(ctx, gate, records, rec, data.name, data.format ?? 'raw');
       if (rec && entry.kind === JOURNAL_RENAME && data.from && data.to) {
         const pool = gate.view(rec);

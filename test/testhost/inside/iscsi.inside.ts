@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../../../src/host/exec.js';
 import { KvmpoolClient } from '../../../src/client/client.js';
@@ -26,6 +26,13 @@ before(async () => {
   ({ dir: work, cleanup: removeWork } = await tempDir());
   target = await iscsiTarget({ iqn: IQN, initiator: INITIATOR, luns: disks(), portals: PORTALS, chap: CHAP });
   home = path.join(work, 'home');
+  // The target's disks and the LUNs made of them carry the same LVM labels: the daemon's LVM sees
+  // the LUNs only (on a real SAN the target is another machine).
+  const lvm = path.join(work, 'lvm');
+  await mkdir(lvm);
+  const conf = await readFile(path.join(process.env['LVM_SYSTEM_DIR']!, 'lvm.conf'), 'utf8');
+  await writeFile(path.join(lvm, 'lvm.conf'), conf.replace('devices {', 'devices {\n  global_filter = [ "r|^/dev/ubd|" ]'));
+  process.env['LVM_SYSTEM_DIR'] = lvm;
   daemon = await serve(home);
   client = new KvmpoolClient({ socketPath: path.join(home, 'kvmpool.sock') });
   await writeFile(path.join(work, 'chap'), `${CHAP.secret}\n`, { mode: 0o600 });
@@ -40,13 +47,16 @@ after(async () => {
 });
 
 /** What the host holds of iSCSI: sessions (sysfs), node records and interface records (open-iscsi's files). */
-async function iscsiState(): Promise<{ sessions: number; records: number; ifaces: number }> {
+async function iscsiState(): Promise<{ sessions: number; records: number; ifaces: number; maps: number }> {
   const sessions = (await readdir('/sys/class/iscsi_session').catch(() => [] as string[])).length;
   const { stdout } = await run('find', ['/etc/iscsi/nodes', '-type', 'f']).catch(() => ({ stdout: '' }));
   const ifaces = (await readdir('/etc/iscsi/ifaces').catch(() => [] as string[])).filter((f) => f.startsWith('kvmpool-')).length;
-  return { sessions, records: stdout.split('\n').filter(Boolean).length, ifaces };
+  const maps = (await run('dmsetup', ['ls'])).stdout.split('\n').filter((l) => l.startsWith('kvmpool-')).length;
+  return { sessions, records: stdout.split('\n').filter(Boolean).length, ifaces, maps };
 }
-const NOTHING = { sessions: 0, records: 0, ifaces: 0 };
+const NOTHING = { sessions: 0, records: 0, ifaces: 0, maps: 0 };
+/** Two portals: a session each, their records, the pool's interface record, a multipath map per LUN. */
+const RUNNING = { sessions: 2, records: 2, ifaces: 1, maps: 2 };
 
 const cli = async (...args: string[]) => {
   const r = await kvmpool(['--home', home, ...args]);
@@ -77,9 +87,12 @@ async function story(): Promise<void> {
   let t = performance.now();
   await cli('pool', 'start', 'san');
   console.log(`# figure: iscsi pool start (2 portals, mutual CHAP): ${((performance.now() - t) / 1000).toFixed(2)} s`);
-  assert.deepEqual(await iscsiState(), { sessions: 2, records: 2, ifaces: 0 });
+  assert.deepEqual(await iscsiState(), RUNNING);
   const vols = await client.call('listVolumes', { params: { pool: 'san' } });
-  assert.deepEqual(vols.map((v) => [v.name, v.format, v.capacity]), [['lun-0', 'raw', 512 * 1024 ** 2], ['lun-1', 'raw', 256 * 1024 ** 2]]);
+  assert.deepEqual(vols.map((v) => [v.name, v.format, v.capacity, v.path]), [
+    ['lun-0', 'raw', 512 * 1024 ** 2, '/dev/mapper/kvmpool-san-lun-0'],
+    ['lun-1', 'raw', 256 * 1024 ** 2, '/dev/mapper/kvmpool-san-lun-1'],
+  ]);
   assert.ok(!vols[0]!.features.includes('delete') && vols[0]!.features.includes('upload'), vols[0]!.features.join(','));
   assert.equal(await code(client.call('createVolume', { params: { pool: 'san' }, body: { name: 'x', capacity: '1M' } })), 'NOT_SUPPORTED');
   assert.equal(await code(client.call('deleteVolume', { params: { pool: 'san', volume: 'lun-0' } })), 'NOT_SUPPORTED');
@@ -100,18 +113,43 @@ async function story(): Promise<void> {
   await cli('vol', 'clone', 'san/lun-1', 'copy.qcow2', '--to', 'local', '--format', 'qcow2');
   const cmp = await run('qemu-img', ['compare', '-f', 'raw', '-F', 'qcow2', path.join(work, 'back.img'), path.join(work, 'local', 'copy.qcow2')]);
   assert.match(cmp.stdout, /identical/);
+  // One path lost (its session logged out behind kvmpool's back): I/O goes on through the other.
+  await run('iscsiadm', ['-m', 'node', '-T', IQN, '-p', PORTALS[1]!, '-I', 'kvmpool-san', '--logout']);
+  await cli('vol', 'download', 'san/lun-1', path.join(work, 'back2.img'));
+  assert.equal(await sha(path.join(work, 'back2.img'), 8 * 1024 ** 2), await sha(file, 8 * 1024 ** 2));
+  const degraded = await client.call('getPool', { params: { pool: 'san' } });
+  assert.ok(degraded.state === 'degraded' && /127\.0\.0\.2/.test(degraded.reason ?? ''), JSON.stringify(degraded));
   await cli('vol', 'wipe', 'san/lun-1', '--algorithm', 'zero', '--verify', '--force');
+  // Both paths again: stop and start.
+  await cli('pool', 'stop', 'san');
+  assert.deepEqual(await iscsiState(), NOTHING);
+  await cli('pool', 'start', 'san');
+  assert.deepEqual(await iscsiState(), RUNNING);
 
   // The daemon killed while logged in, then started again: the sessions are taken over, not doubled.
   daemon!.child.kill('SIGKILL');
   await new Promise((r) => daemon!.child.once('exit', r));
   daemon = await serve(home);
-  assert.deepEqual(await iscsiState(), { sessions: 2, records: 2, ifaces: 0 });
+  assert.deepEqual(await iscsiState(), RUNNING);
   assert.equal((await client.call('getPool', { params: { pool: 'san' } })).state, 'running');
 
   t = performance.now();
   await cli('pool', 'stop', 'san');
   console.log(`# figure: iscsi pool stop (2 sessions): ${((performance.now() - t) / 1000).toFixed(2)} s`);
+  assert.deepEqual(await iscsiState(), NOTHING);
+
+  // The daemon killed while a start logs in: started again, the pool is either running with all its
+  // sessions, or stopped with none (what the cut start made is removed).
+  const starting = client.call('startPool', { params: { pool: 'san' } }).catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 1500));
+  daemon!.child.kill('SIGKILL');
+  await new Promise((r) => daemon!.child.once('exit', r));
+  await starting;
+  daemon = await serve(home);
+  const state = (await client.call('getPool', { params: { pool: 'san' } })).state;
+  console.log(`# figure: a start cut by kill -9 ended as: ${state}`);
+  assert.deepEqual(await iscsiState(), state === 'inactive' ? NOTHING : RUNNING, state);
+  await cli('pool', 'stop', 'san');
   assert.deepEqual(await iscsiState(), NOTHING);
   await cli('pool', 'undefine', 'san');
 }
@@ -141,7 +179,7 @@ test('iscsi: a start that fails leaves no session, record or interface behind, a
   // An initiator name of the pool's own: logged in through an interface record, which stop removes.
   await define('own', { portals: [PORTALS[0]], iqn: IQN, initiator: INITIATOR, chapUser: CHAP.user, chapSecret: CHAP.secret, mutualUser: CHAP.mutualUser, mutualSecret: CHAP.mutualSecret });
   await client.call('startPool', { params: { pool: 'own' } });
-  assert.deepEqual(await iscsiState(), { sessions: 1, records: 1, ifaces: 1 });
+  assert.deepEqual(await iscsiState(), { sessions: 1, records: 1, ifaces: 1, maps: 0 });
   await client.call('stopPool', { params: { pool: 'own' } });
   await client.call('undefinePool', { params: { pool: 'own' } });
   assert.deepEqual(await iscsiState(), NOTHING);
@@ -155,6 +193,57 @@ test('iscsi: a start that fails leaves no session, record or interface behind, a
     { portals: [PORTALS[0]], iqn: IQN, mutualUser: 'u', mutualSecret: 's' },
   ]) {
     assert.equal(await code(define('worse', source)), 'INVALID_ARGUMENT', JSON.stringify(source));
+  }
+  assert.deepEqual(await iscsiState(), NOTHING);
+});
+
+test('iscsi: LVM on a LUN: a thin logical pool on it, which needs the iscsi pool running, and keeps it from stopping', async () => {
+  const byPath = `/dev/disk/by-path/ip-${PORTALS[0]}-iscsi-${IQN}-lun-0`;
+  // udev's link to the LUN, made as udev would (the test host runs no udev).
+  const link = async () => {
+    await run('rm', ['-f', byPath]);
+    const lun = (await client.call('listVolumes', { params: { pool: 'san1' } })).find((v) => v.name === 'lun-0')!;
+    await run('mkdir', ['-p', path.dirname(byPath)]);
+    await run('ln', ['-sfn', lun.path, byPath]);
+  };
+  const chap = { chapUser: CHAP.user, chapSecret: CHAP.secret, mutualUser: CHAP.mutualUser, mutualSecret: CHAP.mutualSecret };
+  await client.call('definePool', { body: { name: 'san1', type: 'iscsi', source: { portals: [PORTALS[0]], iqn: IQN, ...chap } } as never });
+  try {
+    await client.call('startPool', { params: { pool: 'san1' } });
+    await link();
+    await client.call('definePool', { body: { name: 'vgsan', type: 'logical', source: { devices: [byPath], vg: 'vgsan', thinPool: '128M' } } as never });
+    await client.call('buildPool', { params: { pool: 'vgsan' } });
+    await client.call('startPool', { params: { pool: 'vgsan' } });
+    await client.call('createVolume', { params: { pool: 'vgsan' }, body: { name: 'thin1', capacity: '256M', thin: true } as never });
+    const thin = await client.call('getVolume', { params: { pool: 'vgsan', volume: 'thin1' } });
+    await run('qemu-io', ['-f', 'raw', '-c', 'write -P 5 0 4M', thin.path]);
+
+    const stopSan = await code(client.call('stopPool', { params: { pool: 'san1' } }));
+    assert.equal(stopSan, 'IN_USE');
+    const err = await client.call('stopPool', { params: { pool: 'san1' } }).catch((e: KvmpoolError) => e);
+    assert.match(String((err as KvmpoolError).message), /pool 'vgsan' runs on/);
+    assert.equal((await iscsiState()).sessions, 1, 'still logged in');
+
+    await client.call('stopPool', { params: { pool: 'vgsan' } });
+    await client.call('stopPool', { params: { pool: 'san1' } });
+    const refused = await client.call('startPool', { params: { pool: 'vgsan' } }).catch((e: KvmpoolError) => e);
+    assert.ok(refused instanceof KvmpoolError && refused.code === 'POOL_NOT_ACTIVE' && /pool 'san1'/.test(refused.message), String(refused));
+
+    await client.call('startPool', { params: { pool: 'san1' } });
+    await link();
+    await client.call('startPool', { params: { pool: 'vgsan' } });
+    const again = await client.call('getVolume', { params: { pool: 'vgsan', volume: 'thin1' } });
+    const { stdout } = await run('qemu-io', ['-f', 'raw', '-c', 'read -P 5 0 4M', again.path]);
+    assert.match(stdout, /read 4194304\/4194304 bytes/);
+    await client.call('deleteVolume', { params: { pool: 'vgsan', volume: 'thin1' } });
+    await client.call('stopPool', { params: { pool: 'vgsan' } });
+    await client.call('deletePool', { params: { pool: 'vgsan' } });
+  } finally {
+    for (const args of [['stop', 'vgsan'], ['undefine', 'vgsan'], ['stop', 'san1'], ['undefine', 'san1']]) {
+      const r = await kvmpool(['--home', home, 'pool', ...args]);
+      if (r.code !== 0) console.log(`# cleanup: pool ${args.join(' ')}: ${r.stderr.trim()}`);
+    }
+    await run('rm', ['-f', byPath]);
   }
   assert.deepEqual(await iscsiState(), NOTHING);
 });

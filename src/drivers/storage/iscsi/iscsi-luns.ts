@@ -1,7 +1,10 @@
 import { errors } from '../../../model/errors.js';
 import type { PoolDefinition } from '../../../model/pool-types.js';
 import type { VolumeFacts } from '../../../model/volume-types.js';
+import { stat } from 'node:fs/promises';
+import { absent } from '../../../model/ignore.js';
 import { byPathName } from '../../../host/iscsi.js';
+import { mapName, usesMultipath } from './iscsi-multipath.js';
 import { poolSessions } from './iscsi-sessions.js';
 import type { IscsiSource } from './iscsi-settings.js';
 
@@ -12,15 +15,18 @@ export const lunName = (lun: number) => `lun-${lun}`;
 
 /**
  * The target's LUNs as volumes, each once (through the first of the pool's portals that shows it);
- * a LUN whose block device the kernel has not made yet is left out. The path is udev's stable name
- * where it exists, the kernel's node otherwise (shown for people; the node of the moment is used).
+ * a LUN whose block device the kernel has not made yet is left out. The path is its multipath map
+ * where the pool makes them, else udev's stable name where it exists, else the kernel's node.
  */
 export async function listLuns(def: Def): Promise<VolumeFacts[]> {
   const seen = new Map<number, VolumeFacts>();
-  for (const s of await poolSessions(def)) {
+  // Working sessions first: a LUN is reached through one of them where there is one.
+  const sessions = (await poolSessions(def)).sort((a, b) => Number(b.state === 'LOGGED_IN') - Number(a.state === 'LOGGED_IN'));
+  for (const s of sessions) {
     for (const l of s.luns) {
       if (seen.has(l.lun) || l.device === undefined) continue;
-      const path = (await byPathName(def.source.iqn, s.portal, l.lun, l.device)) ?? l.device;
+      const map = usesMultipath(def) ? `/dev/mapper/${mapName(def, l.lun)}` : undefined;
+      const path = map && (await stat(map).catch(absent))?.isBlockDevice() ? map : ((await byPathName(def.source.iqn, s.portal, l.lun, l.device)) ?? l.device);
       seen.set(l.lun, { name: lunName(l.lun), path, format: 'raw', capacity: l.size, allocation: l.size, identity: `${def.source.iqn}:${l.lun}`, stamp: `${l.device}:${l.size}`, kind: 'lun' });
     }
   }

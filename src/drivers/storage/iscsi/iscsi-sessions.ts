@@ -1,51 +1,73 @@
+import { createHash } from 'node:crypto';
 import { KvmpoolError } from '../../../model/errors.js';
 import type { PoolDefinition } from '../../../model/pool-types.js';
 import { Reverter } from '../../../model/reverter.js';
 import * as iscsi from '../../../host/iscsi.js';
+import { HostCommandError } from '../../../host/exec.js';
 import type { OpContext } from '../driver.js';
 import type { IscsiSource } from './iscsi-settings.js';
 
 type Def = PoolDefinition<IscsiSource>;
 
-/** How long the kernel may take to show a new session's LUNs as block devices. */
+/** How long the kernel may take to show a new session's disks as block devices. */
 const LUNS_WAIT_MS = 15_000;
 
-/** The interface record a pool logs in through when it has an initiator name of its own. */
-export const ifaceOf = (def: Def): string | undefined => (def.source.initiator ? `kvmpool-${def.name}` : undefined);
+/**
+ * The interface record the pool logs in through, `kvmpool-POOL`: its node records and sessions are
+ * the pool's, never an administrator's (open-iscsi takes interface names up to 64 characters).
+ */
+export function ifaceOf(def: Def): string {
+  const name = `kvmpool-${def.name}`;
+  return name.length <= 64 ? name : `${name.slice(0, 47)}-${createHash('sha256').update(def.name).digest('hex').slice(0, 16)}`;
+}
 
+/** The pool's portals, parsed. */
 export const portalsOf = (def: Def): iscsi.Portal[] => def.source.portals.map(iscsi.parsePortal);
 
-/** The host's sessions with the pool's target through its portals, in the order of its portals. */
+const samePortal = (a: iscsi.Portal, b: iscsi.Portal) => a.host === b.host && a.port === b.port;
+
+/** The pool's sessions (its target, through its interface record), in the order of its portals. */
 export async function poolSessions(def: Def): Promise<iscsi.IscsiSession[]> {
-  const all = (await iscsi.iscsiSessions()).filter((s) => s.target === def.source.iqn);
-  return portalsOf(def).flatMap((p) => all.filter((s) => s.portal.host === p.host && s.portal.port === p.port));
+  const iface = ifaceOf(def);
+  const all = (await iscsi.iscsiSessions()).filter((s) => s.target.toLowerCase() === def.source.iqn.toLowerCase() && s.iface === iface);
+  return portalsOf(def).flatMap((p) => all.filter((s) => samePortal(s.portal, p)));
+}
+
+/** The pool's sessions that work now (logged in, not failed and being retried by iscsid). */
+export async function liveSessions(def: Def): Promise<iscsi.IscsiSession[]> {
+  return (await poolSessions(def)).filter((s) => s.state === 'LOGGED_IN');
 }
 
 /**
- * Logs in to the target at every portal that has no session yet: the target must be offered there
- * (sendtargets, NOT_FOUND otherwise), each node record is made with short timeouts and CHAP, then
- * logged in. On a failure everything this call did is undone (logins, records, the interface).
+ * Logs in to the target at every portal that has no session yet, through the pool's interface record:
+ * the target must be offered there (sendtargets; NOT_FOUND otherwise, unless the portal wants CHAP for
+ * discovery too: then the login says), each node record is made with short timeouts and CHAP, then
+ * logged in. On a failure everything this call did is undone (logins, records, the interface record).
  */
 export async function loginAll(def: Def, ctx: OpContext): Promise<void> {
   const present = await poolSessions(def);
-  const missing = portalsOf(def).filter((p) => !present.some((s) => s.portal.host === p.host && s.portal.port === p.port));
+  const missing = portalsOf(def).filter((p) => !present.some((s) => samePortal(s.portal, p)));
   if (missing.length === 0) return;
   const iface = ifaceOf(def);
   const chap = def.source.chapUser
     ? { user: def.source.chapUser, secretFile: def.secrets['chapSecret']!, ...(def.source.mutualUser ? { mutualUser: def.source.mutualUser, mutualSecretFile: def.secrets['mutualSecret']! } : {}) }
     : undefined;
   await Reverter.run(ctx.log, async (r) => {
-    if (iface && present.length === 0) {
+    if (present.length === 0) {
       await iscsi.removeIface(iface);
-      await iscsi.makeIface(iface, def.source.initiator!);
       r.add(`remove interface record ${iface}`, () => iscsi.removeIface(iface));
+      await iscsi.makeIface(iface, def.source.initiator);
     }
     for (const p of missing) {
-      const offered = await iscsi.sendTargets(p, 20_000);
-      if (!offered.some((t) => t.target === def.source.iqn)) {
+      const offered = await iscsi.sendTargets(p, 20_000, iface).catch((e: unknown) => {
+        if (e instanceof KvmpoolError && e.code === 'AUTH_FAILED') return undefined;
+        throw e;
+      });
+      if (offered && !offered.some((t) => t.target.toLowerCase() === def.source.iqn.toLowerCase())) {
         const names = [...new Set(offered.map((t) => t.target))];
         throw new KvmpoolError('NOT_FOUND', `${iscsi.portalText(p)} offers no target ${def.source.iqn}${names.length ? ` (it offers ${names.join(', ')})` : ''}`, { portal: iscsi.portalText(p), offered: names });
       }
+      await iscsi.assertNoForeignNode(def.source.iqn, p, iface);
       r.add(`remove the node record of ${iscsi.portalText(p)}`, () => iscsi.removeNode(def.source.iqn, p, iface));
       await iscsi.makeNode(def.source.iqn, p, iface, chap);
       r.add(`log out of ${iscsi.portalText(p)}`, () => iscsi.logout(def.source.iqn, p, iface));
@@ -56,17 +78,29 @@ export async function loginAll(def: Def, ctx: OpContext): Promise<void> {
   });
 }
 
-/** Logs out of every session of the pool and removes its node records and interface record. */
+/**
+ * Logs out of every session of the pool and removes its node records and interface record, each
+ * portal tried whatever the others did (a dead target's logout must not keep the rest, and its
+ * secrets, behind). Harmless when there is nothing: it also cleans up after a start cut short.
+ */
 export async function logoutAll(def: Def): Promise<void> {
   const iface = ifaceOf(def);
+  const failures: unknown[] = [];
+  const attempt = async (work: () => Promise<void>) => work().catch((e: unknown) => void failures.push(e));
   for (const p of portalsOf(def)) {
-    await iscsi.logout(def.source.iqn, p, iface);
-    await iscsi.removeNode(def.source.iqn, p, iface);
+    await attempt(() => iscsi.logout(def.source.iqn, p, iface));
+    await attempt(() => iscsi.removeNode(def.source.iqn, p, iface));
   }
-  if (iface) await iscsi.removeIface(iface);
+  await attempt(() => iscsi.removeIface(iface));
+  if (failures.length > 0) throw failures[0] instanceof HostCommandError || failures[0] instanceof KvmpoolError ? failures[0] : new KvmpoolError('HOST_COMMAND_FAILED', String(failures[0]));
 }
 
-/** Waits until every LUN of the pool's sessions has its block device, and their number holds still for a moment. */
+/** Rescans the pool's working sessions: LUNs added or grown on the target show up. */
+export async function rescanAll(def: Def): Promise<void> {
+  for (const s of await liveSessions(def)) await iscsi.rescan(s.sid);
+}
+
+/** Waits until every disk of the pool's sessions has its block device, and their number holds still for a moment. */
 async function waitForLuns(def: Def): Promise<void> {
   const started = performance.now();
   let last = '';

@@ -15,6 +15,7 @@ export const IscsiSettings = Type.Object(
     chapSecret: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'the CHAP secret this host logs in with' })),
     mutualUser: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'mutual CHAP: the user the target answers as' })),
     mutualSecret: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'mutual CHAP: the secret the target answers with' })),
+    noMultipath: Type.Optional(Type.Boolean({ description: 'with several portals, use each LUN through one of them rather than a multipath map over all' })),
   },
   { additionalProperties: false },
 );

@@ -1,12 +1,14 @@
+import { realpath } from 'node:fs/promises';
 import { KvmpoolError, errors } from '../../../model/errors.js';
+import { absent } from '../../../model/ignore.js';
 import type { PoolStatus } from '../../../model/pool-types.js';
-import { assertDeviceFree } from '../../../host/blockdev.js';
-import { rescan } from '../../../host/iscsi.js';
-import { processesUsing } from '../../../host/open-files.js';
+import { portalText } from '../../../host/iscsi.js';
 import type { StorageDriver } from '../driver.js';
-import { wipeBlockVolume, zeroRange } from '../block/block-data.js';
+import { lunVolumeOps } from '../block/lun-volumes.js';
+import { Reverter } from '../../../model/reverter.js';
+import { makeMaps, reinstatePaths, removeMaps, usesMultipath } from './iscsi-multipath.js';
 import { ISCSI_TARGET, checkIscsiSource, type IscsiSource } from './iscsi-settings.js';
-import { loginAll, logoutAll, poolSessions, portalsOf } from './iscsi-sessions.js';
+import { liveSessions, loginAll, logoutAll, poolSessions, portalsOf, rescanAll } from './iscsi-sessions.js';
 import { listLuns, readLun } from './iscsi-luns.js';
 
 /**
@@ -23,63 +25,69 @@ export const iscsiDriver: StorageDriver<IscsiSource, Record<string, never>> = {
     return { ...def, target: ISCSI_TARGET, source: checkIscsiSource(def.source, def.secrets) };
   },
 
-  resources: (def) => ({ names: [`iscsi:${def.source.iqn}`] }),
+  resources: (def) => ({ names: [`iscsi:${def.source.iqn.toLowerCase()}`] }),
+
+  // udev's name of one of its LUNs (known without a session), or another name of a LUN it shows now.
+  async provides(def, device) {
+    for (const p of portalsOf(def)) {
+      const prefix = `/dev/disk/by-path/ip-${portalText(p)}-iscsi-${def.source.iqn}-lun-`;
+      if (device.startsWith(prefix) && /^\d+$/.test(device.slice(prefix.length))) return true;
+    }
+    const real = await realpath(device).catch(absent);
+    return real !== undefined && (await poolSessions(def)).some((s) => s.luns.some((l) => l.device === real));
+  },
 
   build: async () => [],
 
-  start: (def, ctx) => loginAll(def, ctx),
+  async start(def, ctx) {
+    await loginAll(def, ctx);
+    if (!usesMultipath(def)) return;
+    // A map that cannot be made undoes the start: the LUNs must not be used path by path meanwhile.
+    await makeMaps(def).catch(async (e: unknown) => {
+      await Reverter.run(ctx.log, async (r) => {
+        r.add('log out', () => logoutAll(def));
+        r.add('remove the multipath maps', () => removeMaps(def));
+        throw e;
+      });
+    });
+  },
 
-  stop: (def) => logoutAll(def),
+  async stop(def) {
+    await removeMaps(def);
+    await logoutAll(def);
+  },
 
   async delete(def) {
     if ((await poolSessions(def)).length > 0) throw new KvmpoolError('POOL_ACTIVE', `the host is logged in to ${def.source.iqn}: stop pool '${def.name}' first`, { pool: def.name });
   },
 
   async status(def): Promise<PoolStatus> {
-    const sessions = await poolSessions(def);
+    const live = await liveSessions(def);
     const luns = await listLuns(def);
     const capacity = luns.reduce((n, v) => n + v.capacity, 0);
     const usage = { capacity, allocation: capacity, available: 0 };
-    const portals = portalsOf(def).length;
-    if (sessions.length === 0) return { state: 'degraded', reason: `no session with ${def.source.iqn}`, ...usage, capacity: 0, allocation: 0 };
-    // With a session left, its LUNs still work.
-    if (sessions.length < portals) return { state: 'degraded', reason: `${portals - sessions.length} of ${portals} portals have no session`, usable: true, ...usage };
+    const portals = portalsOf(def).map(portalText);
+    const working = portals.filter((p) => live.some((s) => portalText(s.portal) === p));
+    if (working.length === 0) return { state: 'degraded', reason: `no working session with ${def.source.iqn}`, ...usage, capacity: 0, allocation: 0 };
+    // With a session left, its LUNs still work (listed through it).
+    if (working.length < portals.length) return { state: 'degraded', reason: `no working session through ${portals.filter((p) => !working.includes(p)).join(', ')}`, usable: true, ...usage };
     return { state: 'running', ...usage };
   },
 
-  probe: async () => ({ reflink: false, directIO: true }),
+  // LUNs added or grown on the target show up (on refresh, and with the periodic care of running pools).
+  async maintain(def) {
+    await rescanAll(def);
+    if (usesMultipath(def)) await reinstatePaths(def);
+    return undefined;
+  },
 
-  async listVolumes(def) {
-    // A LUN added or grown on the target shows after a rescan.
-    for (const s of await poolSessions(def)) await rescan(s.sid);
-    return listLuns(def);
+  async forget(def) {
+    await removeMaps(def);
+    await logoutAll(def);
   },
+
+  // From sysfs only: a listing never waits on the target.
+  listVolumes: (def) => listLuns(def),
   volumeInfo: (def, _known, name) => readLun(def, name),
-  async volumeUsers(_def, vol) {
-    const users = (await processesUsing(vol.path)).map((u) => `${u.command}[${u.pid}]`);
-    if (users.length > 0) return users;
-    return assertDeviceFree(vol.path).then(
-      () => [],
-      () => ['the kernel (mounted, or under another device)'],
-    );
-  },
-  access: (_def, vol) => ({ access: { kind: 'block', path: vol.path }, directIO: true, discard: false }),
-  transfers: {
-    dataExtents: async (_def, vol) => [{ start: 0, length: vol.capacity, data: true }],
-    // A LUN is written in place: there is nowhere to stage a second copy.
-    stage: async (_def, vol) => ({ access: { kind: 'block', path: vol.path }, create: false, zeroHoles: true }),
-    async commit(def, vol, _stage, end, grow) {
-      if (grow) throw errors.notSupported('an upload cannot grow a LUN: grow it on the target');
-      if (end > vol.capacity) throw errors.invalid(`the upload is ${end} bytes, larger than the LUN (${vol.capacity})`);
-      await zeroRange(vol.path, end, vol.capacity);
-      return readLun(def, vol.name);
-    },
-    discard: async () => {},
-  },
-  wipe: {
-    wipe: async (def, vol, algorithm, verify, ctx) => {
-      await wipeBlockVolume(vol, algorithm, verify, false, ctx);
-      return readLun(def, vol.name);
-    },
-  },
+  ...lunVolumeOps(readLun),
 };
