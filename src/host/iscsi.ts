@@ -118,15 +118,16 @@ export async function removeIface(name: string): Promise<void> {
 
 /**
  * Makes the node record of `target` at portal `p` through `iface`, with short
- * login timeouts and CHAP, ready to log in. The secrets are appended to the record file (later keys win).
+ * login timeouts (and `replacementTimeoutS`, how long a lost session holds I/O) and CHAP, ready to log in. The secrets are appended to the record file (later keys win).
  */
-export async function makeNode(target: string, p: Portal, iface: string, chap: Chap | undefined): Promise<void> {
+export async function makeNode(target: string, p: Portal, iface: string, chap: Chap | undefined, replacementTimeoutS?: number): Promise<void> {
   const where = ['-T', target, '-p', portalText(p), '-I', iface];
   await iscsiadm(['-m', 'node', '-o', 'new', ...where], portalText(p));
   for (const [name, value] of [
     ['node.session.initial_login_retry_max', '1'],
     ['node.conn[0].timeo.login_timeout', String(LOGIN_TIMEOUT_S)],
     ['node.startup', 'manual'],
+    ...(replacementTimeoutS !== undefined ? [['node.session.timeo.replacement_timeout', String(replacementTimeoutS)] as const] : []),
   ] as const) {
     await iscsiadm(['-m', 'node', '-o', 'update', ...where, '-n', name, '-v', value], portalText(p));
   }

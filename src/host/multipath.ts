@@ -1,4 +1,5 @@
-import { stat } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
+import path from 'node:path';
 import { errors } from '../model/errors.js';
 import { absent } from '../model/ignore.js';
 import { HostCommandError, run } from './exec.js';
@@ -12,13 +13,40 @@ import { malformed } from './tool-output.js';
 
 const TIMEOUT = 30_000;
 
-/** `major:minor` of a block device. */
+/** `major:minor` of a block device (its node, followed through links, named in sysfs). */
 export async function deviceNumber(device: string): Promise<string> {
-  const st = await stat(device).catch(absent);
-  if (!st?.isBlockDevice()) throw errors.notFound('block device', device);
-  const major = Number((BigInt(st.rdev) >> 8n) & 0xfffn) | Number((BigInt(st.rdev) >> 32n) & ~0xfffn);
-  const minor = Number(BigInt(st.rdev) & 0xffn) | Number((BigInt(st.rdev) >> 12n) & ~0xffn);
-  return `${major}:${minor}`;
+  const real = await realpath(device).catch(absent);
+  const dev = real ? await readFile(`/sys/class/block/${path.basename(real)}/dev`, 'utf8').catch(absent) : undefined;
+  if (!dev) throw errors.notFound('block device', device);
+  return dev.trim();
+}
+
+/**
+ * What identifies the disk behind a device (the SCSI WWID, else the unit serial page), or undefined
+ * when the device tells neither: two paths are one disk only if they say the same.
+ */
+export async function diskIdentity(device: string): Promise<string | undefined> {
+  const real = await realpath(device).catch(absent);
+  if (!real) return undefined;
+  const dir = `/sys/class/block/${path.basename(real)}/device`;
+  const wwid = (await readFile(`${dir}/wwid`, 'utf8').catch(absent))?.trim();
+  if (wwid) return wwid;
+  const serial = await readFile(`${dir}/vpd_pg80`).catch(absent);
+  return serial && serial.length > 4 ? serial.subarray(4).toString('hex') : undefined;
+}
+
+/** Whether `device` (a link followed) is one of `nodes`. */
+export async function sameNode(device: string, nodes: readonly string[]): Promise<boolean> {
+  const real = await realpath(device).catch(absent);
+  return real !== undefined && nodes.includes(real);
+}
+
+/** Whether `device` (a link followed) is the node of one of `maps`. */
+export async function isMapNode(device: string, maps: readonly string[]): Promise<boolean> {
+  const real = await realpath(device).catch(absent);
+  if (!real) return false;
+  for (const m of maps) if ((await realpath(`/dev/mapper/${m}`).catch(absent)) === real) return true;
+  return false;
 }
 
 /** The table of a map of `sectors` over `paths` (major:minor), round-robin in one path group. */
@@ -93,10 +121,29 @@ export async function multipathMaps(): Promise<string[]> {
 
 /** Whether a map of that name exists. */
 export async function mapExists(name: string): Promise<boolean> {
-  return run('dmsetup', ['info', name], { timeoutMs: TIMEOUT }).then(
-    () => true,
-    () => false,
-  );
+  return (await multipathMaps()).includes(name);
+}
+
+/** How many openers a map has (a VM, LVM, a copy). */
+export async function mapOpenCount(name: string): Promise<number> {
+  const { stdout } = await run('dmsetup', ['info', '-c', '--noheadings', '-o', 'open', name], { timeoutMs: TIMEOUT });
+  const n = Number(stdout.trim());
+  if (!Number.isInteger(n)) throw malformed('dmsetup', 'an open count', stdout);
+  return n;
+}
+
+/** Gives map `name` a new table (other paths, a new size) without taking it down: reload, then resume. */
+export async function reloadMap(name: string, sectors: number, paths: readonly string[]): Promise<void> {
+  await run('dmsetup', ['reload', name, '--table', multipathTable(sectors, paths)], { timeoutMs: TIMEOUT });
+  await run('dmsetup', ['resume', name], { timeoutMs: TIMEOUT });
+}
+
+/** The size in sectors and the paths (major:minor) of a map's table. */
+export async function mapTable(name: string): Promise<{ sectors: number; paths: string[] }> {
+  const { stdout } = await run('dmsetup', ['table', name], { timeoutMs: TIMEOUT });
+  const t = stdout.trim().split(/\s+/);
+  if (t[2] !== 'multipath') throw malformed('dmsetup', 'not a multipath table', stdout);
+  return { sectors: Number(t[1]), paths: t.filter((x) => /^\d+:\d+$/.test(x)) };
 }
 
 /** The paths of a map and their states. */
@@ -112,7 +159,8 @@ export async function reinstatePath(name: string, device: string): Promise<void>
 /** Removes map `name` (none: nothing to do); IN_USE while something holds it open. */
 export async function removeMap(name: string): Promise<void> {
   if (!(await mapExists(name))) return;
-  await run('dmsetup', ['remove', name], { timeoutMs: TIMEOUT }).catch((e: unknown) => {
+  // --retry: udev may hold it open a moment after a change.
+  await run('dmsetup', ['remove', '--retry', name], { timeoutMs: TIMEOUT }).catch((e: unknown) => {
     if (e instanceof HostCommandError && /busy|in use/i.test(e.details.stderr)) throw errors.inUse(`multipath map ${name} is in use`, { map: name });
     throw e;
   });

@@ -1,4 +1,5 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { run } from './exec.js';
 import path from 'node:path';
 import { errors } from '../model/errors.js';
 import { fallback } from '../model/ignore.js';
@@ -63,7 +64,10 @@ export async function adapterExists(name: string): Promise<boolean> {
   return (await readdir(path.join(HOSTS, checkAdapterName(name))).catch(fallback(undefined))) !== undefined;
 }
 
-/** Asks the adapter to look for new disks on every channel, target and LUN (`- - -`). */
+/**
+ * Asks the adapter to look for new disks on every channel, target and LUN (`- - -`). The write returns
+ * when the scan ends, which on some adapters takes long: it runs in a process (tee) killed after a minute.
+ */
 export async function rescanAdapter(name: string): Promise<void> {
-  await writeFile(path.join(HOSTS, checkAdapterName(name), 'scan'), '- - -');
+  await run('tee', [path.join(HOSTS, checkAdapterName(name), 'scan')], { input: '- - -', timeoutMs: 60_000, killGraceMs: 1000 });
 }

@@ -118,6 +118,8 @@ export interface StorageDriver<S = PoolSource, O = Record<string, unknown>> {
    * from before a reboot (iscsi: sessions, node records and their secrets). Harmless when there is nothing.
    */
   forget?(def: PoolDefinition<S>): Promise<void>;
+  /** Looks for storage added or grown since start (a SCSI rescan); on `pool refresh` only, as it may take a while. */
+  rescan?(def: PoolDefinition<S>): Promise<void>;
   /** Periodic care of a running pool (logical: the thin pool's fill level, and its growth when asked). */
   maintain?(def: PoolDefinition<S>): Promise<MaintenanceReport | undefined>;
 

@@ -23,6 +23,7 @@ export const poolLock = (pool: string) => `pool:${pool}`;
 /** Pool lifecycle: define, build, start, stop, refresh, delete, undefine, autostart, devices. */
 export class PoolService {
   private readonly ctx: ServiceContext;
+  private maintaining = false;
 
   constructor(private readonly w: VolumeWork) {
     this.ctx = w.ctx;
@@ -69,7 +70,8 @@ export class PoolService {
     });
   }
 
-  async start(name: string): Promise<PoolInfo> {
+  /** Starts a pool; `resumed`: one that ran before this daemon started (its storage may be in use by VMs that outlived the daemon). */
+  async start(name: string, resumed = false): Promise<PoolInfo> {
     return this.lifecycle(name, 'start', async (p, op) => {
       // A running pool starts again only when it cannot be used (its storage went away and is back).
       if (p.rec.active) {
@@ -78,7 +80,7 @@ export class PoolService {
       }
       await assertProvidersRunning(this.ctx, this.w.gate, p);
       // A crash between the driver's start and the record leaves an entry: the next daemon forgets what it made.
-      await journaled(this.ctx, JOURNAL_POOL_START, { pool: name }, async () => {
+      await journaled(this.ctx, JOURNAL_POOL_START, { pool: name, resumed }, async () => {
         await p.driver.start(p.def, op);
         this.ctx.store.pools.update(name, { active: true, bootId: this.ctx.bootId });
       });
@@ -151,6 +153,19 @@ export class PoolService {
    * `pool.thin.warning`) and grows when the pool asks for it (`pool.thin.extended`). Failures are logged.
    */
   async maintain(name?: string): Promise<void> {
+    // The periodic round runs one at a time: a slow one is not joined by the next.
+    if (name === undefined) {
+      if (this.maintaining) return;
+      this.maintaining = true;
+    }
+    try {
+      await this.maintainPools(name);
+    } finally {
+      if (name === undefined) this.maintaining = false;
+    }
+  }
+
+  private async maintainPools(name: string | undefined): Promise<void> {
     for (const rec of this.ctx.store.pools.list().filter((p) => p.active && (name === undefined || p.name === name) && this.w.gate.known(p))) {
       try {
         const p = this.w.gate.view(rec);
@@ -168,6 +183,7 @@ export class PoolService {
     return this.lifecycle(name, 'refresh', async () => {
       await this.maintain(name);
       await this.w.gate.inPool(name, async (p) => {
+        await p.driver.rescan?.(p.def);
         await this.w.gate.probe(p);
         await this.readWhole(p);
       });
@@ -203,7 +219,8 @@ export class PoolService {
       const rec = this.record(name);
       if (rec.active) throw new KvmpoolError('POOL_ACTIVE', `pool '${name}' is running: stop it first`, { pool: name });
       this.w.gate.close(name)();
-      await this.forget(this.w.gate.known(rec) ? this.w.gate.view(rec) : undefined);
+      // What it still holds on the host (an iscsi pool's records, with its secrets) must go with it.
+      if (this.w.gate.known(rec)) await this.w.gate.view(rec).driver.forget?.(this.w.gate.view(rec).def);
       this.ctx.store.pools.delete(name);
       await this.ctx.secrets.remove('pools', name).catch((e: unknown) => this.ctx.log(`pool ${name}: undefined, but its secrets could not be removed: ${e instanceof Error ? e.message : String(e)}`));
       announce(this.ctx, 'pool.undefined', name, `pool ${name}: undefined`);
@@ -235,7 +252,7 @@ export class PoolService {
       if (!rec.autostart && !resume) continue;
       try {
         this.ctx.store.pools.update(rec.name, { active: false });
-        await this.start(rec.name);
+        await this.start(rec.name, resume);
       } catch (e) {
         // It should be running: keep it so, and let its state say what is wrong (degraded, with the
         // reason) until its storage is back.

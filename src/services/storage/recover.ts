@@ -14,13 +14,14 @@ import type { VolumeRecords } from './volume-records.js';
 export async function recoverVolumes(ctx: ServiceContext, gate: PoolGate, records: VolumeRecords): Promise<void> {
   for (const entry of ctx.store.journal.list()) {
     if (entry.kind !== JOURNAL_CREATE && entry.kind !== JOURNAL_RENAME && entry.kind !== JOURNAL_POOL_START) continue;
-    const data = entry.data as { pool?: string; name?: string; format?: string; from?: string; to?: string };
+    const data = entry.data as { pool?: string; name?: string; format?: string; from?: string; to?: string; resumed?: boolean };
     const rec = data.pool === undefined ? undefined : ctx.store.pools.get(data.pool);
     // A pool of a type this daemon lacks keeps its entries for a daemon that has it.
     if (rec && !gate.known(rec)) continue;
     try {
-      // A start cut short before the pool was recorded as running: what it made on the host goes.
-      if (rec && entry.kind === JOURNAL_POOL_START && !rec.active) {
+      // A start cut short before the pool was recorded as running: what it made on the host goes
+      // (not for a pool resumed after a daemon restart: VMs that outlived the daemon may use it).
+      if (rec && entry.kind === JOURNAL_POOL_START && !rec.active && data.resumed !== true) {
         const pool = gate.view(rec);
         await pool.driver.forget?.(pool.def);
         ctx.log(`recover: removed what the interrupted start of pool ${rec.name} left on the host`);
@@ -33,6 +34,8 @@ export async function recoverVolumes(ctx: ServiceContext, gate: PoolGate, record
       }
     } catch (e) {
       ctx.log(`recover: ${entry.kind} ${JSON.stringify(data)}: ${e instanceof Error ? e.message : String(e)}`);
+      // What a cut start left stays to be removed at the next start (it may hold secrets).
+      if (entry.kind === JOURNAL_POOL_START) continue;
     }
     ctx.store.journal.remove(entry.id);
   }

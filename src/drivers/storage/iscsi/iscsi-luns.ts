@@ -1,12 +1,10 @@
 import { errors } from '../../../model/errors.js';
 import type { PoolDefinition } from '../../../model/pool-types.js';
 import type { VolumeFacts } from '../../../model/volume-types.js';
-import { stat } from 'node:fs/promises';
-import { absent } from '../../../model/ignore.js';
 import { byPathName } from '../../../host/iscsi.js';
-import { mapName, usesMultipath } from './iscsi-multipath.js';
+import { mapName, poolMaps } from './iscsi-multipath.js';
 import { poolSessions } from './iscsi-sessions.js';
-import type { IscsiSource } from './iscsi-settings.js';
+import { usesMultipath, type IscsiSource } from './iscsi-settings.js';
 
 type Def = PoolDefinition<IscsiSource>;
 
@@ -20,13 +18,14 @@ export const lunName = (lun: number) => `lun-${lun}`;
  */
 export async function listLuns(def: Def): Promise<VolumeFacts[]> {
   const seen = new Map<number, VolumeFacts>();
+  const maps = usesMultipath(def) ? await poolMaps(def) : [];
   // Working sessions first: a LUN is reached through one of them where there is one.
   const sessions = (await poolSessions(def)).sort((a, b) => Number(b.state === 'LOGGED_IN') - Number(a.state === 'LOGGED_IN'));
   for (const s of sessions) {
     for (const l of s.luns) {
       if (seen.has(l.lun) || l.device === undefined) continue;
-      const map = usesMultipath(def) ? `/dev/mapper/${mapName(def, l.lun)}` : undefined;
-      const path = map && (await stat(map).catch(absent))?.isBlockDevice() ? map : ((await byPathName(def.source.iqn, s.portal, l.lun, l.device)) ?? l.device);
+      const map = maps.includes(mapName(def, l.lun)) ? `/dev/mapper/${mapName(def, l.lun)}` : undefined;
+      const path = map ?? (await byPathName(def.source.iqn, s.portal, l.lun, l.device)) ?? l.device;
       seen.set(l.lun, { name: lunName(l.lun), path, format: 'raw', capacity: l.size, allocation: l.size, identity: `${def.source.iqn}:${l.lun}`, stamp: `${l.device}:${l.size}`, kind: 'lun' });
     }
   }

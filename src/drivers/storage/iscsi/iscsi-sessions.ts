@@ -5,10 +5,12 @@ import { Reverter } from '../../../model/reverter.js';
 import * as iscsi from '../../../host/iscsi.js';
 import { HostCommandError } from '../../../host/exec.js';
 import type { OpContext } from '../driver.js';
-import type { IscsiSource } from './iscsi-settings.js';
+import { usesMultipath, type IscsiSource } from './iscsi-settings.js';
 
 type Def = PoolDefinition<IscsiSource>;
 
+/** Seconds a lost session of a multipath pool holds its I/O before the map fails over. */
+const MULTIPATH_REPLACEMENT_S = 15;
 /** How long the kernel may take to show a new session's disks as block devices. */
 const LUNS_WAIT_MS = 15_000;
 
@@ -69,7 +71,8 @@ export async function loginAll(def: Def, ctx: OpContext): Promise<void> {
       }
       await iscsi.assertNoForeignNode(def.source.iqn, p, iface);
       r.add(`remove the node record of ${iscsi.portalText(p)}`, () => iscsi.removeNode(def.source.iqn, p, iface));
-      await iscsi.makeNode(def.source.iqn, p, iface, chap);
+      // Through a multipath map, a lost path should fail over in seconds, not after open-iscsi's 120.
+      await iscsi.makeNode(def.source.iqn, p, iface, chap, usesMultipath(def) ? MULTIPATH_REPLACEMENT_S : undefined);
       r.add(`log out of ${iscsi.portalText(p)}`, () => iscsi.logout(def.source.iqn, p, iface));
       ctx.log(`logging in to ${def.source.iqn} at ${iscsi.portalText(p)}`);
       await iscsi.login(def.source.iqn, p, iface);

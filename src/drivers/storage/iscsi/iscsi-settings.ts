@@ -40,3 +40,6 @@ export function checkIscsiSource(s: IscsiSource, secrets: Record<string, string>
   if (s.mutualUser !== undefined && s.chapUser === undefined) throw errors.invalid('mutual CHAP needs one-way CHAP too (--chap-user, --secret-file)');
   return { ...s, portals };
 }
+
+/** Whether the pool's LUNs are used through multipath maps: with several portals, unless turned off. */
+export const usesMultipath = (def: { source: IscsiSource }): boolean => def.source.portals.length > 1 && def.source.noMultipath !== true;

@@ -1,13 +1,12 @@
-import { realpath } from 'node:fs/promises';
 import { KvmpoolError, errors } from '../../../model/errors.js';
-import { absent } from '../../../model/ignore.js';
 import type { PoolStatus } from '../../../model/pool-types.js';
 import { portalText } from '../../../host/iscsi.js';
+import { isMapNode, sameNode } from '../../../host/multipath.js';
 import type { StorageDriver } from '../driver.js';
 import { lunVolumeOps } from '../block/lun-volumes.js';
 import { Reverter } from '../../../model/reverter.js';
-import { makeMaps, reinstatePaths, removeMaps, usesMultipath } from './iscsi-multipath.js';
-import { ISCSI_TARGET, checkIscsiSource, type IscsiSource } from './iscsi-settings.js';
+import { poolMaps, reinstatePaths, removeMaps, syncMaps } from './iscsi-multipath.js';
+import { ISCSI_TARGET, checkIscsiSource, usesMultipath, type IscsiSource } from './iscsi-settings.js';
 import { liveSessions, loginAll, logoutAll, poolSessions, portalsOf, rescanAll } from './iscsi-sessions.js';
 import { listLuns, readLun } from './iscsi-luns.js';
 
@@ -27,14 +26,16 @@ export const iscsiDriver: StorageDriver<IscsiSource, Record<string, never>> = {
 
   resources: (def) => ({ names: [`iscsi:${def.source.iqn.toLowerCase()}`] }),
 
-  // udev's name of one of its LUNs (known without a session), or another name of a LUN it shows now.
+  // udev's name of one of its LUNs (known without a session: udev writes the address unbracketed),
+  // its multipath map, or another name of a LUN it shows now.
   async provides(def, device) {
     for (const p of portalsOf(def)) {
-      const prefix = `/dev/disk/by-path/ip-${portalText(p)}-iscsi-${def.source.iqn}-lun-`;
+      const prefix = `/dev/disk/by-path/ip-${p.host}:${p.port}-iscsi-${def.source.iqn}-lun-`;
       if (device.startsWith(prefix) && /^\d+$/.test(device.slice(prefix.length))) return true;
     }
-    const real = await realpath(device).catch(absent);
-    return real !== undefined && (await poolSessions(def)).some((s) => s.luns.some((l) => l.device === real));
+    if (await isMapNode(device, await poolMaps(def))) return true;
+    const luns = (await poolSessions(def)).flatMap((s) => s.luns.flatMap((l) => (l.device ? [l.device] : [])));
+    return sameNode(device, luns);
   },
 
   build: async () => [],
@@ -43,7 +44,7 @@ export const iscsiDriver: StorageDriver<IscsiSource, Record<string, never>> = {
     await loginAll(def, ctx);
     if (!usesMultipath(def)) return;
     // A map that cannot be made undoes the start: the LUNs must not be used path by path meanwhile.
-    await makeMaps(def).catch(async (e: unknown) => {
+    await syncMaps(def).catch(async (e: unknown) => {
       await Reverter.run(ctx.log, async (r) => {
         r.add('log out', () => logoutAll(def));
         r.add('remove the multipath maps', () => removeMaps(def));
@@ -74,10 +75,17 @@ export const iscsiDriver: StorageDriver<IscsiSource, Record<string, never>> = {
     return { state: 'running', ...usage };
   },
 
-  // LUNs added or grown on the target show up (on refresh, and with the periodic care of running pools).
-  async maintain(def) {
+  // LUNs added or grown on the target show up (pool refresh).
+  async rescan(def) {
     await rescanAll(def);
-    if (usesMultipath(def)) await reinstatePaths(def);
+    if (usesMultipath(def)) await syncMaps(def);
+  },
+
+  // A path whose session works again is taken back into a LUN's map (or the map reloaded with it).
+  async maintain(def) {
+    if (!usesMultipath(def)) return undefined;
+    await reinstatePaths(def);
+    await syncMaps(def);
     return undefined;
   },
 

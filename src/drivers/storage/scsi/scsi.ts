@@ -47,7 +47,8 @@ async function rescan(def: Def): Promise<void> {
 
 /**
  * The `scsi` pool: the disks of a SCSI host adapter (an HBA, a SAS or FC card). Start and refresh
- * rescan the adapter; there is nothing to log in to or out of. Like iSCSI LUNs, its disks are made
+ * rescan the adapter (bounded: the scan runs in a process killed after a minute); there is nothing to
+ * log in to or out of. Like iSCSI LUNs, its disks are made
  * elsewhere: used, copied from, transferred and wiped, never created or deleted.
  */
 export const scsiDriver: StorageDriver<ScsiSource, Record<string, never>> = {
@@ -77,11 +78,9 @@ export const scsiDriver: StorageDriver<ScsiSource, Record<string, never>> = {
     return { state: 'running', capacity, allocation: capacity, available: 0 };
   },
 
-  // Disks added on the adapter show up (on refresh, and with the periodic care of running pools).
-  async maintain(def) {
-    await rescan(def);
-    return undefined;
-  },
+  // Disks added on the adapter show up (pool refresh; never periodically: a scan of some adapters
+  // resets their links).
+  rescan: (def) => rescan(def),
 
   listVolumes: (def) => listDisks(def),
   volumeInfo: (def, _known, name) => readDisk(def, name),
