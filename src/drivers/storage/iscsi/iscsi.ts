@@ -7,7 +7,7 @@ import { lunVolumeOps } from '../block/lun-volumes.js';
 import { Reverter } from '../../../model/reverter.js';
 import { poolMaps, reinstatePaths, removeMaps, syncMaps } from './iscsi-multipath.js';
 import { ISCSI_TARGET, checkIscsiSource, usesMultipath, type IscsiSource } from './iscsi-settings.js';
-import { liveSessions, loginAll, logoutAll, poolSessions, portalsOf, rescanAll } from './iscsi-sessions.js';
+import { loginAll, logoutAll, poolSessions, portalsOf, rescanAll } from './iscsi-sessions.js';
 import { listLuns, readLun } from './iscsi-luns.js';
 
 /**
@@ -63,9 +63,11 @@ export const iscsiDriver: StorageDriver<IscsiSource, Record<string, never>> = {
   },
 
   async status(def): Promise<PoolStatus> {
-    const live = await liveSessions(def);
-    const luns = await listLuns(def);
-    const capacity = luns.reduce((n, v) => n + v.capacity, 0);
+    // Checked before every volume operation: sysfs only, read once (no map listing, no udev links).
+    const sessions = await poolSessions(def);
+    const live = sessions.filter((s) => s.state === 'LOGGED_IN');
+    const sizes = new Map(sessions.flatMap((s) => s.luns.filter((l) => l.device !== undefined).map((l) => [l.lun, l.size] as const)));
+    const capacity = [...sizes.values()].reduce((n, size) => n + size, 0);
     const usage = { capacity, allocation: capacity, available: 0 };
     const portals = portalsOf(def).map(portalText);
     const working = portals.filter((p) => live.some((s) => portalText(s.portal) === p));
