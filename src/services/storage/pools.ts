@@ -167,14 +167,26 @@ export class PoolService {
 
   private async maintainPools(name: string | undefined): Promise<void> {
     for (const rec of this.ctx.store.pools.list().filter((p) => p.active && (name === undefined || p.name === name) && this.w.gate.known(p))) {
+      // The periodic round leaves a pool alone while a start, stop or other change of it runs (its care
+      // would undo a stop half done: a multipath map made again between the stop's steps); its next round
+      // comes soon. `name` is given by a refresh, which holds the pool's lock itself.
+      let release = () => {};
+      if (name === undefined) {
+        if (this.ctx.locks.holder(poolLock(rec.name)) !== undefined) continue;
+        release = this.ctx.locks.tryAcquire(poolLock(rec.name), 'maintain', `pool ${rec.name}`);
+      }
       try {
-        const p = this.w.gate.view(rec);
+        const now = this.ctx.store.pools.get(rec.name);
+        if (!now?.active) continue;
+        const p = this.w.gate.view(now);
         if (!p.driver.maintain) continue;
         const report = await p.driver.maintain(p.def);
         if (report?.warning) announce(this.ctx, 'pool.thin.warning', rec.name, `pool ${rec.name}: ${report.warning}`, { reason: report.warning, thin: report.thin });
         if (report?.extended) announce(this.ctx, 'pool.thin.extended', rec.name, `pool ${rec.name}: thin pool grown by ${report.extended} bytes`, { by: report.extended });
       } catch (e) {
         this.ctx.log(`pool ${rec.name}: maintenance failed: ${e instanceof Error ? e.message : String(e)}`);
+      } finally {
+        release();
       }
     }
   }
