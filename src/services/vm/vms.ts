@@ -110,12 +110,13 @@ export class VmService {
       accelerator: accel.accelerator,
       disks,
       nics,
-      qmpSocket: path.join(dir, 'qmp.sock'),
+      qmpSocket: qmpSocketOf(dir),
       consoleLog: path.join(dir, 'console.log'),
       ...(rec.kernel ? { kernel: rec.kernel } : {}),
       ...(rec.initrd ? { initrd: rec.initrd } : {}),
       ...(rec.append !== undefined ? { append: rec.append } : {}),
     };
+    await mkdir(path.dirname(spec.qmpSocket), { recursive: true, mode: 0o700 });
     await rm(spec.qmpSocket, { force: true });
     await rm(spec.consoleLog, { force: true });
     const runtime = (pid: number): VmRuntime => ({ state: 'running', pid, bootId: this.ctx.bootId, accelerator: accel.accelerator, started: new Date().toISOString() });
@@ -133,7 +134,7 @@ export class VmService {
   private async refuseUnreachable(rec: VmRecord): Promise<void> {
     const { pid, state } = rec.runtime;
     if (state !== 'running' || !pid || rec.runtime.bootId !== this.ctx.bootId) return;
-    const proc = await VmProcess.attach(pid, rec.uuid, path.join(this.vmDir(rec), 'qmp.sock'), path.join(this.vmDir(rec), 'qemu.log'));
+    const proc = await VmProcess.attach(pid, rec.uuid, qmpSocketOf(this.vmDir(rec)), path.join(this.vmDir(rec), 'qemu.log'));
     if (proc) {
       this.tracker.track(rec.name, proc);
       throw errors.inUse(`vm ${rec.name} is running already (pid ${pid})`, { vm: rec.name, pid });
@@ -167,6 +168,7 @@ export class VmService {
         await this.ports.setUsedBy(n.network, n.port, null).catch((e: unknown) => this.ctx.log(`vm ${name}: port ${n.network}/${n.port}: ${e instanceof Error ? e.message : String(e)}`));
       }
       this.ctx.store.vms.delete(name);
+      await rm(qmpSocketOf(this.vmDir(rec)), { force: true });
       await rm(this.vmDir(rec), { recursive: true, force: true });
     });
     announce(this.ctx, 'vm.undefined', name, `vm ${name}: undefined`);
@@ -214,7 +216,7 @@ export class VmService {
     const dir = this.vmDir(rec);
     if (rt.pid && rt.bootId === this.ctx.bootId) {
       try {
-        const proc = await VmProcess.attach(rt.pid, rec.uuid, path.join(dir, 'qmp.sock'), path.join(dir, 'qemu.log'));
+        const proc = await VmProcess.attach(rt.pid, rec.uuid, qmpSocketOf(dir), path.join(dir, 'qemu.log'));
         if (proc) {
           this.tracker.track(rec.name, proc);
           this.ctx.log(`vm ${rec.name}: found running (pid ${proc.pid})`);
@@ -277,6 +279,19 @@ export class VmService {
   private vmDir(rec: VmRecord): string {
     return path.join(this.dir, rec.uuid);
   }
+}
+
+/** Where sockets go whose path in the VM's directory is too long for a unix socket (108 bytes). */
+const SHORT_SOCKETS = '/run/kvmpool';
+
+/**
+ * The QMP socket of the VM whose directory is `dir` (named by its uuid): in it, or under /run by the
+ * uuid when a deep home makes that path too long (however the home is spelled, the same VM's).
+ */
+function qmpSocketOf(dir: string): string {
+  const inDir = path.join(dir, 'qmp.sock');
+  if (Buffer.byteLength(inDir) < 108) return inDir;
+  return path.join(SHORT_SOCKETS, `qmp-${path.basename(dir)}.sock`);
 }
 
 async function checkFile(file: string): Promise<void> {
