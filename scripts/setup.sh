@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: those of the programs kvmpool, its tests and scripts start (scripts/programs.tsv),
-# and what node-gyp builds the native SQLite module with (python3, make, g++).
+# what node-gyp builds the native SQLite module with (python3, make, g++), and qemu's protocol drivers.
 packages=()
 declare -A seen=()
 while IFS=$'\t' read -r program package use; do
@@ -16,6 +16,8 @@ while IFS=$'\t' read -r program package use; do
   packages+=("$package")
 done < scripts/programs.tsv
 packages+=(python3 make g++)
+# qemu's block drivers for protocols (iscsi: direct iscsi pools; rbd), loaded by qemu and qemu-img as modules.
+packages+=(qemu-block-extra)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -128,6 +128,13 @@ export async function info(path: string, format: string, options?: ExecOptions):
   return parseInfo(stdout);
 }
 
+/** Reads the facts of an image qemu reaches by a protocol (an iSCSI LUN through libiscsi), its secrets from their files. */
+export async function sourceInfo(source: ImageSource, options?: ExecOptions): Promise<ImageInfo> {
+  const { options: opts, image } = sourceArgs(source);
+  const { stdout } = await run('qemu-img', ['info', '--output=json', ...opts, image], { timeoutMs: 30_000, ...options });
+  return parseInfo(stdout);
+}
+
 /** Resizes an image to `size` bytes. */
 export async function resize(path: string, format: string, size: number, shrink: boolean, options?: ExecOptions): Promise<void> {
   await run('qemu-img', resizeArgs(path, format, size, shrink), { timeoutMs: 120_000, ...options });

@@ -4,7 +4,9 @@ import * as qemuImg from '../../src/host/qemu-img.js';
 import { run } from '../../src/host/exec.js';
 import type { PoolDefinition } from '../../src/model/pool-types.js';
 import type { StorageDriver, VolumeSpec } from '../../src/drivers/storage/driver.js';
+import { stat } from 'node:fs/promises';
 import { opContext } from '../helpers/context.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /** What a driver's test file hands the suite. */
 export interface ConformanceFixture {
@@ -16,6 +18,13 @@ export interface ConformanceFixture {
   makePool(): Promise<{ def: PoolDefinition; cleanup: () => Promise<void> }>;
   /** Checks that go beyond the driver's reach, each with the reason, e.g. `{ qcow2: 'LVs are raw only' }`. */
   skip?: Partial<Record<'qcow2' | 'prealloc-full' | 'cancel-prealloc' | 'shrink' | 'sparse' | 'resize' | 'rename' | 'delete-refuses-files', string>>;
+  /**
+   * Pools of volumes made elsewhere (the LUNs of a target or an adapter): the volumes the started pool
+   * shows (each at least 8 MiB, their data free to overwrite) and why the driver makes none. The suite
+   * then checks listing, lookup, use, copies out, wipes and transfers on the first of them, and skips
+   * what creates volumes with that reason.
+   */
+  provided?: { names: string[]; reason: string };
 }
 
 const MiB = 1024 * 1024;
@@ -26,11 +35,22 @@ function specOf(fx: ConformanceFixture, s: Omit<VolumeSpec, 'options'>): VolumeS
 }
 
 /**
+ * A volume for a check: made by the driver from `s`, or, in a pool of volumes made elsewhere, the
+ * first of those (its capacity is its own).
+ */
+async function volumeFor(fx: ConformanceFixture, def: PoolDefinition, s: Omit<VolumeSpec, 'options'>) {
+  if (fx.provided) return fx.driver.volumeInfo(def, undefined, fx.provided.names[0]!);
+  return fx.driver.volumes!.create(def, specOf(fx, s), opContext());
+}
+
+/**
  * The shared storage driver suite: every driver runs it. Each test builds and starts its own pool and
  * cleans it up, even when it fails.
  */
 export function storageDriverConformance(name: string, fx: ConformanceFixture): void {
   const d = fx.driver;
+  /** Why checks that create volumes do not run (a pool of volumes made elsewhere). */
+  const makes = fx.provided?.reason;
   /** What the running test's pool build returned (a second build is given it, as the service does). */
   let built: string[] = [];
   const withPool = (title: string, body: (def: PoolDefinition, t: TestContext) => Promise<void>, skip?: string) =>
@@ -49,7 +69,8 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
   withPool('a started pool is running and reports usage', async (def) => {
     const s = await d.status(def);
     assert.equal(s.state, 'running');
-    assert.ok(s.capacity > 0 && s.available > 0 && s.available <= s.capacity, JSON.stringify(s));
+    // Volumes made elsewhere leave nothing available to make more from.
+    assert.ok(s.capacity > 0 && (fx.provided ? s.available >= 0 : s.available > 0) && s.available <= s.capacity, JSON.stringify(s));
     assert.ok(s.allocation >= 0 && s.allocation <= s.capacity);
   });
 
@@ -65,7 +86,22 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
     assert.ok(v.allocation < MiB, `allocation ${v.allocation}`);
     const listed = await d.listVolumes(def, new Map());
     assert.deepEqual(listed.map((x) => x.name), ['sparse.img']);
-  }, fx.skip?.['sparse']);
+  }, makes ?? fx.skip?.['sparse']);
+
+  withPool(
+    'volumes made elsewhere are listed with their sizes and found by name; other names are NOT_FOUND',
+    async (def) => {
+      const listed = await d.listVolumes(def, new Map());
+      for (const n of fx.provided!.names) {
+        const v = listed.find((x) => x.name === n);
+        assert.ok(v && v.capacity >= 8 * MiB, `${n} in ${JSON.stringify(listed.map((x) => x.name))}`);
+        const again = await d.volumeInfo(def, undefined, n);
+        assert.deepEqual([again.identity, again.capacity, again.path], [v.identity, v.capacity, v.path]);
+      }
+      await assert.rejects(d.volumeInfo(def, undefined, 'no-such-volume'), { code: 'NOT_FOUND' });
+    },
+    fx.provided ? undefined : 'the pool makes its volumes (listing is checked with those)',
+  );
 
   withPool(
     'a fully preallocated raw volume is allocated, with progress up to its size',
@@ -75,7 +111,7 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
       assert.ok(v.allocation >= 32 * MiB, `allocation ${v.allocation}`);
       assert.deepEqual(ctx.reports.at(-1), [32 * MiB, 32 * MiB]);
     },
-    fx.skip?.['prealloc-full'],
+    makes ?? fx.skip?.['prealloc-full'],
   );
 
   withPool(
@@ -95,7 +131,7 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
         if (prealloc === 'full') assert.ok(v.allocation >= 16 * MiB);
       }
     },
-    fx.skip?.qcow2,
+    makes ?? fx.skip?.qcow2,
   );
 
   withPool('creating over an existing name fails with ALREADY_EXISTS and keeps the volume', async (def) => {
@@ -104,7 +140,7 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
     const again = await d.volumeInfo(def, undefined, 'a.img');
     assert.equal(again.capacity, first.capacity);
     assert.equal(again.identity, first.identity);
-  });
+  }, makes);
 
   withPool(
     'a cancelled preallocation leaves no volume behind',
@@ -123,7 +159,7 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
       assert.deepEqual(await d.listVolumes(def, new Map()), []);
       await assert.rejects(d.volumeInfo(def, undefined, 'big.img'), { code: 'NOT_FOUND' });
     },
-    fx.skip?.['cancel-prealloc'] ?? fx.skip?.['prealloc-full'],
+    makes ?? fx.skip?.['cancel-prealloc'] ?? fx.skip?.['prealloc-full'],
   );
 
   withPool('resize grows, and shrinks only when asked', async (def) => {
@@ -138,7 +174,7 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
       const shrunk = await d.resize!.resize(def, grown, 4 * MiB, true, opContext());
       assert.equal(shrunk.capacity, 4 * MiB);
     }
-  }, fx.skip?.['resize']);
+  }, makes ?? fx.skip?.['resize']);
 
   withPool('rename keeps identity and never replaces another volume', async (def) => {
     const a = await d.volumes!.create(def, specOf(fx, { name: 'a.img', format: 'raw', capacity: MiB, prealloc: 'off' }), opContext());
@@ -148,17 +184,17 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
     const renamed = await d.rename!.rename(def, a, 'c.img', opContext());
     assert.equal(renamed.identity, a.identity);
     assert.deepEqual((await d.listVolumes(def, new Map())).map((x) => x.name).sort(), ['b.img', 'c.img']);
-  }, fx.skip?.['rename']);
+  }, makes ?? fx.skip?.['rename']);
 
   withPool('delete removes the volume; its info is then NOT_FOUND', async (def) => {
     const v = await d.volumes!.create(def, specOf(fx, { name: 'gone.img', format: 'raw', capacity: MiB, prealloc: 'off' }), opContext());
     await d.volumes!.delete(def, v, opContext());
     await assert.rejects(d.volumeInfo(def, undefined, 'gone.img'), { code: 'NOT_FOUND' });
     assert.deepEqual(await d.listVolumes(def, new Map()), []);
-  });
+  }, makes);
 
   withPool('a volume is free until a process opens it', async (def) => {
-    const v = await d.volumes!.create(def, specOf(fx, { name: 'open.img', format: 'raw', capacity: MiB, prealloc: 'off' }), opContext());
+    const v = await volumeFor(fx, def, { name: 'open.img', format: 'raw', capacity: MiB, prealloc: 'off' });
     assert.deepEqual(await d.volumeUsers(def, v), []);
     const { spawn } = await import('node:child_process');
     const holder = spawn(process.execPath, ['-e', `require('fs').openSync(${JSON.stringify(v.path)}, 'r'); console.log('open'); setTimeout(() => {}, 30000)`], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -172,7 +208,8 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
     }
   });
 
-  test(`${name}: delete removes what build made and stops at what it did not`, fx.skip?.['delete-refuses-files'] ? { skip: fx.skip['delete-refuses-files'] } : {}, async () => {
+  const deleteSkip = makes ?? fx.skip?.['delete-refuses-files'];
+  test(`${name}: delete removes what build made and stops at what it did not`, deleteSkip ? { skip: deleteSkip } : {}, async () => {
     const { def, cleanup } = await fx.makePool();
     try {
       const created = await d.build(def, opContext());
@@ -194,6 +231,7 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
 /** The data half of the suite: clones, copies, snapshots, wipes and transfers through the driver. */
 export function storageDataConformance(name: string, fx: ConformanceFixture): void {
   const d = fx.driver;
+  const makes = fx.provided?.reason;
   const withPool = (title: string, body: (def: PoolDefinition) => Promise<void>, skip?: string) =>
     test(`${name}: ${title}`, skip ? { skip } : {}, async () => {
       const { def, cleanup } = await fx.makePool();
@@ -220,7 +258,25 @@ export function storageDataConformance(name: string, fx: ConformanceFixture): vo
     assert.equal(q.capacity, 8 * MiB);
     await run('qemu-img', ['compare', '-q', '-f', 'raw', '-F', format, src.path, q.path]);
     assert.deepEqual(ctx.reports.at(-1), [8 * MiB, 8 * MiB]);
-  });
+  }, makes);
+
+  withPool(
+    'a copy out reads the volume through its access',
+    async (def) => {
+      const v = await volumeFor(fx, def, { name: 'out.img', format: 'raw', capacity: 8 * MiB, prealloc: 'off' });
+      await run('qemu-io', ['-f', 'raw', '-c', 'write -P 5 1M 1M', v.path]);
+      const { dir, cleanup } = await tempDir();
+      try {
+        const source = qemuImg.sourceArgs({ access: d.access(def, v, { ...traits, ...(await d.probe(def)) }).access, format: 'raw' });
+        const out = `${dir}/out.img`;
+        await run('qemu-img', ['convert', ...source.options, source.image, '-O', 'raw', out]);
+        await run('qemu-io', ['-f', 'raw', '-c', 'read -P 5 1M 1M', out]);
+        assert.equal((await stat(out)).size, v.capacity);
+      } finally {
+        await cleanup();
+      }
+    },
+  );
 
   withPool(
     'a linked clone reads through to its source',
@@ -231,7 +287,7 @@ export function storageDataConformance(name: string, fx: ConformanceFixture): vo
       assert.equal(overlay.backingFile, 'base.qcow2');
       await run('qemu-io', ['-f', 'qcow2', '-c', 'read -P 6 0 1M', overlay.path]);
     },
-    fx.skip?.qcow2,
+    makes ?? fx.skip?.qcow2,
   );
 
   withPool(
@@ -249,21 +305,22 @@ export function storageDataConformance(name: string, fx: ConformanceFixture): vo
       assert.deepEqual(await d.snapshots!.list(def, v), []);
       await assert.rejects(d.snapshots!.delete(def, v, 'one', opContext()), { code: 'NOT_FOUND' });
     },
-    fx.skip?.qcow2,
+    makes ?? fx.skip?.qcow2,
   );
 
   withPool('wipe leaves zeros and verifies', async (def) => {
-    const v = await d.volumes!.create(def, specOf(fx, { name: 'w.img', format: 'raw', capacity: 4 * MiB, prealloc: 'off' }), opContext());
-    await run('qemu-io', ['-f', 'raw', '-c', 'write -P 9 0 4M', v.path]);
-    await d.wipe!.wipe(def, await d.volumeInfo(def, undefined, 'w.img'), 'zero', true, opContext());
-    await run('qemu-io', ['-f', 'raw', '-c', 'read -P 0 0 4M', v.path]);
+    const v = await volumeFor(fx, def, { name: 'w.img', format: 'raw', capacity: 4 * MiB, prealloc: 'off' });
+    await run('qemu-io', ['-f', 'raw', '-c', 'write -P 9 0 4M', '-c', `write -P 9 ${v.capacity - MiB} 1M`, v.path]);
+    await d.wipe!.wipe(def, await d.volumeInfo(def, undefined, v.name), 'zero', true, opContext());
+    await run('qemu-io', ['-f', 'raw', '-c', 'read -P 0 0 4M', '-c', `read -P 0 ${v.capacity - MiB} 1M`, v.path]);
   });
 
   withPool('data extents cover the volume; a staged upload replaces it', async (def) => {
-    const v = await d.volumes!.create(def, specOf(fx, { name: 'u.img', format: 'raw', capacity: 4 * MiB, prealloc: 'off' }), opContext());
+    const v = await volumeFor(fx, def, { name: 'u.img', format: 'raw', capacity: 4 * MiB, prealloc: 'off' });
     await run('qemu-io', ['-f', 'raw', '-c', 'write -P 3 1M 64k', v.path]);
     const extents = await d.transfers!.dataExtents(def, v);
-    assert.equal(extents.reduce((n, e) => n + e.length, 0), 4 * MiB);
+    const size = fx.provided ? v.capacity : 4 * MiB;
+    assert.equal(extents.reduce((n, e) => n + e.length, 0), size);
     assert.ok(extents.some((e) => e.data && e.start <= MiB && e.start + e.length >= MiB + 65536));
     // Old data past the end of the upload must not show through (storage staged in place).
     await run('qemu-io', ['-f', 'raw', '-c', 'write -P 3 3M 64k', v.path]);
@@ -273,7 +330,7 @@ export function storageDataConformance(name: string, fx: ConformanceFixture): vo
     const zeros = stage.zeroHoles ? ['-c', `write -z 64k ${2 * MiB - 65536}`] : [];
     await run('qemu-io', ['-f', 'raw', '-c', 'write -P 4 0 64k', ...zeros, stage.access.path]);
     const after = await d.transfers!.commit(def, v, stage, 2 * MiB, false, opContext());
-    assert.equal(after.capacity, 4 * MiB, 'a smaller upload keeps the capacity');
+    assert.equal(after.capacity, size, 'a smaller upload keeps the capacity');
     await run('qemu-io', ['-f', 'raw', '-c', 'read -P 4 0 64k', '-c', 'read -P 0 1M 64k', '-c', 'read -P 0 3M 64k', after.path]);
   });
 }

@@ -4,6 +4,7 @@ import { chmod, copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../../src/host/exec.js';
+import type { KvmpoolClient } from '../../src/client/client.js';
 import { tempDir } from './tmp.js';
 
 /**
@@ -117,4 +118,31 @@ async function cpio(root: string, out: string): Promise<void> {
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`cpio failed: ${err}`))));
     child.stdin.end(`${files.join('\n')}\n`);
   });
+}
+
+/** Waits until the VM's console output matches `pattern` (or the predicate holds); returns the output. */
+export async function waitConsole(client: KvmpoolClient, vm: string, pattern: RegExp | ((out: string) => boolean), timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { data } = await client.call('vmConsole', { params: { vm }, query: {} });
+    if (typeof pattern === 'function' ? pattern(data) : pattern.test(data)) return data;
+    if (Date.now() > deadline) throw new Error(`console of ${vm} never showed ${pattern}:\n${data}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * The guest of the storage tests: says what its first disk holds (`READ <16 bytes>`), writes
+ * `GUEST-WROTE-THIS` at byte 4096 of it and says `WROTE`. Given to a test host as KVMPOOL_TEST_GUEST
+ * (built outside: the test host has no network to fetch the kernel).
+ */
+export const DISK_GUEST_SCRIPT = `
+echo "READ $(head -c 16 /dev/vda)"
+printf GUEST-WROTE-THIS | dd of=/dev/vda bs=512 seek=8 conv=notrunc,fsync 2>/dev/null && echo WROTE
+`;
+
+/** The guest a test host was given (KVMPOOL_TEST_GUEST), or undefined. */
+export function givenGuest(): Omit<Guest, 'cleanup'> | undefined {
+  const text = process.env['KVMPOOL_TEST_GUEST'];
+  return text ? (JSON.parse(text) as Omit<Guest, 'cleanup'>) : undefined;
 }

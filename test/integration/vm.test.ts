@@ -5,7 +5,7 @@ import path from 'node:path';
 import { run } from '../../src/host/exec.js';
 import type { VmBody } from '../../src/api/vm-schemas.js';
 import { startPool, withDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { buildGuest, type Guest } from '../helpers/guest.js';
+import { buildGuest, waitConsole, type Guest } from '../helpers/guest.js';
 import { NetLab } from '../helpers/netlab.js';
 
 /**
@@ -30,17 +30,6 @@ while :; do
   sleep 0.3
 done
 `;
-
-/** Waits until the VM's console output matches `pattern` (or the predicate holds); returns the output. */
-async function waitConsole(t: TestDaemon, vm: string, pattern: RegExp | ((out: string) => boolean), timeoutMs = 60_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { data } = await t.client.call('vmConsole', { params: { vm }, query: {} });
-    if (typeof pattern === 'function' ? pattern(data) : pattern.test(data)) return data;
-    if (Date.now() > deadline) throw new Error(`console of ${vm} never showed ${pattern}:\n${data}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** Waits until `holds` (polling), or fails naming `what` after `timeoutMs`. */
 async function until(what: string, holds: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -104,7 +93,7 @@ test('a VM boots with a qcow2 and a raw volume and a tap: reads the host pattern
       assert.equal((await t.client.call('getPort', { params: { network: net, port: 'vm1' } })).attached, true, 'qemu holds the tap');
 
       // The script's order: reads, write, ping, then its first DISKS line.
-      const out = await waitConsole(t, 'vm1', /DISKS vda:131072 vdb:65536 /);
+      const out = await waitConsole(t.client, 'vm1', /DISKS vda:131072 vdb:65536 /);
       assert.match(out, /READ vda HOST-QCOW2-DATA!/);
       assert.match(out, /READ vdb HOST-RAW-DATA---/);
       assert.match(out, /WROTE/);
@@ -126,7 +115,7 @@ test('a VM boots with a qcow2 and a raw volume and a tap: reads the host pattern
       // Online growth: the guest sees the new size without a reboot.
       const grown = await t.client.call('resizeVolume', { params: { pool: 'vmpool', volume: 'root.qcow2' }, body: { capacity: '96M' } });
       assert.equal(grown.capacity, 96 * MiB);
-      await waitConsole(t, 'vm1', /DISKS vda:196608 vdb:65536 /);
+      await waitConsole(t.client, 'vm1', /DISKS vda:196608 vdb:65536 /);
 
       // A snapshot of the running qcow2 goes through qemu.
       await t.client.call('createSnapshot', { params: { pool: 'vmpool', volume: 'root.qcow2' }, body: { name: 'live' } });
@@ -136,27 +125,27 @@ test('a VM boots with a qcow2 and a raw volume and a tap: reads the host pattern
 
       // Hot-plug and unplug of a disk.
       await t.client.call('attachDisk', { params: { vm: 'vm1' }, body: { pool: 'vmpool', volume: 'hot.img' } });
-      await waitConsole(t, 'vm1', /DISKS vda:196608 vdb:65536 vdc:32768 /);
+      await waitConsole(t.client, 'vm1', /DISKS vda:196608 vdb:65536 vdc:32768 /);
       await t.client.call('detachDisk', { params: { vm: 'vm1' }, body: { pool: 'vmpool', volume: 'hot.img' } });
       const lastDisks = (out: string) => out.split(/\r?\n/).filter((l) => l.startsWith('DISKS')).pop()?.trim();
-      await waitConsole(t, 'vm1', (o) => lastDisks(o) === 'DISKS vda:196608 vdb:65536');
+      await waitConsole(t.client, 'vm1', (o) => lastDisks(o) === 'DISKS vda:196608 vdb:65536');
       assert.deepEqual((await t.client.call('getVm', { params: { vm: 'vm1' } })).disks.map((d) => d.volume), ['root.qcow2', 'data.img']);
       await t.client.call('deleteVolume', { params: { pool: 'vmpool', volume: 'hot.img' } });
 
       // Hot-plug and unplug of a NIC: the port is the VM's while attached.
       await t.client.call('createPort', { params: { network: net }, body: { name: 'vm1b' } });
       await t.client.call('attachNic', { params: { vm: 'vm1' }, body: { network: net, port: 'vm1b' } });
-      await waitConsole(t, 'vm1', /NICS eth0 eth1 lo/);
+      await waitConsole(t.client, 'vm1', /NICS eth0 eth1 lo/);
       assert.equal((await t.client.call('getPort', { params: { network: net, port: 'vm1b' } })).usedBy, 'vm1');
       await t.client.call('detachNic', { params: { vm: 'vm1' }, body: { network: net, port: 'vm1b' } });
       const lastNics = (o: string) => o.split(/\r?\n/).filter((l) => l.startsWith('NICS')).pop()?.trim();
-      await waitConsole(t, 'vm1', (o) => lastNics(o) === 'NICS eth0 lo');
+      await waitConsole(t.client, 'vm1', (o) => lastNics(o) === 'NICS eth0 lo');
       assert.equal((await t.client.call('getPort', { params: { network: net, port: 'vm1b' } })).usedBy, null);
 
       // stop: ACPI power button, the guest powers off.
       const stopped = await t.client.call('stopVm', { params: { vm: 'vm1' }, body: { timeout: 60 } });
       assert.equal(stopped.state, 'stopped');
-      await waitConsole(t, 'vm1', /GUEST-POWEROFF/, 1000);
+      await waitConsole(t.client, 'vm1', /GUEST-POWEROFF/, 1000);
       const written = await readFile(path.join(target, 'data.img'));
       assert.equal(written.subarray(4096, 4096 + 16).toString(), 'GUEST-WROTE-THIS');
       assert.equal((await t.client.call('getPort', { params: { network: net, port: 'vm1' } })).attached, false);
@@ -197,8 +186,8 @@ test('VMs survive a daemon restart and are found again; kill is immediate; a cra
       await t.client.call('defineVm', { body: { name: 'vm2', cpus: 1, memory: '128M', kernel: guest.kernel, initrd: guest.initrd, append: guest.append, disks: [{ pool: 'vmpool', volume: 'data.img', readonly: true }] } });
       const first = await t.client.call('startVm', { params: { vm: 'vm1' } });
       const second = await t.client.call('startVm', { params: { vm: 'vm2' } });
-      await waitConsole(t, 'vm1', /STARTED/);
-      await waitConsole(t, 'vm2', /STARTED/);
+      await waitConsole(t.client, 'vm1', /STARTED/);
+      await waitConsole(t.client, 'vm2', /STARTED/);
 
       await t.restart();
       const found = await t.client.call('getVm', { params: { vm: 'vm1' } });
@@ -213,7 +202,7 @@ test('VMs survive a daemon restart and are found again; kill is immediate; a cra
 
       // A guest that ignores the power button is killed when the stop's time is up.
       await t.client.call('startVm', { params: { vm: 'vm1' } });
-      await waitConsole(t, 'vm1', /BUTTON-WATCHED/);
+      await waitConsole(t.client, 'vm1', /BUTTON-WATCHED/);
       const stopped = await t.client.call('stopVm', { params: { vm: 'vm1' }, body: { timeout: 2 } });
       assert.deepEqual([stopped.state, stopped.reason], ['stopped', 'stopped by kvmpool']);
       // The guest got the button press and ran on after it (no power-off of its own), then was killed.
@@ -234,7 +223,7 @@ test('VMs survive a daemon restart and are found again; kill is immediate; a cra
       assert.match(lost.reason!, /qemu ended/);
       // A qemu this daemon started: its exit status is known.
       const third = await t.client.call('startVm', { params: { vm: 'vm1' } });
-      await waitConsole(t, 'vm1', /STARTED/);
+      await waitConsole(t.client, 'vm1', /STARTED/);
       process.kill(third.pid!, 'SIGKILL');
       const info = await crashed('vm1');
       assert.equal(info.state, 'crashed');
@@ -254,7 +243,7 @@ test('a guest that floods its console cannot fill the disk: the log is cut to it
         guest = await buildGuest('i=0; while [ $i -lt 40 ]; do head -c 32768 /dev/zero | tr "\\0" x; echo; i=$((i+1)); done; echo FLOOD-DONE');
         await t.client.call('defineVm', { body: { name: 'loud', cpus: 1, memory: '128M', kernel: guest.kernel, initrd: guest.initrd, append: guest.append } });
         const vm = await t.client.call('startVm', { params: { vm: 'loud' } });
-        await waitConsole(t, 'loud', /FLOOD-DONE/, 120_000);
+        await waitConsole(t.client, 'loud', /FLOOD-DONE/, 120_000);
         const log = path.join(t.home, 'vms', vm.uuid, 'console.log');
         // The daemon cuts logs on a timer: wait until it has cut this one below the limit.
         await until(`the console log cut below 256 KiB`, async () => (await stat(log)).size <= 256 * 1024 && t.logs.some((l) => l.includes('vm loud: console log cut')));

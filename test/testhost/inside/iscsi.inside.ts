@@ -1,14 +1,17 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../../../src/host/exec.js';
 import { KvmpoolClient } from '../../../src/client/client.js';
 import { KvmpoolError } from '../../../src/model/errors.js';
 import { kvmpool, serve, type ServeProcess } from '../../helpers/cli.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { storageDataConformance, storageDriverConformance, type ConformanceFixture } from '../../conformance/storage-driver.js';
+import { iscsiDriver } from '../../../src/drivers/storage/iscsi/iscsi.js';
 import { disks } from './disks.js';
-import { iscsiTarget, type TargetChap } from './net-servers.js';
+import { bootOnVolume } from './guest-vm.js';
+import { dropPackets, iscsiTarget, lvmSeesLunsOnly, type TargetChap } from './net-servers.js';
 
 const IQN = 'iqn.2026-12.test.kvmpool:san';
 const INITIATOR = 'iqn.2026-12.test.kvmpool:host1';
@@ -26,18 +29,15 @@ before(async () => {
   ({ dir: work, cleanup: removeWork } = await tempDir());
   target = await iscsiTarget({ iqn: IQN, initiator: INITIATOR, luns: disks(), portals: PORTALS, chap: CHAP });
   home = path.join(work, 'home');
-  // The target's disks and the LUNs made of them carry the same LVM labels: the daemon's LVM sees
-  // the LUNs only (on a real SAN the target is another machine).
-  const lvm = path.join(work, 'lvm');
-  await mkdir(lvm);
-  const conf = await readFile(path.join(process.env['LVM_SYSTEM_DIR']!, 'lvm.conf'), 'utf8');
-  await writeFile(path.join(lvm, 'lvm.conf'), conf.replace('devices {', 'devices {\n  global_filter = [ "r|^/dev/ubd|" ]'));
-  process.env['LVM_SYSTEM_DIR'] = lvm;
+  await lvmSeesLunsOnly(work);
   daemon = await serve(home);
   client = new KvmpoolClient({ socketPath: path.join(home, 'kvmpool.sock') });
   await writeFile(path.join(work, 'chap'), `${CHAP.secret}\n`, { mode: 0o600 });
   await writeFile(path.join(work, 'mutual'), `${CHAP.mutualSecret}\n`, { mode: 0o600 });
   await writeFile(path.join(work, 'wrong'), 'not-the-secret\n', { mode: 0o600 });
+  // The secrets as the daemon's secret store keeps them (exactly the value), for the driver suite.
+  await writeFile(path.join(work, 'chap-exact'), CHAP.secret, { mode: 0o600 });
+  await writeFile(path.join(work, 'mutual-exact'), CHAP.mutualSecret!, { mode: 0o600 });
 });
 
 after(async () => {
@@ -126,6 +126,17 @@ async function story(): Promise<void> {
   await cli('pool', 'start', 'san');
   assert.deepEqual(await iscsiState(), RUNNING);
 
+  // A VM on a LUN (its multipath map): the guest reads what was uploaded and writes its own bytes.
+  const pattern = Buffer.alloc(1024 ** 2);
+  pattern.write('HOST-LUN-DATA---');
+  await writeFile(path.join(work, 'pattern.img'), pattern);
+  await cli('vol', 'upload', 'san/lun-1', path.join(work, 'pattern.img'), '--force');
+  const booted = await bootOnVolume(client, 'lunvm', { pool: 'san', volume: 'lun-1' });
+  console.log(`# figure: a VM (TCG, in the test host) on an iSCSI LUN read and wrote its disk ${booted.seconds.toFixed(2)} s after start`);
+  assert.equal(booted.read, 'HOST-LUN-DATA---');
+  await cli('vol', 'download', 'san/lun-1', path.join(work, 'written.img'));
+  assert.equal((await readFile(path.join(work, 'written.img'))).subarray(4096, 4112).toString(), 'GUEST-WROTE-THIS');
+
   // The daemon killed while logged in, then started again: the sessions are taken over, not doubled.
   daemon!.child.kill('SIGKILL');
   await new Promise((r) => daemon!.child.once('exit', r));
@@ -197,6 +208,108 @@ test('iscsi: a start that fails leaves no session, record or interface behind, a
   assert.deepEqual(await iscsiState(), NOTHING);
 });
 
+test('iscsi --direct: qemu reaches the LUNs itself, nothing on the host; a VM boots from a LUN; copies out; bad input refused', async () => {
+  const [, lun1Disk] = disks();
+  // The LUN's first bytes, written on the target's side.
+  await run('dd', ['if=/dev/zero', `of=${lun1Disk}`, 'bs=64k', 'count=1', 'oflag=direct', 'status=none']);
+  await writeFile(path.join(work, 'direct-pattern'), 'DIRECT-LUN-DATA-');
+  await run('dd', [`if=${path.join(work, 'direct-pattern')}`, `of=${lun1Disk}`, 'conv=notrunc,fsync', 'status=none']);
+  try {
+    await cli('pool', 'define', 'qsan', '--type', 'iscsi', '--direct', '--portal', PORTALS[0]!, '--iqn', IQN, '--chap-user', CHAP.user, '--secret-file', path.join(work, 'chap'));
+    const defined = JSON.parse(await cli('--json', 'pool', 'info', 'qsan')) as { source: { initiator?: string } };
+    assert.equal(defined.source.initiator, INITIATOR, "the host's own initiator name, fixed at define");
+    const t = performance.now();
+    await cli('pool', 'start', 'qsan');
+    console.log(`# figure: iscsi --direct pool start (LUNs looked at through qemu-img): ${((performance.now() - t) / 1000).toFixed(2)} s`);
+    assert.deepEqual(await iscsiState(), NOTHING, 'no session, record, interface or map');
+    const vols = await client.call('listVolumes', { params: { pool: 'qsan' } });
+    assert.deepEqual(vols.map((v) => [v.name, v.capacity, v.path]), [
+      ['lun-0', 512 * 1024 ** 2, `iscsi://${PORTALS[0]}/${IQN}/0`],
+      ['lun-1', 256 * 1024 ** 2, `iscsi://${PORTALS[0]}/${IQN}/1`],
+    ]);
+    assert.ok(vols[1]!.features.includes('clone') && !vols[1]!.features.includes('upload') && !vols[1]!.features.includes('wipe'), vols[1]!.features.join(','));
+    assert.equal(await code(client.call('wipeVolume', { params: { pool: 'qsan', volume: 'lun-1' }, body: { force: true } })), 'NOT_SUPPORTED');
+
+    const booted = await bootOnVolume(client, 'directvm', { pool: 'qsan', volume: 'lun-1' }, async () => {
+      assert.deepEqual(await iscsiState(), NOTHING, 'the running VM has the LUN without a host session');
+      assert.equal(await code(client.call('stopPool', { params: { pool: 'qsan' } })), 'IN_USE', 'a pool a running VM uses keeps running');
+    });
+    console.log(`# figure: a VM (TCG, in the test host) on a direct iSCSI LUN (libiscsi) read and wrote its disk ${booted.seconds.toFixed(2)} s after start`);
+    assert.equal(booted.read, 'DIRECT-LUN-DATA-');
+
+    // Refresh looks again; a daemon killed and started again looks at its running pool again; stop and start.
+    await cli('pool', 'refresh', 'qsan');
+    daemon!.child.kill('SIGKILL');
+    await new Promise((r) => daemon!.child.once('exit', r));
+    daemon = await serve(home);
+    const again = await client.call('getPool', { params: { pool: 'qsan' } });
+    assert.equal(again.state, 'running', JSON.stringify(again));
+    assert.equal(again.capacity, (512 + 256) * 1024 ** 2);
+    await cli('pool', 'stop', 'qsan');
+    await cli('pool', 'start', 'qsan');
+    assert.deepEqual((await client.call('listVolumes', { params: { pool: 'qsan' } })).map((v) => v.name), ['lun-0', 'lun-1']);
+    assert.deepEqual(await iscsiState(), NOTHING);
+
+    // The target lost (its packets dropped): the periodic care finds the pool degraded, and running again once it is back.
+    const state = async () => (await client.call('getPool', { params: { pool: 'qsan' } })).state;
+    const letThrough = await dropPackets(3260);
+    try {
+      const lost = performance.now();
+      while ((await state()) !== 'degraded') {
+        assert.ok(performance.now() - lost < 60_000, 'still running 60 s after its target went away');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      console.log(`# figure: --direct: pool degraded ${((performance.now() - lost) / 1000).toFixed(2)} s after its target's packets were dropped`);
+    } finally {
+      await letThrough();
+    }
+    const back = performance.now();
+    while ((await state()) !== 'running') {
+      assert.ok(performance.now() - back < 60_000, 'still degraded 60 s after its target came back');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    console.log(`# figure: --direct: pool running again ${((performance.now() - back) / 1000).toFixed(2)} s after its target came back`);
+
+    // A copy out of the LUN into a file pool, through qemu's iscsi driver too.
+    await cli('pool', 'define', 'dlocal', '--type', 'dir', '--target', path.join(work, 'dlocal'));
+    await cli('pool', 'build', 'dlocal');
+    await cli('pool', 'start', 'dlocal');
+    await cli('vol', 'clone', 'qsan/lun-1', 'copy.img', '--to', 'dlocal');
+    const copy = await readFile(path.join(work, 'dlocal', 'copy.img'));
+    assert.equal(copy.length, 256 * 1024 ** 2);
+    assert.equal(copy.subarray(0, 16).toString(), 'DIRECT-LUN-DATA-');
+    assert.equal(copy.subarray(4096, 4112).toString(), 'GUEST-WROTE-THIS');
+    await cli('pool', 'stop', 'qsan');
+    await cli('pool', 'undefine', 'qsan');
+    assert.deepEqual(await iscsiState(), NOTHING);
+
+    // Bad input: a wrong secret or no portal there fail the start and leave nothing; what qemu cannot do is refused at define.
+    const define = async (name: string, source: Record<string, unknown>) => client.call('definePool', { body: { name, type: 'iscsi', source: { direct: true, ...source } } as never });
+    for (const [what, source, expected] of [
+      ['a wrong CHAP secret', { portals: [PORTALS[0]], iqn: IQN, chapUser: CHAP.user, chapSecret: 'not-the-secret' }, 'AUTH_FAILED'],
+      ['no portal there', { portals: ['127.0.0.1:3261'], iqn: IQN, chapUser: CHAP.user, chapSecret: CHAP.secret }, 'UNAVAILABLE'],
+    ] as const) {
+      await define('qbad', source);
+      const started = performance.now();
+      const failure = await client.call('startPool', { params: { pool: 'qbad' } }).then(() => undefined, (e: unknown) => e);
+      const got = failure instanceof KvmpoolError ? failure.code : String(failure);
+      console.log(`# figure: --direct, ${what}: ${got} in ${((performance.now() - started) / 1000).toFixed(2)} s`);
+      assert.equal(got, expected, what);
+      assert.ok(!JSON.stringify({ failure, message: (failure as Error).message }).includes('not-the-secret') && !daemon!.output().includes('not-the-secret'), 'the secret is in no answer and no log');
+      assert.equal((await client.call('getPool', { params: { pool: 'qbad' } })).state, 'inactive');
+      await client.call('undefinePool', { params: { pool: 'qbad' } });
+    }
+    assert.equal(await code(define('qbad', { portals: PORTALS, iqn: IQN })), 'INVALID_ARGUMENT', 'two portals');
+    assert.equal(await code(define('qbad', { portals: [PORTALS[0]], iqn: IQN, chapUser: CHAP.user, chapSecret: CHAP.secret, mutualUser: CHAP.mutualUser, mutualSecret: CHAP.mutualSecret })), 'INVALID_ARGUMENT', 'mutual CHAP');
+    assert.deepEqual(await iscsiState(), NOTHING);
+  } finally {
+    for (const p of ['qsan', 'qbad', 'dlocal']) {
+      await kvmpool(['--home', home, 'pool', 'stop', p]);
+      await kvmpool(['--home', home, 'pool', 'undefine', p]);
+    }
+  }
+});
+
 test('iscsi: LVM on a LUN: a thin logical pool on it, which needs the iscsi pool running, and keeps it from stopping', async () => {
   const byPath = `/dev/disk/by-path/ip-${PORTALS[0]}-iscsi-${IQN}-lun-0`;
   // udev's link to the LUN, made as udev would (the test host runs no udev).
@@ -239,11 +352,34 @@ test('iscsi: LVM on a LUN: a thin logical pool on it, which needs the iscsi pool
     await client.call('stopPool', { params: { pool: 'vgsan' } });
     await client.call('deletePool', { params: { pool: 'vgsan' } });
   } finally {
-    for (const args of [['stop', 'vgsan'], ['undefine', 'vgsan'], ['stop', 'san1'], ['undefine', 'san1']]) {
+    // The volume group goes too (pool delete), so that no PV label is left on the LUN.
+    for (const args of [['stop', 'vgsan'], ['delete', 'vgsan'], ['undefine', 'vgsan'], ['stop', 'san1'], ['undefine', 'san1']]) {
       const r = await kvmpool(['--home', home, 'pool', ...args]);
       if (r.code !== 0) console.log(`# cleanup: pool ${args.join(' ')}: ${r.stderr.trim()}`);
     }
     await run('rm', ['-f', byPath]);
   }
+  assert.deepEqual(await iscsiState(), NOTHING);
+});
+
+// The shared suite on the target's LUNs (made on the target, not by the pool), through one portal with mutual CHAP.
+const iscsiFixture: ConformanceFixture = {
+  driver: iscsiDriver,
+  makePool: async () => ({
+    def: await iscsiDriver.validate({
+      name: 'conf', type: 'iscsi', target: '', autostart: false,
+      source: { portals: [PORTALS[0]!], iqn: IQN, chapUser: CHAP.user, mutualUser: CHAP.mutualUser },
+      secrets: { chapSecret: path.join(work, 'chap-exact'), mutualSecret: path.join(work, 'mutual-exact') },
+    }),
+    cleanup: async () => {
+      await iscsiDriver.forget!(await iscsiDriver.validate({ name: 'conf', type: 'iscsi', target: '', autostart: false, source: { portals: [PORTALS[0]!], iqn: IQN }, secrets: {} }));
+    },
+  }),
+  skip: { qcow2: 'LUNs are raw' },
+  provided: { names: ['lun-1', 'lun-0'], reason: 'LUNs are made on the target, not by the pool' },
+};
+storageDriverConformance('iscsi (LIO)', iscsiFixture);
+storageDataConformance('iscsi (LIO)', iscsiFixture);
+test('iscsi: the driver suite left no session, record, interface or map', async () => {
   assert.deepEqual(await iscsiState(), NOTHING);
 });

@@ -1,4 +1,4 @@
-import { chmod, mkdir, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../../../src/host/exec.js';
 
@@ -164,4 +164,40 @@ export async function iscsiTarget(o: { iqn: string; initiator: string; luns: str
     }
   };
   return { setChap, close };
+}
+
+/**
+ * Drops every packet to TCP `port` inside the test host (a tc filter on lo's ingress), as a server
+ * whose network went away does: nothing answers, nothing is refused. Returns what lets them through again.
+ */
+export async function dropPackets(port: number): Promise<() => Promise<void>> {
+  for (const m of ['sch_ingress', 'cls_u32', 'act_gact']) await run('modprobe', ['-d', '/run/modroot', m], T);
+  const letThrough = async () => void (await run('tc', ['qdisc', 'del', 'dev', 'lo', 'ingress'], T).catch(() => undefined));
+  await run('tc', ['qdisc', 'add', 'dev', 'lo', 'ingress'], T);
+  await run('tc', ['filter', 'add', 'dev', 'lo', 'parent', 'ffff:', 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'dport', String(port), '0xffff', 'action', 'drop'], T).catch(async (e: unknown) => {
+    await letThrough();
+    throw e;
+  });
+  return letThrough;
+}
+
+/** Slows all traffic on lo to `mbit` megabits a second (a tc token bucket), so a copy over it lasts; returns what lifts it. */
+export async function slowLoopback(mbit: number): Promise<() => Promise<void>> {
+  await run('modprobe', ['-d', '/run/modroot', 'sch_tbf'], T);
+  // The bucket holds several of lo's 64 KiB packets (a smaller one would stall them, not slow them).
+  await run('tc', ['qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', `${mbit}mbit`, 'burst', '512kb', 'latency', '2s'], T);
+  return async () => void (await run('tc', ['qdisc', 'del', 'dev', 'lo', 'root'], T).catch(() => undefined));
+}
+
+/**
+ * Keeps the test host's LVM (LVM_SYSTEM_DIR, a copy under `work`) off the target's own disks: they and
+ * the LUNs made of them carry the same labels, and LVM must see the LUNs only (on a real SAN the target
+ * is another machine).
+ */
+export async function lvmSeesLunsOnly(work: string): Promise<void> {
+  const lvm = path.join(work, 'lvm');
+  await mkdir(lvm, { recursive: true });
+  const conf = await readFile(path.join(process.env['LVM_SYSTEM_DIR']!, 'lvm.conf'), 'utf8');
+  await writeFile(path.join(lvm, 'lvm.conf'), conf.replace('devices {', 'devices {\n  global_filter = [ "r|^/dev/ubd|" ]'));
+  process.env['LVM_SYSTEM_DIR'] = lvm;
 }

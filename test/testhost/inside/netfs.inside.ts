@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from '../../../src/host/exec.js';
 import { mountEntryAt } from '../../../src/host/mountinfo.js';
@@ -14,7 +14,9 @@ import { storageDataConformance, storageDriverConformance, type ConformanceFixtu
 import { kvmpool, serve, type ServeProcess } from '../../helpers/cli.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { disks } from './disks.js';
-import { loadNetModules, nfsServer, sambaServer } from './net-servers.js';
+import { bootOnVolume } from './guest-vm.js';
+import { givenGuest, waitConsole } from '../../helpers/guest.js';
+import { dropPackets, loadNetModules, nfsServer, sambaServer, slowLoopback } from './net-servers.js';
 
 const PASSWORD = 'Secret-123';
 let work = '';
@@ -148,19 +150,25 @@ test('netfs: bad servers, exports, shares and passwords are clear errors and lea
   }
 });
 
+/** The daemon's pools of the dead-server tests: `local` (a dir, running) and `nas` (the NFS export, built, not started). */
+async function localAndNas(home: string): Promise<{ client: KvmpoolClient; local: string }> {
+  const client = new KvmpoolClient({ socketPath: path.join(home, 'kvmpool.sock') });
+  const local = path.join(home, 'local');
+  await client.call('definePool', { body: { name: 'local', type: 'dir', target: local } });
+  await client.call('buildPool', { params: { pool: 'local' } });
+  await client.call('startPool', { params: { pool: 'local' } });
+  await client.call('definePool', { body: { name: 'nas', type: 'netfs', target: path.join(home, 'nas'), source: { host: '127.0.0.1', export: exported() } } });
+  await client.call('buildPool', { params: { pool: 'nas' } });
+  return { client, local };
+}
+
 test('netfs: a server that goes away never holds the daemon; the pool is degraded, then recovers by itself', async () => {
   const { dir: home, cleanup } = await tempDir();
   let daemon: ServeProcess | undefined;
   const holders: ChildProcess[] = [];
   try {
     daemon = await serve(home);
-    const client = new KvmpoolClient({ socketPath: path.join(home, 'kvmpool.sock') });
-    const local = path.join(home, 'local');
-    await client.call('definePool', { body: { name: 'local', type: 'dir', target: local } });
-    await client.call('buildPool', { params: { pool: 'local' } });
-    await client.call('startPool', { params: { pool: 'local' } });
-    await client.call('definePool', { body: { name: 'nas', type: 'netfs', target: path.join(home, 'nas'), source: { host: '127.0.0.1', export: exported() } } });
-    await client.call('buildPool', { params: { pool: 'nas' } });
+    const { client } = await localAndNas(home);
     let t = performance.now();
     await client.call('startPool', { params: { pool: 'nas' } });
     console.log(`# figure: netfs pool start (NFS mount): ${((performance.now() - t) / 1000).toFixed(2)} s`);
@@ -249,6 +257,86 @@ test('netfs: a server that goes away never holds the daemon; the pool is degrade
   }
 });
 
+test("netfs: the server's packets dropped while a copy runs into the pool and an idle VM has its disk there: the daemon answers, the pool is degraded, then all goes on", async () => {
+  const { dir: home, cleanup } = await tempDir();
+  let daemon: ServeProcess | undefined;
+  let letThrough: (() => Promise<void>) | undefined;
+  let unslow: (() => Promise<void>) | undefined;
+  try {
+    daemon = await serve(home);
+    const { client, local } = await localAndNas(home);
+    await client.call('createVolume', { params: { pool: 'local' }, body: { name: 'big.img', capacity: '256M', format: 'raw' } });
+    await run('qemu-io', ['-f', 'raw', '-c', 'write -P 5 0 256M', path.join(local, 'big.img')], { timeoutMs: 120_000 });
+    await client.call('startPool', { params: { pool: 'nas' } });
+    await client.call('createVolume', { params: { pool: 'nas' }, body: { name: 'idle.qcow2', capacity: '32M', format: 'qcow2' } });
+
+    // The idle VM: it wrote its disk, now it sleeps.
+    const guest = givenGuest();
+    assert.ok(guest, 'the test host was given no guest (KVMPOOL_TEST_GUEST)');
+    await client.call('defineVm', { body: { name: 'idle', cpus: 1, memory: '128M', kernel: guest.kernel, initrd: guest.initrd, append: guest.append, disks: [{ pool: 'nas', volume: 'idle.qcow2' }] } });
+    await client.call('startVm', { params: { vm: 'idle' } });
+    await waitConsole(client, 'idle', /WROTE/, 180_000);
+
+    // The copy, under way (over a link slowed to 10 MB/s, so that it lasts), when the packets stop.
+    unslow = await slowLoopback(80);
+    const { job } = await client.call('cloneVolume', { params: { pool: 'local', volume: 'big.img' }, body: { name: 'big.img', pool: 'nas' } });
+    for (let i = 0; i < 300 && (await client.call('getJob', { params: { id: job.id } })).progress.done === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await client.call('getPool', { params: { pool: 'nas' } })).state, 'running', 'the slowed link still carries the pool');
+    letThrough = await dropPackets(2049);
+    const gone = performance.now();
+    const during = await client.call('getJob', { params: { id: job.id } });
+    assert.ok(during.state === 'running' && during.progress.done > 0, `the copy was under way when the packets stopped: ${JSON.stringify(during)}`);
+    const timed = async <T>(what: string, fn: () => Promise<T>, limitMs: number): Promise<T> => {
+      const s = performance.now();
+      const out = await fn();
+      assert.ok(performance.now() - s < limitMs, `${what} took ${(performance.now() - s).toFixed(0)} ms`);
+      return out;
+    };
+    let degradedAfter = -1;
+    while (degradedAfter < 0 && performance.now() - gone < 20_000) {
+      const info = await timed('pool info', () => client.call('getPool', { params: { pool: 'nas' } }), 8000);
+      if (info.state === 'degraded') {
+        assert.match(info.reason ?? '', /does not answer/);
+        degradedAfter = (performance.now() - gone) / 1000;
+      }
+      await timed('the VM', () => client.call('getVm', { params: { vm: 'idle' } }), 2000);
+      await timed('the copy job', () => client.call('getJob', { params: { id: job.id } }), 2000);
+      await timed('a listing of another pool', () => client.call('listVolumes', { params: { pool: 'local' } }), 2000);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    console.log(`# figure: netfs pool degraded ${degradedAfter.toFixed(2)} s after its server's packets were dropped (a copy in flight, an idle VM)`);
+    assert.ok(degradedAfter >= 0 && degradedAfter <= 15, `degraded after ${degradedAfter} s`);
+    assert.equal((await client.call('getVm', { params: { vm: 'idle' } })).state, 'running');
+
+    await letThrough();
+    letThrough = undefined;
+    await unslow();
+    const back = performance.now();
+    const end = await Promise.race([client.waitJob(job.id), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the copy did not end 180 s after the packets went through')), 180_000))]);
+    console.log(`# figure: the copy ended (${end.state}) ${((performance.now() - back) / 1000).toFixed(2)} s after the packets went through again`);
+    assert.equal(end.state, 'succeeded', JSON.stringify(end.error));
+    for (;;) {
+      if ((await client.call('getPool', { params: { pool: 'nas' } })).state === 'running') break;
+      assert.ok(performance.now() - back < 120_000, 'the pool is still degraded 120 s after its server came back');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.equal((await client.call('getVm', { params: { vm: 'idle' } })).state, 'running', 'the idle VM lived through it');
+    const { stdout } = await run('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', path.join(local, 'big.img'), path.join(home, 'nas', 'big.img')], { timeoutMs: 120_000 });
+    assert.match(stdout, /identical/);
+    await client.call('killVm', { params: { vm: 'idle' } });
+    await client.call('undefineVm', { params: { vm: 'idle' } });
+    await client.call('stopPool', { params: { pool: 'nas' } });
+  } finally {
+    await letThrough?.();
+    await unslow?.();
+    if (daemon) await new KvmpoolClient({ socketPath: path.join(home, 'kvmpool.sock') }).call('killVm', { params: { vm: 'idle' } }).catch(() => undefined);
+    await daemon?.stop();
+    await run('umount', ['-f', '-l', path.join(home, 'nas')]).catch(() => undefined);
+    await cleanup();
+    await emptyServerDir(exported());
+  }
+});
+
 test('netfs through the CLI, as a new user: find the NFS export and the CIFS share, define both, copy a volume onto NFS', async () => {
   const { dir: home, cleanup } = await tempDir();
   let daemon: ServeProcess | undefined;
@@ -295,6 +383,12 @@ test('netfs through the CLI, as a new user: find the NFS export and the CIFS sha
     const { stdout } = await run('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', path.join(home, 'local', 'disk.img'), path.join(shared(), 'disk.img')]);
     assert.match(stdout, /identical/);
     assert.match(await cli('pool', 'list'), /nas\s+netfs\s+running/);
+    // A VM on the qcow2 on NFS: the guest reads the copied bytes and writes its own.
+    const booted = await bootOnVolume(new KvmpoolClient({ socketPath: path.join(home, 'kvmpool.sock') }), 'nfsvm', { pool: 'nas', volume: 'disk.qcow2' });
+    console.log(`# figure: a VM (TCG, in the test host) on a qcow2 on NFS read and wrote its disk ${booted.seconds.toFixed(2)} s after start`);
+    assert.equal(booted.read, '\x07'.repeat(16));
+    await run('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', path.join(home, 'nas', 'disk.qcow2'), path.join(home, 'written.img')]);
+    assert.equal((await readFile(path.join(home, 'written.img'))).subarray(4096, 4112).toString(), 'GUEST-WROTE-THIS');
     for (const p of ['nas', 'share']) {
       await cli('vol', 'delete', `${p}/${p === 'nas' ? 'disk.qcow2' : 'disk.img'}`);
       await cli('pool', 'stop', p);

@@ -7,6 +7,8 @@ import { KvmpoolClient } from '../../../src/client/client.js';
 import { KvmpoolError } from '../../../src/model/errors.js';
 import { kvmpool, serve, type ServeProcess } from '../../helpers/cli.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { storageDataConformance, storageDriverConformance, type ConformanceFixture } from '../../conformance/storage-driver.js';
+import { scsiDriver } from '../../../src/drivers/storage/scsi/scsi.js';
 
 const MiB = 1024 ** 2;
 const SCSI_DEBUG = '/sys/bus/pseudo/drivers/scsi_debug';
@@ -82,3 +84,13 @@ test('scsi: an adapter found by pool sources, its disks as volumes, a disk added
     } else assert.equal(defined, 'INVALID_ARGUMENT');
   }
 });
+
+// The shared suite on the adapter's disks (made by the kernel, not by the pool).
+const scsiFixture: ConformanceFixture = {
+  driver: scsiDriver,
+  makePool: async () => ({ def: await scsiDriver.validate({ name: 'conf', type: 'scsi', target: '', autostart: false, source: { adapter }, secrets: {} }), cleanup: async () => {} }),
+  skip: { qcow2: 'disks of an adapter are raw' },
+  provided: { names: ['lun-0-0-1', 'lun-0-0-0'], reason: 'the disks are made by the adapter, not by the pool' },
+};
+storageDriverConformance('scsi (scsi_debug)', scsiFixture);
+storageDataConformance('scsi (scsi_debug)', scsiFixture);

@@ -8,13 +8,14 @@ import { iscsiSources } from './iscsi-sources.js';
 /** The `iscsi` pool type: the LUNs of an iSCSI target, logged in to through each of its portals. */
 const iscsi: StorageType<'iscsi', typeof IscsiSettings, typeof IscsiVolumeOptions> = {
   name: 'iscsi',
-  summary: "an iSCSI target's LUNs (CHAP one-way or mutual); LUNs are used, copied from, transferred and wiped, not made",
+  summary: "an iSCSI target's LUNs (CHAP one-way or mutual, multipath, or qemu-only with --direct); LUNs are used, copied from, transferred and wiped, not made",
   source: IscsiSettings,
   secrets: ['chapSecret', 'mutualSecret'],
   volumeOptions: IscsiVolumeOptions,
   flags: { portals: 'portal', chapSecret: 'secret', mutualSecret: 'mutual-secret' },
   target: 'derived',
-  capabilities: { formats: { raw: format(['clone', 'wipe', 'upload', 'download'], STANDARD_WITHHELD) } },
+  // LUNs with a block device on the host take transfers and wipes; a direct pool's (kind direct-lun) are VM disks and copy sources.
+  capabilities: { formats: { raw: format(['clone'], STANDARD_WITHHELD) }, kinds: { lun: ['wipe', 'upload', 'download'] } },
   driver: iscsiDriver,
   sources: iscsiSources,
 };

@@ -16,6 +16,7 @@ export const IscsiSettings = Type.Object(
     mutualUser: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'mutual CHAP: the user the target answers as' })),
     mutualSecret: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'mutual CHAP: the secret the target answers with' })),
     noMultipath: Type.Optional(Type.Boolean({ description: 'with several portals, use each LUN through one of them rather than a multipath map over all' })),
+    direct: Type.Optional(Type.Boolean({ description: 'no session on the host: qemu reaches the LUNs itself (libiscsi); they are VM disks and copy sources only (one portal, one-way CHAP)' })),
   },
   { additionalProperties: false },
 );

@@ -9,6 +9,7 @@ import { poolMaps, reinstatePaths, removeMaps, syncMaps } from './iscsi-multipat
 import { ISCSI_TARGET, checkIscsiSource, usesMultipath, type IscsiSource } from './iscsi-settings.js';
 import { loginAll, logoutAll, poolSessions, portalsOf, rescanAll } from './iscsi-sessions.js';
 import { listLuns, readLun } from './iscsi-luns.js';
+import { careForDirect, checkDirect, directLun, directLunAccess, directLuns, directStatus, forgetLuns, isDirect, lookAtLuns } from './iscsi-direct.js';
 
 /**
  * The `iscsi` pool: the LUNs of one target, reached through one session per portal. Start logs in
@@ -16,12 +17,15 @@ import { listLuns, readLun } from './iscsi-luns.js';
  * nothing behind. LUNs are made on the target, not here: they are used, copied from, uploaded into,
  * downloaded and wiped, never created or deleted.
  */
+const kernelLuns = lunVolumeOps(readLun);
+
 export const iscsiDriver: StorageDriver<IscsiSource, Record<string, never>> = {
   listsWhenStopped: false,
 
   async validate(def) {
     if (def.target !== '' && def.target !== ISCSI_TARGET) throw errors.invalid(`the target of an iscsi pool is '${ISCSI_TARGET}', where udev names its LUNs`);
-    return { ...def, target: ISCSI_TARGET, source: checkIscsiSource(def.source, def.secrets) };
+    const source = checkIscsiSource(def.source, def.secrets);
+    return { ...def, target: ISCSI_TARGET, source: isDirect(def) ? await checkDirect(source) : source };
   },
 
   resources: (def) => ({ names: [`iscsi:${def.source.iqn.toLowerCase()}`] }),
@@ -29,6 +33,7 @@ export const iscsiDriver: StorageDriver<IscsiSource, Record<string, never>> = {
   // udev's name of one of its LUNs (known without a session: udev writes the address unbracketed),
   // its multipath map, or another name of a LUN it shows now.
   async provides(def, device) {
+    if (isDirect(def)) return false;
     for (const p of portalsOf(def)) {
       const prefix = `/dev/disk/by-path/ip-${p.host}:${p.port}-iscsi-${def.source.iqn}-lun-`;
       if (device.startsWith(prefix) && /^\d+$/.test(device.slice(prefix.length))) return true;
@@ -41,6 +46,8 @@ export const iscsiDriver: StorageDriver<IscsiSource, Record<string, never>> = {
   build: async () => [],
 
   async start(def, ctx) {
+    // A direct pool has nothing on the host: its start checks the target lets it in and sees the LUNs.
+    if (isDirect(def)) return void (await lookAtLuns(def));
     await loginAll(def, ctx);
     if (!usesMultipath(def)) return;
     // A map that cannot be made undoes the start: the LUNs must not be used path by path meanwhile.
@@ -54,15 +61,19 @@ export const iscsiDriver: StorageDriver<IscsiSource, Record<string, never>> = {
   },
 
   async stop(def) {
+    if (isDirect(def)) return forgetLuns(def);
     await removeMaps(def);
     await logoutAll(def);
   },
 
   async delete(def) {
+    if (isDirect(def)) return;
     if ((await poolSessions(def)).length > 0) throw new KvmpoolError('POOL_ACTIVE', `the host is logged in to ${def.source.iqn}: stop pool '${def.name}' first`, { pool: def.name });
   },
 
   async status(def): Promise<PoolStatus> {
+    // Nothing of a direct pool is on the host to look at; qemu and qemu-img each reach the target bounded.
+    if (isDirect(def)) return directStatus(def);
     // Checked before every volume operation: sysfs only, read once (no map listing, no udev links).
     const sessions = await poolSessions(def);
     const live = sessions.filter((s) => s.state === 'LOGGED_IN');
@@ -79,12 +90,14 @@ export const iscsiDriver: StorageDriver<IscsiSource, Record<string, never>> = {
 
   // LUNs added or grown on the target show up (pool refresh).
   async rescan(def) {
+    if (isDirect(def)) return void (await lookAtLuns(def));
     await rescanAll(def);
     if (usesMultipath(def)) await syncMaps(def);
   },
 
   // A path whose session works again is taken back into a LUN's map (or the map reloaded with it).
   async maintain(def) {
+    if (isDirect(def)) return void (await careForDirect(def));
     if (!usesMultipath(def)) return undefined;
     await reinstatePaths(def);
     await syncMaps(def);
@@ -92,12 +105,16 @@ export const iscsiDriver: StorageDriver<IscsiSource, Record<string, never>> = {
   },
 
   async forget(def) {
+    if (isDirect(def)) return forgetLuns(def);
     await removeMaps(def);
     await logoutAll(def);
   },
 
   // From sysfs only: a listing never waits on the target.
-  listVolumes: (def) => listLuns(def),
-  volumeInfo: (def, _known, name) => readLun(def, name),
-  ...lunVolumeOps(readLun),
+  listVolumes: async (def) => (isDirect(def) ? directLuns(def) : listLuns(def)),
+  volumeInfo: (def, _known, name) => (isDirect(def) ? directLun(def, name) : readLun(def, name)),
+  ...kernelLuns,
+  // A VM that has a direct LUN is known to the service; no host process holds one by a path.
+  volumeUsers: (def, vol) => (isDirect(def) ? Promise.resolve([]) : kernelLuns.volumeUsers(def as never, vol)),
+  access: (def, vol, traits) => (isDirect(def) ? directLunAccess(def, vol) : kernelLuns.access(def as never, vol, traits)),
 };
