@@ -88,20 +88,20 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
     assert.deepEqual(listed.map((x) => x.name), ['sparse.img']);
   }, makes ?? fx.skip?.['sparse']);
 
-  withPool(
-    'volumes made elsewhere are listed with their sizes and found by name; other names are NOT_FOUND',
-    async (def) => {
+  // Only for pools of volumes made elsewhere (the others' listings are checked with the volumes they make).
+  if (fx.provided) {
+    const provided = fx.provided;
+    withPool('volumes made elsewhere are listed with their sizes and found by name; other names are NOT_FOUND', async (def) => {
       const listed = await d.listVolumes(def, new Map());
-      for (const n of fx.provided!.names) {
+      for (const n of provided.names) {
         const v = listed.find((x) => x.name === n);
         assert.ok(v && v.capacity >= 8 * MiB, `${n} in ${JSON.stringify(listed.map((x) => x.name))}`);
         const again = await d.volumeInfo(def, undefined, n);
         assert.deepEqual([again.identity, again.capacity, again.path], [v.identity, v.capacity, v.path]);
       }
       await assert.rejects(d.volumeInfo(def, undefined, 'no-such-volume'), { code: 'NOT_FOUND' });
-    },
-    fx.provided ? undefined : 'the pool makes its volumes (listing is checked with those)',
-  );
+    });
+  }
 
   withPool(
     'a fully preallocated raw volume is allocated, with progress up to its size',

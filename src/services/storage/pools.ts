@@ -129,7 +129,9 @@ export class PoolService {
     const p = this.w.gate.view(this.record(name));
     const devices = p.driver.devices;
     if (!devices) throw errors.notSupported(`pools of type ${p.rec.type} do not shrink by devices`);
-    const release = this.ctx.locks.tryAcquire(poolLock(name), 'shrink', `pool ${name}`);
+    // The periodic care holds the lock a moment: waited for. Any other change of the pool refuses the shrink.
+    const lock = poolLock(name);
+    const release = this.ctx.locks.holder(lock) === 'maintain' ? await this.ctx.locks.acquire(lock, 'shrink') : this.ctx.locks.tryAcquire(lock, 'shrink', `pool ${name}`);
     try {
       await devices.checkShrink(p.def, dev);
     } catch (e) {

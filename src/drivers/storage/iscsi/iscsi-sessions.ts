@@ -81,6 +81,39 @@ export async function loginAll(def: Def, ctx: OpContext): Promise<void> {
   });
 }
 
+/** When a pool's last failed attempt to log in again through its lost portals was (at most one a minute). */
+const rejoinFailed = new Map<string, number>();
+const REJOIN_EVERY_MS = 60_000;
+/** Since when a pool has lost portals: they are logged in to again once gone this long (not in the middle of a login or a logout). */
+const missingSince = new Map<string, number>();
+const REJOIN_AFTER_MS = 30_000;
+
+/**
+ * Logs in again through the pool's portals that have had no session for 30 s (logged out behind the
+ * pool's back, or lost for good): the pool is made whole without a stop and a start. A portal that still does
+ * not answer is tried again a minute later; what a failed attempt made is undone (loginAll). Says
+ * whether it logged in.
+ */
+export async function rejoinPortals(def: Def): Promise<boolean> {
+  const present = await poolSessions(def);
+  if (present.length === portalsOf(def).length) {
+    missingSince.delete(def.name);
+    return false;
+  }
+  const now = performance.now();
+  if (!missingSince.has(def.name)) missingSince.set(def.name, now);
+  if (now - missingSince.get(def.name)! < REJOIN_AFTER_MS || now - (rejoinFailed.get(def.name) ?? -Infinity) < REJOIN_EVERY_MS) return false;
+  try {
+    await loginAll(def, { signal: new AbortController().signal, log: () => {}, progress: () => {} });
+    rejoinFailed.delete(def.name);
+    missingSince.delete(def.name);
+    return true;
+  } catch (e) {
+    rejoinFailed.set(def.name, performance.now());
+    throw e;
+  }
+}
+
 /**
  * Logs out of every session of the pool and removes its node records and interface record, each
  * portal tried whatever the others did (a dead target's logout must not keep the rest, and its

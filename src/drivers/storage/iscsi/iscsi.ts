@@ -7,7 +7,7 @@ import { lunVolumeOps } from '../block/lun-volumes.js';
 import { Reverter } from '../../../model/reverter.js';
 import { poolMaps, reinstatePaths, removeMaps, syncMaps } from './iscsi-multipath.js';
 import { ISCSI_TARGET, checkIscsiSource, usesMultipath, type IscsiSource } from './iscsi-settings.js';
-import { loginAll, logoutAll, poolSessions, portalsOf, rescanAll } from './iscsi-sessions.js';
+import { loginAll, logoutAll, poolSessions, portalsOf, rejoinPortals, rescanAll } from './iscsi-sessions.js';
 import { listLuns, readLun } from './iscsi-luns.js';
 import { careForDirect, checkDirect, directLun, directLunAccess, directLuns, directStatus, forgetLuns, isDirect, lookAtLuns } from './iscsi-direct.js';
 
@@ -98,9 +98,12 @@ export const iscsiDriver: StorageDriver<IscsiSource, Record<string, never>> = {
   // A path whose session works again is taken back into a LUN's map (or the map reloaded with it).
   async maintain(def) {
     if (isDirect(def)) return void (await careForDirect(def));
-    if (!usesMultipath(def)) return undefined;
-    await reinstatePaths(def);
-    await syncMaps(def);
+    if (usesMultipath(def)) {
+      await reinstatePaths(def);
+      await syncMaps(def);
+    }
+    // A portal whose session is gone is logged in to again, and its path joins the LUNs' maps.
+    if ((await rejoinPortals(def)) && usesMultipath(def)) await syncMaps(def);
     return undefined;
   },
 
