@@ -41,6 +41,7 @@ export const DYNAMIC: Record<string, { programs: string[]; why: string }> = {
   'test/helpers/netlab.ts: run(...argv)': { programs: [], why: "NetLab.in: its callers' argv are scanned" },
   'test/testhost/inside/logical-pool.inside.ts: run(last[0]!)': { programs: ['dd'], why: 'the last round of keepWriting' },
   'bench/run.ts: run(cli)': { programs: [], why: "bin/kvmpool.js, the project's own CLI" },
+  'bench/netfs-inside.ts: run(cli)': { programs: [], why: "bin/kvmpool.js, the project's own CLI" },
   'bench/scale.ts: spawn(cmd)': { programs: ['virsh'], why: "quiet() runs virsh and bin/kvmpool.js, the project's own CLI" },
   'bench/scale.ts: spawn(cli)': { programs: [], why: "bin/kvmpool.js, the project's own CLI (the daemon)" },
   'src/host/qemu-access.test.ts: run(command)': { programs: ['qemu-img', 'qemu-system-x86_64'], why: 'failure() is given qemu-img and QEMU' },
