@@ -41,11 +41,21 @@ export async function checkDirect(s: IscsiSource): Promise<IscsiSource> {
   return { ...s, initiator };
 }
 
+/** The pool's one portal, HOST:PORT. */
+const portalOf = (def: Def): string => portalText(portalsOf(def)[0]!);
+
+/** LUN `lun` as a volume (its path the iscsi URI qemu would take); `capacity` undefined when it could not be read. */
+function lunFacts(def: Def, lun: number, capacity: number | undefined): VolumeFacts {
+  const uri = `iscsi://${portalOf(def)}/${def.source.iqn}/${lun}`;
+  const size = capacity ?? 0;
+  return { name: lunName(lun), path: uri, format: 'raw', capacity: size, allocation: size, identity: `${def.source.iqn}:${lun}`, stamp: `${uri}:${capacity ?? '?'}`, kind: 'direct-lun', ...(capacity === undefined ? { unreadable: true } : {}) };
+}
+
 /** How qemu reaches LUN `lun` of the pool: its one portal, as its initiator name, with its CHAP secret's file. */
 export function directAccess(def: Def, lun: number): VolumeAccess {
   return {
     kind: 'iscsi',
-    portal: portalText(portalsOf(def)[0]!),
+    portal: portalOf(def),
     target: def.source.iqn,
     lun,
     ...(def.source.initiator ? { initiator: def.source.initiator } : {}),
@@ -84,14 +94,11 @@ export function classifyLook(e: unknown, portal: string, iqn: string): KvmpoolEr
 
 /** LUN `lun` as a volume; undefined when the target has no such LUN. */
 async function lookAt(def: Def, lun: number): Promise<VolumeFacts | undefined> {
-  const access = directAccess(def, lun);
-  const portal = access.kind === 'iscsi' ? access.portal : '';
   try {
-    const info = await sourceInfo({ access, format: 'raw' }, { timeoutMs: LOOK_TIMEOUT_MS, killGraceMs: 1000 });
-    const uri = `iscsi://${portal}/${def.source.iqn}/${lun}`;
-    return { name: lunName(lun), path: uri, format: 'raw', capacity: info.virtualSize, allocation: info.virtualSize, identity: `${def.source.iqn}:${lun}`, stamp: `${uri}:${info.virtualSize}`, kind: 'direct-lun' };
+    const info = await sourceInfo({ access: directAccess(def, lun), format: 'raw' }, { timeoutMs: LOOK_TIMEOUT_MS, killGraceMs: 1000 });
+    return lunFacts(def, lun, info.virtualSize);
   } catch (e) {
-    const why = classifyLook(e, portal, def.source.iqn);
+    const why = classifyLook(e, portalOf(def), def.source.iqn);
     if (why === 'gone') return undefined;
     throw why;
   }
@@ -120,7 +127,7 @@ export async function lookAtLuns(def: Def): Promise<VolumeFacts[]> {
     for (let lun = 1, missing = first ? 0 : 1; lun <= MAX_LUN && missing < GAP; lun++) {
       const v = await lookAt(def, lun).catch((e: unknown) => {
         if (e instanceof KvmpoolError && (e.code === 'AUTH_FAILED' || e.code === 'UNAVAILABLE')) throw e;
-        return unreadableLun(def, lun);
+        return lunFacts(def, lun, undefined);
       });
       missing = v ? 0 : missing + 1;
       if (v) luns.push(v);
@@ -134,10 +141,6 @@ export async function lookAtLuns(def: Def): Promise<VolumeFacts[]> {
   }
 }
 
-function unreadableLun(def: Def, lun: number): VolumeFacts {
-  const uri = `iscsi://${portalText(portalsOf(def)[0]!)}/${def.source.iqn}/${lun}`;
-  return { name: lunName(lun), path: uri, format: 'raw', capacity: 0, allocation: 0, identity: `${def.source.iqn}:${lun}`, stamp: `${uri}:?`, kind: 'direct-lun', unreadable: true };
-}
 
 /** The LUNs of the last look (never a look of its own: a listing does not go to the target). */
 export function directLuns(def: Def): VolumeFacts[] {
