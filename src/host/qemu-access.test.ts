@@ -32,7 +32,8 @@ test('qemu-img and qemu take the rbd and iscsi descriptions as they are (they fa
   const { dir, cleanup } = await tempDir();
   try {
     const secret = path.join(dir, 'secret');
-    await writeFile(secret, 'not-a-real-key', { mode: 0o600 });
+    // Base64 text, as a cephx key file holds (the rbd key is decoded from it).
+    await writeFile(secret, Buffer.from('not-a-real-key').toString('base64'), { mode: 0o600 });
     for (const access of accesses(secret)) {
       const { options, image } = sourceArgs({ access, format: 'raw' });
       const img = await failure('qemu-img', ['info', ...options, image]);

@@ -6,15 +6,17 @@ import type { VolumeAccess } from '../model/access.js';
  * never on a command line), and the same as dotted --image-opts keys for qemu-img.
  */
 
-/** A qemu secret object: its id and the file (mode 0600) qemu reads it from. */
+/** A qemu secret object: its id and the file (mode 0600) qemu reads it from; `base64` when the file holds base64 text to decode. */
 export interface QemuSecret {
   id: string;
   file: string;
+  format?: 'base64';
 }
 
 /** The secrets an access needs, with ids made from `prefix` (unique per disk). */
 export function accessSecrets(access: VolumeAccess, prefix: string): QemuSecret[] {
-  if (access.kind === 'rbd') return [{ id: `${prefix}-key`, file: access.key.file }];
+  // qemu hands librados the secret's bytes base64-encoded: a key file holds the base64 text, so it is decoded first.
+  if (access.kind === 'rbd') return [{ id: `${prefix}-key`, file: access.key.file, format: 'base64' }];
   if (access.kind === 'iscsi' && access.password) return [{ id: `${prefix}-password`, file: access.password.file }];
   return [];
 }
@@ -73,7 +75,7 @@ export function dottedOptions(value: Record<string, unknown>, prefix = ''): stri
 
 /** The `-object` / `--object` value of a secret. */
 export function secretObjectArg(s: QemuSecret): string {
-  return `secret,id=${s.id},file=${escape(s.file)}`;
+  return `secret,id=${s.id},file=${escape(s.file)}${s.format ? `,format=${s.format}` : ''}`;
 }
 
 /** A qemu option value with its commas doubled (qemu's escape). */

@@ -186,15 +186,24 @@ export function sourceArgs(source: ImageSource): { options: string[]; image: str
 /** What `convertArgs` needs. */
 export interface ConvertSpec {
   source: ImageSource;
-  target: string;
+  /** A local path, or a protocol volume (an RBD image) written in place. */
+  target: string | VolumeAccess;
   targetFormat: CreateFormat;
   /** Write with O_DIRECT (cache=none) where the target file system allows it. */
   direct: boolean;
   /** qcow2 target: cluster size. */
   clusterSize?: number;
-  /** The target exists (a block device) and is written in place; `targetIsZero` when it reads as zeros (a new thin LV). */
+  /** The target exists (a block device, an image) and is written in place; `targetIsZero` when it reads as zeros (a new thin LV). */
   existing?: boolean;
   targetIsZero?: boolean;
+}
+
+/** The target of a copy: a path with its format, or a protocol volume as --target-image-opts (it must exist). */
+function targetArgs(spec: ConvertSpec): { options: string[]; image: string } {
+  const t = spec.target;
+  if (typeof t === 'string' || isLocal(t)) return { options: ['-O', spec.targetFormat], image: typeof t === 'string' ? t : t.path };
+  const objects = accessSecrets(t, 'dst').flatMap((s) => ['--object', secretObjectArg(s)]);
+  return { options: [...objects, '--target-image-opts'], image: dottedOptions({ driver: spec.targetFormat, file: protocolNode(t, 'dst') }).join(',') };
 }
 
 /**
@@ -202,10 +211,11 @@ export interface ConvertSpec {
  * writes complete out of order and `-m 16` keeps 16 requests in flight; `-p` prints progress.
  */
 export function convertArgs(spec: ConvertSpec): string[] {
-  const opts = spec.targetFormat === 'qcow2' ? ['-o', ['compat=1.1', ...(spec.clusterSize ? [`cluster_size=${spec.clusterSize}`] : [])].join(',')] : [];
+  const opts = spec.targetFormat === 'qcow2' && !spec.existing ? ['-o', ['compat=1.1', ...(spec.clusterSize ? [`cluster_size=${spec.clusterSize}`] : [])].join(',')] : [];
   const inPlace = spec.existing ? ['-n', ...(spec.targetIsZero ? ['--target-is-zero'] : [])] : [];
   const source = sourceArgs(spec.source);
-  return ['convert', '-p', '-W', '-m', '16', ...inPlace, ...(spec.direct ? ['-t', 'none'] : []), ...source.options, '-O', spec.targetFormat, ...opts, source.image, spec.target];
+  const target = targetArgs(spec);
+  return ['convert', '-p', '-W', '-m', '16', ...inPlace, ...(spec.direct ? ['-t', 'none'] : []), ...source.options, ...target.options, ...opts, source.image, target.image];
 }
 
 /** The last percentage in `qemu-img convert -p` output (`    (12.34/100%)\r`), or undefined. */

@@ -58,7 +58,7 @@ test('protocol disks: an RBD image and an iSCSI LUN as -blockdev, their secrets 
     ],
   });
   const objects = after(args, '-object');
-  assert.deepEqual(objects, [`secret,id=${diskNode('ceph/vm1')}-key,file=/var/kvmpool/secrets/pools/ceph/key`, `secret,id=${diskNode('san/lun1')}-password,file=/s/chap`]);
+  assert.deepEqual(objects, [`secret,id=${diskNode('ceph/vm1')}-key,file=/var/kvmpool/secrets/pools/ceph/key,format=base64`, `secret,id=${diskNode('san/lun1')}-password,file=/s/chap`]);
   const [rbd, , iscsi] = after(args, '-blockdev').map((b) => JSON.parse(b) as Record<string, unknown>);
   assert.deepEqual(rbd, {
     driver: 'rbd', pool: 'vms', namespace: 'ns', image: 'vm1', server: [{ host: '10.9.0.1', port: '3300' }, { host: '10.9.0.2', port: '3300' }], user: 'kvmpool',

@@ -56,7 +56,7 @@ export const WIPE_ALGORITHMS = ['zero', 'random', 'discard'] as const;
 export type WipeAlgorithm = (typeof WIPE_ALGORITHMS)[number];
 
 /** How a snapshot is kept. */
-export const SNAPSHOT_KINDS = ['internal', 'reflink', 'thin', 'cow'] as const;
+export const SNAPSHOT_KINDS = ['internal', 'reflink', 'thin', 'cow', 'rbd'] as const;
 
 /** A snapshot of a volume. */
 export interface SnapshotInfo {
@@ -67,7 +67,7 @@ export interface SnapshotInfo {
   capacity: number;
   /** Bytes the snapshot holds on the host, where known (a reflink snapshot shares most of them). */
   allocation?: number;
-  /** How the snapshot is kept: qcow2 internal, a reflink copy of a raw file, a thin or copy-on-write LV snapshot. */
+  /** How the snapshot is kept: qcow2 internal, a reflink copy of a raw file, a thin or copy-on-write LV snapshot, an RBD image snapshot. */
   kind: (typeof SNAPSHOT_KINDS)[number];
   /** A copy-on-write snapshot whose room for changes ran out: it can only be deleted. */
   invalid?: boolean;

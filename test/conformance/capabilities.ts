@@ -184,8 +184,10 @@ class Operations {
       return async () => void (await this.c.deleteSnapshot({ params: { ...params, snapshot: 'held' } }));
     }
     if (state === 'backing') {
-      if (!offered.includes('clone-linked')) return 'no volume can stand on another (no linked clones)';
-      await this.job(this.c.cloneVolume({ params, body: { name: `${vol.name}-overlay`, method: 'linked' } }));
+      // Clones that stand on their source: a qcow2 overlay, an RBD layered clone.
+      const method = ['linked', 'layered'].find((m) => offered.includes(`clone-${m}`));
+      if (!method) return 'no volume can stand on another (no linked or layered clones)';
+      await this.job(this.c.cloneVolume({ params, body: { name: `${vol.name}-overlay`, method } }));
       return async () => void (await this.c.deleteVolume({ params: { pool: this.pool, volume: `${vol.name}-overlay` } }));
     }
     const vm = `cap-${state}-${vol.format}`;

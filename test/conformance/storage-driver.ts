@@ -4,6 +4,7 @@ import * as qemuImg from '../../src/host/qemu-img.js';
 import { run } from '../../src/host/exec.js';
 import type { PoolDefinition } from '../../src/model/pool-types.js';
 import type { StorageDriver, VolumeSpec } from '../../src/drivers/storage/driver.js';
+import type { VolumeFacts } from '../../src/model/volume-types.js';
 import { stat } from 'node:fs/promises';
 import { opContext } from '../helpers/context.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -17,7 +18,7 @@ export interface ConformanceFixture {
   /** A definition of a fresh pool (not built) and a cleanup that removes everything it made. */
   makePool(): Promise<{ def: PoolDefinition; cleanup: () => Promise<void> }>;
   /** Checks that go beyond the driver's reach, each with the reason, e.g. `{ qcow2: 'LVs are raw only' }`. */
-  skip?: Partial<Record<'qcow2' | 'prealloc-full' | 'cancel-prealloc' | 'shrink' | 'sparse' | 'resize' | 'rename' | 'delete-refuses-files', string>>;
+  skip?: Partial<Record<'qcow2' | 'prealloc-full' | 'cancel-prealloc' | 'shrink' | 'sparse' | 'resize' | 'rename' | 'delete-refuses-files' | 'wipe' | 'transfers', string>>;
   /**
    * Pools of volumes made elsewhere (the LUNs of a target or an adapter): the volumes the started pool
    * shows (each at least 8 MiB, their data free to overwrite) and why the driver makes none. The suite
@@ -25,6 +26,8 @@ export interface ConformanceFixture {
    * what creates volumes with that reason.
    */
   provided?: { names: string[]; reason: string };
+  /** The storage names a volume's users as clients of its own (RBD watchers), not as host processes. */
+  remoteUsers?: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -32,6 +35,12 @@ const MiB = 1024 * 1024;
 /** A volume spec with the fixture's volume options (none for a fully preallocated volume: it is thick). */
 function specOf(fx: ConformanceFixture, s: Omit<VolumeSpec, 'options'>): VolumeSpec {
   return { ...s, options: s.prealloc === 'full' ? {} : (fx.createOptions ?? {}) };
+}
+
+/** Runs qemu-io commands on a volume through its access (a file, a device, or a protocol such as RBD). */
+async function qemuIo(fx: ConformanceFixture, def: PoolDefinition, v: VolumeFacts, format: string, commands: string[]): Promise<void> {
+  const { options, image } = qemuImg.sourceArgs({ access: fx.driver.access(def, v, { reflink: false, directIO: true }).access, format });
+  await run('qemu-io', [...options, ...commands.flatMap((c) => ['-c', c]), image]);
 }
 
 /**
@@ -197,12 +206,14 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
     const v = await volumeFor(fx, def, { name: 'open.img', format: 'raw', capacity: MiB, prealloc: 'off' });
     assert.deepEqual(await d.volumeUsers(def, v), []);
     const { spawn } = await import('node:child_process');
-    const holder = spawn(process.execPath, ['-e', `require('fs').openSync(${JSON.stringify(v.path)}, 'r'); console.log('open'); setTimeout(() => {}, 30000)`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // qemu-io holds the volume open (through its access) while it sleeps.
+    const { options, image } = qemuImg.sourceArgs({ access: d.access(def, v, { reflink: false, directIO: true }).access, format: 'raw' });
+    const holder = spawn('qemu-io', [...options, '-c', 'sleep 30000', image], { stdio: 'ignore' });
     try {
-      await new Promise((r) => holder.stdout.once('data', r));
-      const users = await d.volumeUsers(def, v);
-      assert.equal(users.length, 1);
-      assert.match(users[0]!, new RegExp(`\\[${holder.pid}\\]$`));
+      let users: string[] = [];
+      for (const deadline = Date.now() + 20_000; users.length === 0 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) users = await d.volumeUsers(def, v);
+      assert.equal(users.length, 1, JSON.stringify(users));
+      if (!fx.remoteUsers) assert.match(users[0]!, new RegExp(`\\[${holder.pid}\\]$`));
     } finally {
       holder.kill('SIGKILL');
     }
@@ -248,7 +259,7 @@ export function storageDataConformance(name: string, fx: ConformanceFixture): vo
 
   withPool('a copy keeps content and converts formats', async (def) => {
     const src = await d.volumes!.create(def, specOf(fx, { name: 'src.img', format: 'raw', capacity: 8 * MiB, prealloc: 'off' }), opContext());
-    await run('qemu-io', ['-f', 'raw', '-c', 'write -P 5 1M 1M', src.path]);
+    await qemuIo(fx, def, src, 'raw', ['write -P 5 1M 1M']);
     const ctx = opContext();
     // A pool without qcow2 copies into its own format.
     const format = fx.skip?.qcow2 ? 'raw' : 'qcow2';
@@ -256,7 +267,7 @@ export function storageDataConformance(name: string, fx: ConformanceFixture): vo
     const q = await d.copy!.copyInto(def, { access: d.access(def, src, probed), format: 'raw', capacity: src.capacity }, { name: `copy.${format}`, format }, probed, ctx);
     assert.equal(q.format, format);
     assert.equal(q.capacity, 8 * MiB);
-    await run('qemu-img', ['compare', '-q', '-f', 'raw', '-F', format, src.path, q.path]);
+    await qemuIo(fx, def, q, format, ['read -P 0 0 1M', 'read -P 5 1M 1M', `read -P 0 ${2 * MiB} ${6 * MiB}`]);
     assert.deepEqual(ctx.reports.at(-1), [8 * MiB, 8 * MiB]);
   }, makes);
 
@@ -264,7 +275,7 @@ export function storageDataConformance(name: string, fx: ConformanceFixture): vo
     'a copy out reads the volume through its access',
     async (def) => {
       const v = await volumeFor(fx, def, { name: 'out.img', format: 'raw', capacity: 8 * MiB, prealloc: 'off' });
-      await run('qemu-io', ['-f', 'raw', '-c', 'write -P 5 1M 1M', v.path]);
+      await qemuIo(fx, def, v, 'raw', ['write -P 5 1M 1M']);
       const { dir, cleanup } = await tempDir();
       try {
         const source = qemuImg.sourceArgs({ access: d.access(def, v, { ...traits, ...(await d.probe(def)) }).access, format: 'raw' });
@@ -310,20 +321,20 @@ export function storageDataConformance(name: string, fx: ConformanceFixture): vo
 
   withPool('wipe leaves zeros and verifies', async (def) => {
     const v = await volumeFor(fx, def, { name: 'w.img', format: 'raw', capacity: 4 * MiB, prealloc: 'off' });
-    await run('qemu-io', ['-f', 'raw', '-c', 'write -P 9 0 4M', '-c', `write -P 9 ${v.capacity - MiB} 1M`, v.path]);
+    await qemuIo(fx, def, v, 'raw', ['write -P 9 0 4M', `write -P 9 ${v.capacity - MiB} 1M`]);
     await d.wipe!.wipe(def, await d.volumeInfo(def, undefined, v.name), 'zero', true, opContext());
-    await run('qemu-io', ['-f', 'raw', '-c', 'read -P 0 0 4M', '-c', `read -P 0 ${v.capacity - MiB} 1M`, v.path]);
-  });
+    await qemuIo(fx, def, v, 'raw', ['read -P 0 0 4M', `read -P 0 ${v.capacity - MiB} 1M`]);
+  }, fx.skip?.wipe);
 
   withPool('data extents cover the volume; a staged upload replaces it', async (def) => {
     const v = await volumeFor(fx, def, { name: 'u.img', format: 'raw', capacity: 4 * MiB, prealloc: 'off' });
-    await run('qemu-io', ['-f', 'raw', '-c', 'write -P 3 1M 64k', v.path]);
+    await qemuIo(fx, def, v, 'raw', ['write -P 3 1M 64k']);
     const extents = await d.transfers!.dataExtents(def, v);
     const size = fx.provided ? v.capacity : 4 * MiB;
     assert.equal(extents.reduce((n, e) => n + e.length, 0), size);
     assert.ok(extents.some((e) => e.data && e.start <= MiB && e.start + e.length >= MiB + 65536));
     // Old data past the end of the upload must not show through (storage staged in place).
-    await run('qemu-io', ['-f', 'raw', '-c', 'write -P 3 3M 64k', v.path]);
+    await qemuIo(fx, def, v, 'raw', ['write -P 3 3M 64k']);
     const stage = await d.transfers!.stage(def, v);
     if (stage.create) await run('truncate', ['-s', String(2 * MiB), stage.access.path]);
     // What the service does for storage that does not read as zeros: holes are written.
@@ -331,6 +342,6 @@ export function storageDataConformance(name: string, fx: ConformanceFixture): vo
     await run('qemu-io', ['-f', 'raw', '-c', 'write -P 4 0 64k', ...zeros, stage.access.path]);
     const after = await d.transfers!.commit(def, v, stage, 2 * MiB, false, opContext());
     assert.equal(after.capacity, size, 'a smaller upload keeps the capacity');
-    await run('qemu-io', ['-f', 'raw', '-c', 'read -P 4 0 64k', '-c', 'read -P 0 1M 64k', '-c', 'read -P 0 3M 64k', after.path]);
-  });
+    await qemuIo(fx, def, after, 'raw', ['read -P 4 0 64k', 'read -P 0 1M 64k', 'read -P 0 3M 64k']);
+  }, fx.skip?.transfers);
 }

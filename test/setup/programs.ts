@@ -44,6 +44,8 @@ export const DYNAMIC: Record<string, { programs: string[]; why: string }> = {
   'bench/netfs-inside.ts: run(cli)': { programs: [], why: "bin/kvmpool.js, the project's own CLI" },
   'bench/scale.ts: spawn(cmd)': { programs: ['virsh'], why: "quiet() runs virsh and bin/kvmpool.js, the project's own CLI" },
   'bench/scale.ts: spawn(cli)': { programs: [], why: "bin/kvmpool.js, the project's own CLI (the daemon)" },
+  'test/helpers/ceph.ts: spawn(command)': { programs: ['ceph-mon', 'ceph-mgr', 'ceph-osd'], why: "startDaemon() is given the cluster's daemons" },
+  'test/helpers/ceph.ts: run(tool)': { programs: ['ceph', 'rbd', 'rados'], why: "the cluster's admin() runs its tools" },
   'src/host/qemu-access.test.ts: run(command)': { programs: ['qemu-img', 'qemu-system-x86_64'], why: 'failure() is given qemu-img and QEMU' },
 };
 

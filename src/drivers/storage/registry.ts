@@ -10,7 +10,8 @@ export const STORAGE_TYPES = [
   (await import('./netfs/index.js')).default,
   (await import('./iscsi/index.js')).default,
   (await import('./scsi/index.js')).default,
+  (await import('./rbd/index.js')).default,
 ] as const;
 
 /** Types kvmpool will have but this build does not: defining one is NOT_SUPPORTED, not unknown. */
-export const PLANNED_TYPES: readonly string[] = ['rbd'];
+export const PLANNED_TYPES: readonly string[] = [];

@@ -1,0 +1,19 @@
+import { format } from '../../../model/capabilities.js';
+import type { StorageType } from '../driver.js';
+import { STANDARD_WITHHELD } from '../standard-states.js';
+import { rbdDriver } from './rbd.js';
+import { RbdSettings, RbdVolumeOptions } from './rbd-settings.js';
+
+/** The `rbd` pool type: the images of a Ceph pool (or namespace), reached through librbd; no kernel mapping. */
+const rbd: StorageType<'rbd', typeof RbdSettings, typeof RbdVolumeOptions> = {
+  name: 'rbd',
+  summary: 'the images of a Ceph RBD pool (or namespace): thin, instant layered clones, snapshots; used by qemu through librbd',
+  source: RbdSettings,
+  secrets: ['key'],
+  volumeOptions: RbdVolumeOptions,
+  flags: { key: 'secret' },
+  target: 'derived',
+  capabilities: { formats: { raw: format(['delete', 'resize', 'shrink', 'rename', 'clone', 'clone-layered', 'snapshot', 'revert'], STANDARD_WITHHELD) } },
+  driver: rbdDriver,
+};
+export default rbd;

@@ -1,0 +1,65 @@
+import { imageSpec, rbdJson } from '../../../host/rbd.js';
+import type { StorageDriver } from '../driver.js';
+import * as images from './rbd-images.js';
+import { placeOf } from './rbd-images.js';
+import { buildRbd, deleteRbd, placeName, rbdStatus, startRbd, stopRbd } from './rbd-pool.js';
+import { checkRbdSource, type RbdSource, type RbdVolumeOptionsT } from './rbd-settings.js';
+import { layeredClone, rbdSnapshots } from './rbd-snapshots.js';
+
+/** Clients that have an image open, as `rbd status` names them (librbd watches the image's header). */
+interface Watchers {
+  watchers: { address: string; client: number; cookie: number }[];
+}
+
+/**
+ * The `rbd` pool: images of a Ceph pool (or of an RBD namespace in it), reached through the `rbd`
+ * tool and qemu's rbd driver with the pool's cephx user; nothing is mapped on the host. Every call to
+ * the cluster is bounded (host/rbd.ts): a cluster that does not answer makes the pool degraded, never
+ * a caller wait.
+ */
+export const rbdDriver: StorageDriver<RbdSource, RbdVolumeOptionsT> = {
+  listsWhenStopped: false,
+
+  async validate(def) {
+    const source = checkRbdSource(def.source, def.secrets['key'] !== undefined);
+    return { ...def, source, target: `rbd:${placeName({ ...placeOf({ ...def, source }) })}` };
+  },
+
+  resources: (def) => ({ names: [`rbd:${[...def.source.monitors].sort().join(',')}/${placeName(placeOf(def))}`] }),
+
+  build: (def, _ctx, options) => buildRbd(def, options),
+  start: (def) => startRbd(def),
+  async stop(def) {
+    stopRbd(def);
+  },
+  delete: (def, created) => deleteRbd(def, created),
+  status: (def, detail) => rbdStatus(def, detail),
+  probe: async () => ({ reflink: false, directIO: true }),
+
+  async maintain(def) {
+    await rbdStatus(def, true);
+    return undefined;
+  },
+
+  listVolumes: (def) => images.listImages(def),
+  volumeInfo: (def, _known, name) => images.imageInfo(def, name),
+  async volumeUsers(def, vol) {
+    const p = placeOf(def);
+    const status = await rbdJson<Watchers>(p, ['status', imageSpec(p, vol.name)], `image ${vol.name}`);
+    return (status?.watchers ?? []).map((w) => `client.${w.client} at ${w.address}`);
+  },
+  access: (def, vol) => images.imageAccess(def, vol),
+
+  volumes: {
+    formats: ['raw'],
+    create: (def, spec, ctx) => images.createImage(def, spec, ctx),
+    delete: (def, vol) => images.deleteImage(def, vol),
+  },
+  resize: { resize: (def, vol, capacity, shrink) => images.resizeImage(def, vol, capacity, shrink) },
+  rename: { rename: (def, vol, to) => images.renameImage(def, vol, to) },
+  snapshots: rbdSnapshots,
+  clones: {
+    layered: { summary: 'an RBD layered clone (clone v2): instant, the clone shares the source\'s data until written', format: 'source', clone: (def, source, target, ctx) => layeredClone(def, source, target, ctx) },
+  },
+  copy: { copyInto: (def, source, target, _traits, ctx) => images.copyIntoImage(def, source, target, ctx) },
+};
