@@ -42,7 +42,7 @@ test('errors map to statuses and one body shape', () =>
       ['POST', '/api/v1/pools', '{"name":"default","type":"dir","target":"/srv/x"}', 409, 'ALREADY_EXISTS'],
       ['POST', '/api/v1/pools', '{"name":"x","type":"dir"}', 400, 'INVALID_ARGUMENT'],
       ['POST', '/api/v1/pools', '{not json', 400, 'INVALID_ARGUMENT'],
-      ['POST', '/api/v1/pools', '{"name":"x","type":"rbd","target":"/srv/x"}', 422, 'NOT_SUPPORTED'],
+      ['POST', '/api/v1/pools', '{"name":"x","type":"rbd","source":{"monitors":["127.0.0.1"],"rbdPool":"vms","user":"u"}}', 400, 'INVALID_ARGUMENT'],
       ['POST', '/api/v1/pools/default/volumes', '{"name":"a","capacity":"1G","format":"qcow2","prealloc":"full"}', 507, 'NO_SPACE'],
       ['POST', '/api/v1/pools/default/undefine', '{}', 404, 'NOT_FOUND'],
       ['DELETE', '/api/v1/pools/default', undefined, 409, 'POOL_ACTIVE'],

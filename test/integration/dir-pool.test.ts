@@ -349,7 +349,7 @@ test('bad input is refused with a clear code and leaves nothing behind', () =>
       [{ name: 'q', type: 'dir', target: '/boot/x' }, 'INVALID_ARGUMENT'],
       [{ name: 'q', type: 'dir', target: 'relative' }, 'INVALID_ARGUMENT'],
       [{ name: 'q', type: 'zfs', target: '/srv/q' }, 'INVALID_ARGUMENT'],
-      [{ name: 'q', type: 'rbd', target: '/srv/q' }, 'NOT_SUPPORTED'],
+      [{ name: 'q', type: 'rbd', target: '/srv/q' }, 'INVALID_ARGUMENT'],
       [{ name: 'a/b', type: 'dir', target: '/srv/q' }, 'INVALID_ARGUMENT'],
       [{ name: 'default', type: 'dir', target: '/srv/q' }, 'ALREADY_EXISTS'],
       [{ name: 'q', type: 'dir', target }, 'IN_USE'],

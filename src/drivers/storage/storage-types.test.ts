@@ -12,10 +12,10 @@ import dir from './dir/index.js';
 const variant = (patch: Partial<AnyStorageType>): AnyStorageType => ({ ...(dir as AnyStorageType), ...patch });
 
 test("this build's types hold together, and the registry tells unknown from planned types", () => {
-  const types = new StorageTypes(STORAGE_TYPES, PLANNED_TYPES);
-  assert.deepEqual(types.names(), ['dir', 'fs', 'logical', 'disk', 'netfs', 'iscsi', 'scsi']);
+  const types = new StorageTypes(STORAGE_TYPES, [...PLANNED_TYPES, 'zfs']);
+  assert.deepEqual(types.names(), ['dir', 'fs', 'logical', 'disk', 'netfs', 'iscsi', 'scsi', 'rbd']);
   assert.throws(() => types.get('nfs4'), { code: 'INVALID_ARGUMENT' });
-  assert.throws(() => types.get('rbd'), { code: 'NOT_SUPPORTED' });
+  assert.throws(() => types.get('zfs'), { code: 'NOT_SUPPORTED' });
   assert.throws(() => new StorageTypes([dir, dir]), /registered twice/);
 });
 
