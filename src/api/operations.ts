@@ -58,11 +58,12 @@ export function buildOperations(types: readonly AnyStorageType[]) {
     listVolumes: op('listVolumes', { summary: 'List volumes in name order (a page with limit, after the name given)', tag: 'volumes', params: S.PoolParams, query: S.ListVolumesQuery, responses: { 200: Type.Array(S.Volume) }, bulk: true }),
     createVolume: op('createVolume', { summary: 'Create a volume (202 with a job when preallocated)', tag: 'volumes', params: S.PoolParams, body: S.createVolumeSchema(P.volumeOptionProperties(types)), responses: { 201: S.Volume, 202: S.Accepted } }),
     getVolume: op('getVolume', { summary: 'Volume info', tag: 'volumes', params: S.VolumeParams, responses: { 200: S.Volume } }),
-    deleteVolume: op('deleteVolume', { summary: 'Delete a volume', tag: 'volumes', params: S.VolumeParams, query: S.ForceQuery, responses: { 204: S.Empty } }),
+    deleteVolume: op('deleteVolume', { summary: 'Delete a volume (with defer, a parent its clones still read through)', tag: 'volumes', params: S.VolumeParams, query: S.DeleteVolumeQuery, responses: { 204: S.Empty } }),
     resizeVolume: op('resizeVolume', { summary: 'Resize a volume', tag: 'volumes', params: S.VolumeParams, body: S.ResizeVolume, responses: { 200: S.Volume } }),
     renameVolume: op('renameVolume', { summary: 'Rename a volume', tag: 'volumes', params: S.VolumeParams, body: S.RenameVolume, responses: { 200: S.Volume } }),
 
     cloneVolume: op('cloneVolume', { summary: 'Clone or copy a volume (a job; its result names the method used)', tag: 'volumes', params: S.VolumeParams, body: S.CloneVolume, responses: { 202: S.Accepted } }),
+    flattenVolume: op('flattenVolume', { summary: 'Give a layered clone its own copy of its parent\'s data (a job)', tag: 'volumes', params: S.VolumeParams, responses: { 202: S.Accepted } }),
     wipeVolume: op('wipeVolume', { summary: 'Wipe a volume (a job)', tag: 'volumes', params: S.VolumeParams, body: S.WipeVolume, responses: { 202: S.Accepted } }),
     uploadVolumeFile: op('uploadVolumeFile', { summary: "Replace a volume's bytes with a file of the daemon's host (a job; unix socket only)", tag: 'volumes', params: S.VolumeParams, body: S.UploadFile, responses: { 202: S.Accepted } }),
     downloadVolumeFile: op('downloadVolumeFile', { summary: "Write a volume's bytes into a file of the daemon's host (a job; unix socket only)", tag: 'volumes', params: S.VolumeParams, body: S.DownloadFile, responses: { 202: S.Accepted } }),

@@ -23,6 +23,7 @@ export const routes = {
   renameVolume: { method: 'POST', path: '/api/v1/pools/:pool/volumes/:volume/rename' },
   cloneVolume: { method: 'POST', path: '/api/v1/pools/:pool/volumes/:volume/clone' },
   wipeVolume: { method: 'POST', path: '/api/v1/pools/:pool/volumes/:volume/wipe' },
+  flattenVolume: { method: 'POST', path: '/api/v1/pools/:pool/volumes/:volume/flatten' },
   uploadVolumeFile: { method: 'POST', path: '/api/v1/pools/:pool/volumes/:volume/upload-file' },
   downloadVolumeFile: { method: 'POST', path: '/api/v1/pools/:pool/volumes/:volume/download-file' },
   listSnapshots: { method: 'GET', path: '/api/v1/pools/:pool/volumes/:volume/snapshots' },

@@ -70,6 +70,13 @@ export const ListVolumesQuery = Type.Object(
   { additionalProperties: false },
 );
 export const ForceQuery = Type.Object({ force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+export const DeleteVolumeQuery = Type.Object(
+  {
+    force: Type.Optional(Type.Boolean({ description: 'also a volume kvmpool did not create, or one whose snapshots go with it' })),
+    defer: Type.Optional(Type.Boolean({ description: 'a parent whose clones read through to it: gone from the listing now, its storage freed once its last clone is gone' })),
+  },
+  { additionalProperties: false },
+);
 export const Force = Type.Object({ force: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
 export const PatchPool = Type.Object({ autostart: Type.Boolean() }, { additionalProperties: false });
 export const BuildPool = Type.Object({ overwrite: Type.Optional(Type.Boolean()) }, { additionalProperties: false });

@@ -11,6 +11,8 @@ export interface ExecOptions {
   env?: Record<string, string>;
   /** Called with each chunk of standard output as it arrives (progress reports). */
   onStdout?: (chunk: string) => void;
+  /** The same for standard error (tools that report progress there, such as rbd). */
+  onStderr?: (chunk: string) => void;
   /** Written to the command's standard input (a script for sfdisk); stdin is closed otherwise. */
   input?: string;
 }
@@ -112,7 +114,10 @@ export function run(command: string, args: readonly string[], options: ExecOptio
       outBytes += chunk.length;
       if (outBytes <= MAX_OUTPUT) out.push(chunk);
     });
-    child.stderr!.on('data', (chunk: Buffer) => err.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      options.onStderr?.(chunk.toString('utf8'));
+      err.push(chunk);
+    });
     const finish = () => {
       clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);

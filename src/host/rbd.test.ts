@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HostCommandError } from './exec.js';
-import { KvmpoolError } from '../model/errors.js';
+import type { KvmpoolError } from '../model/errors.js';
 import { cephTime, classifyRbd, connectionArgs, imageSpec } from './rbd.js';
 
 /** A failed rbd call with what it printed (samples taken from Ceph 16.2 on this project's machines). */

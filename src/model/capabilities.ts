@@ -3,9 +3,10 @@
 /**
  * Volume features kvmpool can offer. `clone` is a full copy (read through the volume's access);
  * `clone-METHOD` is an instant clone by a method the pool type declares (reflink, linked, ...);
- * `snapshot` takes, lists and deletes snapshots, `revert` goes back to one.
+ * `snapshot` takes, lists and deletes snapshots, `revert` goes back to one; `flatten` copies into a
+ * layered clone what it reads through to, so it no longer depends on its parent.
  */
-export const BASE_FEATURES = ['delete', 'resize', 'shrink', 'rename', 'clone', 'snapshot', 'revert', 'wipe', 'upload', 'download'] as const;
+export const BASE_FEATURES = ['delete', 'resize', 'shrink', 'rename', 'clone', 'snapshot', 'revert', 'wipe', 'upload', 'download', 'flatten'] as const;
 export type VolumeFeature = (typeof BASE_FEATURES)[number] | `clone-${string}`;
 
 /**

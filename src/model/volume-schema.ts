@@ -13,6 +13,7 @@ export const volumeFactsProperties = {
   backingFormat: Type.Optional(Type.String()),
   backingVolume: Type.Optional(Type.String()),
   backingOutsidePool: Type.Optional(Type.Boolean()),
+  parent: Type.Optional(Type.String({ description: 'a layered clone (RBD): the image it reads through to, pool[/namespace]/image' })),
   snapshots: Type.Optional(Type.Integer()),
   kind: Type.Optional(Type.String()),
   unreadable: Type.Optional(Type.Boolean()),

@@ -28,6 +28,11 @@ export interface VolumeFacts {
   backingVolume?: string;
   /** Set when the backing file (or an external data file) lies outside the pool: listed, flagged, never followed. */
   backingOutsidePool?: boolean;
+  /**
+   * A layered clone (RBD): the image it reads through to, as `pool[/namespace]/image`, followed by the
+   * storage itself (never opened by kvmpool); its `backingVolume` when that image is a volume of the pool.
+   */
+  parent?: string;
   snapshots?: number;
   /** What kind of storage holds it, where the pool has several (LVs: linear, striped, raid1, thin). */
   kind?: string;

@@ -150,6 +150,8 @@ class Operations {
       await this.c.createSnapshot({ params, body: { name: 'back', ...this.snapshot } });
       await this.job(this.c.revertSnapshot({ params: { ...params, snapshot: 'back' } }));
       await this.c.deleteSnapshot({ params: { ...params, snapshot: 'back' } });
+    } else if (feature === 'flatten') {
+      assert.equal(((await this.job(this.c.flattenVolume({ params }))) as { volume: VolumeBody }).volume.parent, undefined);
     } else if (feature === 'wipe') {
       await this.job(this.c.wipeVolume({ params, body: {} }));
     } else if (feature === 'upload') {

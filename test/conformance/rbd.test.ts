@@ -1,42 +1,19 @@
-import { after, before } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { rbdDriver } from '../../src/drivers/storage/rbd/rbd.js';
 import type { PoolDefinition } from '../../src/model/pool-types.js';
-import { startCeph, type CephCluster } from '../helpers/ceph.js';
-import { tempDir } from '../helpers/tmp.js';
+import { cephForFile } from '../helpers/ceph.js';
 import { capabilityConformance } from './capabilities.js';
 import { storageDataConformance, storageDriverConformance, type ConformanceFixture } from './storage-driver.js';
 
 /** One throw-away cluster for the file; each pool of the suite is a namespace of its own in Ceph pool `vms`. */
-let cluster: CephCluster;
-let keyFile: string;
-let stopCluster: () => Promise<void>;
-
-before(async () => {
-  const { dir, cleanup } = await tempDir();
-  try {
-    cluster = await startCeph(`${dir}/ceph`);
-    await cluster.makePool('vms');
-    keyFile = await cluster.makeUser('kvmpool', ['vms']);
-  } catch (e) {
-    await cleanup();
-    throw e;
-  }
-  stopCluster = async () => {
-    await cluster.stop();
-    await cleanup();
-  };
-});
-
-after(() => stopCluster?.());
+const ceph = cephForFile(['vms']);
 
 const namespace = () => `ns-${randomBytes(4).toString('hex')}`;
 
 /** A pool in a fresh namespace, which build makes (createPool) and delete removes. */
 async function definition(): Promise<PoolDefinition> {
-  const source = { monitors: [cluster.monitor], rbdPool: 'vms', namespace: namespace(), user: 'kvmpool', createPool: true };
-  return rbdDriver.validate({ name: 'conf', type: 'rbd', target: '', autostart: false, source, secrets: { key: keyFile } });
+  const source = { monitors: [ceph.cluster.monitor], rbdPool: 'vms', namespace: namespace(), user: 'kvmpool', createPool: true };
+  return rbdDriver.validate({ name: 'conf', type: 'rbd', target: '', autostart: false, source, secrets: { key: ceph.keyFile } });
 }
 
 const fixture: ConformanceFixture = {
@@ -60,7 +37,7 @@ storageDataConformance('rbd', fixture);
 capabilityConformance('rbd', {
   async define() {
     return {
-      body: { name: 'caps', type: 'rbd', source: { monitors: [cluster.monitor], rbdPool: 'vms', namespace: namespace(), user: 'kvmpool', createPool: true, key: (await readFile(keyFile, 'utf8')).trim() } },
+      body: { name: 'caps', type: 'rbd', source: { monitors: [ceph.cluster.monitor], rbdPool: 'vms', namespace: namespace(), user: 'kvmpool', createPool: true, key: ceph.key } },
       cleanup: async () => {},
     };
   },

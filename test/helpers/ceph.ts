@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { run } from '../../src/host/exec.js';
+import { tempDir } from './tmp.js';
 
 /**
  * A throw-away one-node Ceph cluster for tests: one monitor, one manager and one OSD (memstore, data in
@@ -190,4 +192,41 @@ export async function startCeph(dir: string): Promise<CephCluster> {
     },
     stop,
   };
+}
+
+/** A cluster a test file shares, with one user (`kvmpool`, the rbd profile on the file's pools); filled in before its tests run. */
+export interface SharedCeph {
+  cluster: CephCluster;
+  /** The user's key file (0600) and the key itself. */
+  keyFile: string;
+  key: string;
+}
+
+/**
+ * Starts a cluster before the file's tests (with the RBD pools `pools` and the user) and stops it,
+ * removing everything, after them. A cluster that cannot start fails the file's tests.
+ */
+export function cephForFile(pools: readonly string[]): SharedCeph {
+  const shared = {} as SharedCeph;
+  let stop: (() => Promise<void>) | undefined;
+  before(async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      shared.cluster = await startCeph(path.join(dir, 'ceph'));
+      stop = async () => {
+        await shared.cluster.stop();
+        await cleanup();
+      };
+      for (const p of pools) await shared.cluster.makePool(p);
+      shared.keyFile = await shared.cluster.makeUser('kvmpool', pools);
+      shared.key = (await readFile(shared.keyFile, 'utf8')).trim();
+    } catch (e) {
+      await (stop ?? cleanup)();
+      throw e;
+    }
+  });
+  after(async () => {
+    await stop?.();
+  });
+  return shared;
 }

@@ -2,7 +2,7 @@ import { volumeRef } from '../../model/names.js';
 import { MAX_PAGE } from '../../model/volume-types.js';
 import type { ApiServices, Handlers } from '../handlers.js';
 
-type VolumeOps = 'listVolumes' | 'createVolume' | 'getVolume' | 'deleteVolume' | 'resizeVolume' | 'renameVolume' | 'cloneVolume' | 'wipeVolume';
+type VolumeOps = 'listVolumes' | 'createVolume' | 'getVolume' | 'deleteVolume' | 'resizeVolume' | 'renameVolume' | 'cloneVolume' | 'wipeVolume' | 'flattenVolume';
 
 /** Handlers of the volume operations; a volume reference is checked once, here. */
 export function volumeHandlers(s: ApiServices): Pick<Handlers, VolumeOps> {
@@ -17,12 +17,13 @@ export function volumeHandlers(s: ApiServices): Pick<Handlers, VolumeOps> {
     },
     getVolume: async ({ params }) => ({ body: await s.volumes.info(volumeRef(params.pool, params.volume)) }),
     deleteVolume: async ({ params, query }) => {
-      await s.volumes.delete(volumeRef(params.pool, params.volume), query.force === true);
+      await s.volumes.delete(volumeRef(params.pool, params.volume), query.force === true, query.defer === true);
       return {};
     },
     resizeVolume: async ({ params, body }) => ({ body: await s.volumes.resize(volumeRef(params.pool, params.volume), body.capacity, body.shrink === true, body.force === true) }),
     renameVolume: async ({ params, body }) => ({ body: await s.volumes.rename(volumeRef(params.pool, params.volume), body.name, body.force === true) }),
     cloneVolume: async ({ params, body }) => ({ body: { job: await s.data.clone(volumeRef(params.pool, params.volume), body) } }),
+    flattenVolume: async ({ params }) => ({ body: { job: await s.data.flatten(volumeRef(params.pool, params.volume)) } }),
     wipeVolume: async ({ params, body }) => ({ body: { job: await s.data.wipe(volumeRef(params.pool, params.volume), body.algorithm, body.verify === true, body.force === true) } }),
   };
 }

@@ -88,10 +88,11 @@ export function volumeCommands(program: Command, globals: Globals): void {
   vol
     .command('delete <pool/vol>')
     .description('delete a volume (refused while in use)')
-    .option('--force', 'also delete a volume kvmpool did not create')
-    .action(async (ref: string, o: { force?: boolean }) => {
+    .option('--force', 'also delete a volume kvmpool did not create, or one whose snapshots go with it')
+    .option('--defer', 'a parent its clones still read through: gone now, its storage freed once its last clone is gone')
+    .action(async (ref: string, o: { force?: boolean; defer?: boolean }) => {
       const { pool, volume } = parseVolumeRef(ref);
-      await connect(globals()).api.deleteVolume({ params: { pool, volume }, query: { force: o.force ? true : undefined } });
+      await connect(globals()).api.deleteVolume({ params: { pool, volume }, query: { force: o.force ? true : undefined, defer: o.defer ? true : undefined } });
       if (globals().json) printJson({ volume: `${pool}/${volume}`, deleted: true });
       else process.stdout.write(`volume ${pool}/${volume} deleted\n`);
     });
@@ -121,7 +122,7 @@ export function volumeCommands(program: Command, globals: Globals): void {
   transferCommands(vol, globals);
 }
 
-/** `vol clone` and `vol wipe`: data jobs with a progress bar. */
+/** `vol clone`, `vol wipe` and `vol flatten`: data jobs with a progress bar. */
 export function volumeDataCommands(vol: Command, globals: Globals): void {
   vol
     .command('clone <pool/vol> <newname>')
@@ -156,6 +157,19 @@ export function volumeDataCommands(vol: Command, globals: Globals): void {
       const end = await followJob(client, job, globals().json === true);
       if (globals().json) return printJson(end.result);
       process.stdout.write(`volume ${pool}/${volume} wiped (${o.algorithm}${o.verify ? ', verified' : ''})\n`);
+    });
+
+  vol
+    .command('flatten <pool/vol>')
+    .description("give a layered clone its own copy of its parent's data, so it no longer depends on it")
+    .action(async (ref: string) => {
+      const { pool, volume } = parseVolumeRef(ref);
+      const client = connect(globals());
+      const { job } = await client.api.flattenVolume({ params: { pool, volume } });
+      const end = await followJob(client, job, globals().json === true);
+      const result = end.result as { volume: VolumeBody };
+      if (globals().json) return printJson(result.volume);
+      process.stdout.write(`volume ${pool}/${volume} flattened\n`);
     });
 }
 

@@ -147,7 +147,13 @@ export interface StorageDriver<S = PoolSource, O = Record<string, unknown>> {
   volumes?: {
     readonly formats: readonly CreateFormat[];
     create(def: PoolDefinition<S>, spec: VolumeSpec<O>, ctx: OpContext): Promise<VolumeFacts>;
-    delete(def: PoolDefinition<S>, vol: VolumeFacts, ctx: OpContext): Promise<void>;
+    /** `force`: the user insisted (a type that keeps snapshots apart removes them too, rather than refusing). */
+    delete(def: PoolDefinition<S>, vol: VolumeFacts, ctx: OpContext, options?: { force?: boolean }): Promise<void>;
+    /**
+     * Deletes a volume other volumes still read through (an RBD parent of layered clones): it leaves
+     * the listing now, and the storage is freed once the last of them is gone (see `maintain`).
+     */
+    defer?(def: PoolDefinition<S>, vol: VolumeFacts, ctx: OpContext): Promise<void>;
     /** Removes what a create cut short by a crash left behind (from the journal, on start). */
     discardPartial?(def: PoolDefinition<S>, name: string): Promise<void>;
   };
@@ -190,6 +196,10 @@ export interface StorageDriver<S = PoolSource, O = Record<string, unknown>> {
   /** Feature `wipe`: overwrites the content (zeros, random bytes, or discarded blocks); `verify` reads it back. */
   wipe?: {
     wipe(def: PoolDefinition<S>, vol: VolumeFacts, algorithm: WipeAlgorithm, verify: boolean, ctx: OpContext): Promise<VolumeFacts>;
+  };
+  /** Feature `flatten`: a layered clone gets its own copy of what it read through to (its parent stays). */
+  flatten?: {
+    flatten(def: PoolDefinition<S>, vol: VolumeFacts, ctx: OpContext): Promise<VolumeFacts>;
   };
   /** The pool grows and shrinks by devices (logical: vgextend, pvmove + vgreduce). */
   devices?: {

@@ -18,6 +18,7 @@ function groupOf(feature: VolumeFeature): keyof StorageDriver | undefined {
     wipe: 'wipe',
     upload: 'transfers',
     download: 'transfers',
+    flatten: 'flatten',
   };
   return groups[feature as (typeof BASE_FEATURES)[number]];
 }
@@ -46,7 +47,7 @@ export function checkStorageType(t: AnyStorageType): void {
     if (group && d[group] === undefined) problems.push(`${f} is listed but the driver has no ${group}`);
     if (f.startsWith('clone-') && !d.clones?.[f.slice('clone-'.length)]) problems.push(`${f} is listed but the driver has no clone method ${f.slice(6)}`);
   }
-  for (const group of ['volumes', 'resize', 'rename', 'snapshots', 'wipe', 'transfers'] as const) {
+  for (const group of ['volumes', 'resize', 'rename', 'snapshots', 'wipe', 'transfers', 'flatten'] as const) {
     if (d[group] !== undefined && ![...features].some((f) => groupOf(f) === group)) problems.push(`the driver has ${group} but no feature offers it`);
   }
   for (const m of Object.keys(d.clones ?? {})) if (!features.has(`clone-${m}`)) problems.push(`clone method ${m} is offered by no feature`);

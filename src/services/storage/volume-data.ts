@@ -110,6 +110,25 @@ export class VolumeDataService {
     return job;
   }
 
+  /** Gives a layered clone its own copy of its parent's data, as a job whose result is the volume (no longer a clone). */
+  async flatten(ref: VolumeRef): Promise<JobInfo> {
+    const subject = `${ref.pool}/${ref.volume}`;
+    const { job } = await this.w.volumeJob(
+      ref.pool,
+      ref.volume,
+      'flatten',
+      { kind: 'volume.flatten', target: subject },
+      async (p, vol) => this.w.rules.require(p, vol, 'flatten', false, false),
+      async (p, vol, op): Promise<{ volume: VolumeInfo }> => {
+        const facts = await this.ctx.metrics.observe('volume.flatten', () => p.driver.flatten!.flatten(p.def, vol, op));
+        const volume = this.w.update(p, vol, facts);
+        announce(this.ctx, 'volume.flattened', subject, `volume ${subject}: flattened (no longer depends on ${vol.parent ?? 'its parent'})`);
+        return { volume };
+      },
+    );
+    return job;
+  }
+
   /** Picks the clone method and target format, or says why the asked one cannot be used. */
   private plan(src: ActivePool, dst: ActivePool, source: VolumeInfo, method: string, format: CreateFormat | undefined): { method: string; format: CreateFormat } {
     const samePool = src.rec.name === dst.rec.name;

@@ -109,7 +109,7 @@ export class VolumeRules {
    * FOREIGN_VOLUME for destructive work on a volume kvmpool did not create, unless `force`; IN_USE
    * (CANNOT_SHRINK for a shrink) while one of its states withholds it.
    */
-  require(pool: ActivePool, vol: VolumeInfo, feature: VolumeFeature, force: boolean, destructive: boolean): void {
+  require(pool: ActivePool, vol: VolumeInfo, feature: VolumeFeature, force: boolean, destructive: boolean, passing: readonly VolumeState[] = []): void {
     const ref = `${vol.pool}/${vol.name}`;
     const offered = featuresFor(pool.type.capabilities, pool.traits, vol.format, vol.kind);
     const broken = vol.backingOutsidePool || vol.unreadable;
@@ -125,6 +125,7 @@ export class VolumeRules {
       throw new KvmpoolError('FOREIGN_VOLUME', `${ref} was not created by kvmpool: pass --force to ${feature} it`, { volume: ref });
     }
     const states = this.states(vol.pool, vol);
+    for (const s of passing) delete states[s];
     const state = withholdingState(pool.type.capabilities, vol.format, states, feature, vol.kind);
     if (state) throw stateError(ref, feature, state, states[state]!);
   }
@@ -133,14 +134,14 @@ export class VolumeRules {
    * IN_USE when a running VM has the volume as a disk, a process has it open or another volume is backed
    * by it (and, with `checkLock`, when an operation holds it).
    */
-  async assertFree(pool: ActivePool, vol: VolumeInfo, checkLock = false): Promise<void> {
+  async assertFree(pool: ActivePool, vol: VolumeInfo, checkLock = false, dependentsAllowed = false): Promise<void> {
     const ref = `${pool.rec.name}/${vol.name}`;
     if (checkLock && vol.busy) throw errors.inUse(`${ref} is busy: ${vol.busy} in progress`, { operation: vol.busy });
     const vm = this.vms?.runningVmOf(pool.rec.name, vol.name);
     if (vm) throw errors.inUse(`${ref} is a disk of running vm ${vm}`, { vm });
     const users = await pool.driver.volumeUsers(pool.def, vol);
     if (users.length > 0) throw errors.inUse(`${ref} is in use by ${users.join(', ')}`, { users });
-    const dependents = this.backingUsers(pool.rec.name, vol.name);
+    const dependents = dependentsAllowed ? [] : this.backingUsers(pool.rec.name, vol.name);
     if (dependents.length > 0) throw errors.inUse(`${ref} is the backing file of ${dependents.join(', ')}`, { users: dependents });
   }
 
@@ -168,7 +169,7 @@ export class VolumeRules {
 function stateError(ref: string, feature: VolumeFeature, state: VolumeState, about: string): KvmpoolError {
   if (feature === 'shrink' && state === 'snapshots') return new KvmpoolError('CANNOT_SHRINK', `${ref} has ${about}: it cannot shrink`, { state });
   const why: Record<VolumeState, string> = {
-    snapshots: `${ref} has ${about} that keep its data: delete them first`,
+    snapshots: `${ref} has ${about} that keep its data: delete them first${feature === 'delete' ? ', or delete it with --force to remove them with it' : ''}`,
     backing: `${ref} is the backing file of ${about}`,
     attached: `${ref} is a disk of vm ${about}: detach it first`,
     running: `${ref} is a disk of running vm ${about}`,

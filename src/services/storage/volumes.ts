@@ -84,16 +84,31 @@ export class VolumeService {
     return { volume: await work(quietContext(this.ctx.log)) };
   }
 
-  async delete(ref: VolumeRef, force = false): Promise<void> {
+  /**
+   * Deletes a volume. With `defer`, a volume that others stand on (an RBD parent of layered clones)
+   * leaves the listing now and its storage goes once the last of them is gone; NOT_SUPPORTED where the
+   * storage cannot keep it that way.
+   */
+  async delete(ref: VolumeRef, force = false, defer = false): Promise<void> {
     await operate(this.ctx, 'volume.delete', [], () =>
       this.w.gate.inPool(ref.pool, (p) =>
         this.w.locked(ref.pool, ref.volume, 'delete', false, async () => {
           const vol = await this.w.read(p, ref.volume);
-          this.w.rules.require(p, vol, 'delete', force, true);
-          await this.w.rules.assertFree(p, vol);
-          await p.driver.volumes!.delete(p.def, vol, quietContext(this.ctx.log));
+          const dependents = this.w.rules.backingUsers(ref.pool, vol.name);
+          const deferring = defer && dependents.length > 0;
+          if (dependents.length > 0 && !defer && p.driver.volumes!.defer) {
+            throw errors.inUse(`${ref.pool}/${vol.name} has clones that read through to it: ${dependents.join(', ')} (delete or flatten them first, or delete it with --defer)`, { users: dependents });
+          }
+          if (deferring && !p.driver.volumes!.defer) throw errors.notSupported(`pools of type ${p.rec.type} cannot keep a deleted volume for the volumes that stand on it (${dependents.join(', ')})`);
+          // What stands on it keeps it, out of sight: the state a deferred delete passes. Snapshots that
+          // withhold a delete (they would go with the volume) are passed when forced.
+          this.w.rules.require(p, vol, 'delete', force, true, [...(deferring ? (['backing'] as const) : []), ...(force ? (['snapshots'] as const) : [])]);
+          await this.w.rules.assertFree(p, vol, false, deferring);
+          const ctx = quietContext(this.ctx.log);
+          if (deferring) await p.driver.volumes!.defer!(p.def, vol, ctx);
+          else await p.driver.volumes!.delete(p.def, vol, ctx, { force });
           this.w.records.forget(ref.pool, vol);
-          announce(this.ctx, 'volume.deleted', `${ref.pool}/${ref.volume}`, `volume ${ref.pool}/${ref.volume}: deleted`);
+          announce(this.ctx, 'volume.deleted', `${ref.pool}/${ref.volume}`, `volume ${ref.pool}/${ref.volume}: deleted${deferring ? ` (kept in the storage until ${dependents.join(', ')} no longer need it)` : ''}`);
         }),
       ),
     );

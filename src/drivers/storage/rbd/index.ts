@@ -13,7 +13,12 @@ const rbd: StorageType<'rbd', typeof RbdSettings, typeof RbdVolumeOptions> = {
   volumeOptions: RbdVolumeOptions,
   flags: { key: 'secret' },
   target: 'derived',
-  capabilities: { formats: { raw: format(['delete', 'resize', 'shrink', 'rename', 'clone', 'clone-layered', 'snapshot', 'revert'], STANDARD_WITHHELD) } },
+  // Snapshots would go with the image: they withhold a delete unless forced. A layered clone (kind
+  // `clone`) can be flattened; a plain image (kind `image`) has nothing to flatten.
+  capabilities: {
+    formats: { raw: format(['delete', 'resize', 'shrink', 'rename', 'clone', 'clone-layered', 'snapshot', 'revert'], { ...STANDARD_WITHHELD, snapshots: [...STANDARD_WITHHELD.snapshots, 'delete'] }) },
+    kinds: { clone: ['flatten'] },
+  },
   driver: rbdDriver,
 };
 export default rbd;

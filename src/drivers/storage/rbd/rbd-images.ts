@@ -1,19 +1,14 @@
-import { errors } from '../../../model/errors.js';
+import { errors, KvmpoolError } from '../../../model/errors.js';
 import type { AccessInfo } from '../../../model/access.js';
-import type { PoolDefinition } from '../../../model/pool-types.js';
 import type { VolumeFacts } from '../../../model/volume-types.js';
 import { Reverter } from '../../../model/reverter.js';
+import { observedElsewhere } from '../../../model/ignore.js';
 import { imageSpec, placeArgs, rbd, rbdJson, type RbdImageInfo, type RbdPlace, type RbdUsage } from '../../../host/rbd.js';
 import * as qemuImg from '../../../host/qemu-img.js';
-import type { CloneTarget, CopySource, OpContext, VolumeSpec } from '../driver.js';
-import { checkRbdVolumeOptions, IMAGE_FEATURES, type RbdSource, type RbdVolumeOptionsT } from './rbd-settings.js';
-
-export type Def = PoolDefinition<RbdSource>;
-
-/** Where the pool's images are, and how to reach the cluster. */
-export function placeOf(def: Def): RbdPlace {
-  return { monitors: def.source.monitors, user: def.source.user, keyFile: def.secrets['key']!, pool: def.source.rbdPool, ...(def.source.namespace ? { namespace: def.source.namespace } : {}) };
-}
+import type { CloneTarget, CopySource, KnownVolume, OpContext, VolumeSpec } from '../driver.js';
+import { placeName, placeOf, type Def } from './rbd-place.js';
+import { quotaRoom } from './rbd-pool.js';
+import { checkRbdVolumeOptions, IMAGE_FEATURES, type RbdVolumeOptionsT } from './rbd-settings.js';
 
 /** Image metadata kvmpool sets on the images it makes (`rbd image-meta get IMAGE kvmpool.pool`). */
 export const MARK_KEY = 'kvmpool.pool';
@@ -31,9 +26,17 @@ interface LongListing {
   parent?: { pool: string; pool_namespace: string; image: string; snapshot: string };
 }
 
-/** An image as a volume. Its parent (a layered clone's source) is its backing volume when in the same pool and namespace. */
-function imageFacts(p: RbdPlace, name: string, id: string, size: number, used: number | undefined, snapshots: number, parent: LongListing['parent'], modified?: string): VolumeFacts {
-  const here = parent !== undefined && parent.pool === p.pool && parent.pool_namespace === (p.namespace ?? '');
+/** What a deleted parent with clones is renamed to before it goes to the trash (see deferImage). */
+export const DEFERRED = '.kvmpool-deferred';
+
+/**
+ * An image as a volume. A layered clone names its parent; the parent is its backing volume (a
+ * dependency the service keeps it from deleting) when it is an image of the same place still listed.
+ */
+function imageFacts(p: RbdPlace, name: string, id: string, size: number, used: number | undefined, snapshots: number, parent: (NonNullable<LongListing['parent']> & { trash?: boolean }) | undefined, modified?: string): VolumeFacts {
+  const deferred = parent !== undefined && (parent.trash === true || parent.image.endsWith(DEFERRED));
+  const here = parent !== undefined && !deferred && parent.pool === p.pool && parent.pool_namespace === (p.namespace ?? '');
+  const parentName = parent && `${parent.pool}/${parent.pool_namespace ? `${parent.pool_namespace}/` : ''}${deferred ? `${parent.image.replace(DEFERRED, '')} (deleted, kept for its clones)` : parent.image}`;
   return {
     name,
     path: imageSpec(p, name),
@@ -41,29 +44,43 @@ function imageFacts(p: RbdPlace, name: string, id: string, size: number, used: n
     capacity: size,
     allocation: used ?? 0,
     identity: id,
-    stamp: `${id}:${size}:${used ?? '?'}:${snapshots}:${modified ?? ''}`,
+    stamp: `${id}:${size}:${used ?? '?'}:${snapshots}:${parentName ?? ''}:${modified ?? ''}`,
     snapshots,
-    kind: 'image',
-    ...(parent ? { backingFile: `${parent.pool}/${parent.pool_namespace ? `${parent.pool_namespace}/` : ''}${parent.image}`, backingFormat: 'raw' } : {}),
-    ...(here ? { backingVolume: parent.image } : parent ? { backingOutsidePool: true } : {}),
+    kind: parent ? 'clone' : 'image',
+    ...(parentName ? { parent: parentName } : {}),
+    ...(here ? { backingVolume: parent.image } : {}),
   };
 }
 
 /**
- * Every image of the pool, with sizes, what each uses (object map and fast-diff make that cheap),
- * snapshot counts and parents: two calls, whatever the number of images.
+ * An image whose header cannot be read (its header object is gone: half deleted, or damaged): listed
+ * as unreadable, never failing the listing; it can be deleted.
  */
-export async function listImages(def: Def): Promise<VolumeFacts[]> {
+function unreadableImage(p: RbdPlace, name: string, known: KnownVolume | undefined): VolumeFacts {
+  return { name, path: imageSpec(p, name), format: 'raw', capacity: known?.facts?.capacity ?? 0, allocation: 0, identity: known?.identity ?? `unreadable:${name}`, kind: 'image', unreadable: true, warnings: ['the image cannot be opened (its header is missing or damaged): it can only be deleted'] };
+}
+
+/** The image names of the pool's directory (it lists images whose headers are gone too). */
+const imageNames = async (p: RbdPlace): Promise<string[]> => (await rbdJson<string[]>(p, ['ls', ...placeArgs(p)], `the images of ${placeName(p)}`)) ?? [];
+
+/**
+ * Every image of the pool, with sizes, what each uses (object map and fast-diff make that cheap),
+ * snapshot counts and parents: three calls, whatever the number of images. `rbd ls -l` and `rbd du`
+ * leave out an image they cannot open; the directory's names show it, as unreadable.
+ */
+export async function listImages(def: Def, known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]> {
   const p = placeOf(def);
-  const [entries, usage] = await Promise.all([
-    rbdJson<LongListing[]>(p, ['ls', '-l', ...placeArgs(p)], `the images of ${p.pool}`),
-    rbdJson<{ images: RbdUsage[] }>(p, ['du', ...placeArgs(p)], `the usage of ${p.pool}`),
+  const [names, entries, usage] = await Promise.all([
+    imageNames(p),
+    rbdJson<LongListing[]>(p, ['ls', '-l', ...placeArgs(p)], `the images of ${placeName(p)}`),
+    rbdJson<{ images: RbdUsage[] }>(p, ['du', ...placeArgs(p)], `the usage of ${placeName(p)}`),
   ]);
   const used = new Map<string, number>();
   for (const u of usage?.images ?? []) if (u.snapshot === undefined) used.set(u.name, u.used_size);
   const snapshots = new Map<string, number>();
   for (const e of entries ?? []) if (e.snapshot !== undefined && !isCloneSnapshot(e.snapshot)) snapshots.set(e.image, (snapshots.get(e.image) ?? 0) + 1);
-  return (entries ?? []).filter((e) => e.snapshot === undefined).map((e) => imageFacts(p, e.image, e.id, e.size, used.get(e.image), snapshots.get(e.image) ?? 0, e.parent));
+  const read = new Map((entries ?? []).filter((e) => e.snapshot === undefined).map((e) => [e.image, imageFacts(p, e.image, e.id, e.size, used.get(e.image), snapshots.get(e.image) ?? 0, e.parent)]));
+  return names.map((n) => read.get(n) ?? unreadableImage(p, n, known.get(n)));
 }
 
 /** User snapshots of an image (those a clone v2 parent keeps in the trash namespace are not the user's). */
@@ -72,17 +89,22 @@ export async function userSnapshotCount(p: RbdPlace, name: string): Promise<numb
   return (snaps ?? []).filter((s) => (s.namespace?.type ?? 'user') === 'user' && !isCloneSnapshot(s.name)).length;
 }
 
-/** One image as a volume; NOT_FOUND when there is none of that name. */
-export async function imageInfo(def: Def, name: string): Promise<VolumeFacts> {
+/** One image as a volume; NOT_FOUND when there is none of that name, unreadable when its header is gone. */
+export async function imageInfo(def: Def, name: string, known?: KnownVolume): Promise<VolumeFacts> {
   const p = placeOf(def);
   const what = `image ${name}`;
-  const [info, usage, snapshots] = await Promise.all([
-    rbdJson<RbdImageInfo>(p, ['info', imageSpec(p, name)], what),
-    rbdJson<{ images: RbdUsage[] }>(p, ['du', imageSpec(p, name)], what),
-    userSnapshotCount(p, name),
-  ]);
-  const used = usage?.images.find((u) => u.snapshot === undefined)?.used_size;
-  return imageFacts(p, info.name, info.id, info.size, used, snapshots, info.parent, info.modify_timestamp);
+  try {
+    const [info, usage, snapshots] = await Promise.all([
+      rbdJson<RbdImageInfo>(p, ['info', imageSpec(p, name)], what),
+      rbdJson<{ images: RbdUsage[] }>(p, ['du', imageSpec(p, name)], what),
+      userSnapshotCount(p, name),
+    ]);
+    const used = usage?.images.find((u) => u.snapshot === undefined)?.used_size;
+    return imageFacts(p, info.name, info.id, info.size, used, snapshots, info.parent, info.modify_timestamp);
+  } catch (e) {
+    if (e instanceof KvmpoolError && e.code === 'NOT_FOUND' && (await imageNames(p)).includes(name)) return unreadableImage(p, name, known);
+    throw e;
+  }
 }
 
 /** `rbd create` options of a spec: size in bytes, the layout and features asked (or the default set). */
@@ -96,6 +118,8 @@ function createArgs(spec: VolumeSpec<RbdVolumeOptionsT>): string[] {
 export async function createImage(def: Def, spec: VolumeSpec<RbdVolumeOptionsT>, ctx: OpContext): Promise<VolumeFacts> {
   if (spec.format !== 'raw') throw errors.invalid(`RBD images are raw (qemu reads them as disks as they are), not ${spec.format}`);
   if (spec.prealloc !== 'off') throw errors.invalid(`RBD images are allocated as they are written: preallocation '${spec.prealloc}' is not available`);
+  const room = quotaRoom(def);
+  if (room !== undefined && spec.capacity > room) throw new KvmpoolError('NO_SPACE', `the quota of Ceph pool ${def.source.rbdPool} leaves ${room} bytes: ${spec.name} would need ${spec.capacity}`, { available: room, needed: spec.capacity });
   const p = placeOf(def);
   return Reverter.run(ctx.log, async (r) => {
     await rbd(p, ['create', ...createArgs(spec), imageSpec(p, spec.name)], `image ${spec.name}`);
@@ -114,13 +138,51 @@ export async function markImage(def: Def, name: string): Promise<void> {
   await rbd(p, ['image-meta', 'set', imageSpec(p, name), MARK_KEY, def.name], `image ${name}`);
 }
 
-/** Removes an image and its snapshots (the service refused already if clones depend on it). */
-export async function deleteImage(def: Def, vol: VolumeFacts): Promise<void> {
+/**
+ * Removes an image and, with `force`, its snapshots (without, an image with snapshots is IN_USE: they
+ * would go with it). The service refused already if clones depend on it.
+ */
+export async function deleteImage(def: Def, vol: VolumeFacts, force: boolean): Promise<void> {
   const p = placeOf(def);
   const spec = imageSpec(p, vol.name);
-  // Every snapshot, counted or not (one a clone left after a failure is not counted).
-  await rbd(p, ['snap', 'purge', '--no-progress', spec], `the snapshots of image ${vol.name}`);
+  if ((vol.snapshots ?? 0) > 0 && !force) throw errors.inUse(`${vol.name} has ${vol.snapshots} snapshot(s), which would be deleted with it: delete with --force to remove them too`, { snapshots: vol.snapshots });
+  // Every snapshot, counted or not (one a clone left after a failure is not counted); an unreadable
+  // image has none that can be read, and `rbd rm` removes what is left of it.
+  if (!vol.unreadable) await rbd(p, ['snap', 'purge', '--no-progress', spec], `the snapshots of image ${vol.name}`);
   await removeImage(p, vol.name);
+}
+
+/**
+ * Deletes a parent whose clones still read through to it: renamed out of the way (so its name is free
+ * and its clones show it as deleted) and moved to the RBD trash, where the periodic care removes it
+ * once no clone depends on it (purgeDeferred).
+ */
+export async function deferImage(def: Def, vol: VolumeFacts): Promise<void> {
+  const p = placeOf(def);
+  const away = `${vol.name}${DEFERRED}`;
+  await rbd(p, ['rename', imageSpec(p, vol.name), imageSpec(p, away)], `image ${away}`);
+  try {
+    await rbd(p, ['trash', 'mv', imageSpec(p, away)], `image ${vol.name}`);
+  } catch (e) {
+    await rbd(p, ['rename', imageSpec(p, away), imageSpec(p, vol.name)], `image ${vol.name}`).catch(observedElsewhere);
+    throw e;
+  }
+}
+
+/** Removes deferred parents from the trash whose last clone is gone (others stay for the next round); returns how many went. */
+export async function purgeDeferred(def: Def): Promise<number> {
+  const p = placeOf(def);
+  const trash = (await rbdJson<{ id: string; name: string }[]>(p, ['trash', 'ls', ...placeArgs(p)], `the trash of ${placeName(p)}`)) ?? [];
+  let removed = 0;
+  for (const t of trash.filter((x) => x.name.endsWith(DEFERRED))) {
+    // Refused while a clone still reads through to it: tried again next round.
+    const gone = await rbd(p, ['trash', 'rm', '--no-progress', ...placeArgs(p), t.id], `deferred image ${t.name}`).then(
+      () => true,
+      () => false,
+    );
+    if (gone) removed++;
+  }
+  return removed;
 }
 
 /** Grows an image (a running VM is told by the service), or shrinks it when asked (rbd refuses a shrink otherwise). */
@@ -135,6 +197,25 @@ export async function renameImage(def: Def, vol: VolumeFacts, to: string): Promi
   const p = placeOf(def);
   await rbd(p, ['rename', imageSpec(p, vol.name), imageSpec(p, to)], `image ${to}`);
   return imageInfo(def, to);
+}
+
+/** `Image flatten: 42% complete...` and the like, as rbd reports progress on standard error. */
+export const rbdPercent = (chunk: string): number | undefined => {
+  const all = [...chunk.matchAll(/(\d+)% complete/g)];
+  return all.length > 0 ? Number(all.at(-1)![1]) : undefined;
+};
+
+/** Copies the parent's data into a layered clone (online: a VM may use it meanwhile), with progress; cancel stops it. */
+export async function flattenImage(def: Def, vol: VolumeFacts, ctx: OpContext): Promise<VolumeFacts> {
+  const p = placeOf(def);
+  ctx.progress(0, vol.capacity);
+  const onStderr = (chunk: string) => {
+    const pct = rbdPercent(chunk);
+    if (pct !== undefined) ctx.progress(Math.round((pct / 100) * vol.capacity), vol.capacity);
+  };
+  await rbd(p, ['flatten', imageSpec(p, vol.name)], `image ${vol.name}`, { signal: ctx.signal, timeoutMs: 24 * 3600_000, onStderr });
+  ctx.progress(vol.capacity, vol.capacity);
+  return imageInfo(def, vol.name);
 }
 
 /** How qemu reaches an image: its rbd driver, the key as a secret object; no host page cache; discards free objects. */

@@ -3,10 +3,7 @@ import type { PoolStatus } from '../../../model/pool-types.js';
 import { cephJson, placeArgs, rbd, rbdJson, type RbdPlace } from '../../../host/rbd.js';
 import type { BuildOptions } from '../driver.js';
 import { HealthLooks } from '../health-looks.js';
-import { placeOf, type Def } from './rbd-images.js';
-
-/** The pool's place as people read it: `pool` or `pool/namespace`. */
-export const placeName = (p: RbdPlace): string => `${p.pool}${p.namespace ? `/${p.namespace}` : ''}`;
+import { placeName, placeOf, type Def } from './rbd-place.js';
 
 /**
  * Whether the pool's place can be listed: NOT_FOUND when the Ceph pool or the namespace is missing,
@@ -22,7 +19,8 @@ interface CephDf {
   pools: { name: string; stats: { stored: number; max_avail: number; quota_bytes: number } }[];
 }
 
-type Usage = Pick<PoolStatus, 'capacity' | 'allocation' | 'available'>;
+/** Usage as a pool's status gives it, and the room the Ceph pool's quota leaves (when it has one). */
+type Usage = Pick<PoolStatus, 'capacity' | 'allocation' | 'available'> & { quotaRoom?: number };
 
 /**
  * Usage of the Ceph pool: what its data takes, and what it can still take (the quota's room, where
@@ -33,8 +31,9 @@ async function usageOf(p: RbdPlace): Promise<{ usage: Usage; settled: boolean }>
   const df = await cephJson<CephDf>(p, ['df', 'detail'], `the usage of Ceph pool ${p.pool}`);
   const s = df.pools.find((x) => x.name === p.pool)?.stats;
   if (!s) return { usage: { capacity: df.stats.total_bytes, allocation: 0, available: df.stats.total_avail_bytes }, settled: false };
-  const room = s.quota_bytes > 0 ? Math.max(0, Math.min(s.max_avail, s.quota_bytes - s.stored)) : s.max_avail;
-  return { usage: { capacity: s.stored + room, allocation: s.stored, available: room }, settled: true };
+  const quotaRoom = s.quota_bytes > 0 ? Math.max(0, s.quota_bytes - s.stored) : undefined;
+  const room = quotaRoom === undefined ? s.max_avail : Math.min(s.max_avail, quotaRoom);
+  return { usage: { capacity: s.stored + room, allocation: s.stored, available: room, ...(quotaRoom !== undefined ? { quotaRoom } : {}) }, settled: true };
 }
 
 const keyOf = (def: Def): string => `${def.name}\0${def.source.monitors.join(',')}\0${placeName(placeOf(def))}`;
@@ -63,7 +62,17 @@ export async function rbdStatus(def: Def, detail = false): Promise<PoolStatus> {
       return { state: 'degraded', reason: reason(e), capacity: 0, allocation: 0, available: 0 };
     }
   }
-  return { state: 'running', ...u };
+  const { quotaRoom: _q, ...figures } = u;
+  return { state: 'running', ...figures };
+}
+
+/**
+ * The room the Ceph pool's quota leaves, as last read (pool start, `pool info`, the periodic care);
+ * undefined without a quota. Images are thin and may promise more than a pool holds, but never more
+ * than its quota allows.
+ */
+export function quotaRoom(def: Def): number | undefined {
+  return usage.get(keyOf(def))?.quotaRoom;
 }
 
 /** Starts the pool: its place must be there and the user let in (NOT_FOUND as POOL_NOT_BUILT when build would make it). */

@@ -3,7 +3,8 @@ import { errors } from '../../../model/errors.js';
 import type { SnapshotInfo, VolumeFacts } from '../../../model/volume-types.js';
 import { cephTime, imageSpec, rbd, rbdJson, type RbdSnapshot } from '../../../host/rbd.js';
 import type { CloneTarget, OpContext, StorageDriver } from '../driver.js';
-import { CLONE_SNAPSHOT, imageInfo, isCloneSnapshot, markImage, placeOf, removeImage, type Def } from './rbd-images.js';
+import { CLONE_SNAPSHOT, imageInfo, isCloneSnapshot, markImage, removeImage } from './rbd-images.js';
+import { placeOf, type Def } from './rbd-place.js';
 import { Reverter } from '../../../model/reverter.js';
 import type { RbdSource } from './rbd-settings.js';
 

@@ -1,8 +1,8 @@
 import { imageSpec, rbdJson } from '../../../host/rbd.js';
 import type { StorageDriver } from '../driver.js';
 import * as images from './rbd-images.js';
-import { placeOf } from './rbd-images.js';
-import { buildRbd, deleteRbd, placeName, rbdStatus, startRbd, stopRbd } from './rbd-pool.js';
+import { placeName, placeOf } from './rbd-place.js';
+import { buildRbd, deleteRbd, rbdStatus, startRbd, stopRbd } from './rbd-pool.js';
 import { checkRbdSource, type RbdSource, type RbdVolumeOptionsT } from './rbd-settings.js';
 import { layeredClone, rbdSnapshots } from './rbd-snapshots.js';
 
@@ -36,14 +36,18 @@ export const rbdDriver: StorageDriver<RbdSource, RbdVolumeOptionsT> = {
   status: (def, detail) => rbdStatus(def, detail),
   probe: async () => ({ reflink: false, directIO: true }),
 
+  // The usage read again, and deferred parents whose last clone is gone removed from the trash.
   async maintain(def) {
-    await rbdStatus(def, true);
+    const status = await rbdStatus(def, true);
+    if (status.state === 'running') await images.purgeDeferred(def);
     return undefined;
   },
 
-  listVolumes: (def) => images.listImages(def),
-  volumeInfo: (def, _known, name) => images.imageInfo(def, name),
+  listVolumes: (def, known) => images.listImages(def, known),
+  volumeInfo: (def, known, name) => images.imageInfo(def, name, known),
   async volumeUsers(def, vol) {
+    // An image that cannot be opened has no watchers to ask for (and no client can have it open).
+    if (vol.unreadable) return [];
     const p = placeOf(def);
     const status = await rbdJson<Watchers>(p, ['status', imageSpec(p, vol.name)], `image ${vol.name}`);
     return (status?.watchers ?? []).map((w) => `client.${w.client} at ${w.address}`);
@@ -53,7 +57,8 @@ export const rbdDriver: StorageDriver<RbdSource, RbdVolumeOptionsT> = {
   volumes: {
     formats: ['raw'],
     create: (def, spec, ctx) => images.createImage(def, spec, ctx),
-    delete: (def, vol) => images.deleteImage(def, vol),
+    delete: (def, vol, _ctx, options) => images.deleteImage(def, vol, options?.force === true),
+    defer: (def, vol) => images.deferImage(def, vol),
   },
   resize: { resize: (def, vol, capacity, shrink) => images.resizeImage(def, vol, capacity, shrink) },
   rename: { rename: (def, vol, to) => images.renameImage(def, vol, to) },
@@ -61,5 +66,6 @@ export const rbdDriver: StorageDriver<RbdSource, RbdVolumeOptionsT> = {
   clones: {
     layered: { summary: 'an RBD layered clone (clone v2): instant, the clone shares the source\'s data until written', format: 'source', clone: (def, source, target, ctx) => layeredClone(def, source, target, ctx) },
   },
+  flatten: { flatten: (def, vol, ctx) => images.flattenImage(def, vol, ctx) },
   copy: { copyInto: (def, source, target, _traits, ctx) => images.copyIntoImage(def, source, target, ctx) },
 };

@@ -1,0 +1,184 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { run } from '../../src/host/exec.js';
+import { sourceArgs } from '../../src/host/qemu-img.js';
+import type { VolumeBody } from '../../src/api/schemas.js';
+import { cephForFile } from '../helpers/ceph.js';
+import { kvmpool } from '../helpers/cli.js';
+import { rawCall, withDaemon, type TestDaemon } from '../helpers/daemon.js';
+
+/**
+ * rbd pools through the daemon, on one throw-away Ceph cluster for the file: the key's handling, the
+ * cluster's refusals as codes, layered clones and their parents (deferred delete, flatten), snapshots,
+ * an image whose header is gone, and a Ceph pool's quota. Each test works in a namespace of its own.
+ */
+const ceph = cephForFile(['vms', 'small']);
+const MiB = 1024 * 1024;
+
+const namespace = () => `ns-${randomBytes(4).toString('hex')}`;
+
+/** Defines, builds and starts an rbd pool `name` in a fresh namespace of `rbdPool`; returns the namespace. */
+async function startRbdPool(t: TestDaemon, name: string, rbdPool = 'vms'): Promise<string> {
+  const ns = namespace();
+  await rawCall(t.client, 'definePool', { body: { name, type: 'rbd', source: { monitors: [ceph.cluster.monitor], rbdPool, namespace: ns, user: 'kvmpool', createPool: true, key: ceph.key } } });
+  await t.client.api.buildPool({ params: { pool: name } });
+  await t.client.api.startPool({ params: { pool: name } });
+  return ns;
+}
+
+/** qemu-io commands on an image, through qemu's rbd driver with the pool's user. */
+async function io(ns: string, image: string, commands: string[]): Promise<void> {
+  const { options, image: spec } = sourceArgs({ access: { kind: 'rbd', pool: 'vms', namespace: ns, image, monitors: [ceph.cluster.monitor], user: 'kvmpool', key: { file: ceph.keyFile } }, format: 'raw' });
+  await run('qemu-io', [...options, ...commands.flatMap((c) => ['-c', c]), spec]);
+}
+
+/** Waits for a job and returns its result. */
+async function jobResult<T>(t: TestDaemon, started: Promise<{ job: { id: string } }>): Promise<T> {
+  const { job } = await started;
+  for (;;) {
+    const j = await t.client.api.getJob({ params: { id: job.id } });
+    if (j.state === 'succeeded') return j.result as T;
+    if (j.state === 'failed' || j.state === 'cancelled') throw Object.assign(new Error(j.error?.message ?? j.state), { code: j.error?.code });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('an rbd pool is defined with a ceph.key file through the CLI; the ceph.key appears in no answer, no log and no command line', async () => {
+  await withDaemon(async (t) => {
+    const cli = (...args: string[]) => kvmpool(['--home', t.home, ...args]);
+    const ns = namespace();
+    const defined = await cli('pool', 'define', 'ceph', '--type', 'rbd', '--monitors', ceph.cluster.monitor, '--rbd-pool', 'vms', '--namespace', ns, '--user', 'kvmpool', '--secret-file', ceph.keyFile, '--create-pool');
+    assert.equal(defined.code, 0, defined.stderr);
+    for (const verb of ['build', 'start']) assert.equal((await cli('pool', verb, 'ceph')).code, 0);
+    const created = await cli('vol', 'create', 'ceph/vm1', '--size', '64M', '--object-size', '1M');
+    assert.equal(created.code, 0, created.stderr);
+    const info = await cli('--json', 'pool', 'info', 'ceph');
+    const pool = JSON.parse(info.stdout) as { state: string; capacity: number; secrets: string[]; source: Record<string, unknown> };
+    assert.equal(pool.state, 'running');
+    assert.ok(pool.capacity > 0);
+    assert.deepEqual(pool.secrets, ['key']);
+    assert.equal(pool.source['key'], undefined);
+    const vol = JSON.parse((await cli('--json', 'vol', 'info', 'ceph/vm1')).stdout) as VolumeBody;
+    assert.deepEqual([vol.format, vol.capacity, vol.kind, vol.managed], ['raw', 64 * MiB, 'image', true]);
+    const everything = [info.stdout, JSON.stringify(await t.client.api.listPools()), JSON.stringify(await t.client.api.listVolumes({ params: { pool: 'ceph' } })), t.logs.join('\n')].join('\n');
+    assert.ok(!everything.includes(ceph.key), 'the ceph.key was shown');
+    // qemu and rbd get the key's file, never the key.
+    const access = JSON.stringify(await t.client.api.volumeAttachInfo({ params: { pool: 'ceph', volume: 'vm1' }, query: {} }));
+    assert.ok(!access.includes(ceph.key));
+    const { stdout: image } = await run('rbd', ['-c', ceph.cluster.conf, 'image-meta', 'get', `vms/${ns}/vm1`, 'kvmpool.pool']);
+    assert.equal(image.trim(), 'ceph', 'the images kvmpool makes carry its mark');
+  });
+});
+
+test('the cluster refusing is said by code: a wrong ceph.key, no monitor, no such Ceph pool or namespace; the daemon answers meanwhile', async () => {
+  await withDaemon(async (t) => {
+    const wrong = (await run('ceph-authtool', ['--gen-print-key'])).stdout.trim();
+    const source = { monitors: [ceph.cluster.monitor], rbdPool: 'vms', user: 'kvmpool' };
+    await rawCall(t.client, 'definePool', { body: { name: 'wrongkey', type: 'rbd', source: { ...source, key: wrong } } });
+    await assert.rejects(t.client.api.startPool({ params: { pool: 'wrongkey' } }), { code: 'AUTH_FAILED' });
+    await rawCall(t.client, 'definePool', { body: { name: 'nomon', type: 'rbd', source: { ...source, monitors: ['127.0.0.1:9'], key: ceph.key } } });
+    const started = performance.now();
+    const stuck = t.client.api.startPool({ params: { pool: 'nomon' } });
+    const asked = performance.now();
+    await t.client.api.listPools();
+    assert.ok(performance.now() - asked < 2000, 'the daemon answers while a pool waits for its cluster');
+    await assert.rejects(stuck, { code: 'UNAVAILABLE' });
+    assert.ok(performance.now() - started < 20_000, `gave up after ${Math.round(performance.now() - started)} ms`);
+    await rawCall(t.client, 'definePool', { body: { name: 'nopool', type: 'rbd', source: { ...source, rbdPool: 'nosuchpool', key: ceph.key } } });
+    await assert.rejects(t.client.api.buildPool({ params: { pool: 'nopool' } }), { code: 'NOT_FOUND', message: /nosuchpool.*--create-pool/ });
+    await assert.rejects(t.client.api.startPool({ params: { pool: 'nopool' } }), { code: 'NOT_FOUND' });
+    await rawCall(t.client, 'definePool', { body: { name: 'nons', type: 'rbd', source: { ...source, namespace: 'nosuchns', key: ceph.key } } });
+    await assert.rejects(t.client.api.startPool({ params: { pool: 'nons' } }), { code: 'NOT_FOUND', message: /vms\/nosuchns/ });
+    for (const pool of ['wrongkey', 'nomon', 'nopool', 'nons']) assert.equal((await t.client.api.getPool({ params: { pool } })).state, 'inactive');
+  });
+});
+
+test('layered clones read through to their parent; the parent is deleted only with --defer and leaves the trash after its last clone', async (tc) => {
+  await withDaemon(async (t) => {
+    const ns = await startRbdPool(t, 'ceph');
+    await t.client.api.createVolume({ params: { pool: 'ceph' }, body: { name: 'base', capacity: '16M', format: 'raw' } });
+    await io(ns, 'base', ['write -P 7 0 4M']);
+    const started = performance.now();
+    const clone = await jobResult<{ volume: VolumeBody; method: string }>(t, t.client.api.cloneVolume({ params: { pool: 'ceph', volume: 'base' }, body: { name: 'vm1', method: 'layered' } }));
+    tc.diagnostic(`layered clone: ${Math.round(performance.now() - started)} ms`);
+    assert.deepEqual([clone.method, clone.volume.kind, clone.volume.parent, clone.volume.backingVolume], ['layered', 'clone', `vms/${ns}/base`, 'base']);
+    await jobResult(t, t.client.api.cloneVolume({ params: { pool: 'ceph', volume: 'base' }, body: { name: 'vm2', method: 'auto' } }));
+    await io(ns, 'vm1', ['read -P 7 0 4M']);
+    await io(ns, 'vm2', ['write -P 8 0 1M']);
+    await io(ns, 'base', ['read -P 7 0 1M']);
+    await assert.rejects(t.client.api.deleteVolume({ params: { pool: 'ceph', volume: 'base' } }), { code: 'IN_USE', message: /ceph\/vm1, ceph\/vm2.*--defer/ });
+
+    await t.client.api.deleteVolume({ params: { pool: 'ceph', volume: 'base' }, query: { defer: true } });
+    const left = await t.client.api.listVolumes({ params: { pool: 'ceph' } });
+    assert.deepEqual(left.map((v) => v.name), ['vm1', 'vm2']);
+    assert.match(left[0]!.parent!, /base \(deleted, kept for its clones\)/);
+    assert.ok(left[0]!.features.includes('delete') && left[0]!.features.includes('flatten'));
+    await io(ns, 'vm1', ['read -P 7 0 4M']);
+    // A new volume may take the name: the deferred one is out of the way.
+    await t.client.api.createVolume({ params: { pool: 'ceph' }, body: { name: 'base', capacity: '1M', format: 'raw' } });
+    const trash = async () => JSON.parse(await ceph.cluster.admin('rbd', ['trash', 'ls', '--pool', 'vms', '--namespace', ns, '--format', 'json'])) as { name: string }[];
+    assert.deepEqual((await trash()).map((x) => x.name), ['base.kvmpool-deferred']);
+
+    // flatten: vm1 no longer needs base; vm2 still does, so base stays in the trash.
+    const flat = await jobResult<{ volume: VolumeBody }>(t, t.client.api.flattenVolume({ params: { pool: 'ceph', volume: 'vm1' } }));
+    assert.deepEqual([flat.volume.kind, flat.volume.parent], ['image', undefined]);
+    await io(ns, 'vm1', ['read -P 7 0 4M']);
+    await t.daemon.pools.maintain();
+    assert.equal((await trash()).length, 1);
+    await assert.rejects(t.client.api.flattenVolume({ params: { pool: 'ceph', volume: 'vm1' } }), { code: 'NOT_SUPPORTED' });
+    await t.client.api.deleteVolume({ params: { pool: 'ceph', volume: 'vm2' } });
+    await t.daemon.pools.maintain();
+    assert.deepEqual(await trash(), []);
+    await io(ns, 'vm1', ['read -P 7 0 4M']);
+  });
+});
+
+test('snapshots: taken, listed with time and size, reverted as a job; a volume with snapshots is deleted only with --force', async () => {
+  await withDaemon(async (t) => {
+    const ns = await startRbdPool(t, 'ceph');
+    await t.client.api.createVolume({ params: { pool: 'ceph' }, body: { name: 'vm', capacity: '8M', format: 'raw' } });
+    await io(ns, 'vm', ['write -P 1 0 1M']);
+    const before = Date.now();
+    await t.client.api.createSnapshot({ params: { pool: 'ceph', volume: 'vm' }, body: { name: 's1' } });
+    const [s1] = await t.client.api.listSnapshots({ params: { pool: 'ceph', volume: 'vm' } });
+    assert.deepEqual([s1!.name, s1!.kind, s1!.capacity], ['s1', 'rbd', 8 * MiB]);
+    assert.ok(Math.abs(Date.parse(s1!.created) - before) < 60_000, s1!.created);
+    await io(ns, 'vm', ['write -P 2 0 1M']);
+    await jobResult(t, t.client.api.revertSnapshot({ params: { pool: 'ceph', volume: 'vm', snapshot: 's1' } }));
+    await io(ns, 'vm', ['read -P 1 0 1M']);
+    assert.equal((await t.client.api.getVolume({ params: { pool: 'ceph', volume: 'vm' } })).snapshots, 1);
+    await assert.rejects(t.client.api.deleteVolume({ params: { pool: 'ceph', volume: 'vm' } }), { code: 'IN_USE', message: /snapshot.*--force/ });
+    await t.client.api.deleteVolume({ params: { pool: 'ceph', volume: 'vm' }, query: { force: true } });
+    assert.deepEqual(await t.client.api.listVolumes({ params: { pool: 'ceph' } }), []);
+  });
+});
+
+test('an image whose header is gone is listed as unreadable, breaks nothing else, and can be deleted', async () => {
+  await withDaemon(async (t) => {
+    const ns = await startRbdPool(t, 'ceph');
+    for (const name of ['a', 'b']) await t.client.api.createVolume({ params: { pool: 'ceph' }, body: { name, capacity: '4M', format: 'raw' } });
+    const { id } = JSON.parse(await ceph.cluster.admin('rbd', ['info', `vms/${ns}/a`, '--format', 'json'])) as { id: string };
+    await ceph.cluster.admin('rados', ['-p', 'vms', '--namespace', ns, 'rm', `rbd_header.${id}`]);
+    await t.client.api.refreshPool({ params: { pool: 'ceph' } });
+    const listed = await t.client.api.listVolumes({ params: { pool: 'ceph' } });
+    assert.deepEqual(listed.map((v) => [v.name, v.unreadable === true]), [['a', true], ['b', false]]);
+    assert.deepEqual(listed[0]!.features.sort(), ['delete', 'rename']);
+    assert.equal((await t.client.api.getVolume({ params: { pool: 'ceph', volume: 'a' } })).unreadable, true);
+    await jobResult(t, t.client.api.cloneVolume({ params: { pool: 'ceph', volume: 'b' }, body: { name: 'c', method: 'layered' } }));
+    await t.client.api.deleteVolume({ params: { pool: 'ceph', volume: 'a' } });
+    assert.deepEqual((await t.client.api.listVolumes({ params: { pool: 'ceph' } })).map((v) => v.name), ['b', 'c']);
+    assert.deepEqual(JSON.parse(await ceph.cluster.admin('rbd', ['ls', '--pool', 'vms', '--namespace', ns, '--format', 'json'])), ['b', 'c']);
+  });
+});
+
+test("a volume larger than the room the Ceph pool's quota leaves is NO_SPACE; a smaller one is made", async () => {
+  await withDaemon(async (t) => {
+    await ceph.cluster.admin('ceph', ['osd', 'pool', 'set-quota', 'small', 'max_bytes', String(64 * MiB)]);
+    await startRbdPool(t, 'small', 'small');
+    await t.client.api.getPool({ params: { pool: 'small' } });
+    await assert.rejects(t.client.api.createVolume({ params: { pool: 'small' }, body: { name: 'big', capacity: '128M', format: 'raw' } }), { code: 'NO_SPACE', message: /quota/ });
+    await t.client.api.createVolume({ params: { pool: 'small' }, body: { name: 'fits', capacity: '32M', format: 'raw' } });
+    assert.deepEqual((await t.client.api.listVolumes({ params: { pool: 'small' } })).map((v) => v.name), ['fits']);
+  });
+});
