@@ -1,23 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { run } from '../../src/host/exec.js';
 import { kvmpool, serve, type CliResult } from '../helpers/cli.js';
 import { buildGuest, type Guest } from '../helpers/guest.js';
 import { NetLab } from '../helpers/netlab.js';
 import { tempDir } from '../helpers/tmp.js';
+import { validateDomain } from '../helpers/libvirt-xml.js';
 
 function ok(r: CliResult, what: string): CliResult {
   assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stderr}`);
   return r;
-}
-
-/** A libvirt domain around `devices`, checked against libvirt's schema by virt-xml-validate. */
-async function validateDomain(dir: string, devices: string): Promise<void> {
-  const file = path.join(dir, 'domain.xml');
-  await writeFile(file, `<domain type="kvm"><name>check</name><memory unit="MiB">128</memory><os><type arch="x86_64">hvm</type></os><devices>\n${devices}</devices></domain>\n`);
-  await run('virt-xml-validate', [file, 'domain']);
 }
 
 test('VMs from the CLI: define with disk options, start, console, attach-info for qemu and libvirt (schema-valid), a daemon killed while the VM runs, kill, undefine', { timeout: 300_000 }, async () => {

@@ -4,7 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { run } from '../../src/host/exec.js';
 import { sourceArgs } from '../../src/host/qemu-img.js';
 import type { VolumeBody } from '../../src/api/schemas.js';
+import { readFile } from 'node:fs/promises';
+import { observedElsewhere } from '../../src/model/ignore.js';
 import { cephForFile } from '../helpers/ceph.js';
+import { buildGuest, waitConsole, type Guest } from '../helpers/guest.js';
+import { validateDomain } from '../helpers/libvirt-xml.js';
 import { kvmpool } from '../helpers/cli.js';
 import { rawCall, withDaemon, type TestDaemon } from '../helpers/daemon.js';
 
@@ -27,24 +31,20 @@ async function startRbdPool(t: TestDaemon, name: string, rbdPool = 'vms'): Promi
   return ns;
 }
 
-/** qemu-io commands on an image, through qemu's rbd driver with the pool's user. */
-async function io(ns: string, image: string, commands: string[]): Promise<void> {
+/** qemu-io commands on an image, through qemu's rbd driver with the pool's user; returns what qemu-io printed. */
+async function io(ns: string, image: string, commands: string[]): Promise<string> {
   const { options, image: spec } = sourceArgs({ access: { kind: 'rbd', pool: 'vms', namespace: ns, image, monitors: [ceph.cluster.monitor], user: 'kvmpool', key: { file: ceph.keyFile } }, format: 'raw' });
-  await run('qemu-io', [...options, ...commands.flatMap((c) => ['-c', c]), spec]);
+  return (await run('qemu-io', [...options, ...commands.flatMap((c) => ['-c', c]), spec])).stdout;
 }
 
-/** Waits for a job and returns its result. */
+/** Waits for a job and returns its result; a job that failed throws its error. */
 async function jobResult<T>(t: TestDaemon, started: Promise<{ job: { id: string } }>): Promise<T> {
-  const { job } = await started;
-  for (;;) {
-    const j = await t.client.api.getJob({ params: { id: job.id } });
-    if (j.state === 'succeeded') return j.result as T;
-    if (j.state === 'failed' || j.state === 'cancelled') throw Object.assign(new Error(j.error?.message ?? j.state), { code: j.error?.code });
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const j = await t.client.waitJob((await started).job.id);
+  if (j.state !== 'succeeded') throw Object.assign(new Error(j.error?.message ?? j.state), { code: j.error?.code });
+  return j.result as T;
 }
 
-test('an rbd pool is defined with a ceph.key file through the CLI; the ceph.key appears in no answer, no log and no command line', async () => {
+test('an rbd pool is defined with a key file through the CLI; the key appears in no answer, no log and no command line', async () => {
   await withDaemon(async (t) => {
     const cli = (...args: string[]) => kvmpool(['--home', t.home, ...args]);
     const ns = namespace();
@@ -71,7 +71,7 @@ test('an rbd pool is defined with a ceph.key file through the CLI; the ceph.key 
   });
 });
 
-test('the cluster refusing is said by code: a wrong ceph.key, no monitor, no such Ceph pool or namespace; the daemon answers meanwhile', async () => {
+test('the cluster refusing is said by code: a wrong key, no monitor, no such Ceph pool or namespace; the daemon answers meanwhile', async () => {
   await withDaemon(async (t) => {
     const wrong = (await run('ceph-authtool', ['--gen-print-key'])).stdout.trim();
     const source = { monitors: [ceph.cluster.monitor], rbdPool: 'vms', user: 'kvmpool' };
@@ -180,5 +180,52 @@ test("a volume larger than the room the Ceph pool's quota leaves is NO_SPACE; a 
     await assert.rejects(t.client.api.createVolume({ params: { pool: 'small' }, body: { name: 'big', capacity: '128M', format: 'raw' } }), { code: 'NO_SPACE', message: /quota/ });
     await t.client.api.createVolume({ params: { pool: 'small' }, body: { name: 'fits', capacity: '32M', format: 'raw' } });
     assert.deepEqual((await t.client.api.listVolumes({ params: { pool: 'small' } })).map((v) => v.name), ['fits']);
+  });
+});
+
+/** The guest: what its disk holds, a write of its own, then its disk's size whenever it changes. */
+const GUEST_SCRIPT = `
+echo "READ $(head -c 16 /dev/vda)"
+printf GUEST-WROTE-THIS | dd of=/dev/vda bs=512 seek=8 conv=notrunc,fsync 2>/dev/null && echo WROTE
+last=""
+while :; do now="$(cat /sys/block/vda/size)"; [ "$now" != "$last" ] && echo "SIZE $now" && last="$now"; sleep 0.3; done
+`;
+
+test('a VM boots from a layered clone through librbd (no key on its command line), sees it grow online, takes a live snapshot; its writes stay in the clone', { timeout: 300_000 }, async () => {
+  await withDaemon(async (t) => {
+    let guest: Guest | undefined;
+    try {
+      const ns = await startRbdPool(t, 'ceph');
+      await t.client.api.createVolume({ params: { pool: 'ceph' }, body: { name: 'base', capacity: '32M', format: 'raw' } });
+      await io(ns, 'base', ['write -P 0x41 0 16']);
+      await jobResult(t, t.client.api.cloneVolume({ params: { pool: 'ceph', volume: 'base' }, body: { name: 'vm1', method: 'layered' } }));
+      guest = await buildGuest(GUEST_SCRIPT);
+      await t.client.api.defineVm({ body: { name: 'vm1', cpus: 1, memory: '256M', kernel: guest.kernel, initrd: guest.initrd, append: guest.append, disks: [{ pool: 'ceph', volume: 'vm1' }] } });
+      const vm = await t.client.api.startVm({ params: { vm: 'vm1' } });
+      const out = await waitConsole(t.client, 'vm1', /SIZE 65536/);
+      assert.match(out, /READ AAAAAAAAAAAAAAAA/);
+      assert.match(out, /WROTE/);
+      const cmdline = await readFile(`/proc/${vm.pid}/cmdline`, 'utf8');
+      assert.ok(cmdline.includes('"driver":"rbd"') && !cmdline.includes(ceph.key), 'qemu reads the image through librbd, its key from a file');
+
+      const grown = await t.client.api.resizeVolume({ params: { pool: 'ceph', volume: 'vm1' }, body: { capacity: '48M' } });
+      assert.equal(grown.capacity, 48 * MiB);
+      await waitConsole(t.client, 'vm1', /SIZE 98304/);
+      await t.client.api.createSnapshot({ params: { pool: 'ceph', volume: 'vm1' }, body: { name: 'live' } });
+      await assert.rejects(t.client.api.revertSnapshot({ params: { pool: 'ceph', volume: 'vm1', snapshot: 'live' } }), { code: 'IN_USE' });
+      await assert.rejects(t.client.api.deleteVolume({ params: { pool: 'ceph', volume: 'vm1' }, query: { force: true } }), { code: 'IN_USE' });
+
+      const xml = await kvmpool(['--home', t.home, 'vol', 'attach-info', 'ceph/vm1', '--as', 'libvirt']);
+      assert.match(xml.stdout, new RegExp(`<source protocol="rbd" name="vms/${ns}/vm1">`));
+      assert.match(xml.stdout, /<auth username="kvmpool">\s*<secret type="ceph" usage="kvmpool-ceph"\/>/);
+      await validateDomain(t.home, xml.stdout);
+
+      await t.client.api.stopVm({ params: { vm: 'vm1' }, body: { timeout: 60 } });
+      assert.match(await io(ns, 'vm1', ['read -P 0x41 0 16', 'read -v 4096 16']), /47 55 45 53 54 2d 57 52 4f 54 45 2d 54 48 49 53/, 'the guest wrote GUEST-WROTE-THIS at 4096');
+      await io(ns, 'base', ['read -P 0 4096 16']);
+    } finally {
+      for (const v of await t.client.api.listVms()) if (v.state === 'running') await t.client.api.killVm({ params: { vm: v.name } }).catch(observedElsewhere);
+      await guest?.cleanup();
+    }
   });
 });

@@ -169,6 +169,8 @@ export interface StorageDriver<S = PoolSource, O = Record<string, unknown>> {
   };
   /** Features `snapshot` and `revert`. */
   snapshots?: {
+    /** The storage takes a snapshot of a volume in use safely (RBD: the lock holder takes it); else it must be free. */
+    readonly whileInUse?: boolean;
     list(def: PoolDefinition<S>, vol: VolumeFacts): Promise<SnapshotInfo[]>;
     /** `size`: room of a copy-on-write snapshot (where the type has them). */
     create(def: PoolDefinition<S>, vol: VolumeFacts, name: string, ctx: OpContext, options: { size?: number }): Promise<SnapshotInfo>;

@@ -43,7 +43,7 @@ export class SnapshotService {
         announce(this.ctx, 'snapshot.created', subject, `snapshot ${subject}: created through vm ${vm}`, { vm });
         return snap;
       }
-      await this.w.rules.assertFree(p, vol);
+      if (!p.driver.snapshots!.whileInUse) await this.w.rules.assertFree(p, vol);
       const snap = await p.driver.snapshots!.create(p.def, vol, name, quietContext(this.ctx.log), size !== undefined ? { size } : {});
       await this.w.read(p, vol.name);
       announce(this.ctx, 'snapshot.created', subject, `snapshot ${subject}: created`);

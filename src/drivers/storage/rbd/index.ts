@@ -13,10 +13,17 @@ const rbd: StorageType<'rbd', typeof RbdSettings, typeof RbdVolumeOptions> = {
   volumeOptions: RbdVolumeOptions,
   flags: { key: 'secret' },
   target: 'derived',
-  // Snapshots would go with the image: they withhold a delete unless forced. A layered clone (kind
-  // `clone`) can be flattened; a plain image (kind `image`) has nothing to flatten.
+  // Snapshots would go with the image: they withhold a delete unless forced. A running VM's image
+  // takes snapshots (librbd hands the request to the qemu that holds the image's lock). A layered
+  // clone (kind `clone`) can be flattened; a plain image (kind `image`) has nothing to flatten.
   capabilities: {
-    formats: { raw: format(['delete', 'resize', 'shrink', 'rename', 'clone', 'clone-layered', 'snapshot', 'revert'], { ...STANDARD_WITHHELD, snapshots: [...STANDARD_WITHHELD.snapshots, 'delete'] }) },
+    formats: {
+      raw: format(['delete', 'resize', 'shrink', 'rename', 'clone', 'clone-layered', 'snapshot', 'revert'], {
+        ...STANDARD_WITHHELD,
+        snapshots: [...STANDARD_WITHHELD.snapshots, 'delete'],
+        running: STANDARD_WITHHELD.running.filter((f) => f !== 'snapshot'),
+      }),
+    },
     kinds: { clone: ['flatten'] },
   },
   driver: rbdDriver,

@@ -10,6 +10,8 @@ import type { RbdSource } from './rbd-settings.js';
 
 /** RBD snapshots of an image: made, listed and rolled back by the cluster; user snapshots only. */
 export const rbdSnapshots: NonNullable<StorageDriver<RbdSource>['snapshots']> = {
+  // librbd hands a snapshot of an image in use to the client holding its lock (a running VM's qemu).
+  whileInUse: true,
   async list(def, vol) {
     const p = placeOf(def);
     const snaps = await rbdJson<RbdSnapshot[]>(p, ['snap', 'ls', imageSpec(p, vol.name)], `image ${vol.name}`);
