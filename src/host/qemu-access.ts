@@ -47,6 +47,8 @@ export function protocolNode(access: VolumeAccess, prefix: string): Record<strin
         user: access.user,
         'auth-client-required': ['cephx'],
         'key-secret': `${prefix}-key`,
+        // The client's own settings (a bound on connecting), never a ceph.conf of the host or the working directory.
+        ...(access.conf ? { conf: access.conf } : {}),
       };
     case 'iscsi': {
       return {

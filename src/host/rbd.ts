@@ -23,7 +23,7 @@ export interface RbdPlace extends RbdConnection {
 }
 
 /** Seconds a call waits for the monitors before it fails (librados would wait 300 s). */
-const CONNECT_TIMEOUT_S = 10;
+export const CONNECT_TIMEOUT_S = 10;
 /** Seconds one request to the monitors or an OSD may take (a full pool blocks writes: they fail instead). */
 const OP_TIMEOUT_S = 30;
 

@@ -13,7 +13,7 @@ export interface SecretRef {
 export type VolumeAccess =
   | { kind: 'file'; path: string }
   | { kind: 'block'; path: string }
-  | { kind: 'rbd'; pool: string; namespace?: string; image: string; monitors: readonly string[]; user: string; key: SecretRef }
+  | { kind: 'rbd'; pool: string; namespace?: string; image: string; monitors: readonly string[]; user: string; key: SecretRef; conf?: string }
   | { kind: 'iscsi'; portal: string; target: string; lun: number; initiator?: string; user?: string; password?: SecretRef };
 
 /** A volume's access with what the storage allows: O_DIRECT, and discards that free space. */

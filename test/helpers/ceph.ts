@@ -167,8 +167,6 @@ export async function startCeph(dir: string): Promise<CephCluster> {
     await run('ceph-osd', [...c, '-i', id, '--mkfs', '--osd-uuid', osdUuid], { timeoutMs: 60_000 });
     await startDaemon('ceph-osd', `osd.${id}`, ['-i', id]);
     await waitFor('the OSD', 60, async () => (JSON.parse(await admin('ceph', ['osd', 'stat', '--format', 'json'])) as { num_up_osds: number }).num_up_osds === 1);
-    // Clone v2 (clones of a snapshot without protecting it) needs clients of mimic or later.
-    await admin('ceph', ['osd', 'set-require-min-compat-client', 'mimic']);
     await waitFor('the manager', 60, async () => (JSON.parse(await admin('ceph', ['mgr', 'stat', '--format', 'json'])) as { available: boolean }).available);
   } catch (e) {
     await stop().catch(() => undefined);

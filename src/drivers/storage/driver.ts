@@ -169,7 +169,7 @@ export interface StorageDriver<S = PoolSource, O = Record<string, unknown>> {
   };
   /** Features `snapshot` and `revert`. */
   snapshots?: {
-    /** The storage takes a snapshot of a volume in use safely (RBD: the lock holder takes it); else it must be free. */
+    /** The storage takes and deletes snapshots of a volume in use safely (RBD: the lock holder does it); else it must be free. */
     readonly whileInUse?: boolean;
     list(def: PoolDefinition<S>, vol: VolumeFacts): Promise<SnapshotInfo[]>;
     /** `size`: room of a copy-on-write snapshot (where the type has them). */

@@ -87,7 +87,7 @@ export class SnapshotService {
         if (!(await p.driver.snapshots!.list(p.def, vol)).some((s) => s.name === name)) throw errors.notFound('snapshot', subject);
         await this.w.rules.vms!.snapshotLive(vm, ref.pool, ref.volume, name, true);
       } else {
-        await this.w.rules.assertFree(p, vol);
+        if (!p.driver.snapshots!.whileInUse) await this.w.rules.assertFree(p, vol);
         await p.driver.snapshots!.delete(p.def, vol, name, quietContext(this.ctx.log));
       }
       await this.w.read(p, vol.name);

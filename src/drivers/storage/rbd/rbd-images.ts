@@ -6,7 +6,7 @@ import { observedElsewhere } from '../../../model/ignore.js';
 import { imageSpec, placeArgs, rbd, rbdJson, type RbdImageInfo, type RbdPlace, type RbdUsage } from '../../../host/rbd.js';
 import * as qemuImg from '../../../host/qemu-img.js';
 import type { CloneTarget, CopySource, KnownVolume, OpContext, VolumeSpec } from '../driver.js';
-import { placeName, placeOf, type Def } from './rbd-place.js';
+import { clientConfOf, placeName, placeOf, type Def } from './rbd-place.js';
 import { quotaRoom } from './rbd-pool.js';
 import { checkRbdVolumeOptions, IMAGE_FEATURES, type RbdVolumeOptionsT } from './rbd-settings.js';
 
@@ -222,7 +222,7 @@ export async function flattenImage(def: Def, vol: VolumeFacts, ctx: OpContext): 
 export function imageAccess(def: Def, vol: VolumeFacts): AccessInfo {
   const p = placeOf(def);
   return {
-    access: { kind: 'rbd', pool: p.pool, ...(p.namespace ? { namespace: p.namespace } : {}), image: vol.name, monitors: p.monitors, user: p.user, key: { file: p.keyFile } },
+    access: { kind: 'rbd', pool: p.pool, ...(p.namespace ? { namespace: p.namespace } : {}), image: vol.name, monitors: p.monitors, user: p.user, key: { file: p.keyFile }, conf: clientConfOf(def) },
     directIO: true,
     discard: true,
   };

@@ -1,9 +1,10 @@
 import { KvmpoolError } from '../../../model/errors.js';
 import type { PoolStatus } from '../../../model/pool-types.js';
-import { cephJson, placeArgs, rbd, rbdJson, type RbdPlace } from '../../../host/rbd.js';
+import { CONNECT_TIMEOUT_S, cephJson, placeArgs, rbd, rbdJson, type RbdPlace } from '../../../host/rbd.js';
 import type { BuildOptions } from '../driver.js';
 import { HealthLooks } from '../health-looks.js';
-import { placeName, placeOf, type Def } from './rbd-place.js';
+import { clientConf, clientConfOf, placeName, placeOf, type Def } from './rbd-place.js';
+import { writeFile } from 'node:fs/promises';
 
 /**
  * Whether the pool's place can be listed: NOT_FOUND when the Ceph pool or the namespace is missing,
@@ -78,6 +79,7 @@ export function quotaRoom(def: Def): number | undefined {
 /** Starts the pool: its place must be there and the user let in (NOT_FOUND as POOL_NOT_BUILT when build would make it). */
 export async function startRbd(def: Def): Promise<void> {
   const p = placeOf(def);
+  await writeClientConf(def);
   looks.forget(keyOf(def));
   usage.delete(keyOf(def));
   try {
@@ -89,6 +91,11 @@ export async function startRbd(def: Def): Promise<void> {
     }
     throw e;
   }
+}
+
+/** Writes the Ceph client settings qemu reads for the pool's images (see clientConfOf). */
+export async function writeClientConf(def: Def): Promise<void> {
+  await writeFile(clientConfOf(def), clientConf(CONNECT_TIMEOUT_S), { mode: 0o600 });
 }
 
 /** Forgets what was looked at (the pool stopped). */

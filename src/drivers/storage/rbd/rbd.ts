@@ -2,7 +2,7 @@ import { imageSpec, rbdJson } from '../../../host/rbd.js';
 import type { StorageDriver } from '../driver.js';
 import * as images from './rbd-images.js';
 import { placeName, placeOf } from './rbd-place.js';
-import { buildRbd, deleteRbd, rbdStatus, startRbd, stopRbd } from './rbd-pool.js';
+import { buildRbd, deleteRbd, rbdStatus, startRbd, stopRbd, writeClientConf } from './rbd-pool.js';
 import { checkRbdSource, type RbdSource, type RbdVolumeOptionsT } from './rbd-settings.js';
 import { layeredClone, rbdSnapshots } from './rbd-snapshots.js';
 
@@ -34,7 +34,11 @@ export const rbdDriver: StorageDriver<RbdSource, RbdVolumeOptionsT> = {
   },
   delete: (def, created) => deleteRbd(def, created),
   status: (def, detail) => rbdStatus(def, detail),
-  probe: async () => ({ reflink: false, directIO: true }),
+  // Probed when the pool starts and when a daemon finds it running: qemu's client settings are written then.
+  async probe(def) {
+    await writeClientConf(def);
+    return { reflink: false, directIO: true };
+  },
 
   // The usage read again, and deferred parents whose last clone is gone removed from the trash.
   async maintain(def) {
