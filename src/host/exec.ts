@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { KvmpoolError } from '../model/errors.js';
 
 /** Options for one host command. */
@@ -15,6 +16,11 @@ export interface ExecOptions {
   onStderr?: (chunk: string) => void;
   /** Written to the command's standard input (a script for sfdisk); stdin is closed otherwise. */
   input?: string;
+  /**
+   * Hands the command's standard input and output to the caller as it starts, for data streamed in or
+   * out (its output is then not collected: the caller reads it, or resumes it to let it go).
+   */
+  stream?: (io: { stdin: Writable; stdout: Readable }) => void;
 }
 
 /** What a finished command returned. */
@@ -64,7 +70,7 @@ export function run(command: string, args: readonly string[], options: ExecOptio
     }
     const child = spawn(command, args, {
       env: { ...process.env, ...options.env, LC_ALL: 'C' },
-      stdio: [options.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      stdio: [options.input !== undefined || options.stream ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       // Own process group, so a stop reaches the command's children too (a shell's sleep, a helper).
       detached: true,
     });
@@ -109,11 +115,17 @@ export function run(command: string, args: readonly string[], options: ExecOptio
       stop();
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout!.on('data', (chunk: Buffer) => {
-      options.onStdout?.(chunk.toString('utf8'));
-      outBytes += chunk.length;
-      if (outBytes <= MAX_OUTPUT) out.push(chunk);
-    });
+    if (options.stream) {
+      // A reader that went away (the command failed, or was stopped) is told by the command's exit.
+      child.stdin!.on('error', () => {});
+      options.stream({ stdin: child.stdin!, stdout: child.stdout! });
+    } else {
+      child.stdout!.on('data', (chunk: Buffer) => {
+        options.onStdout?.(chunk.toString('utf8'));
+        outBytes += chunk.length;
+        if (outBytes <= MAX_OUTPUT) out.push(chunk);
+      });
+    }
     child.stderr!.on('data', (chunk: Buffer) => {
       options.onStderr?.(chunk.toString('utf8'));
       err.push(chunk);

@@ -1,8 +1,15 @@
-import type { FileWriter } from './file-writer.js';
+
 import { KvmpoolError } from '../model/errors.js';
 import { SparseDecoder } from '../model/sparse-stream.js';
 import { ContentHash } from './hash.js';
 import { abortable } from './abortable.js';
+
+/** Where a sparse stream is written: a file (FileWriter), or storage a driver writes (an RBD image). */
+export interface SparseTarget {
+  write(offset: number, data: Buffer): Promise<void>;
+  /** Hands on what was gathered (before a hole is left, and at the end). */
+  flush(): Promise<void>;
+}
 
 /** What to do with holes: leave them (`skip`, the file is new and sparse) or write zeros (`zero`). */
 export type HoleMode = 'skip' | 'zero';
@@ -11,7 +18,7 @@ const WRITE_CHUNK = 4 * 1024 * 1024;
 const ZEROS = Buffer.alloc(WRITE_CHUNK);
 
 /** Writes `length` zero bytes at `offset`. */
-export async function writeZeros(out: FileWriter, offset: number, length: number): Promise<void> {
+export async function writeZeros(out: SparseTarget, offset: number, length: number): Promise<void> {
   for (let done = 0; done < length; done += WRITE_CHUNK) await out.write(offset + done, ZEROS.subarray(0, Math.min(WRITE_CHUNK, length - done)));
 }
 
@@ -30,13 +37,13 @@ export interface WriteResult {
 }
 
 /**
- * Writes a sparse stream into an open file: data at its offsets (coalesced into large writes),
+ * Writes a sparse stream into an open file (or a driver's writer): data at its offsets (coalesced into large writes),
  * holes per `holes`. Unless `hash` is false the content's sha256 is computed on the way, and must
  * equal the end frame's when the sender sent one; `limit` bounds the end offset (a volume's
  * capacity). Does not truncate or sync.
  */
 export async function writeSparse(
-  out: FileWriter,
+  out: SparseTarget,
   source: AsyncIterable<Buffer>,
   options: {
     start: number;

@@ -25,8 +25,6 @@ const fixture: ConformanceFixture = {
   skip: {
     qcow2: 'RBD images are raw',
     'prealloc-full': 'RBD images are thin: there is no preallocation',
-    wipe: 'wipes of RBD images are not built yet',
-    transfers: 'transfers of RBD images are not built yet',
   },
   remoteUsers: true,
 };

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { run } from '../../src/host/exec.js';
 import { sourceArgs } from '../../src/host/qemu-img.js';
 import type { VolumeBody } from '../../src/api/schemas.js';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { observedElsewhere } from '../../src/model/ignore.js';
 import { cephForFile } from '../helpers/ceph.js';
 import { buildGuest, waitConsole, type Guest } from '../helpers/guest.js';
@@ -227,5 +227,49 @@ test('a VM boots from a layered clone through librbd (no key on its command line
       for (const v of await t.client.api.listVms()) if (v.state === 'running') await t.client.api.killVm({ params: { vm: v.name } }).catch(observedElsewhere);
       await guest?.cleanup();
     }
+  });
+});
+
+test('transfers of RBD images: uploads send only data (the cluster stores no zeros), downloads read only data, both ways with the CLI, streamed or not, checked by sha256', async () => {
+  await withDaemon(async (t) => {
+    const ns = await startRbdPool(t, 'ceph');
+    const cli = (...args: string[]) => kvmpool(['--home', t.home, ...args]);
+    const file = `${t.home}/disk.raw`;
+    // 64 MiB with 3 MiB of data at the start, 1 MiB at 40 MiB, and a zero-filled MiB (written, but zeros).
+    await run('truncate', ['-s', '64M', file]);
+    await run('qemu-io', ['-f', 'raw', '-c', 'write -P 0x11 0 3M', '-c', 'write -P 0x22 40M 1M', '-c', 'write -z 50M 1M', file]);
+    const sum = (await run('sha256sum', [file])).stdout.split(' ')[0]!;
+    await t.client.api.createVolume({ params: { pool: 'ceph' }, body: { name: 'vm', capacity: '64M', format: 'raw' } });
+    for (const how of [[], ['--stream']]) {
+      const up = JSON.parse((await cli('vol', 'upload', 'ceph/vm', file, '--verify', '--json', ...how)).stdout) as { sha256: string; dataBytes: number };
+      assert.equal(up.sha256, sum, `upload ${how.join(' ')}`);
+      assert.equal(up.dataBytes, 4 * MiB);
+      const { images } = JSON.parse(await ceph.cluster.admin('rbd', ['du', `vms/${ns}/vm`, '--format', 'json'])) as { images: { used_size: number }[] };
+      assert.ok(images[0]!.used_size <= 8 * MiB, `the cluster stores ${images[0]!.used_size} bytes`);
+      await io(ns, 'vm', ['read -P 0x11 0 3M', 'read -P 0x22 40M 1M', 'read -P 0 3M 37M']);
+      const back = `${t.home}/back.raw`;
+      const down = await cli('vol', 'download', 'ceph/vm', back, '--sparse', '--verify', ...how);
+      assert.equal(down.code, 0, down.stderr);
+      assert.match(down.stdout, new RegExp(`sha256 ${sum} \\(verified\\)`));
+      assert.equal((await run('sha256sum', [back])).stdout.split(' ')[0], sum);
+      assert.ok((await stat(back)).blocks * 512 <= 8 * MiB, 'the download kept the holes');
+      await rm(back);
+    }
+    // A range, and refusals: past the capacity, a partial upload into an image, another volume's format.
+    const part = `${t.home}/part.raw`;
+    assert.equal((await cli('vol', 'download', 'ceph/vm', part, '--offset', '40M', '--length', '2M')).code, 0);
+    // A range lands where it is in the volume (a download resumed writes into the same file).
+    const slice = async (f: string) => (await run('sh', ['-c', 'dd if="$0" bs=1M skip=40 count=2 status=none | sha256sum', f])).stdout.split(' ')[0];
+    assert.equal(await slice(part), await slice(file));
+    await run('truncate', ['-s', '80M', part]);
+    const tooBig = await cli('vol', 'upload', 'ceph/vm', part);
+    assert.notEqual(tooBig.code, 0);
+    assert.match(tooBig.stderr, /past|larger/);
+    assert.match((await cli('vol', 'upload', 'ceph/vm', file, '--offset', '0', '--length', '1M')).stderr, /partial upload.*not supported|NOT_SUPPORTED/i);
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', part, '32M']);
+    assert.notEqual((await cli('vol', 'upload', 'ceph/vm', part)).code, 0);
+    // Nothing of the refused uploads is left, and the volume kept its content.
+    assert.deepEqual(JSON.parse(await ceph.cluster.admin('rbd', ['ls', '--pool', 'vms', '--namespace', ns, '--format', 'json'])), ['vm']);
+    await io(ns, 'vm', ['read -P 0x11 0 3M', 'read -P 0x22 40M 1M']);
   });
 });

@@ -188,6 +188,11 @@ export interface StorageDriver<S = PoolSource, O = Record<string, unknown>> {
   transfers?: {
     /** Where the volume's data is (the rest reads as zeros), so transfers skip holes. */
     dataExtents(def: PoolDefinition<S>, vol: VolumeFacts): Promise<Extent[]>;
+    /**
+     * Reads `[offset, offset + length)` of a volume that is no local file or device (an RBD image) as
+     * sparse-stream frames, the end frame with the content's sha256 (local volumes are read by the service).
+     */
+    read?(def: PoolDefinition<S>, vol: VolumeFacts, offset: number, length: number, options: { signal?: AbortSignal; onProgress?: (done: number) => void }): AsyncGenerator<Buffer>;
     /** Where a whole-volume upload is staged: written by the service, then given to `commit` or `discard`. */
     stage(def: PoolDefinition<S>, vol: VolumeFacts): Promise<UploadStage>;
     /** Validates a staged upload that ends at byte `end` and makes it the volume's content. */
@@ -251,11 +256,38 @@ export interface KnownVolume {
   facts?: VolumeFacts;
 }
 
-/** A staged upload: local storage to write (a file to create, or storage the driver made); holes need zeros unless it reads as zeros. */
-export interface UploadStage {
+/**
+ * A staged upload: local storage to write (a file to create, or storage the driver made; holes need
+ * zeros unless it reads as zeros), or storage written through the driver's writer (an RBD image,
+ * which reads as zeros where nothing is written).
+ */
+export type UploadStage = LocalStage | WriterStage;
+
+export interface LocalStage {
   access: LocalAccess;
   create: boolean;
   zeroHoles: boolean;
+}
+
+/** The local storage of a stage a driver made itself (its own stages are local). */
+export function localStage(s: UploadStage): LocalStage {
+  if (!('access' in s)) throw new Error('a staged upload written through a writer where a local one was made');
+  return s;
+}
+
+export interface WriterStage {
+  open(signal: AbortSignal): Promise<StageWriter>;
+}
+
+/** Writes a staged upload that is not a local file: data at offsets, holes left unwritten. */
+export interface StageWriter {
+  write(offset: number, data: Buffer): Promise<void>;
+  /** Hands on what was gathered (before a hole, and at the end). */
+  flush(): Promise<void>;
+  /** Completes the writing; what was written is then stored. */
+  close(): Promise<void>;
+  /** Stops writing (a failure or a cancel); the stage is discarded after. */
+  abort(): Promise<void>;
 }
 
 /** What `maintain` found and did. */

@@ -10,7 +10,7 @@ import { detectFormat } from '../../host/image-magic.js';
 import type { VolumeRef } from '../../model/names.js';
 import type { JobInfo } from '../../model/job-types.js';
 import type { FileDownload, SeenAs, VolumeInfo } from '../../model/volume-types.js';
-import type { UploadStage } from '../../drivers/storage/driver.js';
+import type { LocalStage, UploadStage, WriterStage } from '../../drivers/storage/driver.js';
 import { localExtents, readSparse, type Extent, type FileIdentity } from '../../transfer/sparse-reader.js';
 import { framesToFile } from '../../transfer/to-file.js';
 import { allocateHoles } from '../../transfer/allocate-holes.js';
@@ -50,7 +50,10 @@ export interface UploadOptions {
 /** A volume held for reading: its local path, data extents, and the range a download covers. */
 interface HeldRead {
   volume: VolumeInfo;
-  source: string;
+  /** The local file or device, where the volume is one (a protocol volume is read by its driver). */
+  source: string | undefined;
+  /** Reads the range as sparse frames. */
+  read(options: { signal?: AbortSignal; onProgress?: (done: number) => void }): AsyncGenerator<Buffer>;
   extents: Extent[];
   offset: number;
   length: number;
@@ -93,8 +96,11 @@ export class TransferService {
       release = wait ? await this.ctx.locks.acquire(lock, 'download') : this.ctx.locks.tryAcquire(lock, 'download', `volume ${pool}/${name}`);
       const vol = await this.w.read(p, name);
       this.w.rules.require(p, vol, 'download', false, false);
-      const source = localPath(this.w.access(p, vol).access, 'download');
-      const extents = await p.driver.transfers!.dataExtents(p.def, vol);
+      const access = this.w.access(p, vol).access;
+      const source = isLocal(access) ? access.path : undefined;
+      const transfers = p.driver.transfers!;
+      if (source === undefined && !transfers.read) localPath(access, 'download');
+      const extents = await transfers.dataExtents(p.def, vol);
       const size = extents.reduce((end, e) => Math.max(end, e.start + e.length), 0);
       const offset = range.offset ?? 0;
       const length = range.length ?? size - offset;
@@ -102,6 +108,7 @@ export class TransferService {
       return {
         volume: vol,
         source,
+        read: (o) => (source !== undefined ? readSparse(source, offset, length, { extents, ...o }) : transfers.read!(p.def, vol, offset, length, o)),
         extents,
         offset,
         length,
@@ -121,7 +128,7 @@ export class TransferService {
   async download(ref: VolumeRef, range: Range): Promise<PreparedDownload> {
     const { pool, volume: name } = ref;
     const held = await this.holdForRead(ref, range, true);
-    const { source, extents, offset, length } = held;
+    const { offset, length } = held;
     const controller = new AbortController();
     let progress: (done: number) => void = () => {};
     let finished: (e?: unknown) => void = () => {};
@@ -136,7 +143,7 @@ export class TransferService {
     );
     const frames = async function* (this: TransferService) {
       try {
-        yield* readSparse(source, offset, length, { extents, signal: controller.signal, onProgress: (d) => progress(d) });
+        yield* held.read({ signal: controller.signal, onProgress: (d) => progress(d) });
         finished();
         this.ctx.log(`volume ${pool}/${name}: downloaded ${length} bytes from ${offset}`);
       } catch (e) {
@@ -170,7 +177,7 @@ export class TransferService {
     return runHeld(held, () =>
       this.ctx.jobs.run('volume.download', `${pool}/${name}`, async (op): Promise<FileDownload> => {
         const progress = { extents, signal: op.signal, onProgress: (d: number) => op.progress(d, length) };
-        const frames = readSparse(source, offset, length, progress);
+        const frames = held.read(progress);
         try {
           const done = (w: { sha256?: string; dataBytes: number }, verified: boolean, shared: boolean): FileDownload => {
             this.ctx.log(`volume ${pool}/${name}: downloaded ${length} bytes from ${offset} into ${file}${shared ? ' (shared)' : ''}`);
@@ -178,7 +185,7 @@ export class TransferService {
           };
           // The whole volume into a new file of its own file system is shared, not copied; its blocks
           // are read only to verify them (both sides) when asked.
-          if (!partial && (await shareOut(source, file, op.signal))) {
+          if (!partial && source !== undefined && (await shareOut(source, file, op.signal))) {
             let digest: { sha256?: string; dataBytes: number } = { dataBytes: dataIn(extents, length) };
             // The file's own holes, read now: whatever was written into it since is read too.
             if (o.verify) digest = sameDigest(await digestFile(source, 0, length, progress), await digestFile(file, 0, length, { ...(await holesOf(file)), signal: op.signal }));
@@ -246,7 +253,8 @@ export class TransferService {
         this.w.rules.require(p, vol, 'upload', options.force === true, true);
         await this.w.rules.assertFree(p, vol);
         if (inPlace && vol.format !== 'raw') throw errors.notSupported(`partial uploads write in place, which only raw volumes allow (${pool}/${name} is ${vol.format})`);
-        localPath(this.w.access(p, vol).access, 'upload');
+        // A protocol volume (an RBD image) takes whole uploads, through its driver's stage.
+        if (inPlace) localPath(this.w.access(p, vol).access, 'a partial upload');
       },
       async (p, vol, op) => {
         const transfers = p.driver.transfers!;
@@ -254,30 +262,40 @@ export class TransferService {
         return Reverter.run(op.log, async (r) => {
           const stage: UploadStage = inPlace && isLocal(here) ? { access: here, create: false, zeroHoles: true } : await transfers.stage(p.def, vol);
           if (!inPlace) r.add('discard the staged upload', () => transfers.discard(p.def, vol, stage));
-          const target = stage.access.path;
-          const copy = async () => {
+          const local = 'access' in stage ? stage : undefined;
+          const target = local?.access.path ?? `the staged upload of ${pool}/${name}`;
+          const sparseOptions = (holes: 'skip' | 'zero') => ({
+            start: options.offset ?? 0,
+            holes,
+            // A qcow2 file may exceed its capacity by its metadata; nothing may run on without bound.
+            ...(!options.grow ? { limit: vol.format === 'raw' ? vol.capacity : vol.capacity * 2 + 1024 ** 3 } : {}),
+            signal: op.signal,
+            onProgress: (d: number) => op.progress(d, total),
+            inspect: (offset: number, data: Buffer) => {
+              if (offset === 0) checkFormat(vol, data);
+            },
+          });
+          const copy = async (stage: LocalStage) => {
             const out = await FileWriter.open(target, stage.create);
             r.add(`close ${target}`, () => out.close());
-            const written = await writeSparse(out, frames, {
-              start: options.offset ?? 0,
-              holes: stage.zeroHoles ? 'zero' : 'skip',
-              // A qcow2 file may exceed its capacity by its metadata; nothing may run on without bound.
-              ...(!options.grow ? { limit: vol.format === 'raw' ? vol.capacity : vol.capacity * 2 + 1024 ** 3 } : {}),
-              signal: op.signal,
-              onProgress: (d) => op.progress(d, total),
-              inspect: (offset, data) => {
-                if (offset === 0) checkFormat(vol, data);
-              },
-            });
+            const written = await writeSparse(out, frames, sparseOptions(stage.zeroHoles ? 'zero' : 'skip'));
             await out.sync();
             if (inPlace && written.end > (await out.fh.stat()).size) await out.fh.truncate(written.end);
+            await out.close();
+            return { sha256: written.sha256!, dataBytes: written.dataBytes, end: written.end };
+          };
+          // A stage the driver writes itself (an RBD image) reads as zeros where nothing is written.
+          const copyThrough = async (stage: WriterStage) => {
+            const out = await stage.open(op.signal);
+            r.add(`stop writing ${target}`, () => out.abort());
+            const written = await writeSparse(out, frames, sparseOptions('skip'));
             await out.close();
             return { sha256: written.sha256!, dataBytes: written.dataBytes, end: written.end };
           };
           // A whole file of the host on the pool's own file system is shared, not copied; the commit
           // checks it as it checks a copy (format, capacity, a qcow2's backing file). Its blocks are
           // read only to verify them (both sides, only their data) when asked.
-          const shared = share !== undefined && !inPlace && stage.create && (await shareInto(share, target, op.signal));
+          const shared = share !== undefined && !inPlace && local?.create === true && (await shareInto(share, target, op.signal));
           // Both sides by their holes as they are now: whatever was written into either since is read too.
           const verifyShared = async (from: HostFile) => {
             const mine = await digestFile(target, 0, total, { ...(await holesOf(target)), signal: op.signal, onProgress: (d) => op.progress(d, total) });
@@ -287,7 +305,7 @@ export class TransferService {
             op.progress(total, total);
             return { dataBytes: dataIn(share?.extents, total), end: total };
           };
-          const written: { sha256?: string; dataBytes: number; end: number } = shared ? (share.verify ? await verifyShared(share) : notRead()) : await copy();
+          const written: { sha256?: string; dataBytes: number; end: number } = shared ? (share.verify ? await verifyShared(share) : notRead()) : local ? await copy(local) : await copyThrough(stage as WriterStage);
           const facts = inPlace ? await p.driver.volumeInfo(p.def, { name, format: vol.format, identity: vol.identity }, name) : await transfers.commit(p.def, vol, stage, written.end, options.grow === true, op);
           const volume = this.w.update(p, vol, facts);
           const how = shared ? 'shared' : 'copied';

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { errors } from '../../../model/errors.js';
 import { format, type CapabilityTable, type VolumeFeature } from '../../../model/capabilities.js';
 import type { PoolDefinition } from '../../../model/pool-types.js';
-import type { StorageDriver } from '../driver.js';
+import { localStage, type StorageDriver } from '../driver.js';
 import { STANDARD_WITHHELD } from '../standard-states.js';
 import * as files from './file-volumes.js';
 import { copyIntoFile, FILE_CLONE_METHODS, probeFileTraits } from './file-clone.js';
@@ -83,7 +83,7 @@ export const fileVolumeOps: FileVolumeOps = {
     dataExtents: (_def, vol) => fileDataExtents(vol),
     stage: async (def, vol) => fileUploadStage(def.target, vol),
     commit: (def, vol, stage, end, grow) => commitFileUpload(def.target, vol, stage, end, grow),
-    discard: async (_def, _vol, stage) => rm(stage.access.path, { force: true }),
+    discard: async (_def, _vol, stage) => rm(localStage(stage).access.path, { force: true }),
   },
   wipe: {
     wipe: async (def, vol, algorithm, verify, ctx) => {

@@ -5,7 +5,7 @@ import { KvmpoolError } from '../../../model/errors.js';
 import type { VolumeFacts } from '../../../model/volume-types.js';
 import * as qemuImg from '../../../host/qemu-img.js';
 import type { Extent } from '../../../transfer/sparse-reader.js';
-import type { UploadStage } from '../driver.js';
+import { localStage, type UploadStage } from '../driver.js';
 import { partPath } from './file-part.js';
 import { backingInside, readOwnFileVolume } from './file-volumes.js';
 
@@ -31,7 +31,7 @@ function refuse(message: string, details: Record<string, unknown> = {}): Kvmpool
  * volume file in one rename. The caller removes the staged file when this throws.
  */
 export async function commitFileUpload(dir: string, vol: VolumeFacts, stage: UploadStage, end: number, grow: boolean): Promise<VolumeFacts> {
-  const staged = stage.access.path;
+  const staged = localStage(stage).access.path;
   const head = Buffer.alloc(MAGIC_BYTES);
   const fh = await open(staged, 'r');
   await fh.read(head, 0, MAGIC_BYTES, 0).finally(() => fh.close());

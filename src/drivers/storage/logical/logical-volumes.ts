@@ -7,7 +7,7 @@ import * as lvm from '../../../host/lvm.js';
 import type { LvInfo, LvSpec } from '../../../host/lvm.js';
 import { processesUsing } from '../../../host/open-files.js';
 import { convertInto, zeroRange } from '../block/block-data.js';
-import type { CloneTarget, CopySource, OpContext, UploadStage, VolumeSpec } from '../driver.js';
+import { localStage, type CloneTarget, type CopySource, type OpContext, type UploadStage, type VolumeSpec } from '../driver.js';
 import { checkVolumeLvName, isOwn, isOwnThinPool, isSnapshotOf, OLD_SUFFIX, SNAP_TAG, STAGE_SUFFIX, STAGE_TAG, TAG, THIN_POOL, vgOf } from './logical-names.js';
 
 /** LVs of the pool that are volumes: not its thin pool, snapshots, upload stages or volumes being replaced. */
@@ -196,7 +196,7 @@ export async function commitLvUpload(def: PoolDefinition, vol: VolumeFacts, stag
   const vg = vgOf(def);
   const stage = stageName(vol.name);
   // Past the upload's end the volume reads as zeros, as a file volume grown to its capacity would.
-  if (vol.kind !== 'thin') await zeroRange(staged.access.path, end, vol.capacity);
+  if (vol.kind !== 'thin') await zeroRange(localStage(staged).access.path, end, vol.capacity);
   const old = `${vol.name}${OLD_SUFFIX}`;
   // A swap cut short by a crash is repaired on the next start (repairUploadSwaps).
   await Reverter.run(ctx.log, async (r) => {

@@ -18,9 +18,10 @@ const rbd: StorageType<'rbd', typeof RbdSettings, typeof RbdVolumeOptions> = {
   // clone (kind `clone`) can be flattened; a plain image (kind `image`) has nothing to flatten.
   capabilities: {
     formats: {
-      raw: format(['delete', 'resize', 'shrink', 'rename', 'clone', 'clone-layered', 'snapshot', 'revert'], {
+      raw: format(['delete', 'resize', 'shrink', 'rename', 'clone', 'clone-layered', 'snapshot', 'revert', 'wipe', 'upload', 'download'], {
         ...STANDARD_WITHHELD,
-        snapshots: [...STANDARD_WITHHELD.snapshots, 'delete'],
+        // A whole upload replaces the image its snapshots belong to.
+        snapshots: [...STANDARD_WITHHELD.snapshots, 'delete', 'upload'],
         running: STANDARD_WITHHELD.running.filter((f) => f !== 'snapshot'),
       }),
     },

@@ -60,8 +60,15 @@ function unreadableImage(p: RbdPlace, name: string, known: KnownVolume | undefin
   return { name, path: imageSpec(p, name), format: 'raw', capacity: known?.facts?.capacity ?? 0, allocation: 0, identity: known?.identity ?? `unreadable:${name}`, kind: 'image', unreadable: true, warnings: ['the image cannot be opened (its header is missing or damaged): it can only be deleted'] };
 }
 
-/** The image names of the pool's directory (it lists images whose headers are gone too). */
-const imageNames = async (p: RbdPlace): Promise<string[]> => (await rbdJson<string[]>(p, ['ls', ...placeArgs(p)], `the images of ${placeName(p)}`)) ?? [];
+/** An upload's stage, and the image it replaces, beside the volume for a moment (rbd-transfer.ts). */
+export const STAGE_SUFFIX = '.kvmpool-upload';
+export const OLD_SUFFIX = '.kvmpool-old';
+/** Suffixes of images kvmpool keeps beside a volume for a moment (an upload, a deferred parent): not volumes. */
+const INTERNAL = [STAGE_SUFFIX, OLD_SUFFIX, DEFERRED];
+const isInternal = (name: string): boolean => INTERNAL.some((s) => name.endsWith(s));
+
+/** The image names of the pool's directory (it lists images whose headers are gone too), less kvmpool's own for a moment. */
+const imageNames = async (p: RbdPlace): Promise<string[]> => ((await rbdJson<string[]>(p, ['ls', ...placeArgs(p)], `the images of ${placeName(p)}`)) ?? []).filter((n) => !isInternal(n));
 
 /**
  * Every image of the pool, with sizes, what each uses (object map and fast-diff make that cheap),

@@ -1,10 +1,14 @@
 import { imageSpec, rbdJson } from '../../../host/rbd.js';
 import type { StorageDriver } from '../driver.js';
 import * as images from './rbd-images.js';
+import * as transfer from './rbd-transfer.js';
 import { placeName, placeOf } from './rbd-place.js';
 import { buildRbd, deleteRbd, rbdStatus, startRbd, stopRbd, writeClientConf } from './rbd-pool.js';
 import { checkRbdSource, type RbdSource, type RbdVolumeOptionsT } from './rbd-settings.js';
 import { layeredClone, rbdSnapshots } from './rbd-snapshots.js';
+
+/** For steps of a job whose own progress is reported by the step around them. */
+const quiet = { signal: new AbortController().signal, log: () => {}, progress: () => {} };
 
 /** Clients that have an image open, as `rbd status` names them (librbd watches the image's header). */
 interface Watchers {
@@ -71,5 +75,22 @@ export const rbdDriver: StorageDriver<RbdSource, RbdVolumeOptionsT> = {
     layered: { summary: 'an RBD layered clone (clone v2): instant, the clone shares the source\'s data until written', format: 'source', clone: (def, source, target, ctx) => layeredClone(def, source, target, ctx) },
   },
   flatten: { flatten: (def, vol, ctx) => images.flattenImage(def, vol, ctx) },
+  transfers: {
+    dataExtents: (def, vol) => transfer.imageExtents(def, vol),
+    read: (def, vol, offset, length, options) => transfer.readImage(def, vol, offset, length, options),
+    stage: (def, vol) => transfer.stageUpload(def, vol, (name, capacity) => images.createImage(def, { name, format: 'raw', capacity, prealloc: 'off', options: {} }, quiet)),
+    async commit(def, vol, _stage, end, _grow, ctx) {
+      await transfer.commitUpload(def, vol, end, ctx.log);
+      await images.markImage(def, vol.name);
+      return images.imageInfo(def, vol.name);
+    },
+    discard: (def, vol) => transfer.discardUpload(def, vol),
+  },
+  wipe: {
+    async wipe(def, vol, algorithm, verify, ctx) {
+      await transfer.wipeImage(def, vol, algorithm, verify, ctx);
+      return images.imageInfo(def, vol.name);
+    },
+  },
   copy: { copyInto: (def, source, target, _traits, ctx) => images.copyIntoImage(def, source, target, ctx) },
 };
