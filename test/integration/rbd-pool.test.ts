@@ -68,6 +68,15 @@ test('an rbd pool is defined with a key file through the CLI; the key appears in
     assert.ok(!access.includes(ceph.key));
     const { stdout: image } = await run('rbd', ['-c', ceph.cluster.conf, 'image-meta', 'get', `vms/${ns}/vm1`, 'kvmpool.pool']);
     assert.equal(image.trim(), 'ceph', 'the images kvmpool makes carry its mark');
+
+    // What the user may use, found with the same key file: RBD pools and their namespaces, not a pool its caps leave out.
+    await ceph.cluster.makePool('private');
+    const found = await cli('--json', 'pool', 'sources', '--type', 'rbd', '--monitors', ceph.cluster.monitor, '--user', 'kvmpool', '--secret-file', ceph.keyFile);
+    assert.equal(found.code, 0, found.stderr);
+    const sources = (JSON.parse(found.stdout) as { source: { rbdPool: string; namespace?: string } }[]).map((f) => `${f.source.rbdPool}${f.source.namespace ? `/${f.source.namespace}` : ''}`);
+    assert.ok(sources.includes('vms') && sources.includes(`vms/${ns}`) && sources.includes('small'), sources.join(' '));
+    assert.ok(!sources.includes('private'), sources.join(' '));
+    assert.ok(!found.stdout.includes(ceph.key));
   });
 });
 

@@ -3,6 +3,7 @@ import type { StorageType } from '../driver.js';
 import { STANDARD_WITHHELD } from '../standard-states.js';
 import { rbdDriver } from './rbd.js';
 import { RbdSettings, RbdVolumeOptions } from './rbd-settings.js';
+import { rbdSources } from './rbd-sources.js';
 
 /** The `rbd` pool type: the images of a Ceph pool (or namespace), reached through librbd; no kernel mapping. */
 const rbd: StorageType<'rbd', typeof RbdSettings, typeof RbdVolumeOptions> = {
@@ -28,5 +29,6 @@ const rbd: StorageType<'rbd', typeof RbdSettings, typeof RbdVolumeOptions> = {
     kinds: { clone: ['flatten'] },
   },
   driver: rbdDriver,
+  sources: rbdSources,
 };
 export default rbd;
