@@ -16,6 +16,7 @@ import { PACKAGE_ROOT } from '../src/daemon/home.js';
 import { startLibvirt, type Libvirt } from './peers.js';
 import { scaleRows, scaleTable, type ScaleRow } from './scale.js';
 import { netfsRows, netfsTable } from './netfs.js';
+import { rbdRows, rbdTable, type RbdRow } from './rbd.js';
 import { print, report, type Row } from './table.js';
 
 const GiB = 1024 ** 3;
@@ -107,7 +108,7 @@ async function makeSource(file: string, size: number, written: number): Promise<
 }
 
 /**
- * `npm run bench -- [--only transfers|scale|netfs] [--scale 10000,100000]`: one section alone, and the pool
+ * `npm run bench -- [--only transfers|scale|netfs|rbd] [--scale 10000,100000]`: one section alone, and the pool
  * sizes of the scale section.
  */
 function options(): { only?: string; sizes: number[] } {
@@ -116,7 +117,7 @@ function options(): { only?: string; sizes: number[] } {
     return i > 0 ? process.argv[i + 1] : undefined;
   };
   const only = arg('--only');
-  if (only !== undefined && only !== 'transfers' && only !== 'scale' && only !== 'netfs') throw new Error(`--only takes transfers, scale or netfs, not ${only}`);
+  if (only !== undefined && !['transfers', 'scale', 'netfs', 'rbd'].includes(only)) throw new Error(`--only takes transfers, scale, netfs or rbd, not ${only}`);
   const sizes = (arg('--scale') ?? '10000,100000').split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 100)) throw new Error('--scale takes pool sizes of at least 100 volumes, comma-separated');
   return { ...(only ? { only } : {}), sizes };
@@ -125,6 +126,7 @@ function options(): { only?: string; sizes: number[] } {
 async function main(): Promise<void> {
   const { only, sizes } = options();
   let scale: ScaleRow[] = [];
+  let rbd: RbdRow[] = [];
   if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (loop devices, mounts)');
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
@@ -147,7 +149,7 @@ async function main(): Promise<void> {
   try {
     // The transfer rows (all but the scale section, which runs last).
     transfers: {
-    if (only === 'scale' || only === 'netfs') break transfers;
+    if (only === 'scale' || only === 'netfs' || only === 'rbd') break transfers;
     await run('truncate', ['-s', String(40 * GiB), xfsImage]);
     await run('mkfs.xfs', ['-q', '-m', 'reflink=1', xfsImage]);
     await mkdir(xfs);
@@ -380,6 +382,7 @@ async function main(): Promise<void> {
       report({ operation: 'wipe (zero) 2 GiB raw (1 GiB written)', kvmpool: kt, ...(vt !== undefined ? { libvirt: vt } : {}), allocated: `${formatSize(kAlloc)}${libvirt ? ` / - / ${formatSize(vAlloc)}` : ''}` });
     }
     }
+    if (only === undefined || only === 'rbd') rbd = await rbdRows(work, client, k, libvirt);
     if (only === undefined || only === 'scale') scale = await scaleRows(work, sizes, libvirt);
   } finally {
     if (libvirt) {
@@ -394,6 +397,7 @@ async function main(): Promise<void> {
     await rm(work, { recursive: true, force: true });
   }
   if (only === undefined || only === 'transfers') print(libvirt !== undefined, floor);
+  if (rbd.length > 0) process.stdout.write(`\n${rbdTable(rbd).join('\n')}\n`);
   if (scale.length > 0) process.stdout.write(`\nScale: a dir pool of qcow2 volumes, the daemon in a process of its own, libvirt on the same directory.\n\n${scaleTable(scale).join('\n')}\n`);
   if (only === undefined || only === 'netfs') {
     process.stderr.write('network storage (in the test host)...\n');

@@ -16,8 +16,9 @@ while IFS=$'\t' read -r program package use; do
   packages+=("$package")
 done < scripts/programs.tsv
 packages+=(python3 make g++)
-# qemu's block drivers for protocols (iscsi: direct iscsi pools; rbd), loaded by qemu and qemu-img as modules.
-packages+=(qemu-block-extra)
+# qemu's block drivers for protocols (iscsi: direct iscsi pools; rbd), loaded by qemu and qemu-img as modules;
+# libvirt's rbd pool backend, for the benchmark's libvirt column beside rbd pools.
+packages+=(qemu-block-extra libvirt-daemon-driver-storage-rbd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -27,6 +27,12 @@ export const CONNECT_TIMEOUT_S = 10;
 /** Seconds one request to the monitors or an OSD may take (a full pool blocks writes: they fail instead). */
 const OP_TIMEOUT_S = 30;
 
+/**
+ * A bound for calls whose time grows with the image (rm, flatten, rollback, transfers): what bounds a
+ * cluster that stops answering is OP_TIMEOUT_S per request, not the whole call.
+ */
+export const LONG_CALL_MS = 24 * 3600_000;
+
 /** The options every call gets: where the cluster is, who we are, and the time limits. */
 export function connectionArgs(c: RbdConnection): string[] {
   return [

@@ -306,9 +306,9 @@ export class PoolService {
     }
   }
 
-  /** IN_USE when any volume of the pool is busy or open (pool stop). */
+  /** IN_USE when any volume of the pool is busy or open (pool stop: its clones stop with it). */
   private async assertNoneInUse(p: ActivePool): Promise<void> {
-    for (const v of this.ctx.store.volumes.list(p.rec.name)) await this.w.rules.assertFree(p, this.w.rules.describe(p, v), true);
+    for (const v of this.ctx.store.volumes.list(p.rec.name)) await this.w.rules.assertFree(p, this.w.rules.describe(p, v), { checkLock: true, dependents: false });
   }
 
   private async lifecycle(name: string, verb: string, body: (p: ActivePool, op: OpContext) => Promise<void>): Promise<PoolInfo> {

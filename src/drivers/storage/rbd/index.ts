@@ -23,6 +23,9 @@ const rbd: StorageType<'rbd', typeof RbdSettings, typeof RbdVolumeOptions> = {
         ...STANDARD_WITHHELD,
         // A whole upload replaces the image its snapshots belong to.
         snapshots: [...STANDARD_WITHHELD.snapshots, 'delete', 'upload'],
+        // Clones read their parent's snapshot (kept out of sight), not its current data: the parent may
+        // change; it only stays (and keeps its name), and is not replaced by an upload.
+        backing: ['delete', 'rename', 'upload'],
         running: STANDARD_WITHHELD.running.filter((f) => f !== 'snapshot'),
       }),
     },

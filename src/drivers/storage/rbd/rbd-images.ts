@@ -3,7 +3,7 @@ import type { AccessInfo } from '../../../model/access.js';
 import type { VolumeFacts } from '../../../model/volume-types.js';
 import { Reverter } from '../../../model/reverter.js';
 import { observedElsewhere } from '../../../model/ignore.js';
-import { imageSpec, placeArgs, rbd, rbdJson, type RbdImageInfo, type RbdPlace, type RbdUsage } from '../../../host/rbd.js';
+import { LONG_CALL_MS, imageSpec, placeArgs, rbd, rbdJson, type RbdImageInfo, type RbdPlace, type RbdUsage } from '../../../host/rbd.js';
 import * as qemuImg from '../../../host/qemu-img.js';
 import type { CloneTarget, CopySource, KnownVolume, OpContext, VolumeSpec } from '../driver.js';
 import { clientConfOf, placeName, placeOf, type Def } from './rbd-place.js';
@@ -67,6 +67,12 @@ export const OLD_SUFFIX = '.kvmpool-old';
 const INTERNAL = [STAGE_SUFFIX, OLD_SUFFIX, DEFERRED];
 const isInternal = (name: string): boolean => INTERNAL.some((s) => name.endsWith(s));
 
+/** INVALID_ARGUMENT for a volume name that ends as kvmpool's own images beside a volume do. */
+export function checkImageName(name: string): string {
+  if (isInternal(name)) throw errors.invalid(`volume names ending in ${INTERNAL.join(', ')} are kvmpool's own in rbd pools`, { name });
+  return name;
+}
+
 /** The image names of the pool's directory (it lists images whose headers are gone too), less kvmpool's own for a moment. */
 const imageNames = async (p: RbdPlace): Promise<string[]> => ((await rbdJson<string[]>(p, ['ls', ...placeArgs(p)], `the images of ${placeName(p)}`)) ?? []).filter((n) => !isInternal(n));
 
@@ -77,8 +83,8 @@ const imageNames = async (p: RbdPlace): Promise<string[]> => ((await rbdJson<str
  */
 export async function listImages(def: Def, known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]> {
   const p = placeOf(def);
-  const [names, entries, usage] = await Promise.all([
-    imageNames(p),
+  const names = await imageNames(p);
+  const [entries, usage] = await Promise.all([
     rbdJson<LongListing[]>(p, ['ls', '-l', ...placeArgs(p)], `the images of ${placeName(p)}`),
     rbdJson<{ images: RbdUsage[] }>(p, ['du', ...placeArgs(p)], `the usage of ${placeName(p)}`),
   ]);
@@ -87,7 +93,13 @@ export async function listImages(def: Def, known: ReadonlyMap<string, KnownVolum
   const snapshots = new Map<string, number>();
   for (const e of entries ?? []) if (e.snapshot !== undefined && !isCloneSnapshot(e.snapshot)) snapshots.set(e.image, (snapshots.get(e.image) ?? 0) + 1);
   const read = new Map((entries ?? []).filter((e) => e.snapshot === undefined).map((e) => [e.image, imageFacts(p, e.image, e.id, e.size, used.get(e.image), snapshots.get(e.image) ?? 0, e.parent)]));
-  return names.map((n) => read.get(n) ?? unreadableImage(p, n, known.get(n)));
+  // An image the long listing left out is looked at alone: unreadable, or gone (renamed, deleted) meanwhile.
+  const alone = async (n: string) => imageInfo(def, n, known.get(n)).catch((e: unknown) => {
+    if (e instanceof KvmpoolError && e.code === 'NOT_FOUND') return undefined;
+    throw e;
+  });
+  const all = await Promise.all(names.map(async (n) => read.get(n) ?? (await alone(n))));
+  return all.filter((v): v is VolumeFacts => v !== undefined);
 }
 
 /** User snapshots of an image (those a clone v2 parent keeps in the trash namespace are not the user's). */
@@ -137,7 +149,7 @@ export async function createImage(def: Def, spec: VolumeSpec<RbdVolumeOptionsT>,
 }
 
 /** Removes an image that has no snapshots. */
-export const removeImage = (p: RbdPlace, name: string): Promise<string> => rbd(p, ['rm', '--no-progress', imageSpec(p, name)], `image ${name}`);
+export const removeImage = (p: RbdPlace, name: string): Promise<string> => rbd(p, ['rm', '--no-progress', imageSpec(p, name)], `image ${name}`, { timeoutMs: LONG_CALL_MS });
 
 /** Marks an image as made by kvmpool for this pool. */
 export async function markImage(def: Def, name: string): Promise<void> {
@@ -155,7 +167,7 @@ export async function deleteImage(def: Def, vol: VolumeFacts, force: boolean): P
   if ((vol.snapshots ?? 0) > 0 && !force) throw errors.inUse(`${vol.name} has ${vol.snapshots} snapshot(s), which would be deleted with it: delete with --force to remove them too`, { snapshots: vol.snapshots });
   // Every snapshot, counted or not (one a clone left after a failure is not counted); an unreadable
   // image has none that can be read, and `rbd rm` removes what is left of it.
-  if (!vol.unreadable) await rbd(p, ['snap', 'purge', '--no-progress', spec], `the snapshots of image ${vol.name}`);
+  if (!vol.unreadable) await rbd(p, ['snap', 'purge', '--no-progress', spec], `the snapshots of image ${vol.name}`, { timeoutMs: LONG_CALL_MS });
   await removeImage(p, vol.name);
 }
 
@@ -167,6 +179,8 @@ export async function deleteImage(def: Def, vol: VolumeFacts, force: boolean): P
 export async function deferImage(def: Def, vol: VolumeFacts): Promise<void> {
   const p = placeOf(def);
   const away = `${vol.name}${DEFERRED}`;
+  // Snapshots of its own would keep it in the trash for ever (the service lets them go only when forced).
+  if ((vol.snapshots ?? 0) > 0) await rbd(p, ['snap', 'purge', '--no-progress', imageSpec(p, vol.name)], `the snapshots of image ${vol.name}`, { timeoutMs: LONG_CALL_MS });
   await rbd(p, ['rename', imageSpec(p, vol.name), imageSpec(p, away)], `image ${away}`);
   try {
     await rbd(p, ['trash', 'mv', imageSpec(p, away)], `image ${vol.name}`);
@@ -176,6 +190,33 @@ export async function deferImage(def: Def, vol: VolumeFacts): Promise<void> {
   }
 }
 
+/**
+ * Mends what an upload or a deferred delete cut short by a crash left beside the volumes (run when the
+ * pool starts, when nothing else runs on it): a stage goes; an image an upload replaced goes, or takes
+ * its name back if the volume is gone (the crash fell between the two renames); a deferred parent
+ * still in the directory goes to the trash. Returns what it did, for the log.
+ */
+export async function repairLeftovers(def: Def): Promise<string[]> {
+  const p = placeOf(def);
+  const all = (await rbdJson<string[]>(p, ['ls', ...placeArgs(p)], `the images of ${placeName(p)}`)) ?? [];
+  const done: string[] = [];
+  for (const name of all.filter((n) => n.endsWith(OLD_SUFFIX))) {
+    const volume = name.slice(0, -OLD_SUFFIX.length);
+    if (all.includes(volume)) await removeImage(p, name);
+    else await rbd(p, ['rename', imageSpec(p, name), imageSpec(p, volume)], `image ${volume}`);
+    done.push(all.includes(volume) ? `removed ${name}, which an upload replaced` : `gave ${volume} its image back from an upload cut short`);
+  }
+  for (const name of all.filter((n) => n.endsWith(STAGE_SUFFIX))) {
+    await removeImage(p, name);
+    done.push(`removed ${name}, an upload cut short`);
+  }
+  for (const name of all.filter((n) => n.endsWith(DEFERRED))) {
+    await rbd(p, ['trash', 'mv', imageSpec(p, name)], `image ${name}`);
+    done.push(`moved ${name} to the trash, as its deferred delete asked`);
+  }
+  return done;
+}
+
 /** Removes deferred parents from the trash whose last clone is gone (others stay for the next round); returns how many went. */
 export async function purgeDeferred(def: Def): Promise<number> {
   const p = placeOf(def);
@@ -183,7 +224,7 @@ export async function purgeDeferred(def: Def): Promise<number> {
   let removed = 0;
   for (const t of trash.filter((x) => x.name.endsWith(DEFERRED))) {
     // Refused while a clone still reads through to it: tried again next round.
-    const gone = await rbd(p, ['trash', 'rm', '--no-progress', ...placeArgs(p), t.id], `deferred image ${t.name}`).then(
+    const gone = await rbd(p, ['trash', 'rm', '--no-progress', ...placeArgs(p), t.id], `deferred image ${t.name}`, { timeoutMs: LONG_CALL_MS }).then(
       () => true,
       () => false,
     );
@@ -220,7 +261,7 @@ export async function flattenImage(def: Def, vol: VolumeFacts, ctx: OpContext): 
     const pct = rbdPercent(chunk);
     if (pct !== undefined) ctx.progress(Math.round((pct / 100) * vol.capacity), vol.capacity);
   };
-  await rbd(p, ['flatten', imageSpec(p, vol.name)], `image ${vol.name}`, { signal: ctx.signal, timeoutMs: 24 * 3600_000, onStderr });
+  await rbd(p, ['flatten', imageSpec(p, vol.name)], `image ${vol.name}`, { signal: ctx.signal, timeoutMs: LONG_CALL_MS, onStderr });
   ctx.progress(vol.capacity, vol.capacity);
   return imageInfo(def, vol.name);
 }

@@ -1,7 +1,7 @@
 import { KvmpoolError } from '../../../model/errors.js';
 import type { PoolStatus } from '../../../model/pool-types.js';
 import { CONNECT_TIMEOUT_S, cephJson, placeArgs, rbd, rbdJson, type RbdPlace } from '../../../host/rbd.js';
-import type { BuildOptions } from '../driver.js';
+import { Reverter } from '../../../model/reverter.js';
 import { HealthLooks } from '../health-looks.js';
 import { clientConf, clientConfOf, placeName, placeOf, type Def } from './rbd-place.js';
 import { writeFile } from 'node:fs/promises';
@@ -122,13 +122,18 @@ async function missing(p: RbdPlace): Promise<'pool' | 'namespace' | undefined> {
  * are missing; returns what it made (`pool:NAME`, `namespace:POOL/NS`) for `delete`. Without
  * `createPool`, a missing one is NOT_FOUND: kvmpool adopts, it does not make, unless asked.
  */
-export async function buildRbd(def: Def, _options?: BuildOptions): Promise<string[]> {
+export async function buildRbd(def: Def, log: (m: string) => void): Promise<string[]> {
+  return Reverter.run(log, (r) => makePlace(def, r));
+}
+
+async function makePlace(def: Def, r: Reverter): Promise<string[]> {
   const p = placeOf(def);
   const made: string[] = [];
   let gone = await missing(p);
   if (gone !== undefined && !def.source.createPool) throw new KvmpoolError('NOT_FOUND', `${gone === 'pool' ? `Ceph pool ${p.pool}` : `namespace ${placeName(p)}`} does not exist (make it, or define the pool with --create-pool)`, { rbdPool: p.pool, namespace: p.namespace });
   if (gone === 'pool') {
     await cephJson(p, ['osd', 'pool', 'create', p.pool], `Ceph pool ${p.pool}`);
+    r.add(`remove Ceph pool ${p.pool}`, () => cephJson(p, ['osd', 'pool', 'rm', p.pool, p.pool, '--yes-i-really-really-mean-it'], `Ceph pool ${p.pool}`));
     made.push(`pool:${p.pool}`);
     await rbd(p, ['pool', 'init', p.pool], `Ceph pool ${p.pool}`);
     gone = p.namespace ? 'namespace' : undefined;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { errors } from '../../../model/errors.js';
 import type { SnapshotInfo, VolumeFacts } from '../../../model/volume-types.js';
-import { cephTime, imageSpec, rbd, rbdJson, type RbdSnapshot } from '../../../host/rbd.js';
+import { LONG_CALL_MS, cephTime, imageSpec, rbd, rbdJson, type RbdSnapshot } from '../../../host/rbd.js';
 import type { CloneTarget, OpContext, StorageDriver } from '../driver.js';
 import { CLONE_SNAPSHOT, imageInfo, isCloneSnapshot, markImage, removeImage } from './rbd-images.js';
 import { placeOf, type Def } from './rbd-place.js';
@@ -26,7 +26,7 @@ export const rbdSnapshots: NonNullable<StorageDriver<RbdSource>['snapshots']> = 
   },
   async revert(def, vol, name, ctx) {
     const p = placeOf(def);
-    await rbd(p, ['snap', 'rollback', '--no-progress', imageSpec(p, vol.name, name)], `snapshot ${vol.name}@${name}`, { signal: ctx.signal, timeoutMs: 24 * 3600_000 });
+    await rbd(p, ['snap', 'rollback', '--no-progress', imageSpec(p, vol.name, name)], `snapshot ${vol.name}@${name}`, { signal: ctx.signal, timeoutMs: LONG_CALL_MS });
     return imageInfo(def, vol.name);
   },
   async delete(def, vol, name) {

@@ -6,7 +6,7 @@ import { SparseDecoder, dataHeader, endFrame, holeFrame, splitZeroRuns } from '.
 import type { VolumeFacts, WipeAlgorithm } from '../../../model/volume-types.js';
 import { observedElsewhere } from '../../../model/ignore.js';
 import { DiffDecoder, diffData, diffEnd, diffStart } from '../../../host/rbd-diff.js';
-import { imageSpec, rbd, rbdJson, type RbdPlace } from '../../../host/rbd.js';
+import { LONG_CALL_MS, imageSpec, rbd, rbdJson, type RbdPlace } from '../../../host/rbd.js';
 import { ContentHash } from '../../../transfer/hash.js';
 import type { Extent } from '../../../transfer/sparse-reader.js';
 import type { OpContext, StageWriter, WriterStage } from '../driver.js';
@@ -19,7 +19,6 @@ import { placeOf, type Def } from './rbd-place.js';
  * diff stream of its data into `rbd import-diff`, so zeros and holes are never sent to the cluster.
  */
 
-const LONG = 24 * 3600_000;
 
 /** Where the image holds data (`rbd diff`, from its object map), the rest reading as zeros. */
 export async function imageExtents(def: Def, vol: VolumeFacts): Promise<Extent[]> {
@@ -46,7 +45,7 @@ export async function* readImage(def: Def, vol: VolumeFacts, offset: number, len
   const end = offset + length;
   const hash = options.hash === false ? undefined : new ContentHash();
   let stdout: Readable | undefined;
-  const exited = rbd(p, ['export-diff', '--no-progress', imageSpec(p, vol.name), '-'], `image ${vol.name}`, { signal: options.signal, timeoutMs: LONG, stream: (io) => (stdout = io.stdout) });
+  const exited = rbd(p, ['export-diff', '--no-progress', imageSpec(p, vol.name), '-'], `image ${vol.name}`, { signal: options.signal, timeoutMs: LONG_CALL_MS, stream: (io) => (stdout = io.stdout) });
   exited.catch(observedElsewhere);
   let next = offset;
   let pendingHole = 0;
@@ -62,6 +61,8 @@ export async function* readImage(def: Def, vol: VolumeFacts, offset: number, len
   };
   let ok = false;
   try {
+    // Not started (cancelled before): the command's own answer.
+    if (!stdout) await exited;
     const decoder = new DiffDecoder();
     for await (const chunk of stdout!) {
       for (const r of decoder.push(chunk as Buffer)) {
@@ -89,8 +90,9 @@ export async function* readImage(def: Def, vol: VolumeFacts, offset: number, len
         options.onProgress?.(next - offset);
       }
     }
-    decoder.finish();
+    // rbd's own failure (classified: NOT_FOUND, UNAVAILABLE, CANCELLED...) before what its output lacks.
     await exited;
+    decoder.finish();
     if (next < end) hole(end);
     if (pendingHole > 0) yield flushHole();
     options.onProgress?.(length);
@@ -128,14 +130,22 @@ export class RbdImageWriter implements StageWriter {
     let stdin: Writable | undefined;
     const exited = rbd(p, ['import-diff', '--no-progress', '-', imageSpec(p, image)], `image ${image}`, {
       signal,
-      timeoutMs: LONG,
+      timeoutMs: LONG_CALL_MS,
       stream: (io) => {
         stdin = io.stdin;
         io.stdout.resume();
       },
     });
     exited.catch(observedElsewhere);
-    const w = new RbdImageWriter(stdin!, exited, size);
+    // Not started (cancelled before): the command's own answer.
+    if (!stdin) await exited;
+    // Once rbd has ended, a write waiting for room in the pipe is woken (by the error) rather than left waiting.
+    const input = stdin!;
+    void exited.then(
+      () => input.destroy(new Error('rbd import-diff ended')),
+      () => input.destroy(new Error('rbd import-diff failed')),
+    );
+    const w = new RbdImageWriter(input, exited, size);
     await w.send(diffStart(size));
     return w;
   }
@@ -170,13 +180,14 @@ export class RbdImageWriter implements StageWriter {
     await this.exited.catch(observedElsewhere);
   }
 
-  /** Writes to rbd, waiting while its pipe is full; a failed rbd fails the write with its own error. */
+  /** Writes to rbd, waiting while its pipe is full; a failed rbd fails the write with its own (classified) error. */
   private async send(b: Buffer): Promise<void> {
-    if (this.stdin.destroyed || this.stdin.writableEnded) await this.exited;
-    if (!this.stdin.write(b)) {
-      await Promise.race([once(this.stdin, 'drain'), this.exited.then(() => {
-        throw new KvmpoolError('HOST_COMMAND_FAILED', 'rbd import-diff ended before its input');
-      })]);
+    try {
+      if (this.stdin.destroyed || this.stdin.writableEnded) throw new Error('closed');
+      if (!this.stdin.write(b)) await once(this.stdin, 'drain');
+    } catch {
+      await this.exited;
+      throw new KvmpoolError('HOST_COMMAND_FAILED', 'rbd import-diff ended before the end of its input');
     }
   }
 }
@@ -205,6 +216,8 @@ export async function commitUpload(def: Def, vol: VolumeFacts, end: number, log:
   if (end > vol.capacity) throw new KvmpoolError('INVALID_ARGUMENT', `the upload is ${end} bytes, larger than ${vol.name} (${vol.capacity}): resize it first`, { end, capacity: vol.capacity });
   const p = placeOf(def);
   const old = `${vol.name}${OLD_SUFFIX}`;
+  // One an earlier upload could not remove (names with the suffix are kvmpool's own).
+  await removeImage(p, old).catch(gone);
   await rbd(p, ['rename', imageSpec(p, vol.name), imageSpec(p, old)], `image ${vol.name}`);
   try {
     await rbd(p, ['rename', imageSpec(p, `${vol.name}${STAGE_SUFFIX}`), imageSpec(p, vol.name)], `image ${vol.name}`);
@@ -248,7 +261,13 @@ export async function wipeImage(def: Def, vol: VolumeFacts, algorithm: WipeAlgor
       throw e;
     }
   } else {
-    for (const to of [0, size]) await rbd(p, ['resize', '--no-progress', '--allow-shrink', '--size', `${to}B`, imageSpec(p, vol.name)], `image ${vol.name}`, { signal: ctx.signal });
+    const resize = (to: number, signal?: AbortSignal) => rbd(p, ['resize', '--no-progress', '--allow-shrink', '--size', `${to}B`, imageSpec(p, vol.name)], `image ${vol.name}`, { timeoutMs: LONG_CALL_MS, ...(signal ? { signal } : {}) });
+    try {
+      await resize(0, ctx.signal);
+    } finally {
+      // Whatever became of the shrink (cancelled, failed), the volume keeps its size.
+      await resize(size);
+    }
   }
   if (verify) {
     let sha256: string | undefined;

@@ -1,3 +1,4 @@
+import { KvmpoolError } from '../../../model/errors.js';
 import { imageSpec, rbdJson } from '../../../host/rbd.js';
 import type { StorageDriver } from '../driver.js';
 import * as images from './rbd-images.js';
@@ -31,8 +32,12 @@ export const rbdDriver: StorageDriver<RbdSource, RbdVolumeOptionsT> = {
 
   resources: (def) => ({ names: [`rbd:${[...def.source.monitors].sort().join(',')}/${placeName(placeOf(def))}`] }),
 
-  build: (def, _ctx, options) => buildRbd(def, options),
-  start: (def) => startRbd(def),
+  build: (def, ctx) => buildRbd(def, ctx.log),
+  // No operation runs on a pool while it starts: what a crash left of one is mended then.
+  async start(def, ctx) {
+    await startRbd(def);
+    for (const m of await images.repairLeftovers(def)) ctx.log(`pool ${def.name}: ${m}`);
+  },
   async stop(def) {
     stopRbd(def);
   },
@@ -57,22 +62,26 @@ export const rbdDriver: StorageDriver<RbdSource, RbdVolumeOptionsT> = {
     // An image that cannot be opened has no watchers to ask for (and no client can have it open).
     if (vol.unreadable) return [];
     const p = placeOf(def);
-    const status = await rbdJson<Watchers>(p, ['status', imageSpec(p, vol.name)], `image ${vol.name}`);
+    // An image gone meanwhile (behind kvmpool's back) has no users either.
+    const status = await rbdJson<Watchers>(p, ['status', imageSpec(p, vol.name)], `image ${vol.name}`).catch((e: unknown) => {
+      if (e instanceof KvmpoolError && e.code === 'NOT_FOUND') return undefined;
+      throw e;
+    });
     return (status?.watchers ?? []).map((w) => `client.${w.client} at ${w.address}`);
   },
   access: (def, vol) => images.imageAccess(def, vol),
 
   volumes: {
     formats: ['raw'],
-    create: (def, spec, ctx) => images.createImage(def, spec, ctx),
+    create: (def, spec, ctx) => images.createImage(def, { ...spec, name: images.checkImageName(spec.name) }, ctx),
     delete: (def, vol, _ctx, options) => images.deleteImage(def, vol, options?.force === true),
     defer: (def, vol) => images.deferImage(def, vol),
   },
   resize: { resize: (def, vol, capacity, shrink) => images.resizeImage(def, vol, capacity, shrink) },
-  rename: { rename: (def, vol, to) => images.renameImage(def, vol, to) },
+  rename: { rename: (def, vol, to) => images.renameImage(def, vol, images.checkImageName(to)) },
   snapshots: rbdSnapshots,
   clones: {
-    layered: { summary: 'an RBD layered clone (clone v2): instant, the clone shares the source\'s data until written', format: 'source', clone: (def, source, target, ctx) => layeredClone(def, source, target, ctx) },
+    layered: { summary: 'an RBD layered clone (clone v2): instant, the clone shares the source\'s data until written', format: 'source', clone: (def, source, target, ctx) => layeredClone(def, source, { ...target, name: images.checkImageName(target.name) }, ctx) },
   },
   flatten: { flatten: (def, vol, ctx) => images.flattenImage(def, vol, ctx) },
   transfers: {
@@ -92,5 +101,5 @@ export const rbdDriver: StorageDriver<RbdSource, RbdVolumeOptionsT> = {
       return images.imageInfo(def, vol.name);
     },
   },
-  copy: { copyInto: (def, source, target, _traits, ctx) => images.copyIntoImage(def, source, target, ctx) },
+  copy: { copyInto: (def, source, target, _traits, ctx) => images.copyIntoImage(def, source, { ...target, name: images.checkImageName(target.name) }, ctx) },
 };
