@@ -13,8 +13,10 @@ for dir in "$tmp"/kvmpool-test-*; do
   # VMs of test daemons (qemu outlives its daemon): their monitor sockets live in the directory.
   pkill -KILL -f -- "unix:$dir/" 2>/dev/null || true
   pkill -KILL -f -- "kvmpool_work=$dir" 2>/dev/null || true
-  # Test Ceph clusters' daemons (test/helpers/ceph.ts): started with their configuration in the directory.
+  # Test Ceph clusters' daemons (test/helpers/ceph.ts): started with their configuration in the directory;
+  # Ceph tools a test daemon ran, with a key file of its home.
   pkill -KILL -f -- "-c $dir/" 2>/dev/null || true
+  pkill -KILL -f -- "--keyfile $dir/" 2>/dev/null || true
   findmnt -rn -o TARGET | grep -F -- "$dir/" | sort -r | xargs -r -n1 umount -l
   losetup -nO NAME,BACK-FILE | awk -v d="$dir/" 'index($2, d) == 1 { print $1 }' | xargs -r -n1 losetup -d
   rm -rf -- "$dir"

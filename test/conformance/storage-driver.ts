@@ -5,6 +5,7 @@ import { run } from '../../src/host/exec.js';
 import type { PoolDefinition } from '../../src/model/pool-types.js';
 import type { StorageDriver, VolumeSpec } from '../../src/drivers/storage/driver.js';
 import type { VolumeFacts } from '../../src/model/volume-types.js';
+import { isLocal } from '../../src/model/access.js';
 import { stat } from 'node:fs/promises';
 import { opContext } from '../helpers/context.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -206,9 +207,13 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
     const v = await volumeFor(fx, def, { name: 'open.img', format: 'raw', capacity: MiB, prealloc: 'off' });
     assert.deepEqual(await d.volumeUsers(def, v), []);
     const { spawn } = await import('node:child_process');
-    // qemu-io holds the volume open (through its access) while it sleeps.
-    const { options, image } = qemuImg.sourceArgs({ access: d.access(def, v, { reflink: false, directIO: true }).access, format: 'raw' });
-    const holder = spawn('qemu-io', [...options, '-c', 'sleep 30000', image], { stdio: 'ignore' });
+    // A process holds the volume open: a plain open of a local file or device (qemu would open a
+    // device exclusively, which counts as the kernel's), qemu-io through a protocol's access.
+    const access = d.access(def, v, { reflink: false, directIO: true }).access;
+    const { options, image } = qemuImg.sourceArgs({ access, format: 'raw' });
+    const holder = isLocal(access)
+      ? spawn(process.execPath, ['-e', `require('fs').openSync(${JSON.stringify(access.path)}, 'r'); setTimeout(() => {}, 30000)`], { stdio: 'ignore' })
+      : spawn('qemu-io', [...options, '-c', 'sleep 30000', image], { stdio: 'ignore' });
     try {
       let users: string[] = [];
       for (const deadline = Date.now() + 20_000; users.length === 0 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) users = await d.volumeUsers(def, v);
