@@ -299,7 +299,7 @@ export class PoolService {
   private async deleteManaged(p: ActivePool, vols: VolumeRecord[], op: OpContext): Promise<void> {
     for (const v of vols.filter((x) => x.managed)) {
       await this.w.locked(p.rec.name, v.name, 'delete', false, async () => {
-        await this.w.rules.assertFree(p, this.w.rules.describe(p, v));
+        await this.w.rules.assertFree(p, this.w.rules.describe(p, v), { dependents: true });
         await p.driver.volumes!.delete(p.def, v.facts, op);
         this.w.records.forget(p.rec.name, v);
       });
@@ -308,7 +308,7 @@ export class PoolService {
 
   /** IN_USE when any volume of the pool is busy or open (pool stop: its clones stop with it). */
   private async assertNoneInUse(p: ActivePool): Promise<void> {
-    for (const v of this.ctx.store.volumes.list(p.rec.name)) await this.w.rules.assertFree(p, this.w.rules.describe(p, v), { checkLock: true, dependents: false });
+    for (const v of this.ctx.store.volumes.list(p.rec.name)) await this.w.rules.assertFree(p, this.w.rules.describe(p, v), { checkLock: true });
   }
 
   private async lifecycle(name: string, verb: string, body: (p: ActivePool, op: OpContext) => Promise<void>): Promise<PoolInfo> {

@@ -62,7 +62,7 @@ export class SnapshotService {
       { kind: 'snapshot.revert', target: subject },
       async (p, vol) => {
         this.w.rules.require(p, vol, 'revert', false, true);
-        await this.w.rules.assertFree(p, vol, { feature: 'revert' });
+        await this.w.rules.assertFree(p, vol);
         const snap = (await p.driver.snapshots!.list(p.def, vol)).find((s) => s.name === name);
         if (!snap) throw errors.notFound('snapshot', subject);
         if (snap.invalid) throw errors.invalid(`snapshot ${subject} ran out of room for changes and is no longer valid: delete it`, { snapshot: name });

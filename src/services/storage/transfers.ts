@@ -251,7 +251,7 @@ export class TransferService {
       { kind: 'volume.upload', target: `${pool}/${name}` },
       async (p, vol) => {
         this.w.rules.require(p, vol, 'upload', options.force === true, true);
-        await this.w.rules.assertFree(p, vol, { feature: 'upload' });
+        await this.w.rules.assertFree(p, vol);
         if (inPlace && vol.format !== 'raw') throw errors.notSupported(`partial uploads write in place, which only raw volumes allow (${pool}/${name} is ${vol.format})`);
         // A protocol volume (an RBD image) takes whole uploads, through its driver's stage.
         if (inPlace) localPath(this.w.access(p, vol).access, 'a partial upload');

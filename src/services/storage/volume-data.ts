@@ -98,7 +98,7 @@ export class VolumeDataService {
       { kind: 'volume.wipe', target: subject },
       async (p, vol) => {
         this.w.rules.require(p, vol, 'wipe', force, true);
-        await this.w.rules.assertFree(p, vol, { feature: 'wipe' });
+        await this.w.rules.assertFree(p, vol);
       },
       async (p, vol, op): Promise<WipeResult> => {
         const facts = await this.ctx.metrics.observe(`volume.wipe.${algorithm}`, () => p.driver.wipe!.wipe(p.def, vol, algorithm, verify, op));

@@ -1,5 +1,5 @@
 import { KvmpoolError, errors } from '../../model/errors.js';
-import { currentFeatures, featuresFor, withheldIn, withholdingState, type CapabilityTable, type VolumeFeature, type VolumeState, type VolumeStates } from '../../model/capabilities.js';
+import { currentFeatures, featuresFor, withholdingState, type CapabilityTable, type VolumeFeature, type VolumeState, type VolumeStates } from '../../model/capabilities.js';
 import type { VolumeFacts, VolumeInfo } from '../../model/volume-types.js';
 import { PUBLIC_FACT_KEYS } from '../../model/volume-schema.js';
 import type { VolumeRecord } from '../../state/store.js';
@@ -131,21 +131,19 @@ export class VolumeRules {
   }
 
   /**
-   * IN_USE when a running VM has the volume as a disk, a process has it open or another volume is backed
-   * by it (and, with `checkLock`, when an operation holds it). Volumes that stand on it do not count for
-   * `feature` where the table lets a volume in state `backing` do it (an RBD parent: its clones read a
-   * snapshot of their own), nor without `dependents` (a pool stopped with its clones).
+   * IN_USE when a running VM has the volume as a disk or a process has it open (and, with `checkLock`,
+   * when an operation holds it; with `dependents`, when another volume stands on it). Whether what
+   * stands on a volume keeps a feature from it is the capability table's word (state `backing`, which
+   * `require` checks): only a caller that does not ask `require` (pool delete --force) asks here.
    */
-  async assertFree(pool: ActivePool, vol: VolumeInfo, options: { checkLock?: boolean; dependents?: boolean; feature?: VolumeFeature } = {}): Promise<void> {
+  async assertFree(pool: ActivePool, vol: VolumeInfo, options: { checkLock?: boolean; dependents?: boolean } = {}): Promise<void> {
     const ref = `${pool.rec.name}/${vol.name}`;
     if (options.checkLock && vol.busy) throw errors.inUse(`${ref} is busy: ${vol.busy} in progress`, { operation: vol.busy });
     const vm = this.vms?.runningVmOf(pool.rec.name, vol.name);
     if (vm) throw errors.inUse(`${ref} is a disk of running vm ${vm}`, { vm });
     const users = await pool.driver.volumeUsers(pool.def, vol);
     if (users.length > 0) throw errors.inUse(`${ref} is in use by ${users.join(', ')}`, { users });
-    const { feature } = options;
-    const standOn = options.dependents !== false && (feature === undefined || withheldIn(pool.type.capabilities, vol.format, vol.kind, 'backing').includes(feature));
-    const dependents = standOn ? this.backingUsers(pool.rec.name, vol.name) : [];
+    const dependents = options.dependents ? this.backingUsers(pool.rec.name, vol.name) : [];
     if (dependents.length > 0) throw errors.inUse(`${ref} is the backing file of ${dependents.join(', ')}`, { users: dependents });
   }
 

@@ -103,7 +103,7 @@ export class VolumeService {
           // What stands on it keeps it, out of sight: the state a deferred delete passes. Snapshots that
           // withhold a delete (they would go with the volume) are passed when forced.
           this.w.rules.require(p, vol, 'delete', force, true, [...(deferring ? (['backing'] as const) : []), ...(force ? (['snapshots'] as const) : [])]);
-          await this.w.rules.assertFree(p, vol, { dependents: !deferring });
+          await this.w.rules.assertFree(p, vol);
           const ctx = quietContext(this.ctx.log);
           if (deferring) await p.driver.volumes!.defer!(p.def, vol, ctx);
           else await p.driver.volumes!.delete(p.def, vol, ctx, { force });
@@ -133,7 +133,7 @@ export class VolumeService {
               throw new KvmpoolError('CANNOT_SHRINK', `${vol.format} volume ${pool}/${name} cannot shrink`, { format: vol.format });
             }
             this.w.rules.require(p, vol, 'shrink', force, true);
-            await this.w.rules.assertFree(p, vol, { feature: 'shrink' });
+            await this.w.rules.assertFree(p, vol);
           }
           const out = await this.resizeOn(p, vol, capacity);
           announce(this.ctx, 'volume.resized', `${pool}/${name}`, `volume ${pool}/${name}: resized to ${out.capacity} bytes`, { capacity: out.capacity });
