@@ -36,10 +36,13 @@ export const LONG_CALL_MS = 24 * 3600_000;
 /** The options every call gets: where the cluster is, who we are, and the time limits. */
 export function connectionArgs(c: RbdConnection): string[] {
   return [
-    ...['--conf', '/dev/null', '-m', c.monitors.join(','), '--id', c.user, '--keyfile', c.keyFile],
+    ...whoAndWhere(c),
     ...['--client-mount-timeout', String(CONNECT_TIMEOUT_S), '--rados-mon-op-timeout', String(OP_TIMEOUT_S), '--rados-osd-op-timeout', String(OP_TIMEOUT_S)],
   ];
 }
+
+/** The cluster (no ceph.conf of the host) and the user with its key file: what every Ceph tool takes. */
+const whoAndWhere = (c: RbdConnection): string[] => ['--conf', '/dev/null', '-m', c.monitors.join(','), '--id', c.user, '--keyfile', c.keyFile];
 
 /** `pool[/namespace]/image` (with `@snapshot`), as the rbd tool names an image. */
 export function imageSpec(p: RbdPlace, image: string, snapshot?: string): string {
@@ -82,6 +85,14 @@ function redactKeys(e: HostCommandError): void {
 }
 
 const lastLine = (text: string): string => text.trim().split('\n').pop() ?? '';
+
+/** For `.catch`: a call whose object is gone (NOT_FOUND) gives `value`; any other failure stays one. */
+export const unlessGone =
+  <T>(value: T) =>
+  (e: unknown): T => {
+    if (e instanceof KvmpoolError && e.code === 'NOT_FOUND') return value;
+    throw e;
+  };
 
 /** Runs `rbd` with the connection's options; failures come back classified (see classifyRbd). */
 export async function rbd(c: RbdConnection, args: readonly string[], what: string, options: ExecOptions = {}): Promise<string> {
@@ -139,7 +150,7 @@ export function cephTime(text: string | undefined): string | undefined {
 
 /** Runs the `ceph` tool (cluster-wide questions: usage, pools) as the connection's user; JSON out, failures classified. */
 export async function cephJson<T>(c: RbdConnection, args: readonly string[], what: string): Promise<T> {
-  const conn = ['--conf', '/dev/null', '-m', c.monitors.join(','), '--id', c.user, '--keyfile', c.keyFile, '--connect-timeout', String(CONNECT_TIMEOUT_S)];
+  const conn = [...whoAndWhere(c), '--connect-timeout', String(CONNECT_TIMEOUT_S)];
   try {
     const { stdout } = await run('ceph', [...conn, ...args, '--format', 'json'], { timeoutMs: (CONNECT_TIMEOUT_S + OP_TIMEOUT_S) * 1000 });
     return JSON.parse(stdout.trim() === '' ? 'null' : stdout) as T;

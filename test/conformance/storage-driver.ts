@@ -210,10 +210,10 @@ export function storageDriverConformance(name: string, fx: ConformanceFixture): 
     // A process holds the volume open: a plain open of a local file or device (qemu would open a
     // device exclusively, which counts as the kernel's), qemu-io through a protocol's access.
     const access = d.access(def, v, { reflink: false, directIO: true }).access;
-    const { options, image } = qemuImg.sourceArgs({ access, format: 'raw' });
+    const protocol = qemuImg.sourceArgs({ access, format: 'raw' });
     const holder = isLocal(access)
       ? spawn(process.execPath, ['-e', `require('fs').openSync(${JSON.stringify(access.path)}, 'r'); setTimeout(() => {}, 30000)`], { stdio: 'ignore' })
-      : spawn('qemu-io', [...options, '-c', 'sleep 30000', image], { stdio: 'ignore' });
+      : spawn('qemu-io', [...protocol.options, '-c', 'sleep 30000', protocol.image], { stdio: 'ignore' });
     try {
       let users: string[] = [];
       for (const deadline = Date.now() + 20_000; users.length === 0 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) users = await d.volumeUsers(def, v);

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before } from 'node:test';
@@ -185,7 +185,6 @@ export async function startCeph(dir: string): Promise<CephCluster> {
       await admin('ceph', ['auth', 'get-or-create', `client.${name}`, 'mon', 'profile rbd', 'osd', osd, 'mgr', osd]);
       const file = path.join(dir, `${name}.key`);
       await writeFile(file, (await admin('ceph', ['auth', 'get-key', `client.${name}`])).trim(), { mode: 0o600 });
-      await chmod(file, 0o600);
       return file;
     },
     stop,

@@ -3,7 +3,7 @@ import type { AccessInfo } from '../../../model/access.js';
 import type { VolumeFacts } from '../../../model/volume-types.js';
 import { Reverter } from '../../../model/reverter.js';
 import { observedElsewhere } from '../../../model/ignore.js';
-import { LONG_CALL_MS, imageSpec, placeArgs, rbd, rbdJson, type RbdImageInfo, type RbdPlace, type RbdUsage } from '../../../host/rbd.js';
+import { LONG_CALL_MS, imageSpec, placeArgs, rbd, rbdJson, unlessGone, type RbdImageInfo, type RbdPlace, type RbdSnapshot, type RbdUsage } from '../../../host/rbd.js';
 import * as qemuImg from '../../../host/qemu-img.js';
 import type { CloneTarget, CopySource, KnownVolume, OpContext, VolumeSpec } from '../driver.js';
 import { clientConfOf, placeName, placeOf, type Def } from './rbd-place.js';
@@ -94,18 +94,15 @@ export async function listImages(def: Def, known: ReadonlyMap<string, KnownVolum
   for (const e of entries ?? []) if (e.snapshot !== undefined && !isCloneSnapshot(e.snapshot)) snapshots.set(e.image, (snapshots.get(e.image) ?? 0) + 1);
   const read = new Map((entries ?? []).filter((e) => e.snapshot === undefined).map((e) => [e.image, imageFacts(p, e.image, e.id, e.size, used.get(e.image), snapshots.get(e.image) ?? 0, e.parent)]));
   // An image the long listing left out is looked at alone: unreadable, or gone (renamed, deleted) meanwhile.
-  const alone = async (n: string) => imageInfo(def, n, known.get(n)).catch((e: unknown) => {
-    if (e instanceof KvmpoolError && e.code === 'NOT_FOUND') return undefined;
-    throw e;
-  });
+  const alone = (n: string) => imageInfo(def, n, known.get(n)).catch(unlessGone(undefined));
   const all = await Promise.all(names.map(async (n) => read.get(n) ?? (await alone(n))));
   return all.filter((v): v is VolumeFacts => v !== undefined);
 }
 
-/** User snapshots of an image (those a clone v2 parent keeps in the trash namespace are not the user's). */
-export async function userSnapshotCount(p: RbdPlace, name: string): Promise<number> {
-  const snaps = await rbdJson<{ name: string; namespace?: { type: string } }[]>(p, ['snap', 'ls', imageSpec(p, name)], `image ${name}`);
-  return (snaps ?? []).filter((s) => (s.namespace?.type ?? 'user') === 'user' && !isCloneSnapshot(s.name)).length;
+/** The user's snapshots of an image: not those a clone v2 parent keeps in the trash namespace, nor kvmpool's own to clone from. */
+export async function userSnapshots(p: RbdPlace, name: string): Promise<RbdSnapshot[]> {
+  const snaps = await rbdJson<RbdSnapshot[]>(p, ['snap', 'ls', imageSpec(p, name)], `image ${name}`);
+  return (snaps ?? []).filter((s) => (s.namespace?.type ?? 'user') === 'user' && !isCloneSnapshot(s.name));
 }
 
 /** One image as a volume; NOT_FOUND when there is none of that name, unreadable when its header is gone. */
@@ -116,10 +113,10 @@ export async function imageInfo(def: Def, name: string, known?: KnownVolume): Pr
     const [info, usage, snapshots] = await Promise.all([
       rbdJson<RbdImageInfo>(p, ['info', imageSpec(p, name)], what),
       rbdJson<{ images: RbdUsage[] }>(p, ['du', imageSpec(p, name)], what),
-      userSnapshotCount(p, name),
+      userSnapshots(p, name),
     ]);
     const used = usage?.images.find((u) => u.snapshot === undefined)?.used_size;
-    return imageFacts(p, info.name, info.id, info.size, used, snapshots, info.parent, info.modify_timestamp);
+    return imageFacts(p, info.name, info.id, info.size, used, snapshots.length, info.parent, info.modify_timestamp);
   } catch (e) {
     if (e instanceof KvmpoolError && e.code === 'NOT_FOUND' && (await imageNames(p)).includes(name)) return unreadableImage(p, name, known);
     throw e;
@@ -144,8 +141,15 @@ export async function createImage(def: Def, spec: VolumeSpec<RbdVolumeOptionsT>,
     await rbd(p, ['create', ...createArgs(spec), imageSpec(p, spec.name)], `image ${spec.name}`);
     r.add(`remove image ${spec.name}`, () => removeImage(p, spec.name));
     await markImage(def, spec.name);
-    return imageInfo(def, spec.name);
+    return newImageInfo(def, spec.name);
   });
+}
+
+/** An image just made: `rbd info` alone (it has no snapshots and has written nothing of its own yet). */
+export async function newImageInfo(def: Def, name: string): Promise<VolumeFacts> {
+  const p = placeOf(def);
+  const info = await rbdJson<RbdImageInfo>(p, ['info', imageSpec(p, name)], `image ${name}`);
+  return imageFacts(p, info.name, info.id, info.size, 0, 0, info.parent, info.modify_timestamp);
 }
 
 /** Removes an image that has no snapshots. */

@@ -1,6 +1,6 @@
 import { KvmpoolError } from '../../../model/errors.js';
 import type { PoolStatus } from '../../../model/pool-types.js';
-import { CONNECT_TIMEOUT_S, cephJson, placeArgs, rbd, rbdJson, type RbdPlace } from '../../../host/rbd.js';
+import { CONNECT_TIMEOUT_S, cephJson, placeArgs, rbd, rbdJson, unlessGone, type RbdPlace } from '../../../host/rbd.js';
 import { Reverter } from '../../../model/reverter.js';
 import { HealthLooks } from '../health-looks.js';
 import { clientConf, clientConfOf, placeName, placeOf, type Def } from './rbd-place.js';
@@ -80,8 +80,7 @@ export function quotaRoom(def: Def): number | undefined {
 export async function startRbd(def: Def): Promise<void> {
   const p = placeOf(def);
   await writeClientConf(def);
-  looks.forget(keyOf(def));
-  usage.delete(keyOf(def));
+  stopRbd(def);
   try {
     await reach(p);
   } catch (e) {
@@ -98,7 +97,7 @@ export async function writeClientConf(def: Def): Promise<void> {
   await writeFile(clientConfOf(def), clientConf(CONNECT_TIMEOUT_S), { mode: 0o600 });
 }
 
-/** Forgets what was looked at (the pool stopped). */
+/** Forgets what was looked at (the pool stopped, or starts again). */
 export function stopRbd(def: Def): void {
   looks.forget(keyOf(def));
   usage.delete(keyOf(def));
@@ -151,15 +150,9 @@ async function makePlace(def: Def, r: Reverter): Promise<string[]> {
  */
 export async function deleteRbd(def: Def, created: readonly string[]): Promise<void> {
   const p = placeOf(def);
-  const images = await rbdJson<string[]>(p, ['ls', ...placeArgs(p)], `Ceph pool ${placeName(p)}`).catch((e: unknown) => {
-    if (e instanceof KvmpoolError && e.code === 'NOT_FOUND') return [];
-    throw e;
-  });
-  if ((images ?? []).length > 0) throw new KvmpoolError('POOL_NOT_EMPTY', `Ceph pool ${placeName(p)} still holds ${images!.length} image(s)`, { pool: def.name, images: images!.length });
+  const images = (await rbdJson<string[]>(p, ['ls', ...placeArgs(p)], `Ceph pool ${placeName(p)}`).catch(unlessGone([]))) ?? [];
+  if (images.length > 0) throw new KvmpoolError('POOL_NOT_EMPTY', `Ceph pool ${placeName(p)} still holds ${images.length} image(s)`, { pool: def.name, images: images.length });
   // Gone already (a delete cut short, or removed by hand): nothing to do.
-  const gone = (e: unknown) => {
-    if (!(e instanceof KvmpoolError && e.code === 'NOT_FOUND')) throw e;
-  };
-  if (created.includes(`namespace:${placeName(p)}`)) await rbd(p, ['namespace', 'remove', '--pool', p.pool, '--namespace', p.namespace!], `namespace ${placeName(p)}`).catch(gone);
-  if (created.includes(`pool:${p.pool}`)) await cephJson(p, ['osd', 'pool', 'rm', p.pool, p.pool, '--yes-i-really-really-mean-it'], `Ceph pool ${p.pool}`).catch(gone);
+  if (created.includes(`namespace:${placeName(p)}`)) await rbd(p, ['namespace', 'remove', '--pool', p.pool, '--namespace', p.namespace!], `namespace ${placeName(p)}`).catch(unlessGone(''));
+  if (created.includes(`pool:${p.pool}`)) await cephJson(p, ['osd', 'pool', 'rm', p.pool, p.pool, '--yes-i-really-really-mean-it'], `Ceph pool ${p.pool}`).catch(unlessGone(null));
 }

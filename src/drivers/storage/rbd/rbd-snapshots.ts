@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { errors } from '../../../model/errors.js';
 import type { SnapshotInfo, VolumeFacts } from '../../../model/volume-types.js';
-import { LONG_CALL_MS, cephTime, imageSpec, rbd, rbdJson, type RbdSnapshot } from '../../../host/rbd.js';
+import { LONG_CALL_MS, cephTime, imageSpec, rbd, type RbdSnapshot } from '../../../host/rbd.js';
 import type { CloneTarget, OpContext, StorageDriver } from '../driver.js';
-import { CLONE_SNAPSHOT, imageInfo, isCloneSnapshot, markImage, removeImage } from './rbd-images.js';
+import { CLONE_SNAPSHOT, imageInfo, markImage, newImageInfo, removeImage, userSnapshots } from './rbd-images.js';
 import { placeOf, type Def } from './rbd-place.js';
 import { Reverter } from '../../../model/reverter.js';
 import type { RbdSource } from './rbd-settings.js';
@@ -13,9 +13,7 @@ export const rbdSnapshots: NonNullable<StorageDriver<RbdSource>['snapshots']> = 
   // librbd hands a snapshot of an image in use to the client holding its lock (a running VM's qemu).
   whileInUse: true,
   async list(def, vol) {
-    const p = placeOf(def);
-    const snaps = await rbdJson<RbdSnapshot[]>(p, ['snap', 'ls', imageSpec(p, vol.name)], `image ${vol.name}`);
-    return (snaps ?? []).filter((s) => (s.namespace?.type ?? 'user') === 'user' && !isCloneSnapshot(s.name)).map(snapshotInfo);
+    return (await userSnapshots(placeOf(def), vol.name)).map(snapshotInfo);
   },
   async create(def, vol, name) {
     const p = placeOf(def);
@@ -55,7 +53,7 @@ export async function layeredClone(def: Def, source: VolumeFacts, target: CloneT
     await rbd(p, ['clone', '--rbd-default-clone-format', '2', snap, imageSpec(p, target.name)], `image ${target.name}`);
     r.add(`remove image ${target.name}`, () => removeImage(p, target.name));
     await markImage(def, target.name);
-    return imageInfo(def, target.name);
+    return newImageInfo(def, target.name);
   });
   // The clone is made: a snapshot that stays (the cluster failed at this moment) is left out of listings.
   await dropSnapshot().catch((e: unknown) => ctx.log(`clone ${target.name}: could not remove ${snap}: ${e instanceof Error ? e.message : String(e)}`));

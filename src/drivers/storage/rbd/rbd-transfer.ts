@@ -6,7 +6,7 @@ import { SparseDecoder, dataHeader, endFrame, holeFrame, splitZeroRuns } from '.
 import type { VolumeFacts, WipeAlgorithm } from '../../../model/volume-types.js';
 import { observedElsewhere } from '../../../model/ignore.js';
 import { DiffDecoder, diffData, diffEnd, diffStart } from '../../../host/rbd-diff.js';
-import { LONG_CALL_MS, imageSpec, rbd, rbdJson, type RbdPlace } from '../../../host/rbd.js';
+import { LONG_CALL_MS, imageSpec, rbd, rbdJson, unlessGone, type RbdPlace } from '../../../host/rbd.js';
 import { ContentHash } from '../../../transfer/hash.js';
 import type { Extent } from '../../../transfer/sparse-reader.js';
 import type { OpContext, StageWriter, WriterStage } from '../driver.js';
@@ -192,9 +192,6 @@ export class RbdImageWriter implements StageWriter {
   }
 }
 
-const gone = (e: unknown): void => {
-  if (!(e instanceof KvmpoolError && e.code === 'NOT_FOUND')) throw e;
-};
 
 /**
  * Where a whole upload goes: a new image beside the volume, of its size, written through
@@ -203,7 +200,7 @@ const gone = (e: unknown): void => {
 export async function stageUpload(def: Def, vol: VolumeFacts, make: (name: string, capacity: number) => Promise<unknown>): Promise<WriterStage> {
   const p = placeOf(def);
   const name = `${vol.name}${STAGE_SUFFIX}`;
-  await removeImage(p, name).catch(gone);
+  await removeImage(p, name).catch(unlessGone(''));
   await make(name, vol.capacity);
   return { open: (signal) => RbdImageWriter.open(p, name, vol.capacity, signal) };
 }
@@ -217,7 +214,7 @@ export async function commitUpload(def: Def, vol: VolumeFacts, end: number, log:
   const p = placeOf(def);
   const old = `${vol.name}${OLD_SUFFIX}`;
   // One an earlier upload could not remove (names with the suffix are kvmpool's own).
-  await removeImage(p, old).catch(gone);
+  await removeImage(p, old).catch(unlessGone(''));
   await rbd(p, ['rename', imageSpec(p, vol.name), imageSpec(p, old)], `image ${vol.name}`);
   try {
     await rbd(p, ['rename', imageSpec(p, `${vol.name}${STAGE_SUFFIX}`), imageSpec(p, vol.name)], `image ${vol.name}`);
@@ -230,7 +227,7 @@ export async function commitUpload(def: Def, vol: VolumeFacts, end: number, log:
 
 /** Removes an upload's stage (failed or cancelled). */
 export async function discardUpload(def: Def, vol: VolumeFacts): Promise<void> {
-  await removeImage(placeOf(def), `${vol.name}${STAGE_SUFFIX}`).catch(gone);
+  await removeImage(placeOf(def), `${vol.name}${STAGE_SUFFIX}`).catch(unlessGone(''));
 }
 
 /**

@@ -1,5 +1,5 @@
-import { KvmpoolError } from '../../../model/errors.js';
-import { imageSpec, rbdJson } from '../../../host/rbd.js';
+import { quietContext } from '../../../model/op-context.js';
+import { imageSpec, rbdJson, unlessGone } from '../../../host/rbd.js';
 import type { StorageDriver } from '../driver.js';
 import * as images from './rbd-images.js';
 import * as transfer from './rbd-transfer.js';
@@ -7,9 +7,6 @@ import { placeName, placeOf } from './rbd-place.js';
 import { buildRbd, deleteRbd, rbdStatus, startRbd, stopRbd, writeClientConf } from './rbd-pool.js';
 import { checkRbdSource, type RbdSource, type RbdVolumeOptionsT } from './rbd-settings.js';
 import { layeredClone, rbdSnapshots } from './rbd-snapshots.js';
-
-/** For steps of a job whose own progress is reported by the step around them. */
-const quiet = { signal: new AbortController().signal, log: () => {}, progress: () => {} };
 
 /** Clients that have an image open, as `rbd status` names them (librbd watches the image's header). */
 interface Watchers {
@@ -63,10 +60,7 @@ export const rbdDriver: StorageDriver<RbdSource, RbdVolumeOptionsT> = {
     if (vol.unreadable) return [];
     const p = placeOf(def);
     // An image gone meanwhile (behind kvmpool's back) has no users either.
-    const status = await rbdJson<Watchers>(p, ['status', imageSpec(p, vol.name)], `image ${vol.name}`).catch((e: unknown) => {
-      if (e instanceof KvmpoolError && e.code === 'NOT_FOUND') return undefined;
-      throw e;
-    });
+    const status = await rbdJson<Watchers>(p, ['status', imageSpec(p, vol.name)], `image ${vol.name}`).catch(unlessGone(undefined));
     return (status?.watchers ?? []).map((w) => `client.${w.client} at ${w.address}`);
   },
   access: (def, vol) => images.imageAccess(def, vol),
@@ -87,7 +81,7 @@ export const rbdDriver: StorageDriver<RbdSource, RbdVolumeOptionsT> = {
   transfers: {
     dataExtents: (def, vol) => transfer.imageExtents(def, vol),
     read: (def, vol, offset, length, options) => transfer.readImage(def, vol, offset, length, options),
-    stage: (def, vol) => transfer.stageUpload(def, vol, (name, capacity) => images.createImage(def, { name, format: 'raw', capacity, prealloc: 'off', options: {} }, quiet)),
+    stage: (def, vol) => transfer.stageUpload(def, vol, (name, capacity) => images.createImage(def, { name, format: 'raw', capacity, prealloc: 'off', options: {} }, quietContext())),
     async commit(def, vol, _stage, end, _grow, ctx) {
       await transfer.commitUpload(def, vol, end, ctx.log);
       await images.markImage(def, vol.name);
