@@ -53,6 +53,8 @@ export class HostCommandError extends KvmpoolError {
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 const MAX_OUTPUT = 16 * 1024 * 1024;
+/** Bytes of standard error kept (its end). */
+const MAX_STDERR = 1024 * 1024;
 
 /**
  * Runs a program with an argv array (never a shell). Resolves with its output on exit 0; otherwise
@@ -81,6 +83,7 @@ export function run(command: string, args: readonly string[], options: ExecOptio
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
+    let errBytes = 0;
     let timedOut = false;
     let aborted = false;
     let killTimer: NodeJS.Timeout | undefined;
@@ -129,6 +132,8 @@ export function run(command: string, args: readonly string[], options: ExecOptio
     child.stderr!.on('data', (chunk: Buffer) => {
       options.onStderr?.(chunk.toString('utf8'));
       err.push(chunk);
+      // A long-lived command (a watch) may report trouble for days: only the end of it is kept.
+      for (errBytes += chunk.length; errBytes > MAX_STDERR && err.length > 1; ) errBytes -= err.shift()!.length;
     });
     const finish = () => {
       clearTimeout(timer);
