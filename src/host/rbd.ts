@@ -25,7 +25,7 @@ export interface RbdPlace extends RbdConnection {
 /** Seconds a call waits for the monitors before it fails (librados would wait 300 s). */
 export const CONNECT_TIMEOUT_S = 10;
 /** Seconds one request to the monitors or an OSD may take (a full pool blocks writes: they fail instead). */
-const OP_TIMEOUT_S = 30;
+export const OP_TIMEOUT_S = 30;
 
 /**
  * A bound for calls whose time grows with the image (rm, flatten, rollback, transfers): what bounds a
@@ -107,28 +107,6 @@ export async function rbd(c: RbdConnection, args: readonly string[], what: strin
 export async function rbdJson<T>(c: RbdConnection, args: readonly string[], what: string, options?: ExecOptions): Promise<T> {
   const out = await rbd(c, [...args, '--format', 'json'], what, options);
   return JSON.parse(out.trim() === '' ? 'null' : out) as T;
-}
-
-/** An image as `rbd info --format json` describes it (the fields kvmpool reads). */
-export interface RbdImageInfo {
-  name: string;
-  id: string;
-  size: number;
-  object_size: number;
-  features: string[];
-  snapshot_count: number;
-  create_timestamp?: string;
-  modify_timestamp?: string;
-  parent?: { pool: string; pool_namespace: string; image: string; id: string; snapshot: string; trash: boolean; overlap: number };
-}
-
-/** One image (or snapshot) of `rbd du --format json`. */
-export interface RbdUsage {
-  name: string;
-  id?: string;
-  snapshot?: string;
-  provisioned_size: number;
-  used_size: number;
 }
 
 /** One snapshot of `rbd snap ls --format json`. */

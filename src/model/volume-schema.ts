@@ -15,6 +15,8 @@ export const volumeFactsProperties = {
   backingOutsidePool: Type.Optional(Type.Boolean()),
   parent: Type.Optional(Type.String({ description: 'a layered clone (RBD): the image it reads through to, pool[/namespace]/image' })),
   snapshots: Type.Optional(Type.Integer()),
+  objectSize: Type.Optional(Type.Integer({ minimum: 0, description: 'bytes: the size of the objects the storage keeps the volume in (RBD)' })),
+  storageFeatures: Type.Optional(Type.Array(Type.String(), { description: 'what the storage enables on the volume itself (RBD image features)' })),
   kind: Type.Optional(Type.String()),
   unreadable: Type.Optional(Type.Boolean()),
   warnings: Type.Optional(Type.Array(Type.String())),

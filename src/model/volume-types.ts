@@ -34,6 +34,10 @@ export interface VolumeFacts {
    */
   parent?: string;
   snapshots?: number;
+  /** Bytes: the size of the objects the storage keeps the volume in (RBD). */
+  objectSize?: number;
+  /** What the storage enables on the volume itself (RBD image features: layering, exclusive-lock, object-map, fast-diff, ...). */
+  storageFeatures?: string[];
   /** What kind of storage holds it, where the pool has several (LVs: linear, striped, raid1, thin). */
   kind?: string;
   /** The format is known (kvmpool recorded it) but qemu-img could not read the image this time. */

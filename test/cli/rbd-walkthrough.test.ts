@@ -100,6 +100,9 @@ test("RBD as a new user tries it, by the CLI only: the README's cluster, a pool 
       t = performance.now();
       ok(await k('vol', 'list', 'ceph'), 'vol list');
       tc.diagnostic(`vol list again: ${seconds(t)}`);
+      t = performance.now();
+      ok(await k('pool', 'refresh', 'ceph'), 'pool refresh');
+      tc.diagnostic(`pool refresh, nothing changed: ${seconds(t)}`);
     } finally {
       await k('vm', 'kill', 'web1');
       await guest?.cleanup();

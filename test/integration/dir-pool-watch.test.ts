@@ -7,6 +7,7 @@ import { Volume, type VolumeBody } from '../../src/api/schemas.js';
 import { kvmpool } from '../helpers/cli.js';
 import { rawCall, startPool, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { tempDir } from '../helpers/tmp.js';
+import { listedUntil as waitListed } from '../helpers/listing.js';
 
 // Listings answer from the store; the directory's own change signal (inotify) says what to read again.
 // qemu-img runs through a wrapper on PATH that logs each run: what the daemon reads is counted.
@@ -40,15 +41,7 @@ const infoRuns = async () =>
 /** qemu-img as someone else runs it (not through the wrapper). */
 const theirQemuImg = (...args: string[]) => run('/usr/bin/qemu-img', args);
 
-/** Polls the listing (never refreshing) until `check` holds; fails after 20 s. */
-async function listedUntil(pool: string, what: string, check: (vols: VolumeBody[]) => boolean): Promise<VolumeBody[]> {
-  for (const started = Date.now(); ; ) {
-    const vols = await list(pool);
-    if (check(vols)) return vols;
-    if (Date.now() - started > 20_000) assert.fail(`${what}: not in the listing after 20 s: ${vols.map((v) => v.name).join(', ')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const listedUntil = (pool: string, what: string, check: (vols: VolumeBody[]) => boolean) => waitListed(t, pool, what, check);
 
 test('a file added, renamed, written, replaced or removed by someone else shows in the listing without a refresh', async () => {
   const target = await startPool(t, 'watched');

@@ -11,6 +11,7 @@ import { buildGuest, waitConsole, type Guest } from '../helpers/guest.js';
 import { validateDomain } from '../helpers/libvirt-xml.js';
 import { kvmpool } from '../helpers/cli.js';
 import { rawCall, withDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { listedUntil } from '../helpers/listing.js';
 
 /**
  * rbd pools through the daemon, on one throw-away Ceph cluster for the file: the key's handling, the
@@ -60,7 +61,9 @@ test('an rbd pool is defined with a key file through the CLI; the key appears in
     assert.deepEqual(pool.secrets, ['key']);
     assert.equal(pool.source['key'], undefined);
     const vol = JSON.parse((await cli('--json', 'vol', 'info', 'ceph/vm1')).stdout) as VolumeBody;
-    assert.deepEqual([vol.format, vol.capacity, vol.kind, vol.managed], ['raw', 64 * MiB, 'image', true]);
+    assert.deepEqual([vol.format, vol.capacity, vol.kind, vol.managed, vol.objectSize], ['raw', 64 * MiB, 'image', true, MiB]);
+    assert.deepEqual(vol.storageFeatures?.sort(), ['deep-flatten', 'exclusive-lock', 'fast-diff', 'layering', 'object-map']);
+    assert.match((await cli('vol', 'info', 'ceph/vm1')).stdout, /storage features: +deep-flatten, exclusive-lock, fast-diff, layering, object-map/);
     const everything = [info.stdout, JSON.stringify(await t.client.api.listPools()), JSON.stringify(await t.client.api.listVolumes({ params: { pool: 'ceph' } })), t.logs.join('\n')].join('\n');
     assert.ok(!everything.includes(ceph.key), 'the ceph.key was shown');
     // qemu and rbd get the key's file, never the key.
@@ -184,6 +187,29 @@ test('an image whose header is gone is listed as unreadable, breaks nothing else
     await t.client.api.deleteVolume({ params: { pool: 'ceph', volume: 'a' } });
     assert.deepEqual((await t.client.api.listVolumes({ params: { pool: 'ceph' } })).map((v) => v.name), ['b', 'c']);
     assert.deepEqual(JSON.parse(await ceph.cluster.admin('rbd', ['ls', '--pool', 'vms', '--namespace', ns, '--format', 'json'])), ['b', 'c']);
+  });
+});
+
+test('listings answer from the pool\'s watch: images made, resized or removed by others show without a refresh; a refresh opens only images whose stamp changed', async () => {
+  await withDaemon(async (t) => {
+    const ns = await startRbdPool(t, 'ceph');
+    for (const name of ['a', 'b']) await t.client.api.createVolume({ params: { pool: 'ceph' }, body: { name, capacity: '4M', format: 'raw' } });
+    const theirs = (...args: string[]) => ceph.cluster.admin('rbd', args);
+    await theirs('create', '--size', '8M', `vms/${ns}/outside`);
+    const added = (await listedUntil(t, 'ceph', 'an image made outside', (v) => v.some((x) => x.name === 'outside'))).find((x) => x.name === 'outside')!;
+    assert.deepEqual([added.capacity, added.managed], [8 * MiB, false]);
+    await theirs('resize', '--size', '12M', `vms/${ns}/b`);
+    await listedUntil(t, 'ceph', 'an image grown outside', (v) => v.find((x) => x.name === 'b')?.capacity === 12 * MiB);
+    await theirs('rm', `vms/${ns}/outside`);
+    await listedUntil(t, 'ceph', 'an image removed outside', (v) => !v.some((x) => x.name === 'outside'));
+
+    // Opening an image by name reads its rbd_id object, which no stamp covers: with it gone, an image
+    // that were opened again would be unreadable. A refresh reads only what changed, so `a` stays as it was.
+    await ceph.cluster.admin('rados', ['-p', 'vms', '--namespace', ns, 'rm', 'rbd_id.a']);
+    await theirs('resize', '--size', '16M', `vms/${ns}/b`);
+    await t.client.api.refreshPool({ params: { pool: 'ceph' } });
+    const listed = await t.client.api.listVolumes({ params: { pool: 'ceph' } });
+    assert.deepEqual(listed.map((v) => [v.name, v.capacity, v.unreadable === true]), [['a', 4 * MiB, false], ['b', 16 * MiB, false]]);
   });
 });
 

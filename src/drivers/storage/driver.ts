@@ -66,6 +66,8 @@ export interface VolumeWatch {
   close(): void;
   /** False when what is watched is no longer the pool's storage (its directory was removed, replaced or mounted over). */
   intact(): Promise<boolean>;
+  /** A watch that polls looks now, and reports what it finds before it resolves (a listing waits for it). */
+  settle?(): Promise<void>;
 }
 
 /** Where a pool's change signal reports (see StorageDriver.watch). */
@@ -136,6 +138,11 @@ export interface StorageDriver<S = PoolSource, O = Record<string, unknown>> {
    * trusted (the watch ended or overflowed). Types without it are read whole on every listing.
    */
   watch?(def: PoolDefinition<S>, signal: WatchSignal): Promise<VolumeWatch>;
+  /**
+   * Reads the named volumes together (a remote storage: one connection for all); a volume gone is left
+   * out. Types without it read them one by one with volumeInfo.
+   */
+  readVolumes?(def: PoolDefinition<S>, names: readonly string[], known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]>;
   /** Reads one volume; NOT_FOUND when it is gone. */
   volumeInfo(def: PoolDefinition<S>, known: KnownVolume | undefined, name: string): Promise<VolumeFacts>;
   /** Host processes that hold this volume open (a VM, a copy); empty when free. */

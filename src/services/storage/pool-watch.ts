@@ -101,6 +101,7 @@ export class PoolWatches {
       await this.start(w.pool);
       return false;
     }
+    await w.handle.settle?.();
     await this.read(name);
     return !w.stale;
   }

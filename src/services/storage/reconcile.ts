@@ -35,6 +35,8 @@ export async function reconcile(ctx: ServiceContext, records: VolumeRecords, poo
       const slice = new Slice(ctx, records, name, settled, vanished);
       let read = 0; // volumes of a whole-pool read
       if (names) {
+        // What stands on a volume that changed names it (a clone its parent): it is read again too.
+        names = [...new Set([...names, ...names.flatMap((n) => ctx.store.volumes.backedBy(name, n))])];
         // Volumes an operation holds are not read now: the operation records them.
         const held = new Set(names.filter((n) => ctx.locks.holder(volumeLock(name, n))));
         const free = names.filter((n) => !held.has(n));
@@ -115,6 +117,7 @@ async function scanOf(ctx: ServiceContext, pool: Pool): Promise<VolumeScan> {
 
 /** Reads the named volumes; the ones that are gone are left out. */
 async function readNames(ctx: ServiceContext, pool: Pool, names: readonly string[]): Promise<VolumeFacts[]> {
+  if (pool.driver.readVolumes) return pool.driver.readVolumes(pool.def, names, new Map(ctx.store.volumes.getMany(pool.rec.name, names).map((v) => [v.name, known(v)])));
   const read = await mapConcurrent(names, READ_CONCURRENCY, async (n) => {
     const stored = ctx.store.volumes.get(pool.rec.name, n);
     return pool.driver.volumeInfo(pool.def, stored && known(stored), n).catch((e: unknown) => {

@@ -108,6 +108,13 @@ export class VolumeService {
           if (deferring) await p.driver.volumes!.defer!(p.def, vol, ctx);
           else await p.driver.volumes!.delete(p.def, vol, ctx, { force });
           this.w.records.forget(ref.pool, vol);
+          // Its clones now show it as deleted (or, if they cannot be read now, once the pool is read whole).
+          if (deferring) {
+            await reconcile(this.ctx, this.w.records, p, this.ctx.store.volumes.backedBy(ref.pool, vol.name)).catch((e: unknown) => {
+              this.w.watches.lost(ref.pool);
+              this.ctx.log(`pool ${ref.pool}: the clones of ${vol.name} were not read again: ${e instanceof Error ? e.message : String(e)}`);
+            });
+          }
           announce(this.ctx, 'volume.deleted', `${ref.pool}/${ref.volume}`, `volume ${ref.pool}/${ref.volume}: deleted${deferring ? ` (kept in the storage until ${dependents.join(', ')} no longer need it)` : ''}`);
         }),
       ),

@@ -3,9 +3,10 @@ import type { AccessInfo } from '../../../model/access.js';
 import type { VolumeFacts } from '../../../model/volume-types.js';
 import { Reverter } from '../../../model/reverter.js';
 import { observedElsewhere } from '../../../model/ignore.js';
-import { LONG_CALL_MS, imageSpec, placeArgs, rbd, rbdJson, unlessGone, type RbdImageInfo, type RbdPlace, type RbdSnapshot, type RbdUsage } from '../../../host/rbd.js';
+import { LONG_CALL_MS, imageSpec, placeArgs, rbd, rbdJson, type RbdPlace, type RbdSnapshot } from '../../../host/rbd.js';
+import { imageStamps, readImages, type ScannedImage } from '../../../host/rbd-scan.js';
 import * as qemuImg from '../../../host/qemu-img.js';
-import type { CloneTarget, CopySource, KnownVolume, OpContext, VolumeSpec } from '../driver.js';
+import type { CloneTarget, CopySource, KnownVolume, OpContext, VolumeScan, VolumeSpec } from '../driver.js';
 import { clientConfOf, placeName, placeOf, type Def } from './rbd-place.js';
 import { quotaRoom } from './rbd-pool.js';
 import { checkRbdVolumeOptions, IMAGE_FEATURES, type RbdVolumeOptionsT } from './rbd-settings.js';
@@ -17,14 +18,8 @@ export const MARK_KEY = 'kvmpool.pool';
 export const CLONE_SNAPSHOT = 'kvmpool-clone-';
 export const isCloneSnapshot = (name: string): boolean => name.startsWith(CLONE_SNAPSHOT);
 
-/** An entry of `rbd ls -l --format json`: an image, or one of its snapshots (with `snapshot`). */
-interface LongListing {
-  image: string;
-  id: string;
-  size: number;
-  snapshot?: string;
-  parent?: { pool: string; pool_namespace: string; image: string; snapshot: string };
-}
+/** An image rbd-scan could open. */
+type ReadImage = Required<Pick<ScannedImage, 'name' | 'id' | 'stamp' | 'size' | 'used' | 'snapshots' | 'objectSize' | 'features'>> & Pick<ScannedImage, 'parent'>;
 
 /** What a deleted parent with clones is renamed to before it goes to the trash (see deferImage). */
 export const DEFERRED = '.kvmpool-deferred';
@@ -32,20 +27,26 @@ export const DEFERRED = '.kvmpool-deferred';
 /**
  * An image as a volume. A layered clone names its parent; the parent is its backing volume (a
  * dependency the service keeps it from deleting) when it is an image of the same place still listed.
+ * Its stamp is rbd-scan's: while it is the same, the image has not changed and is not opened again.
  */
-function imageFacts(p: RbdPlace, name: string, id: string, size: number, used: number | undefined, snapshots: number, parent: (NonNullable<LongListing['parent']> & { trash?: boolean }) | undefined, modified?: string): VolumeFacts {
-  const deferred = parent !== undefined && (parent.trash === true || parent.image.endsWith(DEFERRED));
-  const here = parent !== undefined && !deferred && parent.pool === p.pool && parent.pool_namespace === (p.namespace ?? '');
+function imageFacts(p: RbdPlace, image: ReadImage): VolumeFacts {
+  const parent = image.parent ?? undefined;
+  const samePlace = parent !== undefined && parent.pool === p.pool && parent.pool_namespace === (p.namespace ?? '');
+  const deferred = parent !== undefined && (parent.trash || parent.image.endsWith(DEFERRED));
+  const here = samePlace && !deferred;
   const parentName = parent && `${parent.pool}/${parent.pool_namespace ? `${parent.pool_namespace}/` : ''}${deferred ? `${parent.image.replace(DEFERRED, '')} (deleted, kept for its clones)` : parent.image}`;
   return {
-    name,
-    path: imageSpec(p, name),
+    name: image.name,
+    path: imageSpec(p, image.name),
     format: 'raw',
-    capacity: size,
-    allocation: used ?? 0,
-    identity: id,
-    stamp: `${id}:${size}:${used ?? '?'}:${snapshots}:${parentName ?? ''}:${modified ?? ''}`,
-    snapshots,
+    capacity: image.size,
+    allocation: image.used,
+    identity: image.id,
+    // A parent here is named by its id; its name (or its move to the trash) is part of what the clone shows.
+    stamp: samePlace ? `${image.stamp}>${parent.id}=${parent.trash ? '' : parent.image}` : image.stamp,
+    snapshots: image.snapshots.filter((s) => !isCloneSnapshot(s)).length,
+    objectSize: image.objectSize,
+    storageFeatures: image.features,
     kind: parent ? 'clone' : 'image',
     ...(parentName ? { parent: parentName } : {}),
     ...(here ? { backingVolume: parent.image } : {}),
@@ -65,7 +66,7 @@ export const STAGE_SUFFIX = '.kvmpool-upload';
 export const OLD_SUFFIX = '.kvmpool-old';
 /** Suffixes of images kvmpool keeps beside a volume for a moment (an upload, a deferred parent): not volumes. */
 const INTERNAL = [STAGE_SUFFIX, OLD_SUFFIX, DEFERRED];
-const isInternal = (name: string): boolean => INTERNAL.some((s) => name.endsWith(s));
+export const isInternal = (name: string): boolean => INTERNAL.some((s) => name.endsWith(s));
 
 /** INVALID_ARGUMENT for a volume name that ends as kvmpool's own images beside a volume do. */
 export function checkImageName(name: string): string {
@@ -73,54 +74,62 @@ export function checkImageName(name: string): string {
   return name;
 }
 
-/** The image names of the pool's directory (it lists images whose headers are gone too), less kvmpool's own for a moment. */
-const imageNames = async (p: RbdPlace): Promise<string[]> => ((await rbdJson<string[]>(p, ['ls', ...placeArgs(p)], `the images of ${placeName(p)}`)) ?? []).filter((n) => !isInternal(n));
-
 /**
- * Every image of the pool, with sizes, what each uses (object map and fast-diff make that cheap),
- * snapshot counts and parents: three calls, whatever the number of images. `rbd ls -l` and `rbd du`
- * leave out an image they cannot open; the directory's names show it, as unreadable.
+ * The pool's images in two steps: the stamps of all (a few requests per image, none opened), then
+ * the images of a slice read, except those whose stamp is the one recorded (and, for a clone, whose
+ * parent has the name recorded): an image nobody changed is not opened again.
  */
-export async function listImages(def: Def, known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]> {
+export async function scanImages(def: Def): Promise<VolumeScan> {
   const p = placeOf(def);
-  const names = await imageNames(p);
-  const [entries, usage] = await Promise.all([
-    rbdJson<LongListing[]>(p, ['ls', '-l', ...placeArgs(p)], `the images of ${placeName(p)}`),
-    rbdJson<{ images: RbdUsage[] }>(p, ['du', ...placeArgs(p)], `the usage of ${placeName(p)}`),
-  ]);
-  const used = new Map<string, number>();
-  for (const u of usage?.images ?? []) if (u.snapshot === undefined) used.set(u.name, u.used_size);
-  const snapshots = new Map<string, number>();
-  for (const e of entries ?? []) if (e.snapshot !== undefined && !isCloneSnapshot(e.snapshot)) snapshots.set(e.image, (snapshots.get(e.image) ?? 0) + 1);
-  const read = new Map((entries ?? []).filter((e) => e.snapshot === undefined).map((e) => [e.image, imageFacts(p, e.image, e.id, e.size, used.get(e.image), snapshots.get(e.image) ?? 0, e.parent)]));
-  // An image the long listing left out is looked at alone: unreadable, or gone (renamed, deleted) meanwhile.
-  const alone = (n: string) => imageInfo(def, n, known.get(n)).catch(unlessGone(undefined));
-  const all = await Promise.all(names.map(async (n) => read.get(n) ?? (await alone(n))));
-  return all.filter((v): v is VolumeFacts => v !== undefined);
+  const stamps = await imageStamps(p, `the images of ${placeName(p)}`);
+  // A stamp begins with the image's id.
+  const nameOf = new Map([...stamps].map(([name, stamp]) => [stamp.split(':')[0]!, name]));
+  return {
+    names: [...stamps.keys()].filter((n) => !isInternal(n)).sort(),
+    async read(names, known) {
+      const unchanged = (n: string) => {
+        const facts = known.get(n)?.facts;
+        const [own, parent] = facts?.stamp?.split('>') ?? [];
+        if (own === undefined || own !== stamps.get(n)) return undefined;
+        if (parent === undefined) return facts;
+        const [id, name] = parent.split('=');
+        return (nameOf.get(id!) ?? '') === name ? facts : undefined;
+      };
+      const fresh = new Map((await readVolumes(def, names.filter((n) => !unchanged(n)), known)).map((f) => [f.name, f]));
+      return names.flatMap((n) => unchanged(n) ?? fresh.get(n) ?? []);
+    },
+  };
+}
+
+/** Every image of the pool, each read unless its stamp is the one `known` holds. */
+export async function listImages(def: Def, known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]> {
+  const scan = await scanImages(def);
+  return scan.read(scan.names, known);
+}
+
+/** The named images, read over one connection; those gone are left out, those that cannot be opened are unreadable. */
+export async function readVolumes(def: Def, names: readonly string[], known: ReadonlyMap<string, KnownVolume>): Promise<VolumeFacts[]> {
+  if (names.length === 0) return [];
+  const p = placeOf(def);
+  const read = await readImages(p, names, `the images of ${placeName(p)}`);
+  return read.flatMap((image) => {
+    if (image.missing) return [];
+    if (image.unreadable || image.size === undefined) return [unreadableImage(p, image.name, known.get(image.name))];
+    return [imageFacts(p, image as ReadImage)];
+  });
+}
+
+/** One image as a volume; NOT_FOUND when there is none of that name, unreadable when its header is gone. */
+export async function imageInfo(def: Def, name: string, known?: KnownVolume): Promise<VolumeFacts> {
+  const [facts] = await readVolumes(def, [name], new Map(known ? [[name, known]] : []));
+  if (!facts) throw errors.notFound('image', name);
+  return facts;
 }
 
 /** The user's snapshots of an image: not those a clone v2 parent keeps in the trash namespace, nor kvmpool's own to clone from. */
 export async function userSnapshots(p: RbdPlace, name: string): Promise<RbdSnapshot[]> {
   const snaps = await rbdJson<RbdSnapshot[]>(p, ['snap', 'ls', imageSpec(p, name)], `image ${name}`);
   return (snaps ?? []).filter((s) => (s.namespace?.type ?? 'user') === 'user' && !isCloneSnapshot(s.name));
-}
-
-/** One image as a volume; NOT_FOUND when there is none of that name, unreadable when its header is gone. */
-export async function imageInfo(def: Def, name: string, known?: KnownVolume): Promise<VolumeFacts> {
-  const p = placeOf(def);
-  const what = `image ${name}`;
-  try {
-    const [info, usage, snapshots] = await Promise.all([
-      rbdJson<RbdImageInfo>(p, ['info', imageSpec(p, name)], what),
-      rbdJson<{ images: RbdUsage[] }>(p, ['du', imageSpec(p, name)], what),
-      userSnapshots(p, name),
-    ]);
-    const used = usage?.images.find((u) => u.snapshot === undefined)?.used_size;
-    return imageFacts(p, info.name, info.id, info.size, used, snapshots.length, info.parent, info.modify_timestamp);
-  } catch (e) {
-    if (e instanceof KvmpoolError && e.code === 'NOT_FOUND' && (await imageNames(p)).includes(name)) return unreadableImage(p, name, known);
-    throw e;
-  }
 }
 
 /** `rbd create` options of a spec: size in bytes, the layout and features asked (or the default set). */
@@ -141,15 +150,8 @@ export async function createImage(def: Def, spec: VolumeSpec<RbdVolumeOptionsT>,
     await rbd(p, ['create', ...createArgs(spec), imageSpec(p, spec.name)], `image ${spec.name}`);
     r.add(`remove image ${spec.name}`, () => removeImage(p, spec.name));
     await markImage(def, spec.name);
-    return newImageInfo(def, spec.name);
+    return imageInfo(def, spec.name);
   });
-}
-
-/** An image just made: `rbd info` alone (it has no snapshots and has written nothing of its own yet). */
-export async function newImageInfo(def: Def, name: string): Promise<VolumeFacts> {
-  const p = placeOf(def);
-  const info = await rbdJson<RbdImageInfo>(p, ['info', imageSpec(p, name)], `image ${name}`);
-  return imageFacts(p, info.name, info.id, info.size, 0, 0, info.parent, info.modify_timestamp);
 }
 
 /** Removes an image that has no snapshots. */

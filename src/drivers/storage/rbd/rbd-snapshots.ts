@@ -3,7 +3,7 @@ import { errors } from '../../../model/errors.js';
 import type { SnapshotInfo, VolumeFacts } from '../../../model/volume-types.js';
 import { LONG_CALL_MS, cephTime, imageSpec, rbd, type RbdSnapshot } from '../../../host/rbd.js';
 import type { CloneTarget, OpContext, StorageDriver } from '../driver.js';
-import { CLONE_SNAPSHOT, imageInfo, markImage, newImageInfo, removeImage, userSnapshots } from './rbd-images.js';
+import { CLONE_SNAPSHOT, imageInfo, markImage, removeImage, userSnapshots } from './rbd-images.js';
 import { placeOf, type Def } from './rbd-place.js';
 import { Reverter } from '../../../model/reverter.js';
 import type { RbdSource } from './rbd-settings.js';
@@ -53,7 +53,7 @@ export async function layeredClone(def: Def, source: VolumeFacts, target: CloneT
     await rbd(p, ['clone', '--rbd-default-clone-format', '2', snap, imageSpec(p, target.name)], `image ${target.name}`);
     r.add(`remove image ${target.name}`, () => removeImage(p, target.name));
     await markImage(def, target.name);
-    return newImageInfo(def, target.name);
+    return imageInfo(def, target.name);
   });
   // The clone is made: a snapshot that stays (the cluster failed at this moment) is left out of listings.
   await dropSnapshot().catch((e: unknown) => ctx.log(`clone ${target.name}: could not remove ${snap}: ${e instanceof Error ? e.message : String(e)}`));

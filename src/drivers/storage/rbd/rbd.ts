@@ -7,6 +7,7 @@ import { placeName, placeOf } from './rbd-place.js';
 import { buildRbd, deleteRbd, rbdStatus, startRbd, stopRbd, writeClientConf } from './rbd-pool.js';
 import { checkRbdSource, type RbdSource, type RbdVolumeOptionsT } from './rbd-settings.js';
 import { layeredClone, rbdSnapshots } from './rbd-snapshots.js';
+import { watchPool } from './rbd-watch.js';
 
 /** Clients that have an image open, as `rbd status` names them (librbd watches the image's header). */
 interface Watchers {
@@ -54,6 +55,9 @@ export const rbdDriver: StorageDriver<RbdSource, RbdVolumeOptionsT> = {
   },
 
   listVolumes: (def, known) => images.listImages(def, known),
+  scan: (def) => images.scanImages(def),
+  readVolumes: (def, names, known) => images.readVolumes(def, names, known),
+  watch: async (def, signal) => watchPool(placeOf(def), signal),
   volumeInfo: (def, known, name) => images.imageInfo(def, name, known),
   async volumeUsers(def, vol) {
     // An image that cannot be opened has no watchers to ask for (and no client can have it open).

@@ -1,0 +1,251 @@
+"""Reads many RBD images over one cluster connection (the rbd tool opens one per call).
+
+Run by host/rbd-scan.ts with Debian's /usr/bin/python3 and Ceph's own bindings (python3-rados and
+python3-rbd, which ceph-common brings):
+
+  rbd-scan.py --mon M --id USER --keyfile FILE --pool P [--namespace NS] stamps
+      {name: stamp} of every image in the pool's directory
+  rbd-scan.py ... read            (stdin: a JSON array of names)
+      [facts] of those images, each read after its stamp
+  rbd-scan.py ... watch SECONDS
+      one JSON line per change: {"entry": [names]} (came, went, replaced), {"content": [names]}
+      (header or object map changed); a number on stdin asks for a look at the names now, answered
+      by {"looked": number}; ends when stdin closes (its caller is gone)
+
+An image's stamp is its id and the versions of its header object (size, snapshots, parent, features,
+metadata, locks) and of its object map (which objects exist: what `rbd du` counts). An object's
+version changes with every write to it and with nothing else: a reader that opens the image does not
+change it. A stamp that has not changed means the image has not.
+
+A failure ends the program with `rbd-scan: WHAT: (ERRNO) STRERROR` on stderr, as the rbd tool says it.
+"""
+
+import argparse
+import errno
+import json
+import os
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import rados
+import rbd
+
+# Requests in flight at once: each is a round trip to an OSD.
+THREADS = 8
+# Seconds to connect, and per request (librados would wait forever on a cluster that does not answer).
+CONNECT_TIMEOUT = 10
+OP_TIMEOUT = 30
+# Stamps read between two looks at whether a listing asked for the names.
+STAMPS_BATCH = 512
+
+
+# Errors that say the cluster refused or did not answer: the call fails. Others opening an image say
+# the image itself is missing or damaged: it is unreadable.
+NOT_THE_IMAGE = {errno.EPERM, errno.EACCES, errno.ETIMEDOUT, errno.ECONNREFUSED, errno.ESHUTDOWN}
+
+
+def fail(what, e):
+    code = getattr(e, 'errno', None) or errno.EIO
+    sys.stderr.write(f'rbd-scan: {what}: ({code}) {os.strerror(code)}: {e}\n')
+    sys.stderr.flush()
+    os._exit(1)
+
+
+class Place:
+    def __init__(self, args):
+        conf = {
+            'mon_host': args.mon, 'keyfile': args.keyfile,
+            'client_mount_timeout': str(CONNECT_TIMEOUT), 'err_to_stderr': 'true',
+            'rados_mon_op_timeout': str(OP_TIMEOUT), 'rados_osd_op_timeout': str(OP_TIMEOUT),
+        }
+        self.pool, self.namespace = args.pool, args.namespace or ''
+        try:
+            self.cluster = rados.Rados(conffile='/dev/null', rados_id=args.id, conf=conf)
+            self.cluster.connect(timeout=CONNECT_TIMEOUT)
+        except rados.Error as e:
+            fail('the cluster', e)
+        self.local = threading.local()
+
+    def here(self, pool, namespace):
+        return pool == self.pool and namespace == self.namespace
+
+    def ioctx(self):
+        """One per thread: an ioctx's last version is that of its own last request."""
+        io = getattr(self.local, 'io', None)
+        if io is None:
+            io = self.cluster.open_ioctx(self.pool)
+            io.set_namespace(self.namespace)
+            self.local.io = io
+        return io
+
+    def directory(self):
+        """{name: id} of the images the pool's directory holds (those whose header is gone too)."""
+        return {i['name']: i['id'] for i in rbd.RBD().list2(self.ioctx())}
+
+    def version(self, obj):
+        io = self.ioctx()
+        try:
+            io.stat(obj)
+        except rados.ObjectNotFound:
+            return '-'
+        return str(io.get_last_version())
+
+    def stamp(self, image_id):
+        return f'{image_id}:{self.version("rbd_header." + image_id)}:{self.version("rbd_object_map." + image_id)}'
+
+    def stamps(self, images):
+        """{name: stamp} of {name: id}, THREADS requests at a time."""
+        names = list(images)
+        with ThreadPoolExecutor(THREADS) as pool:
+            return dict(zip(names, pool.map(lambda n: self.stamp(images[n]), names)))
+
+    def facts(self, name, image_id, ids):
+        """What kvmpool lists of an image, its stamp taken first: a change while it is read makes the next stamp differ."""
+        stamp = self.stamp(image_id) if image_id else '-'
+        try:
+            image = rbd.Image(self.ioctx(), name, read_only=True)
+        except rbd.ImageNotFound:
+            if image_id is None:
+                return {'name': name, 'missing': True}
+            return {'name': name, 'id': image_id, 'unreadable': True}
+        except (rbd.Error, rados.Error) as e:
+            if getattr(e, 'errno', None) in NOT_THE_IMAGE:
+                raise
+            return {'name': name, 'id': image_id, 'unreadable': True}
+        try:
+            facts = described(image, self.here, ids)
+            # Without a valid object map, what it uses changes with no stamp: it is read again each time.
+            trusted = image.features() & rbd.RBD_FEATURE_OBJECT_MAP and not image.flags() & rbd.RBD_FLAG_OBJECT_MAP_INVALID
+            return {'name': name, 'id': image.id(), 'stamp': stamp if trusted else f'{stamp}:untrusted', **facts}
+        finally:
+            image.close()
+
+    def read(self, names):
+        images = self.directory()
+        ids = set(images.values())
+        with ThreadPoolExecutor(THREADS) as pool:
+            return list(pool.map(lambda n: self.facts(n, images.get(n), ids), names))
+
+
+def described(image, here, ids):
+    """Size, parent, the user's snapshots, features and used bytes as `rbd du` counts them (since the last snapshot).
+
+    A parent of the same place whose id is not in the directory is in the trash (the bindings do not say).
+    """
+    snaps = [s for s in image.list_snaps() if s.get('namespace', rbd.RBD_SNAP_NAMESPACE_TYPE_USER) == rbd.RBD_SNAP_NAMESPACE_TYPE_USER]
+    try:
+        spec = image.get_parent_image_spec()
+        parent_id = image.parent_id()
+        parent = {'pool': spec['pool_name'], 'pool_namespace': spec['pool_namespace'], 'image': spec['image_name'], 'id': parent_id, 'snapshot': spec['snap_name'],
+                  'trash': here(spec['pool_name'], spec['pool_namespace']) and parent_id not in ids}
+    except rbd.ImageNotFound:
+        parent = None
+    used = [0]
+
+    def count(offset, length, exists):
+        if exists:
+            used[0] += length
+
+    # Quick with fast-diff (the object map says which objects exist); else each object is asked, as rbd du does.
+    image.diff_iterate(0, image.size(), snaps[-1]['name'] if snaps else None, count, include_parent=False, whole_object=True)
+    return {
+        'size': image.size(),
+        'used': used[0],
+        'snapshots': [s['name'] for s in snaps],
+        'parent': parent,
+        'features': rbd.RBD().features_to_string(image.features()).split(','),
+        'objectSize': image.stat()['obj_size'],
+    }
+
+
+def watch(place, seconds):
+    """Prints what changed: names every `seconds` (and whenever asked), stamps as often or, on a pool
+    so large that reading them takes longer than a tenth of that, less often.
+
+    A line on stdin (a number) asks for a look at the names now, also in the middle of a stamps pass:
+    its changes are printed, then {"looked": number}. An image that came or was replaced has no stamp
+    to compare yet: the next pass reports it (a change right after it came is not missed).
+    """
+    asked = [0]
+    wake = threading.Event()
+
+    def requests():
+        for line in sys.stdin:
+            if line.strip().isdigit():
+                asked[0] = max(asked[0], int(line))
+                wake.set()
+        os._exit(0)
+
+    threading.Thread(target=requests, daemon=True).start()
+    state = {'images': place.directory(), 'answered': 0}
+    baseline = place.stamps(state['images'])
+
+    def look():
+        wake.clear()
+        answering = asked[0]
+        now = place.directory()
+        entry = sorted(n for n in set(state['images']) | set(now) if state['images'].get(n) != now.get(n))
+        if entry:
+            print(json.dumps({'entry': entry}), flush=True)
+        for n in entry:
+            if n in now:
+                baseline[n] = None
+            else:
+                baseline.pop(n, None)
+        state['images'] = now
+        if answering > state['answered']:
+            print(json.dumps({'looked': answering}), flush=True)
+            state['answered'] = answering
+
+    print(json.dumps({'ready': len(state['images'])}), flush=True)
+    next_stamps = 0.0
+    while True:
+        wake.wait(seconds)
+        look()
+        if time.monotonic() < next_stamps:
+            continue
+        began = time.monotonic()
+        images = dict(state['images'])
+        names = list(images)
+        fresh = {}
+        for i in range(0, len(names), STAMPS_BATCH):
+            fresh.update(place.stamps({n: images[n] for n in names[i:i + STAMPS_BATCH]}))
+            if wake.is_set():
+                look()
+        next_stamps = began + max(seconds, 10 * (time.monotonic() - began))
+        content = sorted(n for n, s in fresh.items() if n in baseline and baseline[n] != s)
+        if content:
+            print(json.dumps({'content': content}), flush=True)
+        for n, s in fresh.items():
+            if n in baseline:
+                baseline[n] = s
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    for flag in ('--mon', '--id', '--keyfile', '--pool'):
+        parser.add_argument(flag, required=True)
+    parser.add_argument('--namespace', default='')
+    parser.add_argument('mode', choices=['stamps', 'read', 'watch'])
+    parser.add_argument('seconds', nargs='?', type=float, default=2.0)
+    args = parser.parse_args()
+    place = Place(args)
+    try:
+        if args.mode == 'stamps':
+            print(json.dumps(place.stamps(place.directory())))
+        elif args.mode == 'read':
+            print(json.dumps(place.read(json.load(sys.stdin))))
+        else:
+            watch(place, args.seconds)
+    except BrokenPipeError:
+        pass
+    except (rados.Error, rbd.Error) as e:
+        fail(f'the images of {args.pool}' + (f'/{args.namespace}' if args.namespace else ''), e)
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == '__main__':
+    main()
