@@ -20,7 +20,13 @@ const URI = 'qemu:///system';
  */
 export async function startLibvirt(): Promise<Libvirt> {
   if (!existsSync('/usr/sbin/libvirtd') || !existsSync('/usr/bin/virsh')) throw new Error('libvirt is not installed: run scripts/setup.sh (npm run bench does)');
-  const virsh = async (...args: string[]) => (await run('virsh', ['-q', '-c', URI, ...args], { timeoutMs: 600_000 })).stdout;
+  const virsh = async (...args: string[]) => {
+    try {
+      return (await run('virsh', ['-q', '-c', URI, ...args], { timeoutMs: 600_000 })).stdout;
+    } catch (e) {
+      throw new Error(`virsh ${args.join(' ')}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+  };
   const running = await virsh('version').then(
     () => true,
     () => false,
