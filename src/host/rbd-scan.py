@@ -11,6 +11,9 @@ python3-rbd, which ceph-common brings):
       one JSON line per change: {"entry": [names]} (came, went, replaced), {"content": [names]}
       (header or object map changed); a number on stdin asks for a look at the names now, answered
       by {"looked": number}; ends when stdin closes (its caller is gone)
+  rbd-scan.py ... remove-data     (stdin: {"id": ID, "objects": N})
+      removes what is left of an image whose header is gone: its data objects 0..N-1 (named by its id)
+      and its object map; prints {"removed": count}
 
 An image's stamp is its id and the versions of its header object (size, snapshots, parent, features,
 metadata, locks) and of its object map (which objects exist: what `rbd du` counts). An object's
@@ -223,12 +226,27 @@ def watch(place, seconds):
                 baseline[n] = s
 
 
+def remove_data(place, image_id, objects):
+    """Removes the objects of an image by their names; one that is not there (never written) is passed."""
+    names = [f'rbd_data.{image_id}.{i:016x}' for i in range(objects)] + [f'rbd_object_map.{image_id}']
+
+    def remove(name):
+        try:
+            place.ioctx().remove_object(name)
+            return 1
+        except rados.ObjectNotFound:
+            return 0
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        return sum(pool.map(remove, names))
+
+
 def main():
     parser = argparse.ArgumentParser()
     for flag in ('--mon', '--id', '--keyfile', '--pool'):
         parser.add_argument(flag, required=True)
     parser.add_argument('--namespace', default='')
-    parser.add_argument('mode', choices=['stamps', 'read', 'watch'])
+    parser.add_argument('mode', choices=['stamps', 'read', 'watch', 'remove-data'])
     parser.add_argument('seconds', nargs='?', type=float, default=2.0)
     args = parser.parse_args()
     place = Place(args)
@@ -237,6 +255,11 @@ def main():
             print(json.dumps(place.stamps(place.directory())))
         elif args.mode == 'read':
             print(json.dumps(place.read(json.load(sys.stdin))))
+        elif args.mode == 'remove-data':
+            image = json.load(sys.stdin)
+            if not isinstance(image.get('id'), str) or not image['id'].isalnum() or not isinstance(image.get('objects'), int):
+                fail('remove-data', rados.Error('an image id and a number of objects', errno=errno.EINVAL))
+            print(json.dumps({'removed': remove_data(place, image['id'], image['objects'])}))
         else:
             watch(place, args.seconds)
     except BrokenPipeError:

@@ -66,6 +66,14 @@ export async function imageStamps(p: RbdPlace, what: string): Promise<Map<string
 /** The facts of the named images, each stamped before it was read. */
 export const readImages = (p: RbdPlace, names: readonly string[], what: string): Promise<ScannedImage[]> => scan<ScannedImage[]>(p, 'read', what, readBoundMs(names.length), JSON.stringify(names));
 
+/**
+ * Removes what is left of an image whose header is gone (`rbd rm` cannot know its data objects): its
+ * data objects, named by its id up to its last known size, and its object map. Returns how many went.
+ */
+export async function removeImageData(p: RbdPlace, id: string, objects: number, what: string): Promise<number> {
+  return (await scan<{ removed: number }>(p, 'remove-data', what, readBoundMs(objects / 100), JSON.stringify({ id, objects }))).removed;
+}
+
 /** A running watch of a pool's images. */
 export interface ImageWatch {
   close(): void;

@@ -172,11 +172,14 @@ test('snapshots: taken, listed with time and size, reverted as a job; a volume w
   });
 });
 
-test('an image whose header is gone is listed as unreadable, breaks nothing else, and can be deleted', async () => {
+test('an image whose header is gone is listed as unreadable, breaks nothing else, and is deleted with what is left of its data', async () => {
   await withDaemon(async (t) => {
     const ns = await startRbdPool(t, 'ceph');
-    for (const name of ['a', 'b']) await t.client.api.createVolume({ params: { pool: 'ceph' }, body: { name, capacity: '4M', format: 'raw' } });
+    for (const name of ['a', 'b']) await t.client.api.createVolume({ params: { pool: 'ceph' }, body: { name, capacity: '12M', format: 'raw' } });
+    await io(ns, 'a', ['write -P 1 0 64k', 'write -P 2 8M 64k']);
     const { id } = JSON.parse(await ceph.cluster.admin('rbd', ['info', `vms/${ns}/a`, '--format', 'json'])) as { id: string };
+    const objectsOf = async (image: string) => (await ceph.cluster.admin('rados', ['-p', 'vms', '--namespace', ns, 'ls'])).split('\n').filter((o) => o.includes(image));
+    assert.equal((await objectsOf(`rbd_data.${id}.`)).length, 2);
     await ceph.cluster.admin('rados', ['-p', 'vms', '--namespace', ns, 'rm', `rbd_header.${id}`]);
     await t.client.api.refreshPool({ params: { pool: 'ceph' } });
     const listed = await t.client.api.listVolumes({ params: { pool: 'ceph' } });
@@ -186,6 +189,7 @@ test('an image whose header is gone is listed as unreadable, breaks nothing else
     await jobResult(t, t.client.api.cloneVolume({ params: { pool: 'ceph', volume: 'b' }, body: { name: 'c', method: 'layered' } }));
     await t.client.api.deleteVolume({ params: { pool: 'ceph', volume: 'a' } });
     assert.deepEqual((await t.client.api.listVolumes({ params: { pool: 'ceph' } })).map((v) => v.name), ['b', 'c']);
+    assert.deepEqual(await objectsOf(id), [], 'what was left of the image went with it');
     assert.deepEqual(JSON.parse(await ceph.cluster.admin('rbd', ['ls', '--pool', 'vms', '--namespace', ns, '--format', 'json'])), ['b', 'c']);
   });
 });

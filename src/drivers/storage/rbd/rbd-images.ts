@@ -4,7 +4,7 @@ import type { VolumeFacts } from '../../../model/volume-types.js';
 import { Reverter } from '../../../model/reverter.js';
 import { observedElsewhere } from '../../../model/ignore.js';
 import { LONG_CALL_MS, imageSpec, placeArgs, rbd, rbdJson, type RbdPlace, type RbdSnapshot } from '../../../host/rbd.js';
-import { imageStamps, readImages, type ScannedImage } from '../../../host/rbd-scan.js';
+import { imageStamps, readImages, removeImageData, type ScannedImage } from '../../../host/rbd-scan.js';
 import * as qemuImg from '../../../host/qemu-img.js';
 import type { CloneTarget, CopySource, KnownVolume, OpContext, VolumeScan, VolumeSpec } from '../driver.js';
 import { clientConfOf, placeName, placeOf, type Def } from './rbd-place.js';
@@ -57,8 +57,21 @@ function imageFacts(p: RbdPlace, image: ReadImage): VolumeFacts {
  * An image whose header cannot be read (its header object is gone: half deleted, or damaged): listed
  * as unreadable, never failing the listing; it can be deleted.
  */
-function unreadableImage(p: RbdPlace, name: string, known: KnownVolume | undefined): VolumeFacts {
-  return { name, path: imageSpec(p, name), format: 'raw', capacity: known?.facts?.capacity ?? 0, allocation: 0, identity: known?.identity ?? `unreadable:${name}`, kind: 'image', unreadable: true, warnings: ['the image cannot be opened (its header is missing or damaged): it can only be deleted'] };
+function unreadableImage(p: RbdPlace, name: string, id: string | undefined, known: KnownVolume | undefined): VolumeFacts {
+  const { capacity = 0, objectSize } = known?.facts ?? {};
+  return {
+    name,
+    path: imageSpec(p, name),
+    format: 'raw',
+    // What was known of it: its data objects are found by them when it is deleted.
+    capacity,
+    ...(objectSize !== undefined ? { objectSize } : {}),
+    allocation: 0,
+    identity: id ?? known?.identity ?? `unreadable:${name}`,
+    kind: 'image',
+    unreadable: true,
+    warnings: ['the image cannot be opened (its header is missing or damaged): it can only be deleted'],
+  };
 }
 
 /** An upload's stage, and the image it replaces, beside the volume for a moment (rbd-transfer.ts). */
@@ -114,7 +127,7 @@ export async function readVolumes(def: Def, names: readonly string[], known: Rea
   const read = await readImages(p, names, `the images of ${placeName(p)}`);
   return read.flatMap((image) => {
     if (image.missing) return [];
-    if (image.unreadable || image.size === undefined) return [unreadableImage(p, image.name, known.get(image.name))];
+    if (image.unreadable || image.size === undefined) return [unreadableImage(p, image.name, image.id, known.get(image.name))];
     return [imageFacts(p, image as ReadImage)];
   });
 }
@@ -175,6 +188,8 @@ export async function deleteImage(def: Def, vol: VolumeFacts, force: boolean): P
   // image has none that can be read, and `rbd rm` removes what is left of it.
   if (!vol.unreadable) await rbd(p, ['snap', 'purge', '--no-progress', spec], `the snapshots of image ${vol.name}`, { timeoutMs: LONG_CALL_MS });
   await removeImage(p, vol.name);
+  // Without its header, rbd rm cannot know the image's data objects: they are named by its id, up to the size last known.
+  if (vol.unreadable && vol.objectSize && !vol.identity.startsWith('unreadable:')) await removeImageData(p, vol.identity, Math.ceil(vol.capacity / vol.objectSize), `the data of image ${vol.name}`);
 }
 
 /**
