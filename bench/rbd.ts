@@ -40,6 +40,21 @@ async function median5(each: (i: number) => Promise<unknown>): Promise<number> {
   return times.sort((a, b) => a - b)[2]!;
 }
 
+/**
+ * The medians of 3 runs of two ways to do the same work, taken in turn, so that the machine's slow
+ * and fast moments fall on both (one run each varied by 1.5x on this machine).
+ */
+async function pairedMedians(ours: (i: number) => Promise<unknown>, theirs: (i: number) => Promise<unknown>): Promise<[number, number]> {
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    a.push(await seconds(() => ours(i)));
+    b.push(await seconds(() => theirs(i)));
+  }
+  const middle = (x: number[]) => x.sort((p, q) => p - q)[1]!;
+  return [middle(a), middle(b)];
+}
+
 /** Measures the rows; `k` runs the CLI against the daemon `client` talks to. */
 export async function rbdRows(work: string, client: KvmpoolClient, k: (...args: string[]) => Promise<unknown>, libvirt: Libvirt): Promise<RbdRow[]> {
   const cluster = await startCeph(path.join(work, 'ceph'));
@@ -113,15 +128,19 @@ export async function rbdRows(work: string, client: KvmpoolClient, k: (...args: 
     await writeFile(file, Buffer.alloc(0));
     for (let i = 0; i < GiB / chunk.length; i++) await writeFile(file, chunk, { flag: 'a' });
     await client.call('createVolume', { params: { pool: 'ceph' }, body: { name: 'up', capacity: '1G' } });
-    const up = await seconds(() => k('vol', 'upload', 'ceph/up', file));
-    const imported = await seconds(() => tool('import', '--no-progress', file, 'vms/imported'));
-    rows.push({ operation: 'upload 1 GiB of random data (CLI; rbd import)', kvmpool: up, rbd: imported });
-    const out = path.join(work, 'rbd-out.raw');
-    const down = await seconds(() => k('vol', 'download', 'ceph/up', out));
-    await rm(out);
-    const exported = await seconds(() => tool('export', '--no-progress', 'vms/imported', out));
-    await rm(out);
-    rows.push({ operation: 'download 1 GiB of random data (CLI; rbd export)', kvmpool: down, rbd: exported });
+    const [up, imported] = await pairedMedians(
+      () => k('vol', 'upload', 'ceph/up', file),
+      (i) => tool('import', '--no-progress', file, `vms/imported${i}`),
+    );
+    rows.push({ operation: 'upload 1 GiB of random data (CLI; rbd import; medians of 3, taken in turn)', kvmpool: up, rbd: imported });
+    const out = (who: string, i: number) => path.join(work, `rbd-out-${who}${i}.raw`);
+    const [down, exported] = await pairedMedians(
+      (i) => k('vol', 'download', 'ceph/up', out('kvmpool', i)),
+      (i) => tool('export', '--no-progress', `vms/imported${i}`, out('rbd', i)),
+    );
+    for (let i = 0; i < 3; i++) for (const who of ['kvmpool', 'rbd']) await rm(out(who, i));
+    for (let i = 0; i < 3; i++) await tool('rm', '--no-progress', `vms/imported${i}`);
+    rows.push({ operation: 'download 1 GiB of random data (CLI; rbd export; medians of 3, taken in turn)', kvmpool: down, rbd: exported });
     await rm(file);
 
     process.stderr.write(`rbd: ${IMAGES} images...\n`);
