@@ -168,8 +168,8 @@ def watch(place, seconds):
     so large that reading them takes longer than a tenth of that, less often.
 
     A line on stdin (a number) asks for a look at the names now, also in the middle of a stamps pass:
-    its changes are printed, then {"looked": number}. An image that came or was replaced has no stamp
-    to compare yet: the next pass reports it (a change right after it came is not missed).
+    its changes are printed, then {"looked": number}. An image that came or was replaced is stamped
+    before it is reported: a change after the caller read it is not missed.
     """
     asked = [0]
     wake = threading.Event()
@@ -190,13 +190,13 @@ def watch(place, seconds):
         answering = asked[0]
         now = place.directory()
         entry = sorted(n for n in set(state['images']) | set(now) if state['images'].get(n) != now.get(n))
+        # Stamped before they are reported, so before the caller reads them: a later change shows.
+        came = place.stamps({n: now[n] for n in entry if n in now})
+        for n in entry:
+            baseline.pop(n, None)
+        baseline.update(came)
         if entry:
             print(json.dumps({'entry': entry}), flush=True)
-        for n in entry:
-            if n in now:
-                baseline[n] = None
-            else:
-                baseline.pop(n, None)
         state['images'] = now
         if answering > state['answered']:
             print(json.dumps({'looked': answering}), flush=True)

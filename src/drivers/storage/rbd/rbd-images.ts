@@ -154,6 +154,15 @@ function createArgs(spec: VolumeSpec<RbdVolumeOptionsT>): string[] {
 
 /** Makes an image, marked as kvmpool's; raw only, thin (RBD allocates as data is written). */
 export async function createImage(def: Def, spec: VolumeSpec<RbdVolumeOptionsT>, ctx: OpContext): Promise<VolumeFacts> {
+  return Reverter.run(ctx.log, async (r) => {
+    await makeImage(def, spec, ctx);
+    r.add(`remove image ${spec.name}`, () => removeImage(placeOf(def), spec.name));
+    return imageInfo(def, spec.name);
+  });
+}
+
+/** createImage without reading the image back (an upload's stage). */
+export async function makeImage(def: Def, spec: VolumeSpec<RbdVolumeOptionsT>, ctx: OpContext): Promise<void> {
   if (spec.format !== 'raw') throw errors.invalid(`RBD images are raw (qemu reads them as disks as they are), not ${spec.format}`);
   if (spec.prealloc !== 'off') throw errors.invalid(`RBD images are allocated as they are written: preallocation '${spec.prealloc}' is not available`);
   const room = quotaRoom(def);
@@ -163,7 +172,6 @@ export async function createImage(def: Def, spec: VolumeSpec<RbdVolumeOptionsT>,
     await rbd(p, ['create', ...createArgs(spec), imageSpec(p, spec.name)], `image ${spec.name}`);
     r.add(`remove image ${spec.name}`, () => removeImage(p, spec.name));
     await markImage(def, spec.name);
-    return imageInfo(def, spec.name);
   });
 }
 

@@ -85,10 +85,10 @@ export const rbdDriver: StorageDriver<RbdSource, RbdVolumeOptionsT> = {
   transfers: {
     dataExtents: (def, vol) => transfer.imageExtents(def, vol),
     read: (def, vol, offset, length, options) => transfer.readImage(def, vol, offset, length, options),
-    stage: (def, vol) => transfer.stageUpload(def, vol, (name, capacity) => images.createImage(def, { name, format: 'raw', capacity, prealloc: 'off', options: {} }, quietContext())),
+    // The stage is marked as kvmpool's when it is made: the volume it becomes is.
+    stage: (def, vol) => transfer.stageUpload(def, vol, (name, capacity) => images.makeImage(def, { name, format: 'raw', capacity, prealloc: 'off', options: {} }, quietContext())),
     async commit(def, vol, _stage, end, _grow, ctx) {
       await transfer.commitUpload(def, vol, end, ctx.log);
-      await images.markImage(def, vol.name);
       return images.imageInfo(def, vol.name);
     },
     discard: (def, vol) => transfer.discardUpload(def, vol),
