@@ -27,6 +27,7 @@ import argparse
 import errno
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -44,9 +45,11 @@ OP_TIMEOUT = 30
 STAMPS_BATCH = 512
 
 
-# Errors that say the cluster refused or did not answer: the call fails. Others opening an image say
-# the image itself is missing or damaged: it is unreadable.
-NOT_THE_IMAGE = {errno.EPERM, errno.EACCES, errno.ETIMEDOUT, errno.ECONNREFUSED, errno.ESHUTDOWN}
+# Errors opening an image that say the image itself is missing or damaged: it is unreadable. Any other
+# (the cluster refused, did not answer, is busy) fails the call.
+THE_IMAGE = {errno.ENOENT, errno.EIO, errno.EINVAL, errno.EBADMSG, errno.ENOEXEC, errno.ERANGE}
+# An RBD image id (format 2): lower-case hex.
+IMAGE_ID = re.compile(r'[0-9a-f]{1,32}')
 
 
 def fail(what, e):
@@ -114,7 +117,7 @@ class Place:
                 return {'name': name, 'missing': True}
             return {'name': name, 'id': image_id, 'unreadable': True}
         except (rbd.Error, rados.Error) as e:
-            if getattr(e, 'errno', None) in NOT_THE_IMAGE:
+            if getattr(e, 'errno', None) not in THE_IMAGE:
                 raise
             return {'name': name, 'id': image_id, 'unreadable': True}
         try:
@@ -218,17 +221,23 @@ def watch(place, seconds):
             if wake.is_set():
                 look()
         next_stamps = began + max(seconds, 10 * (time.monotonic() - began))
-        content = sorted(n for n, s in fresh.items() if n in baseline and baseline[n] != s)
+        content = sorted(n for n, s in fresh.items() if n in baseline and images[n] == state['images'].get(n) and baseline[n] != s)
         if content:
             print(json.dumps({'content': content}), flush=True)
         for n, s in fresh.items():
-            if n in baseline:
+            # A name replaced during the pass keeps the stamp its new image got when it came.
+            if n in baseline and images[n] == state['images'].get(n):
                 baseline[n] = s
 
 
 def remove_data(place, image_id, objects):
-    """Removes the objects of an image by their names; one that is not there (never written) is passed."""
-    names = [f'rbd_data.{image_id}.{i:016x}' for i in range(objects)] + [f'rbd_object_map.{image_id}']
+    """Removes the objects of an image by their names; one that is not there (never written) is passed.
+
+    Only those of an image that is gone: neither in the directory nor in the trash, its header gone.
+    """
+    trash = {t['id'] for t in rbd.RBD().trash_list(place.ioctx())}
+    if image_id in place.directory().values() or image_id in trash or place.version(f'rbd_header.{image_id}') != '-':
+        fail(f'image {image_id}', rados.Error('the image still exists: its objects are its own', errno=errno.EBUSY))
 
     def remove(name):
         try:
@@ -237,8 +246,11 @@ def remove_data(place, image_id, objects):
         except rados.ObjectNotFound:
             return 0
 
+    removed = 0
     with ThreadPoolExecutor(THREADS) as pool:
-        return sum(pool.map(remove, names))
+        for start in range(0, objects, 4096):
+            removed += sum(pool.map(remove, [f'rbd_data.{image_id}.{i:016x}' for i in range(start, min(objects, start + 4096))]))
+        return removed + remove(f'rbd_object_map.{image_id}')
 
 
 def main():
@@ -257,7 +269,7 @@ def main():
             print(json.dumps(place.read(json.load(sys.stdin))))
         elif args.mode == 'remove-data':
             image = json.load(sys.stdin)
-            if not isinstance(image.get('id'), str) or not image['id'].isalnum() or not isinstance(image.get('objects'), int):
+            if not isinstance(image.get('id'), str) or not IMAGE_ID.fullmatch(image['id']) or type(image.get('objects')) is not int:
                 fail('remove-data', rados.Error('an image id and a number of objects', errno=errno.EINVAL))
             print(json.dumps({'removed': remove_data(place, image['id'], image['objects'])}))
         else:

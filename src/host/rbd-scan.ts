@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { KvmpoolError } from '../model/errors.js';
 import { run } from './exec.js';
 import { classifyRbd, CONNECT_TIMEOUT_S, OP_TIMEOUT_S, type RbdPlace } from './rbd.js';
 
@@ -71,6 +72,7 @@ export const readImages = (p: RbdPlace, names: readonly string[], what: string):
  * data objects, named by its id up to its last known size, and its object map. Returns how many went.
  */
 export async function removeImageData(p: RbdPlace, id: string, objects: number, what: string): Promise<number> {
+  if (!/^[0-9a-f]{1,32}$/.test(id) || !Number.isSafeInteger(objects) || objects < 0) throw new KvmpoolError('INVALID_ARGUMENT', `not an RBD image id and object count: ${id}, ${objects}`);
   return (await scan<{ removed: number }>(p, 'remove-data', what, readBoundMs(objects / 100), JSON.stringify({ id, objects }))).removed;
 }
 
@@ -108,8 +110,8 @@ export function watchImages(p: RbdPlace, seconds: number, onChange: (change: Ima
       try {
         change = JSON.parse(line) as ImageChange | { looked: number };
       } catch {
-        abort.abort();
-        return end(`the watch of the images said what it should not: ${line.slice(0, 200)}`, true);
+        end(`the watch of the images said what it should not: ${line.slice(0, 200)}`);
+        return abort.abort();
       }
       if ('looked' in change) answer(change.looked);
       else onChange(change);

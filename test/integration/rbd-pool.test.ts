@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { run } from '../../src/host/exec.js';
+import { removeImageData } from '../../src/host/rbd-scan.js';
 import { sourceArgs } from '../../src/host/qemu-img.js';
 import type { VolumeBody } from '../../src/api/schemas.js';
 import { readFile, rm, stat } from 'node:fs/promises';
@@ -190,6 +191,12 @@ test('an image whose header is gone is listed as unreadable, breaks nothing else
     await t.client.api.deleteVolume({ params: { pool: 'ceph', volume: 'a' } });
     assert.deepEqual((await t.client.api.listVolumes({ params: { pool: 'ceph' } })).map((v) => v.name), ['b', 'c']);
     assert.deepEqual(await objectsOf(id), [], 'what was left of the image went with it');
+    // The objects of an image that still exists are never removed by name.
+    await io(ns, 'b', ['write -P 3 0 64k']);
+    const b = (JSON.parse(await ceph.cluster.admin('rbd', ['info', `vms/${ns}/b`, '--format', 'json'])) as { id: string }).id;
+    const place = { monitors: [ceph.cluster.monitor], user: 'kvmpool', keyFile: ceph.keyFile, pool: 'vms', namespace: ns };
+    await assert.rejects(removeImageData(place, b, 3, 'image b'), { code: 'IN_USE' });
+    assert.equal((await objectsOf(`rbd_data.${b}.`)).length, 1);
     assert.deepEqual(JSON.parse(await ceph.cluster.admin('rbd', ['ls', '--pool', 'vms', '--namespace', ns, '--format', 'json'])), ['b', 'c']);
   });
 });
@@ -214,6 +221,8 @@ test('listings answer from the pool\'s watch: images made, resized or removed by
     await t.client.api.refreshPool({ params: { pool: 'ceph' } });
     const listed = await t.client.api.listVolumes({ params: { pool: 'ceph' } });
     assert.deepEqual(listed.map((v) => [v.name, v.capacity, v.unreadable === true]), [['a', 4 * MiB, false], ['b', 16 * MiB, false]]);
+    // The listings came from the watch: it never failed, so no listing read the whole pool again.
+    assert.deepEqual(t.logs.filter((l) => /cannot be watched|reads the whole pool|watched anew|changed volume/.test(l)), []);
   });
 });
 

@@ -67,7 +67,8 @@ function unreadableImage(p: RbdPlace, name: string, id: string | undefined, know
     capacity,
     ...(objectSize !== undefined ? { objectSize } : {}),
     allocation: 0,
-    identity: id ?? known?.identity ?? `unreadable:${name}`,
+    // The directory's id: a record's could be an earlier image's of the same name.
+    identity: id ?? `unreadable:${name}`,
     kind: 'image',
     unreadable: true,
     warnings: ['the image cannot be opened (its header is missing or damaged): it can only be deleted'],
@@ -197,7 +198,7 @@ export async function deleteImage(def: Def, vol: VolumeFacts, force: boolean): P
   if (!vol.unreadable) await rbd(p, ['snap', 'purge', '--no-progress', spec], `the snapshots of image ${vol.name}`, { timeoutMs: LONG_CALL_MS });
   await removeImage(p, vol.name);
   // Without its header, rbd rm cannot know the image's data objects: they are named by its id, up to the size last known.
-  if (vol.unreadable && vol.objectSize && !vol.identity.startsWith('unreadable:')) await removeImageData(p, vol.identity, Math.ceil(vol.capacity / vol.objectSize), `the data of image ${vol.name}`);
+  if (vol.unreadable && vol.objectSize && /^[0-9a-f]+$/.test(vol.identity)) await removeImageData(p, vol.identity, Math.ceil(vol.capacity / vol.objectSize), `the data of image ${vol.name}`);
 }
 
 /**
