@@ -17,6 +17,8 @@ for dir in "$tmp"/kvmpool-test-*; do
   # Ceph tools a test daemon ran, with a key file of its home.
   pkill -KILL -f -- "-c $dir/" 2>/dev/null || true
   pkill -KILL -f -- "--keyfile $dir/" 2>/dev/null || true
+  # Test etcds (test/helpers/etcd.ts), their data in the directory.
+  pkill -KILL -f -- "--data-dir $dir/" 2>/dev/null || true
   findmnt -rn -o TARGET | grep -F -- "$dir/" | sort -r | xargs -r -n1 umount -l
   losetup -nO NAME,BACK-FILE | awk -v d="$dir/" 'index($2, d) == 1 { print $1 }' | xargs -r -n1 losetup -d
   rm -rf -- "$dir"

@@ -11,6 +11,7 @@ import type { NetworkService } from '../services/network/networks.js';
 import type { PortService } from '../services/network/ports.js';
 import type { VmService } from '../services/vm/vms.js';
 import type { VmDeviceService } from '../services/vm/vm-hotplug.js';
+import type { ClusterService } from '../services/cluster/cluster.js';
 
 /** The services the API calls. */
 export interface ApiServices {
@@ -24,6 +25,7 @@ export interface ApiServices {
   vms: VmService;
   vmDevices: VmDeviceService;
   jobs: JobManager;
+  cluster: ClusterService;
   storageTypes: StorageTypes;
   version: string;
 }

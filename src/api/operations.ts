@@ -4,6 +4,7 @@ import * as S from './schemas.js';
 import * as N from './network-schemas.js';
 import * as P from './pool-schemas.js';
 import * as V from './vm-schemas.js';
+import * as C from './cluster-schemas.js';
 import { routes, type OperationId } from './routes-table.js';
 
 export type { OperationId };
@@ -105,6 +106,10 @@ export function buildOperations(types: readonly AnyStorageType[]) {
     listJobs: op('listJobs', { summary: 'List jobs', tag: 'jobs', responses: { 200: Type.Array(S.Job) } }),
     getJob: op('getJob', { summary: 'Job info', tag: 'jobs', params: S.JobParams, responses: { 200: S.Job } }),
     cancelJob: op('cancelJob', { summary: 'Cancel a running job', tag: 'jobs', params: S.JobParams, responses: { 200: S.Job } }),
+
+    clusterStatus: op('clusterStatus', { summary: "The cluster's members and their state (etcd's word, now)", tag: 'cluster', responses: { 200: C.ClusterStatus } }),
+    initCluster: op('initCluster', { summary: 'Make a cluster on an etcd, with this host its first member', tag: 'cluster', body: C.JoinCluster, responses: { 200: C.ClusterStatus } }),
+    joinCluster: op('joinCluster', { summary: 'Add this host to the cluster an etcd holds', tag: 'cluster', body: C.JoinCluster, responses: { 200: C.ClusterStatus } }),
   } as const satisfies Record<OperationId, Operation>;
 }
 

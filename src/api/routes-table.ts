@@ -58,6 +58,9 @@ export const routes = {
   listJobs: { method: 'GET', path: '/api/v1/jobs' },
   getJob: { method: 'GET', path: '/api/v1/jobs/:id' },
   cancelJob: { method: 'POST', path: '/api/v1/jobs/:id/cancel' },
+  clusterStatus: { method: 'GET', path: '/api/v1/cluster' },
+  initCluster: { method: 'POST', path: '/api/v1/cluster/init' },
+  joinCluster: { method: 'POST', path: '/api/v1/cluster/join' },
 } as const;
 
 export type OperationId = keyof typeof routes;

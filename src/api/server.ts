@@ -10,6 +10,7 @@ import type { ApiServices, Caller, Handlers } from './handlers.js';
 import { poolHandlers } from './routes/pools.js';
 import { volumeHandlers } from './routes/volumes.js';
 import { jobHandlers } from './routes/jobs.js';
+import { clusterHandlers } from './routes/cluster.js';
 import { snapshotHandlers } from './routes/snapshots.js';
 import { networkHandlers } from './routes/networks.js';
 import { vmHandlers } from './routes/vms.js';
@@ -64,7 +65,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   });
 
   const operations = buildOperations(o.storageTypes.list());
-  const handlers: Handlers = { ...poolHandlers(o), ...volumeHandlers(o), ...snapshotHandlers(o), ...networkHandlers(o), ...vmHandlers(o), ...jobHandlers(o), ...hostFileHandlers(o) };
+  const handlers: Handlers = { ...poolHandlers(o), ...volumeHandlers(o), ...snapshotHandlers(o), ...networkHandlers(o), ...vmHandlers(o), ...jobHandlers(o), ...hostFileHandlers(o), ...clusterHandlers(o) };
   for (const id of Object.keys(operations) as OperationId[]) {
     const def = operations[id];
     const handler = handlers[id] as (input: { params: unknown; query: unknown; body: unknown; caller: Caller }) => Promise<{ status?: number | string | symbol; body?: unknown }>;

@@ -3,6 +3,7 @@ import { ERROR_CODES, toKvmpoolError } from '../model/errors.js';
 import { VERSION } from '../daemon/version.js';
 import type { GlobalOptions } from './connect.js';
 import { jobCommands } from './commands/job.js';
+import { clusterCommands } from './commands/cluster.js';
 import { poolCommands } from './commands/pool.js';
 import { serveCommand } from './commands/serve.js';
 import { volumeCommands } from './commands/vol.js';
@@ -32,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
   const noun = (name: string) => program.commands.find((c) => c.name() === name)!;
   attachInfoCommands(noun('vol'), noun('port'), globals);
   jobCommands(program, globals);
+  clusterCommands(program, globals);
   for (const c of program.commands) c.exitOverride();
   for (const c of program.commands.flatMap((c) => c.commands)) c.exitOverride();
 

@@ -32,6 +32,7 @@ import { DEFAULT_CONSOLE_BYTES, VmService } from '../services/vm/vms.js';
 import { VmDeviceService } from '../services/vm/vm-hotplug.js';
 import { VmDiskView } from '../services/vm/vm-disks.js';
 import { VmTracker } from '../services/vm/vm-tracker.js';
+import { ClusterService } from '../services/cluster/cluster.js';
 import type { ServiceContext } from '../services/context.js';
 import { buildApi } from '../api/server.js';
 import { ensureHome, loadOrCreateToken, resolveHome, type HomePaths } from './home.js';
@@ -47,6 +48,8 @@ export interface DaemonOptions {
   vmConsoleBytes?: number;
   /** Storage types besides this build's (a test's own). */
   storageTypes?: readonly AnyStorageType[];
+  /** Seconds this host's lease in its cluster lives without renewal (default 10). */
+  clusterLeaseSeconds?: number;
 }
 
 /** A running daemon. */
@@ -93,6 +96,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const vms = new VmService(ctx, paths.vms, volumes, ports, tracker, { consoleBytes: options.vmConsoleBytes ?? DEFAULT_CONSOLE_BYTES });
   const vmDevices = new VmDeviceService(vms, volumes, ports);
   work.rules.vms = new VmDiskView(ctx, tracker);
+  const cluster = new ClusterService(ctx, options.clusterLeaseSeconds);
   metrics.poolGauges(async () => (await pools.list()).filter((p) => p.state !== 'inactive'));
 
   const interrupted = store.jobs.failInterrupted(new Date().toISOString());
@@ -103,11 +107,12 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   await pools.startup();
   await networks.startup();
   await vms.startup();
+  cluster.startup();
   const maintenance = setInterval(() => void pools.maintain(), MAINTENANCE_INTERVAL_MS);
   maintenance.unref();
 
   const token = await loadOrCreateToken(paths.token);
-  const app = await buildApi({ pools, volumes, data, snapshots, transfers, networks, ports, vms, vmDevices, jobs, storageTypes, events, metrics, token, version: VERSION, log });
+  const app = await buildApi({ pools, volumes, data, snapshots, transfers, networks, ports, vms, vmDevices, jobs, cluster, storageTypes, events, metrics, token, version: VERSION, log });
   await rm(paths.socket, { force: true });
   await app.listen({ path: paths.socket });
   await chmod(paths.socket, 0o600);
@@ -128,6 +133,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       closed = true;
       clearInterval(maintenance);
       vms.close();
+      await cluster.close();
       await jobs.shutdown();
       await work.watches.stopAll();
       if (tcpServer) {

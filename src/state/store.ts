@@ -6,6 +6,7 @@ import { NetworkRepository, PortRepository } from './networks.js';
 import { PoolRepository } from './pools.js';
 import { VmRepository } from './vms.js';
 import { VolumeRepository } from './volumes.js';
+import { ClusterRepository } from './cluster.js';
 
 export type { PoolRecord, PoolPatch } from './pools.js';
 export type { VolumeRecord } from './volumes.js';
@@ -23,6 +24,7 @@ export class Store {
   readonly ports: PortRepository;
   readonly vms: VmRepository;
   readonly journal: JournalRepository;
+  readonly cluster: ClusterRepository;
 
   constructor(file: string) {
     this.db = openDatabase(file);
@@ -33,6 +35,7 @@ export class Store {
     this.ports = new PortRepository(this.db);
     this.vms = new VmRepository(this.db);
     this.journal = new JournalRepository(this.db);
+    this.cluster = new ClusterRepository(this.db);
   }
 
   close(): void {

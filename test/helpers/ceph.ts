@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before } from 'node:test';
 import { run } from '../../src/host/exec.js';
 import { tempDir } from './tmp.js';
+import { freePort } from './ports.js';
 
 /**
  * A throw-away one-node Ceph cluster for tests: one monitor, one manager and one OSD (memstore, data in
@@ -25,15 +25,6 @@ export interface CephCluster {
   makeUser(name: string, pools: readonly string[]): Promise<string>;
   /** Stops the daemons (OSD first: it tells the monitor) and removes the cluster's files. */
   stop(): Promise<void>;
-}
-
-/** A port nobody listens on now, on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 /** The manager's modules rbd needs none of (each costs a start-up moment and memory). */
