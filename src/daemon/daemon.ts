@@ -107,7 +107,6 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   await pools.startup();
   await networks.startup();
   await vms.startup();
-  cluster.startup();
   const maintenance = setInterval(() => void pools.maintain(), MAINTENANCE_INTERVAL_MS);
   maintenance.unref();
 
@@ -121,6 +120,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   if (options.listen) {
     ({ server: tcpServer, address: tcp } = await listenTcp(app, options.listen));
   }
+  // Once it answers: a daemon that failed to start never shows up in its cluster.
+  cluster.startup();
 
   let closed = false;
   return {

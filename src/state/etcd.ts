@@ -2,7 +2,6 @@ import { Etcd3, type Lease } from 'etcd3';
 import { noop } from 'cockatiel';
 import { KvmpoolError } from '../model/errors.js';
 import type { MemberRecord } from '../model/cluster.js';
-import { observedElsewhere } from '../model/ignore.js';
 
 /** Milliseconds one call to etcd may take: a host that cannot reach etcd says so, never waits. */
 export const CALL_DEADLINE_MS = 5000;
@@ -43,10 +42,18 @@ export class EtcdState {
     return text === null ? undefined : (JSON.parse(text) as ClusterRecord);
   }
 
-  /** Makes the cluster's record; ALREADY_EXISTS when there is one. */
-  async createCluster(record: ClusterRecord): Promise<void> {
-    const done = await this.bounded('the cluster', this.kv.if('cluster', 'Create', '==', 0).then(this.kv.put('cluster').value(JSON.stringify(record))).commit());
-    if (!done.succeeded) throw new KvmpoolError('ALREADY_EXISTS', `etcd at ${this.endpoints.join(',')} holds a kvmpool cluster already: join it (kvmpool cluster join)`);
+  /** Makes the cluster's record with its first member, in one transaction; ALREADY_EXISTS when there is a cluster. */
+  async createCluster(record: ClusterRecord, first: MemberRecord): Promise<void> {
+    const member = `members/${first.name}`;
+    const done = await this.bounded(
+      'the cluster',
+      this.kv.if('cluster', 'Create', '==', 0).and(member, 'Create', '==', 0).then(this.kv.put('cluster').value(JSON.stringify(record)), this.kv.put(member).value(JSON.stringify(first))).commit(),
+    );
+    if (done.succeeded) return;
+    const held = await this.cluster();
+    // The same host's earlier attempt that committed, though its answer was lost: done.
+    if (held?.id === record.id) return;
+    throw new KvmpoolError('ALREADY_EXISTS', `etcd at ${this.endpoints.join(',')} holds a kvmpool cluster already: join it (kvmpool cluster join)`);
   }
 
   /** Records a member; the same member joining again is harmless, another member's name is ALREADY_EXISTS. */
@@ -65,35 +72,43 @@ export class EtcdState {
   }
 
   /**
-   * Keeps `alive/NAME` on a lease of `ttl` seconds while this process lives; a lease lost (etcd
-   * unreachable long enough, or revoked) is taken anew every REGRANT_S seconds. `ready`: the first
-   * attempt is over (it may have failed: the next ones follow). `close` revokes it: the member shows
-   * unreachable at once.
+   * Keeps `alive/NAME` on a lease of `ttl` seconds while this process lives. A lease lost (etcd
+   * unreachable long enough, or revoked), or one whose key could not be put, is given up and a new one
+   * taken REGRANT_S seconds later. `ready` resolves once the first attempt is over, put or not (it never
+   * rejects: the next attempts follow). `close` revokes the lease: the member shows unreachable at once.
    */
   presence(name: string, memberId: string, ttl: number, log: (m: string) => void): { ready: Promise<void>; close(): Promise<void> } {
     let lease: Lease | undefined;
     let closed = false;
     let timer: NodeJS.Timeout | undefined;
-    let first: Promise<unknown> | undefined;
-    const take = () => {
-      if (closed) return;
+    let failures = 0;
+    const again = (current: Lease, why: string) => {
+      if (closed || lease !== current || timer) return;
+      // Said once per outage, not every attempt.
+      if (failures++ === 0) log(`cluster: the lease of ${name} is gone (${why}): taking a new one every ${REGRANT_S} s`);
+      current.release();
+      timer = setTimeout(() => {
+        timer = undefined;
+        take();
+      }, REGRANT_S * 1000);
+    };
+    const take = (): Promise<void> => {
+      if (closed) return Promise.resolve();
       const current = this.client.lease(ttl, { autoKeepAlive: true });
       lease = current;
-      current.on('lost', (e: Error) => {
-        if (closed || lease !== current) return;
-        log(`cluster: the lease of ${name} was lost (${e.message}): taking a new one`);
-        timer = setTimeout(take, REGRANT_S * 1000);
-      });
-      const put = current
-        .put(`${PREFIX}alive/${name}`)
-        .value(JSON.stringify({ memberId, since: new Date().toISOString() }))
-        // A failure shows as the lease's 'lost'.
-        .catch(observedElsewhere);
-      first ??= put;
+      current.on('lost', (e: Error) => again(current, e.message));
+      const put = current.put(`${PREFIX}alive/${name}`).value(JSON.stringify({ memberId, since: new Date().toISOString() })).exec();
+      return this.bounded(`the lease of ${name}`, put).then(
+        () => {
+          if (failures > 0) log(`cluster: the lease of ${name} is held again`);
+          failures = 0;
+        },
+        (e: unknown) => again(current, e instanceof Error ? e.message : String(e)),
+      );
     };
-    take();
+    const ready = take();
     return {
-      ready: this.bounded(`the lease of ${name}`, first!).then(() => undefined),
+      ready,
       close: async () => {
         closed = true;
         clearTimeout(timer);

@@ -45,8 +45,8 @@ CREATE TABLE IF NOT EXISTS journal (
     db.exec(`ALTER TABLE volumes ADD COLUMN backing TEXT GENERATED ALWAYS AS (json_extract(facts, '$.backingVolume')) VIRTUAL`);
     db.exec('CREATE INDEX volumes_backing ON volumes (pool, backing, name)');
   },
-  // 5: this host's membership of a cluster (one row at most; the cluster's own state is in etcd).
+  // 5: this host's id in clusters and its membership of one (one row at most; the cluster's own state is in etcd).
   (db) => {
-    db.exec('CREATE TABLE cluster (id INTEGER PRIMARY KEY CHECK (id = 1), membership TEXT NOT NULL)');
+    db.exec('CREATE TABLE cluster (id INTEGER PRIMARY KEY CHECK (id = 1), member_id TEXT NOT NULL, membership TEXT)');
   },
 ];

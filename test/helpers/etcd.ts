@@ -15,33 +15,49 @@ export interface TestEtcd {
   stop(): Promise<void>;
 }
 
-/** Starts etcd and waits until it answers (etcdctl endpoint health), at most 20 s. */
+/** Seconds etcd has to answer after its start. */
+const START_S = 20;
+
+/** Starts etcd and waits until it answers (etcdctl endpoint health); fails when it exits or does not answer in time. */
 export async function startEtcd(): Promise<TestEtcd> {
   const dir = await tempDir();
-  const [client, peer] = [await freePort(), await freePort()];
+  const client = await freePort();
+  let peer = await freePort();
+  while (peer === client) peer = await freePort();
   const url = `http://127.0.0.1:${client}`;
   const peerUrl = `http://127.0.0.1:${peer}`;
-  const log = await open(path.join(dir.dir, 'etcd.log'), 'a');
+  const logFile = path.join(dir.dir, 'etcd.log');
+  const log = await open(logFile, 'a');
   const child = spawn('etcd', ['--name', 'test', '--data-dir', path.join(dir.dir, 'data'), '--listen-client-urls', url, '--advertise-client-urls', url, '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl, '--initial-cluster', `test=${peerUrl}`], { stdio: ['ignore', log.fd, log.fd], detached: true });
   await log.close();
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  let ended: string | undefined;
+  const exited = new Promise<void>((r) => {
+    child.once('error', (e) => {
+      ended = `etcd could not start: ${e.message}`;
+      r();
+    });
+    child.once('exit', (code, signal) => {
+      ended ??= `etcd exited (${code ?? signal}): see ${logFile}`;
+      r();
+    });
+  });
   const stop = async () => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    if (ended === undefined) process.kill(-child.pid!, 'SIGKILL');
     await exited;
     await dir.cleanup();
   };
-  for (let i = 0; ; i++) {
-    const healthy = await run('etcdctl', ['--endpoints', url, '--dial-timeout', '1s', 'endpoint', 'health'], { timeoutMs: 5000 }).then(() => true, () => false);
-    const clear = async () => void (await run('etcdctl', ['--endpoints', url, 'del', '--prefix', '']));
+  const clear = async () => void (await run('etcdctl', ['--endpoints', url, 'del', '--prefix', '']));
+  for (const deadline = Date.now() + START_S * 1000; ; ) {
+    const healthy = await run('etcdctl', ['--endpoints', url, '--dial-timeout', '1s', '--command-timeout', '2s', 'endpoint', 'health'], { timeoutMs: 3000 }).then(
+      () => true,
+      () => false,
+    );
     if (healthy) return { url, clear, stop };
-    if (i === 40) {
+    if (ended !== undefined || Date.now() > deadline) {
+      const why = ended ?? `etcd did not answer on ${url} within ${START_S} s`;
       await stop();
-      throw new Error(`etcd did not answer on ${url} within 20 s`);
+      throw new Error(why);
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 300));
   }
 }

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { errors, KvmpoolError } from '../../model/errors.js';
-import type { ClusterMembership, ClusterStatus } from '../../model/cluster.js';
+import type { ClusterStatus, MemberRecord } from '../../model/cluster.js';
 import { EtcdState } from '../../state/etcd.js';
 import type { ServiceContext } from '../context.js';
 
@@ -26,6 +25,7 @@ export interface JoinRequest {
 export class ClusterService {
   private etcd?: EtcdState;
   private presence?: { ready: Promise<void>; close(): Promise<void> };
+  private closed = false;
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -34,18 +34,20 @@ export class ClusterService {
 
   /** Makes a cluster on an etcd that holds none, with this host its first member. */
   init(request: JoinRequest): Promise<ClusterStatus> {
-    return this.enter(request, async (etcd) => {
-      const id = randomUUID();
-      await etcd.createCluster({ id, created: new Date().toISOString() });
+    // A cluster id of this host's own: an init whose answer was lost finds it there, done.
+    return this.enter(request, async (etcd, member) => {
+      const id = `${member.memberId}-cluster`;
+      await etcd.createCluster({ id, created: new Date().toISOString() }, member);
       return id;
     });
   }
 
   /** Adds this host to the cluster an etcd holds. */
   join(request: JoinRequest): Promise<ClusterStatus> {
-    return this.enter(request, async (etcd) => {
+    return this.enter(request, async (etcd, member) => {
       const cluster = await etcd.cluster();
       if (!cluster) throw new KvmpoolError('NOT_FOUND', `etcd at ${request.etcd.join(',')} holds no kvmpool cluster: make one with kvmpool cluster init`);
+      await etcd.addMember(member);
       return cluster.id;
     });
   }
@@ -68,34 +70,35 @@ export class ClusterService {
   /** Takes this host's place again after a start (in the background: etcd may not answer now). */
   startup(): void {
     const mine = this.ctx.store.cluster.get();
-    if (!mine) return;
+    if (!mine || this.closed) return;
     this.etcd = new EtcdState(mine.etcd);
     this.presence = this.etcd.presence(mine.name, mine.memberId, this.leaseSeconds, this.ctx.log);
   }
 
   /** Leaves the cluster's sight (the lease is revoked: this host shows unreachable at once) and disconnects. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.presence?.close();
     this.etcd?.close();
   }
 
   /** Checks the request, records this host in the cluster `make` finds or makes, and starts its presence. */
-  private async enter(request: JoinRequest, make: (etcd: EtcdState) => Promise<string>): Promise<ClusterStatus> {
+  private async enter(request: JoinRequest, make: (etcd: EtcdState, member: MemberRecord) => Promise<string>): Promise<ClusterStatus> {
     return this.ctx.locks.with('cluster', 'cluster', async () => {
       const current = this.ctx.store.cluster.get();
       if (current) throw errors.exists('cluster membership', `${current.name} in ${current.cluster}`);
       if (!MEMBER_NAME.test(request.name)) throw errors.invalid(`invalid member name '${request.name}': lower-case letters, digits and '-', as a host name`, { name: request.name });
       const etcd = new EtcdState(checkEndpoints(request.etcd));
+      const member: MemberRecord = { name: request.name, memberId: this.ctx.store.cluster.memberId(), hostname: os.hostname(), joined: new Date().toISOString() };
       try {
-        const cluster = await make(etcd);
-        const membership: ClusterMembership = { cluster, name: request.name, memberId: randomUUID(), etcd: [...request.etcd], joined: new Date().toISOString() };
-        await etcd.addMember({ name: membership.name, memberId: membership.memberId, hostname: os.hostname(), joined: membership.joined });
-        this.ctx.store.cluster.set(membership);
+        const cluster = await make(etcd, member);
+        this.ctx.store.cluster.set({ cluster, name: member.name, memberId: member.memberId, etcd: [...request.etcd], joined: member.joined });
       } finally {
         etcd.close();
       }
+      if (this.closed) throw new KvmpoolError('UNAVAILABLE', 'the daemon is stopping: this host joined, and takes its place when it starts again');
       this.startup();
-      await this.presence!.ready.catch((e: unknown) => this.ctx.log(`cluster: ${e instanceof Error ? e.message : String(e)}`));
+      await this.presence!.ready;
       this.ctx.log(`cluster: this host is ${request.name} in cluster ${this.ctx.store.cluster.get()!.cluster}`);
       return this.status();
     });
