@@ -93,3 +93,25 @@ test('an aborted command ends as CANCELLED, and its children with it', async () 
     await stopAll(started());
   }
 });
+
+test('a command does not outlive the process that ran it', async () => {
+  const { dir, cleanup } = await tempDir();
+  let started: number[] = [];
+  try {
+    const pidFile = path.join(dir, 'pid');
+    // A process that starts a long command and exits while it runs (a daemon stopping mid-call).
+    const exec = new URL('./exec.js', import.meta.url).href;
+    const script = `import { run } from ${JSON.stringify(exec)};
+run('sh', ['-c', 'echo $$ > "$0"; exec sleep 300', ${JSON.stringify(pidFile)}]).catch(() => {});
+setInterval(() => {}, 1000);
+setTimeout(() => process.exit(0), 1000);`;
+    await run(process.execPath, ['--input-type=module', '-e', script], { timeoutMs: 20_000 });
+    started = [Number((await readFile(pidFile, 'utf8')).trim())];
+    assert.ok(started[0]! > 0);
+    for (let i = 0; i < 20 && (await running(started[0]!)); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await running(started[0]!), false, 'the command ended with its process');
+  } finally {
+    await stopAll(started);
+    await cleanup();
+  }
+});

@@ -57,6 +57,22 @@ const MAX_OUTPUT = 16 * 1024 * 1024;
 const MAX_STDERR = 1024 * 1024;
 
 /**
+ * Process groups of the commands running now. A command never outlives the process that ran it: one
+ * left running when it ends (a test's daemon closed mid-call, a daemon stopping) would wait on a
+ * server that may be gone, for ever.
+ */
+const running = new Set<number>();
+process.once('exit', () => {
+  for (const pid of running) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // ended meanwhile
+    }
+  }
+});
+
+/**
  * Runs a program with an argv array (never a shell). Resolves with its output on exit 0; otherwise
  * rejects with a HostCommandError carrying argv, exit code, signal, timed-out flag and trimmed stderr.
  */
@@ -76,6 +92,8 @@ export function run(command: string, args: readonly string[], options: ExecOptio
       // Own process group, so a stop reaches the command's children too (a shell's sleep, a helper).
       detached: true,
     });
+    const group = child.pid;
+    if (group !== undefined) running.add(group);
     if (options.input !== undefined) {
       child.stdin!.on('error', () => {}); // a command that exits without reading it
       child.stdin!.end(options.input);
@@ -136,6 +154,7 @@ export function run(command: string, args: readonly string[], options: ExecOptio
       for (errBytes += chunk.length; errBytes > MAX_STDERR && err.length > 1; ) errBytes -= err.shift()!.length;
     });
     const finish = () => {
+      if (group !== undefined) running.delete(group);
       clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);

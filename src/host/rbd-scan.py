@@ -3,7 +3,7 @@
 Run by host/rbd-scan.ts with Debian's /usr/bin/python3 and Ceph's own bindings (python3-rados and
 python3-rbd, which ceph-common brings):
 
-  rbd-scan.py --mon M --id USER --keyfile FILE --pool P [--namespace NS] stamps
+  rbd-scan.py --conf /dev/null -m MONITORS --id USER --keyfile FILE --pool P [--namespace NS] stamps
       {name: stamp} of every image in the pool's directory
   rbd-scan.py ... read            (stdin: a JSON array of names)
       [facts] of those images, each read after its stamp
@@ -62,13 +62,13 @@ def fail(what, e):
 class Place:
     def __init__(self, args):
         conf = {
-            'mon_host': args.mon, 'keyfile': args.keyfile,
+            'mon_host': args.monitors, 'keyfile': args.keyfile,
             'client_mount_timeout': str(CONNECT_TIMEOUT), 'err_to_stderr': 'true',
             'rados_mon_op_timeout': str(OP_TIMEOUT), 'rados_osd_op_timeout': str(OP_TIMEOUT),
         }
         self.pool, self.namespace = args.pool, args.namespace or ''
         try:
-            self.cluster = rados.Rados(conffile='/dev/null', rados_id=args.id, conf=conf)
+            self.cluster = rados.Rados(conffile=args.conf, rados_id=args.id, conf=conf)
             self.cluster.connect(timeout=CONNECT_TIMEOUT)
         except rados.Error as e:
             fail('the cluster', e)
@@ -121,10 +121,10 @@ class Place:
                 raise
             return {'name': name, 'id': image_id, 'unreadable': True}
         try:
-            facts = described(image, self.here, ids)
+            features = image.features()
             # Without a valid object map, what it uses changes with no stamp: it is read again each time.
-            trusted = image.features() & rbd.RBD_FEATURE_OBJECT_MAP and not image.flags() & rbd.RBD_FLAG_OBJECT_MAP_INVALID
-            return {'name': name, 'id': image.id(), 'stamp': stamp if trusted else f'{stamp}:untrusted', **facts}
+            trusted = features & rbd.RBD_FEATURE_OBJECT_MAP and not image.flags() & rbd.RBD_FLAG_OBJECT_MAP_INVALID
+            return {'name': name, 'id': image.id(), 'stamp': stamp if trusted else f'{stamp}:untrusted', **described(image, features, self.here, ids)}
         finally:
             image.close()
 
@@ -135,7 +135,7 @@ class Place:
             return list(pool.map(lambda n: self.facts(n, images.get(n), ids), names))
 
 
-def described(image, here, ids):
+def described(image, features, here, ids):
     """Size, parent, the user's snapshots, features and used bytes as `rbd du` counts them (since the last snapshot).
 
     A parent of the same place whose id is not in the directory is in the trash (the bindings do not say).
@@ -161,7 +161,7 @@ def described(image, here, ids):
         'used': used[0],
         'snapshots': [s['name'] for s in snaps],
         'parent': parent,
-        'features': rbd.RBD().features_to_string(image.features()).split(','),
+        'features': rbd.RBD().features_to_string(features).split(','),
         'objectSize': image.stat()['obj_size'],
     }
 
@@ -255,7 +255,10 @@ def remove_data(place, image_id, objects):
 
 def main():
     parser = argparse.ArgumentParser()
-    for flag in ('--mon', '--id', '--keyfile', '--pool'):
+    # The connection as the Ceph tools take it (host/rbd.ts gives every tool the same).
+    parser.add_argument('--conf', required=True)
+    parser.add_argument('-m', dest='monitors', required=True)
+    for flag in ('--id', '--keyfile', '--pool'):
         parser.add_argument(flag, required=True)
     parser.add_argument('--namespace', default='')
     parser.add_argument('mode', choices=['stamps', 'read', 'watch', 'remove-data'])

@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { KvmpoolError } from '../model/errors.js';
 import { run } from './exec.js';
-import { classifyRbd, CONNECT_TIMEOUT_S, OP_TIMEOUT_S, type RbdPlace } from './rbd.js';
+import { classifyRbd, CONNECT_TIMEOUT_S, OP_TIMEOUT_S, placeArgs, whoAndWhere, type RbdPlace } from './rbd.js';
 
 /**
  * Many images read over one cluster connection, by rbd-scan.py (Ceph's own Python bindings): the
@@ -38,9 +38,7 @@ export interface ScannedImage {
 /** A watch's report: names that came, went or were replaced (`entry`), or whose image changed (`content`). */
 export type ImageChange = { entry: string[] } | { content: string[] } | { ready: number };
 
-function scanArgs(p: RbdPlace, mode: string, ...rest: string[]): string[] {
-  return [SCRIPT, '--mon', p.monitors.join(','), '--id', p.user, '--keyfile', p.keyFile, '--pool', p.pool, ...(p.namespace ? ['--namespace', p.namespace] : []), mode, ...rest];
-}
+const scanArgs = (p: RbdPlace, mode: string, ...rest: string[]): string[] => [SCRIPT, ...whoAndWhere(p), ...placeArgs(p), mode, ...rest];
 
 /**
  * Each request is bounded by the program's own op timeout, and a failed one ends it; the whole is

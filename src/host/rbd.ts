@@ -42,7 +42,7 @@ export function connectionArgs(c: RbdConnection): string[] {
 }
 
 /** The cluster (no ceph.conf of the host) and the user with its key file: what every Ceph tool takes. */
-const whoAndWhere = (c: RbdConnection): string[] => ['--conf', '/dev/null', '-m', c.monitors.join(','), '--id', c.user, '--keyfile', c.keyFile];
+export const whoAndWhere = (c: RbdConnection): string[] => ['--conf', '/dev/null', '-m', c.monitors.join(','), '--id', c.user, '--keyfile', c.keyFile];
 
 /** `pool[/namespace]/image` (with `@snapshot`), as the rbd tool names an image. */
 export function imageSpec(p: RbdPlace, image: string, snapshot?: string): string {
@@ -128,7 +128,8 @@ export function cephTime(text: string | undefined): string | undefined {
 
 /** Runs the `ceph` tool (cluster-wide questions: usage, pools) as the connection's user; JSON out, failures classified. */
 export async function cephJson<T>(c: RbdConnection, args: readonly string[], what: string): Promise<T> {
-  const conn = [...whoAndWhere(c), '--connect-timeout', String(CONNECT_TIMEOUT_S)];
+  // Its own connect bound as well as librados's: without the op bounds, a cluster that goes away after the connect is waited on for ever.
+  const conn = [...connectionArgs(c), '--connect-timeout', String(CONNECT_TIMEOUT_S)];
   try {
     const { stdout } = await run('ceph', [...conn, ...args, '--format', 'json'], { timeoutMs: (CONNECT_TIMEOUT_S + OP_TIMEOUT_S) * 1000 });
     return JSON.parse(stdout.trim() === '' ? 'null' : stdout) as T;

@@ -109,8 +109,9 @@ export async function scanImages(def: Def): Promise<VolumeScan> {
         const [id, name] = parent.split('=');
         return (nameOf.get(id!) ?? '') === name ? facts : undefined;
       };
-      const fresh = new Map((await readVolumes(def, names.filter((n) => !unchanged(n)), known)).map((f) => [f.name, f]));
-      return names.flatMap((n) => unchanged(n) ?? fresh.get(n) ?? []);
+      const kept = new Map(names.map((n) => [n, unchanged(n)]));
+      const fresh = new Map((await readVolumes(def, names.filter((n) => !kept.get(n)), known)).map((f) => [f.name, f]));
+      return names.flatMap((n) => kept.get(n) ?? fresh.get(n) ?? []);
     },
   };
 }

@@ -192,7 +192,6 @@ export class RbdImageWriter implements StageWriter {
   }
 }
 
-
 /**
  * Where a whole upload goes: a new image beside the volume, of its size, written through
  * `rbd import-diff` (commitUpload swaps it in). A stage an earlier upload left is removed first.

@@ -57,7 +57,7 @@ export const rbdDriver: StorageDriver<RbdSource, RbdVolumeOptionsT> = {
   listVolumes: (def, known) => images.listImages(def, known),
   scan: (def) => images.scanImages(def),
   readVolumes: (def, names, known) => images.readVolumes(def, names, known),
-  watch: async (def, signal) => watchPool(placeOf(def), signal),
+  watch: (def, signal) => watchPool(placeOf(def), signal),
   volumeInfo: (def, known, name) => images.imageInfo(def, name, known),
   async volumeUsers(def, vol) {
     // An image that cannot be opened has no watchers to ask for (and no client can have it open).
