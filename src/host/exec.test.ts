@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tempDir } from '../../test/helpers/tmp.js';
 import { HostCommandError, run } from './exec.js';
@@ -101,11 +101,13 @@ test('a command does not outlive the process that ran it', async () => {
     const pidFile = path.join(dir, 'pid');
     // A process that starts a long command and exits while it runs (a daemon stopping mid-call).
     const exec = new URL('./exec.js', import.meta.url).href;
-    const script = `import { run } from ${JSON.stringify(exec)};
+    const source = `import { run } from ${JSON.stringify(exec)};
 run('sh', ['-c', 'echo $$ > "$0"; exec sleep 300', ${JSON.stringify(pidFile)}]).catch(() => {});
 setInterval(() => {}, 1000);
 setTimeout(() => process.exit(0), 1000);`;
-    await run(process.execPath, ['--input-type=module', '-e', script], { timeoutMs: 20_000 });
+    const program = path.join(dir, 'leaves.mjs');
+    await writeFile(program, source);
+    await run(process.execPath, [program], { timeoutMs: 20_000 });
     started = [Number((await readFile(pidFile, 'utf8')).trim())];
     assert.ok(started[0]! > 0);
     for (let i = 0; i < 20 && (await running(started[0]!)); i++) await new Promise((r) => setTimeout(r, 50));
