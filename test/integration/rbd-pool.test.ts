@@ -300,9 +300,12 @@ test('transfers of RBD images: uploads send only data (the cluster stores no zer
     await run('qemu-io', ['-f', 'raw', '-c', 'write -P 0x11 0 3M', '-c', 'write -P 0x22 40M 1M', '-c', 'write -z 50M 1M', file]);
     const sum = (await run('sha256sum', [file])).stdout.split(' ')[0]!;
     await t.client.api.createVolume({ params: { pool: 'ceph' }, body: { name: 'vm', capacity: '64M', format: 'raw' } });
+    // What an earlier upload left (its stage, the image it replaced) is taken out of the way.
+    for (const left of ['vm.kvmpool-upload', 'vm.kvmpool-old']) await ceph.cluster.admin('rbd', ['create', `vms/${ns}/${left}`, '--size', '4M']);
     for (const how of [[], ['--stream']]) {
       const up = JSON.parse((await cli('vol', 'upload', 'ceph/vm', file, '--verify', '--json', ...how)).stdout) as { sha256: string; dataBytes: number };
       assert.equal(up.sha256, sum, `upload ${how.join(' ')}`);
+      assert.deepEqual(JSON.parse(await ceph.cluster.admin('rbd', ['ls', '--pool', 'vms', '--namespace', ns, '--format', 'json'])), ['vm']);
       assert.equal(up.dataBytes, 4 * MiB);
       const { images } = JSON.parse(await ceph.cluster.admin('rbd', ['du', `vms/${ns}/vm`, '--format', 'json'])) as { images: { used_size: number }[] };
       assert.ok(images[0]!.used_size <= 8 * MiB, `the cluster stores ${images[0]!.used_size} bytes`);

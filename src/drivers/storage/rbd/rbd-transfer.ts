@@ -108,16 +108,24 @@ export async function* readImage(def: Def, vol: VolumeFacts, offset: number, len
 
 /** Largest data record written at once (pieces are gathered up to this). */
 const RECORD = 4 * 1024 * 1024;
+/** Record buffers per writer: one being gathered while the others are still being written into the pipe. */
+const RECORDS = 3;
 
 /**
  * Writes data into an image through `rbd import-diff`: each contiguous run of writes becomes one
- * data record (gathered up to RECORD; the caller's buffers are copied, as it may reuse them); holes
- * are not written, so the image must read as zeros there already (a new image does).
+ * data record, gathered (copied: the caller may reuse its buffers) into one of a few record buffers
+ * of RECORD bytes that are used again once the pipe has taken them (a fresh buffer per record cost
+ * more in allocation and collection than the copy). Holes are not written, so the image must read as
+ * zeros there already (a new image does).
  */
 export class RbdImageWriter implements StageWriter {
-  private gathered: Buffer[] = [];
+  private record: Buffer | undefined;
   private gatheredAt = 0;
   private gatheredBytes = 0;
+  /** Record buffers the pipe has taken (free to fill), and how many exist. */
+  private readonly spare: Buffer[] = [];
+  private allocated = 0;
+  private returned: (() => void) | undefined;
 
   private constructor(
     private readonly stdin: Writable,
@@ -146,24 +154,39 @@ export class RbdImageWriter implements StageWriter {
       () => input.destroy(new Error('rbd import-diff failed')),
     );
     const w = new RbdImageWriter(input, exited, size);
+    input.on('close', () => w.returned?.());
     await w.send(diffStart(size));
     return w;
   }
 
   async write(offset: number, data: Buffer): Promise<void> {
     if (offset + data.length > this.size) throw new KvmpoolError('INVALID_ARGUMENT', `the upload reaches byte ${offset + data.length}, past the image's ${this.size} bytes (resize it first)`, { end: offset + data.length, capacity: this.size });
-    if (this.gatheredBytes > 0 && (offset !== this.gatheredAt + this.gatheredBytes || this.gatheredBytes + data.length > RECORD)) await this.flush();
-    if (this.gatheredBytes === 0) this.gatheredAt = offset;
-    this.gathered.push(Buffer.from(data));
-    this.gatheredBytes += data.length;
+    for (let pos = 0; pos < data.length; ) {
+      if (this.gatheredBytes > 0 && (offset + pos !== this.gatheredAt + this.gatheredBytes || this.gatheredBytes === RECORD)) await this.flush();
+      if (!this.record) {
+        this.record = await this.freeRecord();
+        this.gatheredAt = offset + pos;
+      }
+      const n = data.copy(this.record, this.gatheredBytes, pos, Math.min(data.length, pos + RECORD - this.gatheredBytes));
+      this.gatheredBytes += n;
+      pos += n;
+    }
   }
 
   async flush(): Promise<void> {
-    if (this.gatheredBytes === 0) return;
-    const record = [diffData(this.gatheredAt, this.gatheredBytes), ...this.gathered];
-    this.gathered = [];
+    const record = this.record;
+    if (!record || this.gatheredBytes === 0) return;
+    const bytes = this.gatheredBytes;
+    this.record = undefined;
     this.gatheredBytes = 0;
-    for (const b of record) await this.send(b);
+    await this.send(diffData(this.gatheredAt, bytes));
+    // The buffer is filled again only once the pipe has taken all of it (or the stream failed).
+    await this.send(record.subarray(0, bytes), () => {
+      this.spare.push(record);
+      const wake = this.returned;
+      this.returned = undefined;
+      wake?.();
+    });
   }
 
   /** Ends the stream and waits for rbd to apply it (its failure, classified, is thrown here). */
@@ -180,11 +203,25 @@ export class RbdImageWriter implements StageWriter {
     await this.exited.catch(observedElsewhere);
   }
 
+  /** A record buffer to fill: a spare one, a new one while there are fewer than RECORDS, else the next the pipe gives back. */
+  private async freeRecord(): Promise<Buffer> {
+    for (;;) {
+      const spare = this.spare.pop();
+      if (spare) return spare;
+      if (this.allocated < RECORDS) {
+        this.allocated++;
+        return Buffer.allocUnsafe(RECORD);
+      }
+      if (this.stdin.destroyed) await this.send(Buffer.alloc(0)); // throws rbd's own failure
+      await new Promise<void>((r) => (this.returned = r));
+    }
+  }
+
   /** Writes to rbd, waiting while its pipe is full; a failed rbd fails the write with its own (classified) error. */
-  private async send(b: Buffer): Promise<void> {
+  private async send(b: Buffer, written?: () => void): Promise<void> {
     try {
       if (this.stdin.destroyed || this.stdin.writableEnded) throw new Error('closed');
-      if (!this.stdin.write(b)) await once(this.stdin, 'drain');
+      if (!this.stdin.write(b, written)) await once(this.stdin, 'drain');
     } catch {
       await this.exited;
       throw new KvmpoolError('HOST_COMMAND_FAILED', 'rbd import-diff ended before the end of its input');
@@ -199,8 +236,9 @@ export class RbdImageWriter implements StageWriter {
 export async function stageUpload(def: Def, vol: VolumeFacts, make: (name: string, capacity: number) => Promise<unknown>): Promise<WriterStage> {
   const p = placeOf(def);
   const name = `${vol.name}${STAGE_SUFFIX}`;
-  await removeImage(p, name).catch(unlessGone(''));
-  await make(name, vol.capacity);
+  // A stage an earlier upload left (names with the suffix are kvmpool's own) is removed only when it
+  // is there: looking first would cost a call on every upload.
+  await retryWhenTaken(() => make(name, vol.capacity), () => removeImage(p, name));
   return { open: (signal) => RbdImageWriter.open(p, name, vol.capacity, signal) };
 }
 
@@ -212,9 +250,11 @@ export async function commitUpload(def: Def, vol: VolumeFacts, end: number, log:
   if (end > vol.capacity) throw new KvmpoolError('INVALID_ARGUMENT', `the upload is ${end} bytes, larger than ${vol.name} (${vol.capacity}): resize it first`, { end, capacity: vol.capacity });
   const p = placeOf(def);
   const old = `${vol.name}${OLD_SUFFIX}`;
-  // One an earlier upload could not remove (names with the suffix are kvmpool's own).
-  await removeImage(p, old).catch(unlessGone(''));
-  await rbd(p, ['rename', imageSpec(p, vol.name), imageSpec(p, old)], `image ${vol.name}`);
+  // One an earlier upload could not remove goes first (names with the suffix are kvmpool's own).
+  await retryWhenTaken(
+    () => rbd(p, ['rename', imageSpec(p, vol.name), imageSpec(p, old)], `image ${vol.name}`),
+    () => removeImage(p, old),
+  );
   try {
     await rbd(p, ['rename', imageSpec(p, `${vol.name}${STAGE_SUFFIX}`), imageSpec(p, vol.name)], `image ${vol.name}`);
   } catch (e) {
@@ -222,6 +262,17 @@ export async function commitUpload(def: Def, vol: VolumeFacts, end: number, log:
     throw e;
   }
   await removeImage(p, old).catch((e: unknown) => log(`upload of ${vol.name}: the image it replaced (${old}) could not be removed: ${String(e)}`));
+}
+
+/** Runs `step`; when its name was taken (ALREADY_EXISTS), runs `clear` (which may find it gone) and `step` once more. */
+async function retryWhenTaken(step: () => Promise<unknown>, clear: () => Promise<unknown>): Promise<void> {
+  try {
+    await step();
+  } catch (e) {
+    if (!(e instanceof KvmpoolError && e.code === 'ALREADY_EXISTS')) throw e;
+    await clear().catch(unlessGone(''));
+    await step();
+  }
 }
 
 /** Removes an upload's stage (failed or cancelled). */
