@@ -16,8 +16,8 @@ export const ErrorBody = Type.Object({
 
 const DevicePath = Type.String({ minLength: 1, maxLength: 4096 });
 
-// The stamp says when the store's facts were read: the daemon's own business.
-const { stamp: _stamp, ...publicFacts } = volumeFactsProperties;
+// The stamp says when the store's facts were read, the mark who made the volume (shown as `managed`): the daemon's own business.
+const { stamp: _stamp, marked: _marked, ...publicFacts } = volumeFactsProperties;
 export const Volume = Type.Object({
   ...publicFacts,
   pool: Type.String(),

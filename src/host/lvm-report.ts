@@ -19,6 +19,8 @@ export interface VgInfo {
   tags: string[];
   /** One of its PVs is missing (vg_attr's fourth character is `p`). */
   partial: boolean;
+  /** Shared by hosts through lvmlockd (vg_attr's sixth character is `s`). */
+  shared: boolean;
 }
 
 /** A logical volume as `lvs` reports it. */
@@ -90,6 +92,8 @@ export function parseVgs(json: string): VgInfo[] {
     extentSize: num('vg_extent_size'),
     tags: tagList(row['vg_tags']!),
     partial: row['vg_attr']![3] === 'p',
+    // The sixth letter: `s` for a VG shared through lvmlockd (`c` for clvmd's clustered VGs).
+    shared: row['vg_attr']![5] === 's',
   }));
 }
 

@@ -24,11 +24,14 @@ test('parsePvs reads the PV report, a PV in no VG included', () => {
 
 test('parseVgs reads the VG report with tags', () => {
   assert.deepEqual(parseVgs(recorded('lvm-vgs.json')), [
-    { name: 'kvmempty', size: 62914560, free: 62914560, extentSize: 4194304, tags: [], partial: false },
-    { name: 'kvmrec', size: 792723456, free: 570425344, extentSize: 4194304, tags: ['kvmpool'], partial: false },
+    { name: 'kvmempty', size: 62914560, free: 62914560, extentSize: 4194304, tags: [], partial: false, shared: false },
+    { name: 'kvmrec', size: 792723456, free: 570425344, extentSize: 4194304, tags: ['kvmpool'], partial: false, shared: false },
   ]);
   const partial = recorded('lvm-vgs.json').replace('"vg_attr":"wz--n-", "vg_size":"792723456"', '"vg_attr":"wz-pn-", "vg_size":"792723456"');
   assert.equal(parseVgs(partial)[1]!.partial, true);
+  // A VG made with vgcreate --shared (lvmlockd): vg_attr wz--ns.
+  const shared = recorded('lvm-vgs.json').replace('"vg_attr":"wz--n-", "vg_size":"792723456"', '"vg_attr":"wz--ns", "vg_size":"792723456"');
+  assert.deepEqual(parseVgs(shared).map((v) => v.shared), [false, true]);
 });
 
 test('parseLvs reads thin pools, thin volumes and snapshots, COW snapshots, striped and raid1 LVs', () => {
@@ -89,6 +92,13 @@ test('classify: an LVM command out of extents is NO_SPACE', () => {
   // Recorded: lvcreate of 4 GiB in a VG with 544 MiB free.
   assert.equal((lvm.classify(failed('Volume group "kvmrec" has insufficient free space (136 extents): 1024 required.')) as { code: string }).code, 'NO_SPACE');
   assert.equal((lvm.classify(failed('  Failed to find physical volume "/dev/ubde".')) as { code: string }).code, 'HOST_COMMAND_FAILED');
+});
+
+test('classify: an LV of a shared VG that another host has active is IN_USE', () => {
+  const failed = new HostCommandError('HOST_COMMAND_FAILED', 'lvm failed', { command: 'lvm', argv: [], exitCode: 5, signal: null, timedOut: false, stderr: '  LV locked by other host: vgc/vm1\n  Failed to lock logical volume vgc/vm1.\n', durationMs: 1 });
+  const e = lvm.classify(failed) as { code: string; details: Record<string, unknown> };
+  assert.equal(e.code, 'IN_USE');
+  assert.equal(e.details['lv'], 'vgc/vm1');
 });
 
 test('checkLvmName refuses names LVM rejects', () => {

@@ -18,6 +18,8 @@ const REPORT = ['--reportformat', 'json', '--units', 'b', '--nosuffix'];
 const TIMEOUT = 5 * 60_000;
 const PVMOVE_TIMEOUT = 24 * 3600_000;
 const MERGE_TIMEOUT = 60 * 60_000;
+/** Joining a lockspace waits for sanlock: 20 s to 3 min (more when a host died holding it). */
+const LOCK_START_TIMEOUT = 10 * 60_000;
 
 /** How to make an LV. Sizes in bytes (LVM rounds up to whole extents). */
 export type LvSpec =
@@ -53,9 +55,14 @@ export function pvremoveArgs(devices: readonly string[]): string[] {
   return ['pvremove', '--yes', ...devices];
 }
 
-/** argv for a VG of PVs, tagged. */
-export function vgcreateArgs(vg: string, devices: readonly string[], tag: string): string[] {
-  return ['vgcreate', '--addtag', tag, vg, ...devices];
+/** argv for a VG of PVs, tagged; `shared`: locked through lvmlockd and sanlock, for several hosts (it makes the PVs itself). */
+export function vgcreateArgs(vg: string, devices: readonly string[], tag: string, shared = false): string[] {
+  return ['vgcreate', ...(shared ? ['--shared', '--locktype', 'sanlock'] : []), '--addtag', tag, vg, ...devices];
+}
+
+/** argv that joins (`start`) or leaves a shared VG's lockspace on this host. */
+export function lockArgs(vg: string, start: boolean): string[] {
+  return ['vgchange', start ? '--lock-start' : '--lock-stop', vg];
 }
 
 /** argv that removes a VG; no prompt is answered, so it fails while the VG has LVs. */
@@ -124,9 +131,9 @@ export function extendByArgs(vg: string, name: string, bytes: number): string[] 
   return ['lvextend', '--size', `+${bytes}b`, `${vg}/${name}`];
 }
 
-/** argv that activates or deactivates one LV. */
-export function activateArgs(vg: string, name: string, active: boolean): string[] {
-  return ['lvchange', '--activate', active ? 'y' : 'n', `${vg}/${name}`];
+/** argv that activates or deactivates one LV; `exclusive`: on this host only (a shared VG's lock held). */
+export function activateArgs(vg: string, name: string, active: boolean | 'exclusive'): string[] {
+  return ['lvchange', '--activate', active === 'exclusive' ? 'ey' : active ? 'y' : 'n', `${vg}/${name}`];
 }
 
 /** argv that adds and removes tags of an LV. */
@@ -161,6 +168,9 @@ export function classify(e: unknown): unknown {
   if (/Insufficient (free )?(space|extents)|not enough free space|Volume group "[^"]+" has insufficient free space/i.test(stderr)) {
     return new KvmpoolError('NO_SPACE', 'not enough free space in the volume group', { ...e.details }, { cause: e });
   }
+  // A shared VG's LV that another host has active (its lock is held there).
+  const locked = /LV locked by other host: (\S+)/.exec(stderr);
+  if (locked) return new KvmpoolError('IN_USE', `LV ${locked[1]} is active on another host`, { ...e.details, lv: locked[1] }, { cause: e });
   return e;
 }
 
@@ -217,8 +227,8 @@ export async function pvremove(devices: readonly string[]): Promise<void> {
 }
 
 /** Makes a VG of PVs, tagged. */
-export async function vgcreate(name: string, devices: readonly string[], tag: string): Promise<void> {
-  await lvm(vgcreateArgs(name, devices, tag));
+export async function vgcreate(name: string, devices: readonly string[], tag: string, shared = false): Promise<void> {
+  await lvm(vgcreateArgs(name, devices, tag, shared), { timeoutMs: shared ? LOCK_START_TIMEOUT : TIMEOUT });
 }
 
 /** Removes a VG (its PVs keep their labels); fails if it still has LVs. */
@@ -271,9 +281,34 @@ export async function resizeLv(vgName: string, name: string, size: number, shrin
   await lvm(resizeArgs(vgName, name, size, shrink));
 }
 
-/** Activates or deactivates one LV. */
-export async function activateLv(vgName: string, name: string, active: boolean): Promise<void> {
+/** Activates or deactivates one LV (`exclusive`: see activateArgs). */
+export async function activateLv(vgName: string, name: string, active: boolean | 'exclusive'): Promise<void> {
   await lvm(activateArgs(vgName, name, active));
+}
+
+/**
+ * Joins a shared VG's lockspace on this host (LVM waits until sanlock has joined: up to minutes after
+ * an unclean stop). Without udev the first start can fail with "invalid parameters for sanlock" (lvmlockd
+ * looks for the lock LV's device before it is made): it is tried once more then.
+ */
+export async function lockStart(vgName: string): Promise<void> {
+  const start = () => lvm(lockArgs(vgName, true), { timeoutMs: LOCK_START_TIMEOUT });
+  await start().catch((e: unknown) => {
+    if (e instanceof HostCommandError && /invalid parameters for sanlock/.test(e.details.stderr)) return start();
+    throw e;
+  });
+}
+
+/** Leaves a shared VG's lockspace on this host (its LVs must be inactive here). */
+export async function lockStop(vgName: string): Promise<void> {
+  await lvm(lockArgs(vgName, false));
+}
+
+/** Where a shared VG's LV has its lock: the byte offset of its lease in the VG's lock LV (LVM's `lock_args` 1.0.0:OFFSET). */
+export async function lockOffset(vgName: string, name: string): Promise<number | undefined> {
+  const json = await lvm(['lvs', ...REPORT, '-o', 'lv_name,lock_args', `${vgName}/${name}`]);
+  const args = /"lv_lockargs"\s*:\s*"[^":]*:(\d+)"/.exec(json);
+  return args ? Number(args[1]) : undefined;
 }
 
 /** Extends an LV (a thin pool) by `bytes`. */

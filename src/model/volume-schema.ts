@@ -19,10 +19,11 @@ export const volumeFactsProperties = {
   storageFeatures: Type.Optional(Type.Array(Type.String(), { description: 'what the storage enables on the volume itself (RBD image features)' })),
   kind: Type.Optional(Type.String()),
   unreadable: Type.Optional(Type.Boolean()),
+  marked: Type.Optional(Type.Boolean()),
   warnings: Type.Optional(Type.Array(Type.String())),
 };
 
 export const VolumeFactsSchema = Type.Object(volumeFactsProperties);
 
-/** The facts the API shows: all but the stamp, which says when the store read them (the daemon's own business). */
-export const PUBLIC_FACT_KEYS: readonly string[] = Object.keys(volumeFactsProperties).filter((k) => k !== 'stamp');
+/** The facts the API shows: all but the stamp, which says when the store read them, and the storage's mark (the API says `managed`): the daemon's own business. */
+export const PUBLIC_FACT_KEYS: readonly string[] = Object.keys(volumeFactsProperties).filter((k) => k !== 'stamp' && k !== 'marked');

@@ -42,6 +42,8 @@ export interface VolumeFacts {
   kind?: string;
   /** The format is known (kvmpool recorded it) but qemu-img could not read the image this time. */
   unreadable?: boolean;
+  /** The storage marks it as made by kvmpool: on storage hosts share, another host's kvmpool may have made it (it is managed here too). */
+  marked?: boolean;
   warnings?: string[];
 }
 

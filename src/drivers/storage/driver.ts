@@ -147,6 +147,15 @@ export interface StorageDriver<S = PoolSource, O = Record<string, unknown>> {
   volumeInfo(def: PoolDefinition<S>, known: KnownVolume | undefined, name: string): Promise<VolumeFacts>;
   /** Host processes that hold this volume open (a VM, a copy); empty when free. */
   volumeUsers(def: PoolDefinition<S>, vol: VolumeFacts): Promise<string[]>;
+  /**
+   * Storage several hosts share, where a volume is usable on one host at a time (a shared VG's LV is
+   * activated exclusively): `claim` makes it usable here before a VM or a job uses its bytes, IN_USE
+   * naming the host that has it; true when this call claimed it (the caller then releases it after
+   * use). `release` gives it up (it stays while something here has it open). Types without them are
+   * always usable.
+   */
+  claim?(def: PoolDefinition<S>, vol: VolumeFacts): Promise<boolean>;
+  release?(def: PoolDefinition<S>, vol: VolumeFacts): Promise<void>;
   /** How the volume's bytes are reached (a file, a device, a protocol), for transfers, copies and VMs. */
   access(def: PoolDefinition<S>, vol: VolumeFacts, traits: PoolTraits): AccessInfo;
 

@@ -105,6 +105,10 @@ export class TransferService {
       const offset = range.offset ?? 0;
       const length = range.length ?? size - offset;
       if (offset < 0 || length < 0 || offset + length > size) throw errors.invalid(`range ${offset}+${length} is outside the volume's ${size} bytes`, { offset, length, size });
+      const giveUp = await this.w.claim(p, vol);
+      // The volume is given up before its lock: an operation after this one finds it as it left it.
+      const unlock = release;
+      release = () => void giveUp().finally(unlock);
       return {
         volume: vol,
         source,

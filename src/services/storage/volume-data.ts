@@ -64,11 +64,16 @@ export class VolumeDataService {
       if (this.ctx.store.volumes.get(dst.rec.name, targetName)) throw errors.exists('volume', `${dst.rec.name}/${targetName}`);
       const source = await this.w.read(src, ref.volume);
       const plan = this.plan(src, dst, source, method, input.format as CreateFormat | undefined);
-      const make = (o: OpContext) => {
+      const make = async (o: OpContext) => {
         const target = { name: targetName, format: plan.format };
         if (plan.method !== 'copy') return src.driver.clones![plan.method]!.clone(src.def, source, target, o);
         const copy = { access: this.w.access(src, source), format: source.format, capacity: source.capacity };
-        return dst.driver.copy!.copyInto(dst.def, copy, target, dst.traits, o);
+        const giveUp = await this.w.claim(src, source);
+        try {
+          return await dst.driver.copy!.copyInto(dst.def, copy, target, dst.traits, o);
+        } finally {
+          await giveUp();
+        }
       };
       const work = async (op: OpContext): Promise<CloneResult> => {
         try {

@@ -63,7 +63,7 @@ export class VolumeRecords {
       if (e instanceof KvmpoolError && e.code === 'NOT_FOUND' && stored && !quiet) this.forget(p, stored);
       throw e;
     }
-    if (quiet) return stored && stored.facts.identity === facts.identity ? { ...stored, facts } : { key: '', pool: p, name, managed: false, created: '', facts };
+    if (quiet) return stored && stored.facts.identity === facts.identity ? { ...stored, facts } : { key: '', pool: p, name, managed: facts.marked === true, created: '', facts };
     this.touch(p, name);
     return this.remember(p, facts, stored);
   }
@@ -80,7 +80,7 @@ export class VolumeRecords {
     if (same && stored.name === facts.name && sameFacts(stored.facts, facts)) return stored;
     const record: VolumeRecord = same
       ? { ...stored, name: facts.name, facts }
-      : { key: randomUUID(), pool, name: facts.name, managed: false, created: new Date().toISOString(), facts };
+      : { key: randomUUID(), pool, name: facts.name, managed: facts.marked === true, created: new Date().toISOString(), facts };
     this.ctx.store.volumes.put(record);
     return record;
   }

@@ -37,6 +37,17 @@ export class VolumeWork {
     return this.rules.describe(pool, this.records.update(pool.rec.name, vol, facts));
   }
 
+  /**
+   * Makes the volume usable on this host for a while (storage several hosts share: see
+   * StorageDriver.claim); the returned function gives it up again if this call claimed it.
+   */
+  async claim(pool: ActivePool, vol: VolumeFacts): Promise<() => Promise<void>> {
+    if (!pool.driver.claim || !(await pool.driver.claim(pool.def, vol))) return async () => {};
+    return async () => {
+      await pool.driver.release?.(pool.def, vol).catch((e: unknown) => this.ctx.log(`volume ${pool.rec.name}/${vol.name}: could not be given up: ${String(e)}`));
+    };
+  }
+
   /** How the volume's bytes are reached (its driver says). */
   access(pool: ActivePool, vol: VolumeFacts): AccessInfo {
     return pool.driver.access(pool.def, vol, pool.traits);
@@ -74,17 +85,20 @@ export class VolumeWork {
     const leave = this.gate.enter(poolName);
     let release = () => {};
     let vol: VolumeInfo;
+    let giveUp = async () => {};
     try {
       release = this.ctx.locks.tryAcquire(volumeLock(poolName, name), operation, `volume ${poolName}/${name}`);
       vol = await this.read(pool, name);
       await check(pool, vol);
+      giveUp = await this.claim(pool, vol);
     } catch (e) {
       release();
       leave();
       throw e;
     }
     const started = this.ctx.jobs.run(job.kind, job.target, (op) =>
-      work(pool, vol, op).finally(() => {
+      work(pool, vol, op).finally(async () => {
+        await giveUp();
         release();
         leave();
       }),

@@ -44,6 +44,7 @@ export class VmDeviceService {
       else {
         const { qemu } = await resolveDisk(this.volumes, disk);
         await Reverter.run(this.ctx.log, async (r) => {
+          r.add(`give up ${disk.pool}/${disk.volume}`, () => this.volumes.close(volumeRef(disk.pool, disk.volume)));
           for (const s of diskSecrets(qemu)) {
             await proc.execute('object-add', { 'qom-type': 'secret', id: s.id, file: s.file });
             r.add(`delete secret object ${s.id}`, () => proc.execute('object-del', { id: s.id }));
@@ -78,6 +79,8 @@ export class VmDeviceService {
             if (!(e instanceof KvmpoolError && /not found/i.test(e.message))) throw e;
           });
         }
+        // On storage several hosts share, another host may use it now.
+        await this.volumes.close(volumeRef(pool, volume)).catch((e: unknown) => this.ctx.log(`volume ${ref}: ${e instanceof Error ? e.message : String(e)}`));
       }
       this.ctx.store.vms.put({ ...this.vms.record(name), disks: rec.disks.filter((d) => !(d.pool === pool && d.volume === volume)) });
     });

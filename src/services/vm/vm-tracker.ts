@@ -40,15 +40,28 @@ export class VmTracker {
     }
   }
 
-  /** Tracks a qemu until it ends; then the VM's record says whether it stopped or crashed, and why. */
-  track(name: string, proc: VmProcess): void {
-    const gone = proc.exited.then((exit) => this.ended(name, proc, exit));
+  /**
+   * Tracks a qemu until it ends; then the VM's record says whether it stopped or crashed, and why, and
+   * `after` runs (it has ended for `settled` only once `after` has run).
+   */
+  track(name: string, proc: VmProcess, after: () => Promise<void> = async () => {}): void {
+    const gone = proc.exited.then(async (exit) => {
+      this.ended(name, proc, exit);
+      await after();
+    });
     this.running.set(name, { proc, gone });
+    this.leaving.set(name, gone);
+    void gone.finally(() => {
+      if (this.leaving.get(name) === gone) this.leaving.delete(name);
+    });
   }
 
-  /** Resolves once the VM's tracked qemu (if any) is gone and its record says so. */
+  /** Until each tracked qemu has ended and its `after` has run (a VM no longer running may still be here). */
+  private readonly leaving = new Map<string, Promise<void>>();
+
+  /** Resolves once the VM's tracked qemu (if any) is gone, its record says so, and its `after` has run. */
   async settled(name: string): Promise<void> {
-    await this.running.get(name)?.gone;
+    await this.leaving.get(name);
   }
 
   /** Lets go of every qemu (they keep running): the daemon is stopping. */

@@ -88,9 +88,14 @@ export class VmService {
   private async launch(rec: VmRecord): Promise<void> {
     const name = rec.name;
     const disks = [];
-    for (const d of rec.disks) {
-      this.checkSharing(name, d);
-      disks.push((await resolveDisk(this.volumes, d)).qemu);
+    try {
+      for (const d of rec.disks) {
+        this.checkSharing(name, d);
+        disks.push((await resolveDisk(this.volumes, d)).qemu);
+      }
+    } catch (e) {
+      await this.closeDisks(rec.disks);
+      throw e;
     }
     if (rec.boot === 'cdrom') {
       const cd = disks.find((d) => d.readonly);
@@ -122,10 +127,11 @@ export class VmService {
     const runtime = (pid: number): VmRuntime => ({ state: 'running', pid, bootId: this.ctx.bootId, accelerator: accel.accelerator, started: new Date().toISOString() });
     try {
       const proc = await VmProcess.launch(spec, path.join(dir, 'qemu.log'), (pid) => this.tracker.setRuntime(name, runtime(pid)));
-      this.tracker.track(name, proc);
+      this.track(name, proc);
       this.ctx.log(`vm ${name}: started (pid ${proc.pid}, ${accel.accelerator}: ${accel.reason})`);
     } catch (e) {
       this.tracker.setRuntime(name, { state: 'stopped', reason: e instanceof Error ? e.message : String(e) });
+      await this.closeDisks(rec.disks);
       throw e;
     }
   }
@@ -218,7 +224,7 @@ export class VmService {
       try {
         const proc = await VmProcess.attach(rt.pid, rec.uuid, qmpSocketOf(dir), path.join(dir, 'qemu.log'));
         if (proc) {
-          this.tracker.track(rec.name, proc);
+          this.track(rec.name, proc);
           this.ctx.log(`vm ${rec.name}: found running (pid ${proc.pid})`);
           return;
         }
@@ -230,6 +236,18 @@ export class VmService {
     }
     if (rt.bootId === this.ctx.bootId) this.tracker.setRuntime(rec.name, { state: 'crashed', reason: 'qemu ended while the daemon was down' });
     else this.tracker.setRuntime(rec.name, { state: 'stopped', reason: 'the host restarted' });
+  }
+
+  /** Tracks the VM's qemu; once it has ended, its disks are given up (on storage several hosts share, another host may use them). */
+  private track(name: string, proc: VmProcess): void {
+    this.tracker.track(name, proc, () => this.closeDisks(this.ctx.store.vms.get(name)?.disks ?? []));
+  }
+
+  /** Gives up volumes `resolveDisk` made usable here; failures are logged (a pool stopped meanwhile, say). */
+  private async closeDisks(disks: readonly VmDisk[]): Promise<void> {
+    for (const d of disks) {
+      await this.volumes.close(volumeRef(d.pool, d.volume)).catch((e: unknown) => this.ctx.log(`volume ${d.pool}/${d.volume}: ${e instanceof Error ? e.message : String(e)}`));
+    }
   }
 
   /** Lets go of the qemu processes (they keep running): the daemon is stopping. */

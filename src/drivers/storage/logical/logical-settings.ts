@@ -11,6 +11,7 @@ export const LogicalSettings = Type.Object(
     vg: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'the volume group (default: the pool name)' })),
     thinPool: Type.Optional(size('size of the thin pool build makes (for thin volumes)')),
     thinAutoExtend: Type.Optional(Type.Boolean({ description: 'grow the thin pool from free space of the volume group when it is 80% full' })),
+    shared: Type.Optional(Type.Boolean({ description: 'a volume group several hosts share on a SAN LUN, locked with lvmlockd and sanlock: each volume is active on one host at a time' })),
   },
   { additionalProperties: false },
 );

@@ -8,6 +8,7 @@ import type { LvInfo, LvSpec } from '../../../host/lvm.js';
 import { processesUsing } from '../../../host/open-files.js';
 import { convertInto, zeroRange } from '../block/block-data.js';
 import { localStage, type CloneTarget, type CopySource, type OpContext, type UploadStage, type VolumeSpec } from '../driver.js';
+import { isShared, namingHolder, releaseLv, SHARED_THIN } from './logical-shared.js';
 import { checkVolumeLvName, isOwn, isOwnThinPool, isSnapshotOf, OLD_SUFFIX, SNAP_TAG, STAGE_SUFFIX, STAGE_TAG, TAG, THIN_POOL, vgOf } from './logical-names.js';
 
 /** LVs of the pool that are volumes: not its thin pool, snapshots, upload stages or volumes being replaced. */
@@ -44,7 +45,7 @@ function kindOf(lv: LvInfo): string {
 }
 
 /** A volume's facts from its LV; a thin LV's allocation is what it uses of the thin pool. */
-function lvFacts(lv: LvInfo, all: LvInfo[]): VolumeFacts {
+function lvFacts(lv: LvInfo, all: LvInfo[], def: PoolDefinition): VolumeFacts {
   const thin = lv.segtype === 'thin';
   const snapshots = all.filter((s) => isSnapshotOf(s, lv.name, lv.uuid)).length;
   return {
@@ -57,20 +58,23 @@ function lvFacts(lv: LvInfo, all: LvInfo[]): VolumeFacts {
     stamp: `${lv.size}:${lv.dataPercent ?? ''}:${lv.active}`,
     kind: kindOf(lv),
     ...(snapshots > 0 ? { snapshots } : {}),
-    ...(!lv.active ? { warnings: ['the LV is not active (start the pool, or activate it)'] } : {}),
+    // Another host's kvmpool may have made it.
+    ...(isShared(def) && lv.tags.includes(TAG) ? { marked: true } : {}),
+    // A shared pool's LV is active only on the host that uses it.
+    ...(!lv.active && !isShared(def) ? { warnings: ['the LV is not active (start the pool, or activate it)'] } : {}),
   };
 }
 
 export async function listLvVolumes(def: PoolDefinition): Promise<VolumeFacts[]> {
   const all = await lvm.lvs(vgOf(def));
-  return volumeLvs(all).map((lv) => lvFacts(lv, all));
+  return volumeLvs(all).map((lv) => lvFacts(lv, all, def));
 }
 
 export async function readLvVolume(def: PoolDefinition, name: string): Promise<VolumeFacts> {
   const all = await lvm.lvs(vgOf(def));
   const lv = volumeLvs(all).find((l) => l.name === name);
   if (!lv) throw errors.notFound('volume', `${def.name}/${name}`);
-  return lvFacts(lv, all);
+  return lvFacts(lv, all, def);
 }
 
 /** The LVM shape of a new volume: thin (needs the pool's thin pool), striped, raid1, or linear. */
@@ -107,9 +111,12 @@ export async function createLvVolume(def: PoolDefinition, spec: VolumeSpec<Logic
   if (spec.format !== 'raw') throw errors.notSupported(`volumes of a logical pool are raw LVs, not ${spec.format}`, { format: spec.format });
   const all = await lvm.lvs(vgOf(def));
   if (all.some((lv) => lv.name === spec.name)) throw errors.exists('volume', `${def.name}/${spec.name}`);
+  if (isShared(def) && spec.options.thin) throw errors.invalid(SHARED_THIN);
   const shape = await shapeOf(def, spec, all);
   ctx.progress(0, spec.capacity);
   await lvm.lvcreate(vgOf(def), spec.name, spec.capacity, shape, TAG, { signal: ctx.signal });
+  // In a shared VG the new LV is active here (exclusively, so that its start was zeroed): it is given up until it is used.
+  if (isShared(def)) await releaseLv(def, spec.name);
   ctx.progress(spec.capacity, spec.capacity);
   return readLvVolume(def, spec.name);
 }
@@ -120,11 +127,11 @@ export async function deleteLvVolume(def: PoolDefinition, vol: VolumeFacts): Pro
   const theirs = all.filter((s) => s.origin === vol.name && !isOwn(s));
   if (theirs.length > 0) throw errors.inUse(`${vol.name} has snapshots kvmpool did not take: ${theirs.map((s) => s.name).join(', ')}`, { snapshots: theirs.map((s) => s.name) });
   for (const snap of all.filter((s) => isSnapshotOf(s, vol.name, vol.identity))) await lvm.removeLv(vgOf(def), snap.name);
-  await lvm.removeLv(vgOf(def), vol.name);
+  await namingHolder(def, vol.name, () => lvm.removeLv(vgOf(def), vol.name));
 }
 
 export async function resizeLvVolume(def: PoolDefinition, vol: VolumeFacts, capacity: number, shrink: boolean): Promise<VolumeFacts> {
-  await lvm.resizeLv(vgOf(def), vol.name, capacity, shrink);
+  await namingHolder(def, vol.name, () => lvm.resizeLv(vgOf(def), vol.name, capacity, shrink));
   return readLvVolume(def, vol.name);
 }
 
@@ -132,7 +139,7 @@ export async function renameLvVolume(def: PoolDefinition, vol: VolumeFacts, newN
   checkVolumeLvName(newName);
   const all = await lvm.lvs(vgOf(def));
   if (all.some((lv) => lv.name === newName)) throw errors.exists('volume', `${def.name}/${newName}`);
-  await lvm.renameLv(vgOf(def), vol.name, newName);
+  await namingHolder(def, vol.name, () => lvm.renameLv(vgOf(def), vol.name, newName));
   return readLvVolume(def, newName);
 }
 
@@ -168,6 +175,7 @@ export async function copyIntoLv(def: PoolDefinition, source: CopySource, target
     await lvm.lvcreate(vg, target.name, source.capacity, thin ? { kind: 'thin', pool: THIN_POOL } : { kind: 'linear' }, TAG);
     r.add(`remove LV ${vg}/${target.name}`, () => lvm.removeLv(vg, target.name));
     await convertInto(source, `/dev/${vg}/${target.name}`, thin, ctx);
+    if (isShared(def)) await releaseLv(def, target.name);
     return readLvVolume(def, target.name);
   });
 }

@@ -13,6 +13,7 @@ import { logicalDevices, checkNewPv } from './logical-devices.js';
 import { wipeBlockVolume } from '../block/block-data.js';
 import { createLvSnapshot, deleteLvSnapshot, listLvSnapshots, revertLvSnapshot } from './logical-snapshots.js';
 import { absent } from '../../../model/ignore.js';
+import * as shared from './logical-shared.js';
 /** A thin pool this full (data or metadata, percent) degrades the pool (still usable) and warns. */
 const THIN_WARN_PERCENT = 80;
 /** How build records what it made: the VG (`vg:NAME`), or only a thin pool in an adopted VG. */
@@ -36,10 +37,17 @@ export const logicalDriver: StorageDriver<LogicalSource, LogicalVolumeOptionsVal
     const target = `/dev/${name}`;
     if (def.target !== '' && def.target !== target) throw errors.invalid(`the target of a logical pool is its volume group's directory ${target}`, { target: def.target });
     if (thinAutoExtend && thinPool === undefined) throw errors.invalid('--thin-auto-extend needs a thin pool (--thin-pool SIZE)');
+    if (def.source.shared && thinPool !== undefined) throw errors.invalid(shared.SHARED_THIN);
     return {
       ...def,
       target,
-      source: { ...(checked.length > 0 ? { devices: checked } : {}), vg: name, ...(thinPool !== undefined ? { thinPool } : {}), ...(thinAutoExtend ? { thinAutoExtend: true } : {}) },
+      source: {
+        ...(checked.length > 0 ? { devices: checked } : {}),
+        vg: name,
+        ...(thinPool !== undefined ? { thinPool } : {}),
+        ...(thinAutoExtend ? { thinAutoExtend: true } : {}),
+        ...(def.source.shared ? { shared: true } : {}),
+      },
     };
   },
 
@@ -52,6 +60,7 @@ export const logicalDriver: StorageDriver<LogicalSource, LogicalVolumeOptionsVal
     if (devices.length === 0) {
       // Adopting a VG the user names: nothing of it is changed, only a thin pool may be added.
       if (!existing) throw new KvmpoolError('NOT_FOUND', `volume group ${vg} does not exist (give --source devices to build one)`, { vg });
+      checkSharing(def, existing);
       return (await Reverter.run(ctx.log, (r) => ensureThinPool(def, r))) ? [BUILT_THIN] : [];
     }
     if (existing) {
@@ -61,6 +70,12 @@ export const logicalDriver: StorageDriver<LogicalSource, LogicalVolumeOptionsVal
     for (const device of devices) await checkNewPv(device, options.overwrite === true);
     if (options.overwrite) for (const device of devices) await wipeSignatures(device);
     ctx.log(`creating volume group ${vg} on ${devices.join(', ')}`);
+    if (shared.isShared(def)) {
+      // vgcreate makes the PVs itself (a PV of its own first would need the lockspace that does not exist yet), and joins the new lockspace.
+      await shared.requireLockd();
+      await lvm.vgcreate(vg, devices, TAG, true);
+      return [`${BUILT_VG}${vg}`];
+    }
     // On failure no PV label written here is left: one PV at a time, each undone on its own.
     await Reverter.run(ctx.log, async (r) => {
       for (const device of devices) {
@@ -76,7 +91,15 @@ export const logicalDriver: StorageDriver<LogicalSource, LogicalVolumeOptionsVal
 
   async start(def) {
     const vg = vgOf(def);
-    if (!(await lvm.vg(vg))) throw new KvmpoolError('POOL_NOT_BUILT', `volume group ${vg} does not exist (run 'pool build')`, { pool: def.name, vg });
+    const info = await lvm.vg(vg);
+    if (!info) throw new KvmpoolError('POOL_NOT_BUILT', `volume group ${vg} does not exist (run 'pool build')`, { pool: def.name, vg });
+    checkSharing(def, info);
+    if (shared.isShared(def)) {
+      // Its LVs stay inactive until they are used here.
+      await shared.joinLockspace(def);
+      await volumes.repairUploadSwaps(def, await lvm.lvs(vg));
+      return;
+    }
     // Only kvmpool's LVs, one by one: the thin pool first (thin volumes need it).
     const all = await lvm.lvs(vg);
     const own = all.filter((lv) => isOwn(lv) && !lv.active).sort((a, b) => Number(b.segtype === 'thin-pool') - Number(a.segtype === 'thin-pool'));
@@ -95,6 +118,7 @@ export const logicalDriver: StorageDriver<LogicalSource, LogicalVolumeOptionsVal
         throw e;
       });
     }
+    if (shared.isShared(def)) await lvm.lockStop(vg);
   },
 
   async delete(def, created) {
@@ -158,6 +182,10 @@ export const logicalDriver: StorageDriver<LogicalSource, LogicalVolumeOptionsVal
   listVolumes: (def) => volumes.listLvVolumes(def),
   volumeInfo: (def, _known, name) => volumes.readLvVolume(def, name),
   volumeUsers: (def, vol) => volumes.lvVolumeUsers(def, vol),
+  claim: async (def, vol) => shared.isShared(def) && shared.claimLv(def, vol.name),
+  release: async (def, vol) => {
+    if (shared.isShared(def)) await shared.releaseLv(def, vol.name);
+  },
   // A thin LV's discarded blocks go back to its pool.
   access: (_def, vol) => ({ access: { kind: 'block', path: vol.path }, directIO: true, discard: vol.kind === 'thin' }),
   // LVM creates and renames in one step: nothing partial is left to repair.
@@ -201,6 +229,12 @@ export const logicalDriver: StorageDriver<LogicalSource, LogicalVolumeOptionsVal
   },
   devices: logicalDevices,
 };
+
+/** INVALID_ARGUMENT when the pool's sharing is not the VG's (a shared VG needs lvmlockd on every host that uses it). */
+function checkSharing(def: LogicalDefinition, vg: lvm.VgInfo): void {
+  if (vg.shared === shared.isShared(def)) return;
+  throw errors.invalid(vg.shared ? `volume group ${vg.name} is shared by hosts (lvmlockd): define the pool with --shared` : `volume group ${vg.name} is not shared: a --shared pool needs one made shared (vgcreate --shared), or build one on devices`, { vg: vg.name });
+}
 
 /** Makes the thin pool the definition asks for, unless it exists; true when it made one (its undo is in `r`). */
 async function ensureThinPool(def: LogicalDefinition, r: Reverter): Promise<boolean> {
