@@ -50,9 +50,12 @@ export function pvcreateArgs(devices: readonly string[]): string[] {
   return ['pvcreate', '--yes', ...devices];
 }
 
-/** argv that removes the PV labels of devices. */
-export function pvremoveArgs(devices: readonly string[]): string[] {
-  return ['pvremove', '--yes', ...devices];
+/**
+ * argv that removes the PV labels of devices; `skipGlobalLock`: PVs a shared VG had, once it is removed
+ * (its lockspace held the global lock, which is gone with it).
+ */
+export function pvremoveArgs(devices: readonly string[], skipGlobalLock = false): string[] {
+  return ['pvremove', ...(skipGlobalLock ? ['--lockopt', 'skipgl'] : []), '--yes', ...devices];
 }
 
 /** argv for a VG of PVs, tagged; `shared`: locked through lvmlockd and sanlock, for several hosts (it makes the PVs itself). */
@@ -222,8 +225,8 @@ export async function pvcreate(devices: readonly string[]): Promise<void> {
 }
 
 /** Removes the PV labels of devices. */
-export async function pvremove(devices: readonly string[]): Promise<void> {
-  await lvm(pvremoveArgs(devices));
+export async function pvremove(devices: readonly string[], skipGlobalLock = false): Promise<void> {
+  await lvm(pvremoveArgs(devices, skipGlobalLock));
 }
 
 /** Makes a VG of PVs, tagged. */

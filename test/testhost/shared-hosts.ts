@@ -37,7 +37,8 @@ export async function startSharedHosts(names: string[], lunSize: number): Promis
   try {
     const lun = path.join(dir.dir, 'lun.img');
     await run('truncate', ['-s', String(lunSize), lun]);
-    await Promise.all(
+    // Each host is in `hosts` as soon as it boots, so that `stop` halts it whatever else fails.
+    const booted = await Promise.allSettled(
       names.map(async (name, i) => {
         const work = path.join(dir.dir, name);
         const host = await bootTestHost({ work, shared: [lun], lock: { hostId: i + 1, name }, memory: '1G' });
@@ -48,6 +49,8 @@ export async function startSharedHosts(names: string[], lunSize: number): Promis
         if (started.code !== 0) throw new Error(`the daemon of ${name} did not start: ${started.output}`);
       }),
     );
+    const failed = booted.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     hosts.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
     return { hosts, dir: dir.dir, stop };
   } catch (e) {

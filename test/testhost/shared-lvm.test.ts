@@ -94,5 +94,16 @@ test('a shared logical pool: built on one host, started on both, each volume act
   for (const h of [a, b]) await ok(h, 'vm', 'undefine', 'web');
   await ok(b, 'vol', 'delete', 'san/vm1');
   assert.deepEqual(JSON.parse(await ok(a, 'vol', 'list', 'san', '--json')), []);
-  for (const h of [a, b]) await ok(h, 'pool', 'stop', 'san');
+  // Snapshots are not there yet in shared pools: refused with the reason.
+  await ok(a, 'vol', 'create', 'san/vm2', '--size', '16M');
+  assert.match(await refused(a, 'snap', 'create', 'san/vm2@s1'), /not there yet.*NOT_SUPPORTED/s);
+  await ok(a, 'vol', 'delete', 'san/vm2');
+
+  // The VG goes once every other host has left its lockspace.
+  await ok(a, 'pool', 'stop', 'san');
+  await ok(b, 'pool', 'stop', 'san');
+  await ok(b, 'pool', 'undefine', 'san');
+  await ok(a, 'pool', 'delete', 'san');
+  const left = await a.host.sh('lvm pvs --reportformat json /dev/ubdb; echo; lvm vgs');
+  assert.doesNotMatch(left.output, /vgsan/, left.output);
 });

@@ -57,7 +57,8 @@ interface HeldRead {
   extents: Extent[];
   offset: number;
   length: number;
-  release(): void;
+  /** Ends the hold (the volume given up, then its lock); once only, however often it is called. */
+  release(): Promise<void>;
 }
 
 /** What an upload did. */
@@ -106,9 +107,7 @@ export class TransferService {
       const length = range.length ?? size - offset;
       if (offset < 0 || length < 0 || offset + length > size) throw errors.invalid(`range ${offset}+${length} is outside the volume's ${size} bytes`, { offset, length, size });
       const giveUp = await this.w.claim(p, vol);
-      // The volume is given up before its lock: an operation after this one finds it as it left it.
-      const unlock = release;
-      release = () => void giveUp().finally(unlock);
+      let released: Promise<void> | undefined;
       return {
         volume: vol,
         source,
@@ -116,10 +115,12 @@ export class TransferService {
         extents,
         offset,
         length,
-        release: () => {
-          release();
-          leave();
-        },
+        // The volume is given up before its lock: an operation after this one finds it as it left it.
+        release: () =>
+          (released ??= giveUp().finally(() => {
+            release();
+            leave();
+          })),
       };
     } catch (e) {
       release();
@@ -146,17 +147,20 @@ export class TransferService {
       }),
     );
     const frames = async function* (this: TransferService) {
+      // The job ends once the volume is let go of.
       try {
         yield* held.read({ signal: controller.signal, onProgress: (d) => progress(d) });
+        await held.release();
         finished();
         this.ctx.log(`volume ${pool}/${name}: downloaded ${length} bytes from ${offset}`);
       } catch (e) {
+        await held.release();
         finished(e);
         throw e;
       } finally {
         // A consumer that stops early (client gone) ends the job too.
+        await held.release();
         finished(new KvmpoolError('CANCELLED', 'the download was not read to its end'));
-        held.release();
       }
     }.call(this);
     return { volume: held.volume, offset, length, job, frames, onCancel: (fn) => controller.signal.addEventListener('abort', fn, { once: true }) };
@@ -202,7 +206,7 @@ export class TransferService {
         } finally {
           // The volume is read no more (reads ahead ended, file closed) before another operation may start.
           await frames.return(undefined);
-          held.release();
+          await held.release();
         }
       }),
     );
@@ -410,7 +414,7 @@ function runHeld<T>(held: HeldRead, start: () => { job: JobInfo; done: Promise<T
     done.catch(observedElsewhere);
     return job;
   } catch (e) {
-    held.release();
+    void held.release();
     throw e;
   }
 }

@@ -37,15 +37,53 @@ export class VolumeWork {
     return this.rules.describe(pool, this.records.update(pool.rec.name, vol, facts));
   }
 
+  /** Local users of volumes on storage several hosts share (VMs, jobs), by `pool/volume`; see `claim`. */
+  private readonly claims = new Map<string, number>();
+  /** Claims and releases of a volume run one after another (a release in flight cannot undo a newer claim). */
+  private readonly claimTurns = new Map<string, Promise<unknown>>();
+
   /**
-   * Makes the volume usable on this host for a while (storage several hosts share: see
-   * StorageDriver.claim); the returned function gives it up again if this call claimed it.
+   * Makes the volume usable on this host for one more local user (storage several hosts share: see
+   * StorageDriver.claim); the returned function ends that use, and the last use here gives the volume
+   * up. For other storage both are free.
    */
   async claim(pool: ActivePool, vol: VolumeFacts): Promise<() => Promise<void>> {
-    if (!pool.driver.claim || !(await pool.driver.claim(pool.def, vol))) return async () => {};
+    const driver = pool.driver;
+    if (!driver.claim) return async () => {};
+    const key = `${pool.rec.name}/${vol.name}`;
+    await this.inTurn(key, async () => {
+      const users = (this.claims.get(key) ?? 0) + 1;
+      if (users === 1) await driver.claim!(pool.def, vol);
+      this.claims.set(key, users);
+    });
+    let ended = false;
     return async () => {
-      await pool.driver.release?.(pool.def, vol).catch((e: unknown) => this.ctx.log(`volume ${pool.rec.name}/${vol.name}: could not be given up: ${String(e)}`));
+      if (ended) return;
+      ended = true;
+      await this.unclaim(pool, vol);
     };
+  }
+
+  /** Ends one local use of a volume `claim` counted; the last one gives it up (a failure is logged: the volume stays usable here). */
+  async unclaim(pool: ActivePool, vol: VolumeFacts): Promise<void> {
+    const key = `${pool.rec.name}/${vol.name}`;
+    await this.inTurn(key, async () => {
+      const users = (this.claims.get(key) ?? 0) - 1;
+      if (users > 0) return void this.claims.set(key, users);
+      if (users < 0) return;
+      this.claims.delete(key);
+      await pool.driver.release?.(pool.def, vol).catch((e: unknown) => this.ctx.log(`volume ${key}: could not be given up: ${String(e)}`));
+    });
+  }
+
+  private async inTurn(key: string, step: () => Promise<void>): Promise<void> {
+    const turn = (this.claimTurns.get(key) ?? Promise.resolve()).then(step);
+    const settled = turn.catch(observedElsewhere);
+    this.claimTurns.set(key, settled);
+    void settled.then(() => {
+      if (this.claimTurns.get(key) === settled) this.claimTurns.delete(key);
+    });
+    await turn;
   }
 
   /** How the volume's bytes are reached (its driver says). */

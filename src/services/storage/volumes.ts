@@ -192,17 +192,23 @@ export class VolumeService {
   async open(ref: VolumeRef): Promise<{ volume: VolumeInfo; access: AccessInfo }> {
     return this.w.gate.inPool(ref.pool, async (p) => {
       const volume = await this.w.read(p, ref.volume, false);
-      // Storage several hosts share: it is made usable here until `close`.
-      await this.w.claim(p, volume);
       return { volume, access: this.w.access(p, volume) };
     });
   }
 
-  /** Gives up a volume `open` made usable here (a VM's disk after its qemu ended): on storage several hosts share, another host may use it now. */
+  /**
+   * Makes a volume usable here for a VM until `close` (storage several hosts share: IN_USE naming the
+   * host that has it); other storage is always usable.
+   */
+  async use(ref: VolumeRef): Promise<void> {
+    const p = await this.w.gate.active(ref.pool);
+    if (p.driver.claim) await this.w.claim(p, await this.w.read(p, ref.volume, false));
+  }
+
+  /** Ends a VM's use of a volume (after its qemu ended, or the disk was detached): the last use here gives it up, and another host may use it. */
   async close(ref: VolumeRef): Promise<void> {
     const p = await this.w.gate.active(ref.pool);
-    if (!p.driver.release) return;
-    await this.w.locked(ref.pool, ref.volume, 'close', true, async () => p.driver.release!(p.def, await this.w.read(p, ref.volume, false)));
+    if (p.driver.claim) await this.w.unclaim(p, { ...(await this.w.read(p, ref.volume, false)) });
   }
 
   /** Volumes of the pool whose backing file is this one (a VM must not write to it). */

@@ -11,9 +11,10 @@ import type { PortService } from '../network/ports.js';
 
 /**
  * A volume as a disk: it must exist in a running pool, be raw or qcow2 with its backing chain inside
- * the pool, and not back another volume unless read-only. Its driver says how qemu reaches it.
+ * the pool, and not back another volume unless read-only. Its driver says how qemu reaches it. With
+ * `use` it is made usable here for the VM (see VolumeService.use).
  */
-export async function resolveDisk(volumes: VolumeService, d: VmDisk): Promise<{ qemu: QemuDisk; volume: VolumeInfo }> {
+export async function resolveDisk(volumes: VolumeService, d: VmDisk, use = true): Promise<{ qemu: QemuDisk; volume: VolumeInfo }> {
   const ref = volumeRef(d.pool, d.volume);
   const { volume, access } = await volumes.open(ref);
   const name = `${d.pool}/${d.volume}`;
@@ -26,6 +27,8 @@ export async function resolveDisk(volumes: VolumeService, d: VmDisk): Promise<{ 
     const dependents = volumes.dependents(ref);
     if (dependents.length > 0) throw errors.inUse(`${name} is the backing file of ${dependents.join(', ')}: a VM may only read it (readonly)`, { volume: name, users: dependents });
   }
+  // Last: nothing after it can fail (the caller ends the use with `volumes.close` when the VM lets go).
+  if (use) await volumes.use(ref);
   return {
     volume,
     qemu: { ref: name, access: access.access, format: volume.format, bus: d.bus, readonly: d.readonly, direct: access.directIO, discard: access.discard },

@@ -154,7 +154,8 @@ export class VmDeviceService {
 
   /** qemu arguments or libvirt XML that give another tool the volume as a disk. */
   async volumeAttachInfo(ref: VolumeRef, as: AttachFormat, options: { bus?: string; readonly?: boolean } = {}): Promise<AttachInfo> {
-    return diskAttachInfo((await resolveDisk(this.volumes, parseDisk({ ...ref, ...options }))).qemu, as);
+    // Not made usable here: the other tool opens it when it can (a shared pool's LV may be active on another host).
+    return diskAttachInfo((await resolveDisk(this.volumes, parseDisk({ ...ref, ...options }), false)).qemu, as);
   }
 
   /** qemu arguments or libvirt XML that give another tool the port (a tap) as a NIC. */

@@ -46,8 +46,8 @@ export class VmTracker {
    */
   track(name: string, proc: VmProcess, after: () => Promise<void> = async () => {}): void {
     const gone = proc.exited.then(async (exit) => {
-      this.ended(name, proc, exit);
-      await after();
+      // A qemu let go of (the daemon is stopping) is another daemon's business.
+      if (this.ended(name, proc, exit)) await after();
     });
     this.running.set(name, { proc, gone });
     this.leaving.set(name, gone);
@@ -76,12 +76,14 @@ export class VmTracker {
     if (rec) this.ctx.store.vms.put({ ...rec, runtime });
   }
 
-  private ended(name: string, proc: VmProcess, exit: VmExit): void {
-    if (this.running.get(name)?.proc !== proc) return;
+  /** Records how the tracked qemu ended; false when it was no longer tracked. */
+  private ended(name: string, proc: VmProcess, exit: VmExit): boolean {
+    if (this.running.get(name)?.proc !== proc) return false;
     this.running.delete(name);
     const state = exit.requested || exit.guestShutdown ? 'stopped' : 'crashed';
     this.setRuntime(name, { state, reason: exit.reason });
     this.ctx.events.emit(state === 'crashed' ? 'vm.crashed' : 'vm.stopped', name, { reason: exit.reason });
     this.ctx.log(`vm ${name}: ${state} (${exit.reason})`);
+    return true;
   }
 }

@@ -87,51 +87,49 @@ export class VmService {
 
   private async launch(rec: VmRecord): Promise<void> {
     const name = rec.name;
-    const disks = [];
+    // The disks made usable here so far: given up again unless qemu runs with them.
+    const used: VmDisk[] = [];
     try {
+      const disks = [];
       for (const d of rec.disks) {
         this.checkSharing(name, d);
         disks.push((await resolveDisk(this.volumes, d)).qemu);
+        used.push(d);
       }
-    } catch (e) {
-      await this.closeDisks(rec.disks);
-      throw e;
-    }
-    if (rec.boot === 'cdrom') {
-      const cd = disks.find((d) => d.readonly);
-      if (!cd) throw errors.invalid(`vm ${name} boots from a CD-ROM but has no read-only disk to be one`);
-      Object.assign(cd, { cdrom: true, bootIndex: 1 });
-    } else if (disks[0] && !rec.kernel) disks[0].bootIndex = 1;
-    const nics = [];
-    for (const n of rec.nics) nics.push((await resolveNic(this.ports, n, name)).qemu);
-    const accel = await this.detect();
-    const dir = this.vmDir(rec);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const spec: QemuSpec = {
-      name,
-      uuid: rec.uuid,
-      cpus: rec.cpus,
-      memoryMiB: rec.memory / MiB,
-      accelerator: accel.accelerator,
-      disks,
-      nics,
-      qmpSocket: qmpSocketOf(dir),
-      consoleLog: path.join(dir, 'console.log'),
-      ...(rec.kernel ? { kernel: rec.kernel } : {}),
-      ...(rec.initrd ? { initrd: rec.initrd } : {}),
-      ...(rec.append !== undefined ? { append: rec.append } : {}),
-    };
-    await mkdir(path.dirname(spec.qmpSocket), { recursive: true, mode: 0o700 });
-    await rm(spec.qmpSocket, { force: true });
-    await rm(spec.consoleLog, { force: true });
-    const runtime = (pid: number): VmRuntime => ({ state: 'running', pid, bootId: this.ctx.bootId, accelerator: accel.accelerator, started: new Date().toISOString() });
-    try {
+      if (rec.boot === 'cdrom') {
+        const cd = disks.find((d) => d.readonly);
+        if (!cd) throw errors.invalid(`vm ${name} boots from a CD-ROM but has no read-only disk to be one`);
+        Object.assign(cd, { cdrom: true, bootIndex: 1 });
+      } else if (disks[0] && !rec.kernel) disks[0].bootIndex = 1;
+      const nics = [];
+      for (const n of rec.nics) nics.push((await resolveNic(this.ports, n, name)).qemu);
+      const accel = await this.detect();
+      const dir = this.vmDir(rec);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const spec: QemuSpec = {
+        name,
+        uuid: rec.uuid,
+        cpus: rec.cpus,
+        memoryMiB: rec.memory / MiB,
+        accelerator: accel.accelerator,
+        disks,
+        nics,
+        qmpSocket: qmpSocketOf(dir),
+        consoleLog: path.join(dir, 'console.log'),
+        ...(rec.kernel ? { kernel: rec.kernel } : {}),
+        ...(rec.initrd ? { initrd: rec.initrd } : {}),
+        ...(rec.append !== undefined ? { append: rec.append } : {}),
+      };
+      await mkdir(path.dirname(spec.qmpSocket), { recursive: true, mode: 0o700 });
+      await rm(spec.qmpSocket, { force: true });
+      await rm(spec.consoleLog, { force: true });
+      const runtime = (pid: number): VmRuntime => ({ state: 'running', pid, bootId: this.ctx.bootId, accelerator: accel.accelerator, started: new Date().toISOString() });
       const proc = await VmProcess.launch(spec, path.join(dir, 'qemu.log'), (pid) => this.tracker.setRuntime(name, runtime(pid)));
       this.track(name, proc);
       this.ctx.log(`vm ${name}: started (pid ${proc.pid}, ${accel.accelerator}: ${accel.reason})`);
     } catch (e) {
       this.tracker.setRuntime(name, { state: 'stopped', reason: e instanceof Error ? e.message : String(e) });
-      await this.closeDisks(rec.disks);
+      await this.closeDisks(used);
       throw e;
     }
   }
@@ -142,7 +140,7 @@ export class VmService {
     if (state !== 'running' || !pid || rec.runtime.bootId !== this.ctx.bootId) return;
     const proc = await VmProcess.attach(pid, rec.uuid, qmpSocketOf(this.vmDir(rec)), path.join(this.vmDir(rec), 'qemu.log'));
     if (proc) {
-      this.tracker.track(rec.name, proc);
+      await this.trackFound(rec, proc);
       throw errors.inUse(`vm ${rec.name} is running already (pid ${pid})`, { vm: rec.name, pid });
     }
   }
@@ -224,7 +222,7 @@ export class VmService {
       try {
         const proc = await VmProcess.attach(rt.pid, rec.uuid, qmpSocketOf(dir), path.join(dir, 'qemu.log'));
         if (proc) {
-          this.track(rec.name, proc);
+          await this.trackFound(rec, proc);
           this.ctx.log(`vm ${rec.name}: found running (pid ${proc.pid})`);
           return;
         }
@@ -241,6 +239,14 @@ export class VmService {
   /** Tracks the VM's qemu; once it has ended, its disks are given up (on storage several hosts share, another host may use them). */
   private track(name: string, proc: VmProcess): void {
     this.tracker.track(name, proc, () => this.closeDisks(this.ctx.store.vms.get(name)?.disks ?? []));
+  }
+
+  /** Tracks a qemu an earlier daemon started: its disks count as used here (they are, as it left them) until it ends. */
+  private async trackFound(rec: VmRecord, proc: VmProcess): Promise<void> {
+    this.track(rec.name, proc);
+    for (const d of rec.disks) {
+      await this.volumes.use(volumeRef(d.pool, d.volume)).catch((e: unknown) => this.ctx.log(`vm ${rec.name}: disk ${d.pool}/${d.volume}: ${e instanceof Error ? e.message : String(e)}`));
+    }
   }
 
   /** Gives up volumes `resolveDisk` made usable here; failures are logged (a pool stopped meanwhile, say). */

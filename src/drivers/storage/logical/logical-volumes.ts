@@ -145,10 +145,14 @@ export async function renameLvVolume(def: PoolDefinition, vol: VolumeFacts, newN
 
 /** Processes with the LV open; an LV the kernel holds (mounted, under another device) counts too. */
 export async function lvVolumeUsers(def: PoolDefinition, vol: VolumeFacts): Promise<string[]> {
-  const users = (await processesUsing(vol.path)).map((u) => `${u.command}[${u.pid}]`);
-  if (users.length > 0) return users;
+  const users = async () => (await processesUsing(vol.path)).map((u) => `${u.command}[${u.pid}]`);
+  const first = await users();
+  if (first.length > 0) return first;
   const lv = (await lvm.lvs(vgOf(def))).find((l) => l.name === vol.name);
-  return lv?.open ? ['the kernel (mounted, or under another device)'] : [];
+  if (!lv?.open) return [];
+  // A process may have opened it between the two looks: then it is that process, not the kernel.
+  const again = await users();
+  return again.length > 0 ? again : ['the kernel (mounted, or under another device)'];
 }
 
 /** An instant clone of a thin volume: a thin snapshot that is a volume of its own. */

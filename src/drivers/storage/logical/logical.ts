@@ -91,13 +91,15 @@ export const logicalDriver: StorageDriver<LogicalSource, LogicalVolumeOptionsVal
 
   async start(def) {
     const vg = vgOf(def);
+    // Without lvmlockd a shared VG is not even listed.
+    if (shared.isShared(def)) await shared.requireLockd();
     const info = await lvm.vg(vg);
     if (!info) throw new KvmpoolError('POOL_NOT_BUILT', `volume group ${vg} does not exist (run 'pool build')`, { pool: def.name, vg });
     checkSharing(def, info);
     if (shared.isShared(def)) {
-      // Its LVs stay inactive until they are used here.
+      // Its LVs stay inactive until they are used here. An upload swap cut short is not repaired
+      // here: another host may be in the middle of its own.
       await shared.joinLockspace(def);
-      await volumes.repairUploadSwaps(def, await lvm.lvs(vg));
       return;
     }
     // Only kvmpool's LVs, one by one: the thin pool first (thin volumes need it).
@@ -121,7 +123,7 @@ export const logicalDriver: StorageDriver<LogicalSource, LogicalVolumeOptionsVal
     if (shared.isShared(def)) await lvm.lockStop(vg);
   },
 
-  async delete(def, created) {
+  async delete(def, created, ctx) {
     const vg = vgOf(def);
     const info = await lvm.vg(vg);
     if (!info) return;
@@ -138,8 +140,15 @@ export const logicalDriver: StorageDriver<LogicalSource, LogicalVolumeOptionsVal
     }
     if (ownVg) {
       const devices = (await lvm.pvs()).filter((pv) => pv.vg === vg).map((pv) => pv.name);
-      await lvm.vgremove(vg);
-      if (devices.length > 0) await lvm.pvremove(devices);
+      if (shared.isShared(def)) {
+        // LVM removes a shared VG from inside its lockspace (and refuses while another host has it started: then this host leaves it again).
+        await Reverter.run(ctx.log, async (r) => {
+          await shared.joinLockspace(def);
+          r.add(`leave the lockspace of ${vg}`, () => lvm.lockStop(vg));
+          await lvm.vgremove(vg);
+        });
+      } else await lvm.vgremove(vg);
+      if (devices.length > 0) await lvm.pvremove(devices, shared.isShared(def));
     }
   },
 
@@ -198,7 +207,10 @@ export const logicalDriver: StorageDriver<LogicalSource, LogicalVolumeOptionsVal
   rename: { rename: (def, vol, newName) => volumes.renameLvVolume(def, vol, newName) },
   snapshots: {
     list: (def, vol) => listLvSnapshots(def, vol),
-    create: (def, vol, name, ctx, options) => createLvSnapshot(def, vol, name, options.size, ctx),
+    create: async (def, vol, name, ctx, options) => {
+      if (shared.isShared(def)) throw errors.notSupported('snapshots of volumes in a shared pool are not there yet (the snapshot and its origin would have to be active on the same host)');
+      return createLvSnapshot(def, vol, name, options.size, ctx);
+    },
     revert: async (def, vol, name, ctx) => {
       await revertLvSnapshot(def, vol, name, ctx);
       return volumes.readLvVolume(def, vol.name);

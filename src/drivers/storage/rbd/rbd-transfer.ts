@@ -231,7 +231,7 @@ export class RbdImageWriter implements StageWriter {
 
 /**
  * Where a whole upload goes: a new image beside the volume, of its size, written through
- * `rbd import-diff` (commitUpload swaps it in). A stage an earlier upload left is removed first.
+ * `rbd import-diff` (commitUpload swaps it in). A stage an earlier upload left is removed when it is in the way.
  */
 export async function stageUpload(def: Def, vol: VolumeFacts, make: (name: string, capacity: number) => Promise<unknown>): Promise<WriterStage> {
   const p = placeOf(def);
