@@ -83,6 +83,13 @@ export function parsePvs(json: string): PvInfo[] {
   return reportRows(json, 'pv', PV_FIELDS).map(({ row, num }) => ({ name: row['pv_name']!, vg: row['vg_name']!, size: num('pv_size'), free: num('pv_free') }));
 }
 
+/** Parses a report of `lv_name,lock_args` for one LV of a shared VG: the byte offset of its lease (lock_args `1.0.0:OFFSET`), if it has one. */
+export function parseLockOffset(json: string): number | undefined {
+  const args = reportRows(json, 'lv', ['lv_name', 'lv_lockargs'])[0]?.row['lv_lockargs'];
+  const offset = args === undefined ? undefined : /^[^:]*:(\d+)$/.exec(args)?.[1];
+  return offset === undefined ? undefined : Number(offset);
+}
+
 /** Parses the VG report of `vgsArgs`. */
 export function parseVgs(json: string): VgInfo[] {
   return reportRows(json, 'vg', VG_FIELDS).map(({ row, num }) => ({

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as lvm from './lvm.js';
-import { parseLvs, parsePvmoveProgress, parsePvs, parseVgs } from './lvm-report.js';
+import { parseLockOffset, parseLvs, parsePvmoveProgress, parsePvs, parseVgs } from './lvm-report.js';
 import { HostCommandError } from './exec.js';
 import { assertMalformed, checkGoldenArgv, recorded } from './testdata/golden.js';
 
@@ -104,4 +104,10 @@ test('classify: an LV of a shared VG that another host has active is IN_USE', ()
 test('checkLvmName refuses names LVM rejects', () => {
   assert.equal(lvm.checkLvmName('volume', 'web1.img'), 'web1.img');
   for (const bad of ['', '-x', 'a b', 'snapshot1', 'x_tmeta', '..']) assert.throws(() => lvm.checkLvmName('volume', bad), { code: 'INVALID_ARGUMENT' }, bad);
+});
+
+test('parseLockOffset: where a shared VG\'s LV has its lease (recorded in the test host)', () => {
+  const report = (args: string) => `{"report": [{"lv": [{"lv_name":"vm1", "lv_lockargs":"${args}"}]}]}`;
+  assert.equal(parseLockOffset(report('1.0.0:70254592')), 70254592);
+  assert.equal(parseLockOffset(report('')), undefined);
 });

@@ -1,6 +1,6 @@
 import { KvmpoolError, errors } from '../model/errors.js';
 import { HostCommandError, run, type ExecOptions } from './exec.js';
-import { LV_FIELDS, parseLvs, parsePvmoveProgress, parsePvs, parseVgs, PV_FIELDS, VG_FIELDS, type LvInfo, type PvInfo, type VgInfo } from './lvm-report.js';
+import { LV_FIELDS, parseLockOffset, parseLvs, parsePvmoveProgress, parsePvs, parseVgs, PV_FIELDS, VG_FIELDS, type LvInfo, type PvInfo, type VgInfo } from './lvm-report.js';
 
 /**
  * LVM through argv commands and its JSON reports (`--reportformat json`, sizes in bytes, parsed in
@@ -309,9 +309,7 @@ export async function lockStop(vgName: string): Promise<void> {
 
 /** Where a shared VG's LV has its lock: the byte offset of its lease in the VG's lock LV (LVM's `lock_args` 1.0.0:OFFSET). */
 export async function lockOffset(vgName: string, name: string): Promise<number | undefined> {
-  const json = await lvm(['lvs', ...REPORT, '-o', 'lv_name,lock_args', `${vgName}/${name}`]);
-  const args = /"lv_lockargs"\s*:\s*"[^":]*:(\d+)"/.exec(json);
-  return args ? Number(args[1]) : undefined;
+  return parseLockOffset(await lvm(['lvs', ...REPORT, '-o', 'lv_name,lock_args', `${vgName}/${name}`]));
 }
 
 /** Extends an LV (a thin pool) by `bytes`. */

@@ -6,7 +6,7 @@ import type { JobInfo } from '../../model/job-types.js';
 import { quietContext, type OpContext } from '../../model/op-context.js';
 import { parseSize, roundUp } from '../../model/sizes.js';
 import { featuresFor } from '../../model/capabilities.js';
-import type { VolumeInfo } from '../../model/volume-types.js';
+import type { VolumeFacts, VolumeInfo } from '../../model/volume-types.js';
 import { announce, journaled, operate } from '../operation.js';
 import { createSpec, type CreateVolumeInput } from './create-spec.js';
 import { createUnderJournal } from './journaled-create.js';
@@ -200,15 +200,17 @@ export class VolumeService {
    * Makes a volume usable here for a VM until `close` (storage several hosts share: IN_USE naming the
    * host that has it); other storage is always usable.
    */
-  async use(ref: VolumeRef): Promise<void> {
+  async use(ref: VolumeRef, volume?: VolumeFacts): Promise<void> {
     const p = await this.w.gate.active(ref.pool);
-    if (p.driver.claim) await this.w.claim(p, await this.w.read(p, ref.volume, false));
+    if (p.driver.claim) await this.w.claim(p, volume ?? (await this.w.read(p, ref.volume, false)));
   }
 
   /** Ends a VM's use of a volume (after its qemu ended, or the disk was detached): the last use here gives it up, and another host may use it. */
   async close(ref: VolumeRef): Promise<void> {
     const p = await this.w.gate.active(ref.pool);
-    if (p.driver.claim) await this.w.unclaim(p, { ...(await this.w.read(p, ref.volume, false)) });
+    if (!p.driver.claim) return;
+    // What the store knows serves: the volume was read when its use began.
+    await this.w.unclaim(p, this.ctx.store.volumes.get(ref.pool, ref.volume)?.facts ?? (await this.w.read(p, ref.volume, false)));
   }
 
   /** Volumes of the pool whose backing file is this one (a VM must not write to it). */

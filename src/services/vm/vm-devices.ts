@@ -28,7 +28,7 @@ export async function resolveDisk(volumes: VolumeService, d: VmDisk, use = true)
     if (dependents.length > 0) throw errors.inUse(`${name} is the backing file of ${dependents.join(', ')}: a VM may only read it (readonly)`, { volume: name, users: dependents });
   }
   // Last: nothing after it can fail (the caller ends the use with `volumes.close` when the VM lets go).
-  if (use) await volumes.use(ref);
+  if (use) await volumes.use(ref, volume);
   return {
     volume,
     qemu: { ref: name, access: access.access, format: volume.format, bus: d.bus, readonly: d.readonly, direct: access.directIO, discard: access.discard },
